@@ -1,0 +1,70 @@
+# One way to run everything. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAM_VENV := .tools/sam
+CHECKOV_VENV := .tools/checkov
+MODEL_DIR := .artifacts/models/ae-classifier
+DATA_DIR ?= ../shared/data/ade-corpus-v2
+export AWS_DEFAULT_REGION ?= eu-west-1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv tools test lint demo model bench load build deploy validate clean
+
+$(STAMP): requirements-dev.txt functions/requirements.txt model/requirements.txt pyproject.toml model/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e . -e model
+	touch $@
+
+venv: $(STAMP)
+
+# aws-sam-cli and checkov pin their own boto3 and cfn-lint: each gets a tool venv of its own.
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
+tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+
+test: venv tools
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check functions local model/src tests model/tests
+	$(VENV)/bin/ruff format --check functions local model/src tests model/tests
+
+$(MODEL_DIR)/training.json: | venv
+	$(VENV)/bin/pv-model train --data $(DATA_DIR) --output $(MODEL_DIR)
+
+model: $(MODEL_DIR)/training.json
+
+demo: venv $(MODEL_DIR)/training.json
+	$(VENV)/bin/pv demo --model $(MODEL_DIR)
+
+bench: venv $(MODEL_DIR)/training.json
+	$(VENV)/bin/pv-model bench --model $(MODEL_DIR) --data $(DATA_DIR) --json .artifacts/bench/model.json
+	$(VENV)/bin/pv bench --model $(MODEL_DIR) --json .artifacts/bench/pipeline.json
+
+load: venv $(MODEL_DIR)/training.json
+	$(VENV)/bin/pv load --model $(MODEL_DIR) --documents 2000 --json .artifacts/bench/load.json
+
+validate: tools
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
+
+build: tools
+	$(SAM_VENV)/bin/sam build --template template.yaml
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --config-env $${ENV:-dev}
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache

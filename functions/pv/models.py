@@ -1,0 +1,205 @@
+"""Pydantic models of the safety domain: what flows between parsers, screening and cases."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    """Where a document came from; also its S3 key prefix."""
+
+    EMAIL = "email"
+    CALL = "call"
+    SOCIAL = "social"
+
+
+UnitKind = Literal["subject", "body", "quoted", "signature", "turn", "post"]
+
+
+class TextUnit(BaseModel):
+    """A piece of a document: an email body, a quoted reply, a speaker turn, a post."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: UnitKind
+    text: str
+    speaker: str | None = None  # "caller" / "agent" / "unknown" in transcripts, None elsewhere
+
+    @property
+    def is_screened(self) -> bool:
+        """Whether this unit is new text from the reporter (what the classifier sees).
+
+        Quoted replies, signatures and the agent's own turns are kept but not screened:
+        they repeat earlier text or are not the reporter speaking.
+        """
+        if self.kind in ("quoted", "signature"):
+            return False
+        return not (self.kind == "turn" and self.speaker == "agent")
+
+
+class SourceDocument(BaseModel):
+    """One document as received, parsed into text units. Holds personal data: never log it."""
+
+    document_id: str = Field(description="sha256 of the bytes (a post: of channel id and text)")
+    channel: Channel
+    source_key: str = Field(description="S3 key, or social/<file>#<post id>")
+    received_at: datetime
+    units: list[TextUnit]
+    language: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def screened_units(self) -> list[TextUnit]:
+        return [u for u in self.units if u.is_screened]
+
+    @property
+    def text(self) -> str:
+        """The screened text, one unit per paragraph."""
+        return "\n\n".join(u.text for u in self.screened_units)
+
+
+def document_id_for(content: bytes) -> str:
+    """A document's identity: the sha256 of its bytes."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def post_document_id(post_id: str, text: str) -> str:
+    """A social post's identity: the sha256 of its channel id and text."""
+    return document_id_for(f"{post_id}\n{text}".encode())
+
+
+class Quarantined(BaseModel):
+    """A document (or one post of a file) that could not be parsed, with the reason why."""
+
+    source_key: str
+    document_id: str = Field(description="sha256 of the bytes that could not be parsed")
+    channel: Channel | None = None
+    reason: str = Field(description="short, fixed-vocabulary reason; never the document's text")
+    received_at: datetime | None = None
+
+
+ParseResult = SourceDocument | Quarantined
+
+
+class SentenceScore(BaseModel):
+    """The classifier's verdict on one sentence."""
+
+    text: str
+    label: Literal["Adverse_Event", "Not_AE"]
+    score: float = Field(description="probability of Adverse_Event")
+
+
+ScreeningStatus = Literal["screened", "quarantined"]
+
+
+class Screening(BaseModel):
+    """The one screening record every document gets (including unparseable ones)."""
+
+    document_id: str
+    source_key: str
+    channel: Channel | None = None
+    status: ScreeningStatus
+    is_ae: bool = False
+    max_score: float | None = None
+    threshold: float | None = None
+    sentence_count: int = 0
+    flagged: list[SentenceScore] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="model version the endpoint reports")
+    endpoint_calls: int = 0
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    quarantine_reason: str | None = None
+    received_at: datetime | None = None
+    screened_at: datetime
+
+
+class CaseRequest(BaseModel):
+    """The CaseQueue message: a flagged document, by reference (the text stays in the bucket)."""
+
+    document_id: str
+    channel: Channel
+    source_key: str
+    received_at: datetime
+    document_ref: str = Field(description="S3 key of the parsed SourceDocument JSON")
+    flagged: list[SentenceScore]
+    max_score: float
+    model: str | None = None
+
+
+class SeriousnessCriterion(BaseModel):
+    """One ICH E2A seriousness criterion met, with the sentence that shows it."""
+
+    criterion: Literal[
+        "death",
+        "life_threatening",
+        "hospitalisation",
+        "disability",
+        "congenital_anomaly",
+        "medically_important",
+    ]
+    evidence: str
+
+
+class Mention(BaseModel):
+    """A drug or event named in the text, normalized where possible."""
+
+    text: str
+    normalized: str
+    negated: bool = False
+    uncertain: bool = False
+    role: Literal["suspect", "indication", "history", "family", "other"] = "suspect"
+
+
+ValidCaseElement = Literal["reporter", "patient", "suspect_drug", "adverse_event"]
+
+
+class CaseFacts(BaseModel):
+    """What case intelligence makes of a flagged document (the seam CaseFunction calls)."""
+
+    suspect_drugs: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    mentions: list[Mention] = Field(default_factory=list)
+    serious: bool = False
+    seriousness_criteria: list[SeriousnessCriterion] = Field(default_factory=list)
+    patient: str | None = Field(default=None, description="who the patient is: reporter, relative, ...")
+    missing_elements: list[ValidCaseElement] = Field(default_factory=list)
+    summary: str = Field(description="redacted: safe to publish")
+
+
+CaseStatus = Literal["new", "incomplete"]
+
+
+class Case(BaseModel):
+    """A stored adverse-event case."""
+
+    case_id: str
+    document_id: str
+    channel: Channel
+    source_key: str
+    status: CaseStatus
+    received_at: datetime
+    due_date: date
+    created_at: datetime
+    flagged: list[SentenceScore]
+    facts: CaseFacts
+    alert_state: Literal["pending", "sent"] = "pending"
+
+
+class SafetyAlert(BaseModel):
+    """The SNS message: ids, seriousness, drugs, events, redacted summary. No personal data."""
+
+    case_id: str
+    document_id: str
+    channel: Channel
+    status: CaseStatus
+    serious: bool
+    seriousness_criteria: list[str]
+    suspect_drugs: list[str]
+    events: list[str]
+    summary: str
+    due_date: date
+    received_at: datetime
