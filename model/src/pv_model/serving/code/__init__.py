@@ -1,0 +1,1 @@
+"""Files shipped as `code/` inside model.tar.gz (the SageMaker Hugging Face inference handler)."""

@@ -1,0 +1,255 @@
+"""Adverse-event classifier handler: SageMaker Hugging Face inference toolkit + plain Python API.
+
+Self-contained on purpose (it ships as `code/inference.py` inside `model.tar.gz`): it imports only
+the standard library, numpy, torch and transformers, and onnxruntime when the ONNX backend is used.
+
+Contract (ARCHITECTURE.md): request `{"inputs": ["sentence", ...]}` as `application/json`;
+response, one item per input and in input order, `[{"label": "Adverse_Event" | "Not_AE",
+"score": p}, ...]`. `score` is always P(Adverse_Event) (the softmax probability of label index 1),
+whichever label is returned, so callers can apply their own threshold; `label` is
+"Adverse_Event" when `score >= threshold`, the threshold being the one saved in the model folder's
+`training.json` (chosen on validation) or 0.5 without it.
+
+Backends: "torch" (the safetensors weights), "onnx" (`model.onnx`) and "onnx-int8"
+(`model.int8.onnx`, dynamically quantized); SageMaker picks one with the `PV_BACKEND` variable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+POSITIVE_LABEL = "Adverse_Event"
+NEGATIVE_LABEL = "Not_AE"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+DEFAULT_THRESHOLD = 0.5
+JSON_CONTENT_TYPE = "application/json"
+
+
+class InferenceError(Exception):
+    """An error with the HTTP status the endpoint answers with."""
+
+    status = 500
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class PayloadError(InferenceError):
+    """A malformed request (HTTP 400): the caller must fix the payload."""
+
+    status = 400
+
+
+class ModelError(InferenceError):
+    """The model failed on a well-formed request (HTTP 500)."""
+
+    status = 500
+
+
+@dataclass
+class ModelBundle:
+    """A loaded classifier: tokenizer, backend session/module and the serving settings."""
+
+    backend: str
+    tokenizer: Any
+    model: Any
+    max_length: int
+    threshold: float
+    positive_index: int
+    version: str
+    model_dir: str
+    input_names: tuple[str, ...] = ()
+    # Fast tokenizers are not safe to call from several threads at once.
+    tokenizer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def model_version(model_dir: str | os.PathLike[str]) -> str:
+    """Version string of a model folder: `serving.json` "version", else folder name + data hash.
+
+    Without a training data hash (`training.json` "data_sha256") the weights' hash stands in.
+    """
+    root = Path(model_dir)
+    pinned = _read_json(root / "serving.json").get("version")
+    if pinned:
+        return str(pinned)
+    data_hash = _read_json(root / "training.json").get("data_sha256")
+    if not data_hash:
+        weights = root / "model.safetensors"
+        data_hash = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else "unknown"
+    return f"{root.resolve().name}-{str(data_hash)[:12]}"
+
+
+def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> ModelBundle:
+    """Load a trained model folder (HF weights + tokenizer + config [+ training.json, model.onnx])."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    root = Path(model_dir)
+    config = AutoConfig.from_pretrained(root)
+    tokenizer = AutoTokenizer.from_pretrained(root)
+    training = _read_json(root / "training.json")
+    labels = {int(i): str(label) for i, label in (config.id2label or {}).items()}
+    positive_index = next((i for i, label in labels.items() if label == POSITIVE_LABEL), 1)
+    max_length = int(
+        training.get("max_length")
+        or min(int(tokenizer.model_max_length), int(getattr(config, "max_position_embeddings", 512)))
+    )
+    if backend == "torch":
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        model: Any = AutoModelForSequenceClassification.from_pretrained(root, dtype=torch.float32).eval()
+        input_names: tuple[str, ...] = ()
+    else:
+        import onnxruntime as ort
+
+        onnx_path = root / ONNX_FILES[backend]
+        if not onnx_path.is_file():
+            raise FileNotFoundError(f"{onnx_path} not found: run `pv-model export-onnx --model {root}`")
+        model = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        input_names = tuple(node.name for node in model.get_inputs())
+    return ModelBundle(
+        backend=backend,
+        tokenizer=tokenizer,
+        model=model,
+        max_length=max_length,
+        threshold=float(training.get("threshold", DEFAULT_THRESHOLD)),
+        positive_index=positive_index,
+        version=model_version(root),
+        model_dir=str(root),
+        input_names=input_names,
+    )
+
+
+def _pad(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(row) for row in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _logits(bundle: ModelBundle, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    token_types = np.zeros_like(ids)
+    if bundle.backend == "torch":
+        import torch
+
+        with torch.inference_mode():
+            output = bundle.model(
+                input_ids=torch.from_numpy(ids),
+                attention_mask=torch.from_numpy(mask),
+                token_type_ids=torch.from_numpy(token_types),
+            )
+        return output.logits.float().numpy()
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": token_types}
+    return np.asarray(bundle.model.run(["logits"], {k: feeds[k] for k in bundle.input_names})[0])
+
+
+def predict_scores(bundle: ModelBundle, texts: list[str], batch_size: int = 32) -> list[float]:
+    """P(Adverse_Event) for each text, in input order.
+
+    Texts are tokenized once, truncated at the model's `max_length` tokens, sorted by length and
+    scored in batches of `batch_size` (little padding), then put back in input order.
+    """
+    if not texts:
+        return []
+    with bundle.tokenizer_lock:
+        encoded = bundle.tokenizer(list(texts), truncation=True, max_length=bundle.max_length, padding=False)[
+            "input_ids"
+        ]
+    pad_id = bundle.tokenizer.pad_token_id or 0
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    scores = np.empty(len(encoded), dtype=np.float64)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids, mask = _pad([encoded[i] for i in chunk], pad_id)
+        try:
+            probabilities = _softmax(_logits(bundle, ids, mask).astype(np.float64))
+        except Exception as error:  # the backend's own errors become a 500 with a clear message
+            raise ModelError(f"model failed on a batch of {len(chunk)}: {error}") from error
+        scores[chunk] = probabilities[:, bundle.positive_index]
+    return [float(score) for score in scores]
+
+
+def predict(bundle: ModelBundle, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
+    """One `{"label", "score"}` per text, in order; score = P(Adverse_Event), label by threshold."""
+    return [
+        {"label": POSITIVE_LABEL if score >= bundle.threshold else NEGATIVE_LABEL, "score": score}
+        for score in predict_scores(bundle, texts, batch_size=batch_size)
+    ]
+
+
+def parse_inputs(payload: Any) -> list[str]:
+    """Validate a decoded request: `{"inputs": [str, ...]}` (a lone string counts as one input)."""
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise PayloadError('request body must be a JSON object with an "inputs" list of strings')
+    inputs = payload["inputs"]
+    if isinstance(inputs, str):
+        return [inputs]
+    if not isinstance(inputs, list):
+        raise PayloadError(f'"inputs" must be a list of strings, got {type(inputs).__name__}')
+    bad = [i for i, item in enumerate(inputs) if not isinstance(item, str)]
+    if bad:
+        raise PayloadError(f'"inputs" must contain only strings; items {bad[:10]} are not strings')
+    return inputs
+
+
+# --- Hugging Face inference toolkit (SageMaker) -------------------------------------------------
+
+
+def model_fn(model_dir: str, context: Any = None) -> ModelBundle:
+    """Load the model once per worker; the backend comes from `PV_BACKEND` (default torch)."""
+    return load_model(model_dir, backend=os.environ.get("PV_BACKEND", "torch"))
+
+
+def input_fn(input_data: str | bytes, content_type: str | None, context: Any = None) -> list[str]:
+    """Decode an `application/json` request body into the list of sentences."""
+    media_type = (content_type or JSON_CONTENT_TYPE).split(";")[0].strip().lower()
+    if media_type != JSON_CONTENT_TYPE:
+        raise PayloadError(f"unsupported content type {content_type!r}; send {JSON_CONTENT_TYPE}", 415)
+    try:
+        text = input_data.decode("utf-8") if isinstance(input_data, bytes | bytearray) else input_data
+        payload = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PayloadError(f"request body is not valid UTF-8 JSON: {error}") from error
+    return parse_inputs(payload)
+
+
+def predict_fn(data: list[str], model: ModelBundle, context: Any = None) -> list[dict[str, Any]]:
+    """Score every input (not only the first), in order."""
+    return predict(model, data)
+
+
+def output_fn(prediction: list[dict[str, Any]], accept: str | None, context: Any = None) -> str:
+    """Encode the predictions as JSON (the only response type)."""
+    media_types = {part.split(";")[0].strip().lower() for part in (accept or JSON_CONTENT_TYPE).split(",")}
+    if not media_types & {JSON_CONTENT_TYPE, "*/*", "application/*", ""}:
+        raise PayloadError(
+            f"unsupported accept type {accept!r}; this endpoint answers {JSON_CONTENT_TYPE}", 406
+        )
+    return json.dumps(prediction)
