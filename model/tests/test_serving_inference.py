@@ -36,7 +36,7 @@ def test_predict_fn_answers_every_input_in_input_order(bundle: inference.ModelBu
     predictions = inference.predict_fn(SENTENCES, bundle)
 
     assert len(predictions) == len(SENTENCES)
-    assert [p["score"] for p in predictions] == pytest.approx(alone, abs=1e-5)
+    assert [_p_ae(p) for p in predictions] == pytest.approx(alone, abs=1e-5)
     assert len({round(score, 4) for score in alone}) == len(SENTENCES)  # the check can tell them apart
 
 
@@ -48,11 +48,16 @@ def test_batches_smaller_than_the_request_give_the_same_scores(bundle: inference
 
 
 def test_label_follows_the_threshold_saved_in_training_json(bundle: inference.ModelBundle) -> None:
-    """score is P(Adverse_Event); label is Adverse_Event exactly when score >= the saved threshold."""
+    """label is Adverse_Event exactly when P(Adverse_Event) >= the saved threshold; score is the
+    confidence of the label (HF convention, which the pipeline's endpoint client relies on)."""
     predictions = inference.predict(bundle, SENTENCES)
+    scores = inference.predict_scores(bundle, SENTENCES)
 
     assert bundle.threshold == 0.4
-    expected = ["Adverse_Event" if p["score"] >= 0.4 else "Not_AE" for p in predictions]
+    expected = ["Adverse_Event" if p >= 0.4 else "Not_AE" for p in scores]
+    assert [p["score"] for p in predictions] == pytest.approx(
+        [p if p >= 0.4 else 1 - p for p in scores], abs=1e-6
+    )
     assert [p["label"] for p in predictions] == expected
     assert set(expected) == {"Adverse_Event", "Not_AE"}
 
@@ -100,7 +105,7 @@ def test_request_round_trip_through_the_toolkit_functions(model_dir: Path) -> No
         )
     )
 
-    assert [item["score"] for item in response] == pytest.approx(
+    assert [_p_ae(item) for item in response] == pytest.approx(
         inference.predict_scores(model, SENTENCES[:3])
     )
     assert [set(item) for item in response] == [{"label", "score"}] * 3
@@ -153,3 +158,8 @@ def test_onnx_backend_without_an_export_says_how_to_make_one(model_dir: Path, mo
 
     with pytest.raises(FileNotFoundError, match="pv-model export-onnx"):
         inference.model_fn(str(model_dir))
+
+
+def _p_ae(prediction: dict) -> float:
+    """P(Adverse_Event) from a contract item, whose score is the confidence of its label."""
+    return prediction["score"] if prediction["label"] == "Adverse_Event" else 1.0 - prediction["score"]

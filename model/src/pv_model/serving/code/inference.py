@@ -197,10 +197,16 @@ def predict_scores(bundle: ModelBundle, texts: list[str], batch_size: int = 32) 
 
 
 def predict(bundle: ModelBundle, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
-    """One `{"label", "score"}` per text, in order; score = P(Adverse_Event), label by threshold."""
+    """One `{"label", "score"}` per text, in order; the label by the saved threshold.
+
+    As in Hugging Face pipelines, `score` is the confidence of the returned label:
+    P(Adverse_Event) for `Adverse_Event`, 1 - P(Adverse_Event) for `Not_AE`.
+    """
     return [
-        {"label": POSITIVE_LABEL if score >= bundle.threshold else NEGATIVE_LABEL, "score": score}
-        for score in predict_scores(bundle, texts, batch_size=batch_size)
+        {"label": POSITIVE_LABEL, "score": p}
+        if p >= bundle.threshold
+        else {"label": NEGATIVE_LABEL, "score": 1.0 - p}
+        for p in predict_scores(bundle, texts, batch_size=batch_size)
     ]
 
 
