@@ -5,10 +5,11 @@ the standard library, numpy, torch and transformers, and onnxruntime when the ON
 
 Contract (ARCHITECTURE.md): request `{"inputs": ["sentence", ...]}` as `application/json`;
 response, one item per input and in input order, `[{"label": "Adverse_Event" | "Not_AE",
-"score": p}, ...]`. `score` is always P(Adverse_Event) (the softmax probability of label index 1),
-whichever label is returned, so callers can apply their own threshold; `label` is
-"Adverse_Event" when `score >= threshold`, the threshold being the one saved in the model folder's
-`training.json` (chosen on validation) or 0.5 without it.
+"score": s}, ...]`. `label` is "Adverse_Event" when P(Adverse_Event) (the softmax probability of
+that label's index) >= the threshold saved in the model folder's `training.json` (chosen on
+validation), or 0.5 without it. As in Hugging Face pipelines, `score` is the confidence of the
+returned label: P(Adverse_Event) for "Adverse_Event", 1 - P(Adverse_Event) for "Not_AE".
+`predict_scores` gives P(Adverse_Event) directly.
 
 Backends: "torch" (the safetensors weights), "onnx" (`model.onnx`) and "onnx-int8"
 (`model.int8.onnx`, dynamically quantized); SageMaker picks one with the `PV_BACKEND` variable.
