@@ -1,0 +1,291 @@
+"""Emails (.eml): headers, the body preferred as text/plain, and the body's parts told apart.
+
+The new text is screened; quoted replies (`>` lines, the history after "On ... wrote:" or an
+Outlook "-----Original Message-----" / "From: ... Sent: ..." block) and signatures are kept as
+their own units and not screened. A forwarded message ("---------- Forwarded message ---------")
+stays body: it is often a report the company has not seen yet. From/To/Cc are personal data and
+go to metadata only (the encrypted store), never into text units.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from html.parser import HTMLParser
+
+from pv.channels.base import ParseError, Reason
+from pv.models import TextUnit
+
+_KNOWN_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "received",
+        "sender",
+    }
+)
+_FALLBACK_CHARSETS = ("utf-8", "cp1252")
+
+_ON_WROTE = re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE)
+_ORIGINAL = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE)
+_OUTLOOK_FROM = re.compile(r"^\s*\*?From:\*?\s*\S", re.IGNORECASE)
+_OUTLOOK_SENT = re.compile(r"^\s*\*?(Sent|Date):\*?\s*\S", re.IGNORECASE)
+_RULE = re.compile(r"^\s*_{8,}\s*$")
+_FORWARDED = re.compile(
+    r"^\s*(-{2,}\s*Forwarded message\s*-{2,}|Begin forwarded message:)\s*$", re.IGNORECASE
+)
+_SIG_DELIMITER = re.compile(r"^--\s?$")
+_VALEDICTION = re.compile(
+    r"^\s*((best|kind|warm|warmest|many thanks and)?\s*(regards|wishes)"
+    r"|sincerely|yours\s+(sincerely|truly|faithfully)|cheers|thanks|thank you|many thanks"
+    r"|thanks again|best|all the best|take care)\s*[,.!]?\s*$",
+    re.IGNORECASE,
+)
+_SENT_FROM = re.compile(
+    r"^\s*(Sent from my\s+\S|Sent from (Outlook|Mail|Yahoo)|Get Outlook for)", re.IGNORECASE
+)
+_POSTSCRIPT = re.compile(r"^\s*P\.?\s?S\.?(\s|:|$)", re.IGNORECASE)
+_MAX_SIGNATURE_LINES = 8
+_MAX_DELIMITED_SIGNATURE_LINES = 15
+
+
+def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dict[str, str], datetime]:
+    """Units, metadata and received time (the Date header when it is not in the future)."""
+    try:
+        message = email.message_from_bytes(body, policy=policy.default)
+        if not isinstance(message, EmailMessage) or not _KNOWN_HEADERS & {k.lower() for k in message}:
+            raise ParseError(Reason.MALFORMED_EMAIL)
+        subject = str(message.get("subject") or "").strip()
+        sent_at = _date(message)
+        part = message.get_body(preferencelist=("plain", "html"))
+        text = _part_text(part) if part is not None else ""
+        if part is not None and part.get_content_subtype() == "html":
+            text = html_to_text(text)
+        metadata = {
+            "from": str(message.get("from") or ""),
+            "to": str(message.get("to") or ""),
+            "cc": str(message.get("cc") or ""),
+            "message_id": str(message.get("message-id") or ""),
+            "date": str(message.get("date") or ""),
+            "body_type": part.get_content_type() if part is not None else "none",
+            "attachments": str(_attachment_count(message, part)),
+        }
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError, email.errors.MessageError) as exc:
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(Reason.MALFORMED_EMAIL) from exc
+    units = ([TextUnit(kind="subject", text=subject)] if subject else []) + split_body(text)
+    metadata = {k: v for k, v in metadata.items() if v}
+    return units, metadata, _received(sent_at, received_at)
+
+
+def _date(message: EmailMessage) -> datetime | None:
+    header = message.get("date")
+    value = getattr(header, "datetime", None)
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _received(sent_at: datetime | None, received_at: datetime) -> datetime:
+    """The Date header, unless missing or after the object landed (a wrong clock)."""
+    landed = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+    return sent_at if sent_at is not None and sent_at <= landed else received_at
+
+
+def _part_text(part: MIMEPart) -> str:
+    """A text part decoded: its declared charset, else UTF-8, else windows-1252; strict."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    declared = part.get_content_charset()
+    for charset in (declared, *_FALLBACK_CHARSETS) if declared else _FALLBACK_CHARSETS:
+        try:
+            return payload.decode(charset)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise ParseError(Reason.BAD_ENCODING)
+
+
+def _attachment_count(message: EmailMessage, body: MIMEPart | None) -> int:
+    """Leaf parts that are neither the chosen body nor its text alternative."""
+    count = 0
+    for part in message.walk():
+        if part.is_multipart() or part is body:
+            continue
+        if part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text":
+            count += 1
+    return count
+
+
+def split_body(text: str) -> list[TextUnit]:
+    """The body's new text, quoted replies and signature as separate units, in order."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    history = _history_start(lines)
+    kinds = ["body" if not line.lstrip().startswith(">") else "quoted" for line in lines[:history]]
+    kinds += ["quoted"] * (len(lines) - history)
+    signature = _signature(lines, kinds, history)
+    if signature:
+        start, end = signature
+        for i in range(start, end):
+            if kinds[i] == "body":
+                kinds[i] = "signature"
+    return _group(lines, kinds)
+
+
+def _history_start(lines: list[str]) -> int:
+    """Index of the first line of the quoted history (len(lines) when there is none)."""
+    forward_header_until = -1
+    for i, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            forward_header_until = _next_blank(lines, i + 1)
+            continue
+        if i <= forward_header_until:
+            continue
+        if _ORIGINAL.match(line) or _ON_WROTE.match(line):
+            return i
+        # Mail clients wrap a long "On <date>, <name> <address> wrote:" onto a second line.
+        if (
+            i + 1 < len(lines)
+            and line.lstrip().lower().startswith("on ")
+            and _ON_WROTE.match(f"{line} {lines[i + 1]}")
+        ):
+            return i
+        if _OUTLOOK_FROM.match(line) and any(_OUTLOOK_SENT.match(n) for n in lines[i + 1 : i + 5]):
+            return i - 1 if i > 0 and _RULE.match(lines[i - 1]) else i
+    return len(lines)
+
+
+def _next_blank(lines: list[str], start: int) -> int:
+    for i in range(start, len(lines)):
+        if not lines[i].strip():
+            return i
+    return len(lines)
+
+
+def _signature(lines: list[str], kinds: list[str], end: int) -> tuple[int, int] | None:
+    """(start, end) of the signature block before the history, if one is there."""
+    for i in range(end):
+        if kinds[i] != "body":
+            continue
+        line = lines[i]
+        if _SIG_DELIMITER.match(line):
+            limit = _MAX_DELIMITED_SIGNATURE_LINES
+        elif _VALEDICTION.match(line) or _SENT_FROM.match(line):
+            limit = _MAX_SIGNATURE_LINES
+        else:
+            continue
+        stop = end
+        for j in range(i + 1, end):
+            if _POSTSCRIPT.match(lines[j]):
+                stop = j
+                break
+        tail = [lines[j] for j in range(i, stop) if lines[j].strip() and kinds[j] == "body"]
+        if len(tail) <= limit and all(len(t) <= 80 and len(t.split()) <= 10 for t in tail[1:]):
+            return i, stop
+    return None
+
+
+def _group(lines: list[str], kinds: list[str]) -> list[TextUnit]:
+    """Consecutive lines of one kind as one unit; blank lines join the unit they sit in."""
+    units: list[TextUnit] = []
+    current_kind: str | None = None
+    current: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(current).strip()
+        if text and current_kind:
+            units.append(TextUnit(kind=current_kind, text=text))  # type: ignore[arg-type]
+
+    for line, kind in zip(lines, kinds, strict=True):
+        if not line.strip() and current_kind is not None:
+            current.append(line)
+            continue
+        if kind != current_kind:
+            flush()
+            current_kind, current = kind, []
+        current.append(line)
+    flush()
+    return units
+
+
+class _HtmlText(HTMLParser):
+    """Visible text of an HTML body: blocks as lines, blockquotes as `>` lines, no scripts."""
+
+    _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "svg", "object"})
+    _BLOCK = frozenset(
+        {"p", "div", "br", "li", "tr", "table", "ul", "ol", "blockquote", "pre", "hr", "h1", "h2", "h3"}
+        | {"h4", "h5", "h6", "section", "article", "header", "footer", "dd", "dt", "dl", "address"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._current: list[str] = []
+        self._skip = 0
+        self._quote = 0
+        self._pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip += 1
+            return
+        if tag in self._BLOCK:
+            self._newline()
+        if tag == "blockquote":
+            self._quote += 1
+        elif tag == "pre":
+            self._pre += 1
+        elif tag == "li":
+            self._current.append("- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skip = max(0, self._skip - 1)
+            return
+        if tag in self._BLOCK:
+            self._newline()
+        if tag == "blockquote":
+            self._quote = max(0, self._quote - 1)
+        elif tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        elif tag in ("td", "th"):
+            self._current.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._pre:
+            first, *rest = data.split("\n")
+            self._current.append(first)
+            for piece in rest:
+                self._newline()
+                self._current.append(piece)
+        else:
+            self._current.append(re.sub(r"\s+", " ", data))
+
+    def _newline(self) -> None:
+        text = re.sub(r" {2,}", " ", "".join(self._current)).strip()
+        self._current = []
+        self.lines.append(f"{'> ' * self._quote}{text}" if text else "")
+
+    def text(self) -> str:
+        self.close()
+        self._newline()
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML email body (stdlib html.parser; scripts and styles dropped)."""
+    parser = _HtmlText()
+    parser.feed(html)
+    return parser.text()
