@@ -1,0 +1,59 @@
+"""The intake bucket: source documents in, parsed documents kept for the case function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pv.models import SourceDocument
+
+PARSED_PREFIX = "parsed/"
+
+
+class ObjectMissing(Exception):
+    """The object was deleted (or never existed) before it could be read."""
+
+
+class ObjectTooLarge(Exception):
+    """The object is larger than the configured limit; it is not read."""
+
+
+@dataclass
+class IntakeBucket:
+    s3: Any  # boto3 s3 client
+    name: str
+
+    def read(self, key: str, max_bytes: int, bucket: str | None = None) -> bytes:
+        """The object's bytes, refusing objects over `max_bytes` before downloading them."""
+        try:
+            response = self.s3.get_object(Bucket=bucket or self.name, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise ObjectMissing(key) from exc
+            raise
+        body = response["Body"]
+        if response.get("ContentLength", 0) > max_bytes:
+            body.close()
+            raise ObjectTooLarge(key)
+        data = body.read(max_bytes + 1)
+        body.close()
+        if len(data) > max_bytes:
+            raise ObjectTooLarge(key)
+        return data
+
+    def put_parsed(self, document: SourceDocument) -> str:
+        """Keep the parsed document (personal data: stays in this encrypted bucket)."""
+        key = f"{PARSED_PREFIX}{document.document_id}.json"
+        self.s3.put_object(
+            Bucket=self.name,
+            Key=key,
+            Body=document.model_dump_json().encode(),
+            ContentType="application/json",
+        )
+        return key
+
+    def get_parsed(self, key: str) -> SourceDocument:
+        body = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+        return SourceDocument.model_validate_json(body)

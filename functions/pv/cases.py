@@ -1,0 +1,88 @@
+"""Cases: a flagged document becomes one stored case and one safety alert, whatever the retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from pv.adapters.bucket import IntakeBucket
+from pv.adapters.stores import CaseStore
+from pv.adapters.topic import AlertPublisher
+from pv.models import Case, CaseFacts, CaseRequest, SafetyAlert, SentenceScore, SourceDocument
+
+logger = Logger(child=True)
+
+SERIOUS_DUE_DAYS = 15  # expedited (15-day) report for serious cases
+NON_SERIOUS_DUE_DAYS = 90
+
+AssessCase = Callable[[SourceDocument, list[SentenceScore]], CaseFacts]
+
+
+def case_id_for(document_id: str) -> str:
+    """A case's id, derived from its document so that a retry can never mint a second case."""
+    return f"PV-{document_id[:20].upper()}"
+
+
+def due_date(received_at: datetime, serious: bool) -> date:
+    """Regulatory due date: calendar days from receipt (15 if serious, else 90)."""
+    return received_at.date() + timedelta(days=SERIOUS_DUE_DAYS if serious else NON_SERIOUS_DUE_DAYS)
+
+
+def alert_for(case: Case) -> SafetyAlert:
+    """The alert for a case: ids, seriousness, drugs, events and the redacted summary only."""
+    facts = case.facts
+    return SafetyAlert(
+        case_id=case.case_id,
+        document_id=case.document_id,
+        channel=case.channel,
+        status=case.status,
+        serious=facts.serious,
+        seriousness_criteria=[c.criterion for c in facts.seriousness_criteria],
+        suspect_drugs=facts.suspect_drugs,
+        events=facts.events,
+        summary=facts.summary,
+        due_date=case.due_date,
+        received_at=case.received_at,
+    )
+
+
+@dataclass
+class CaseService:
+    """Opens cases from CaseQueue requests. Knows nothing of Lambda."""
+
+    bucket: IntakeBucket
+    cases: CaseStore
+    publisher: AlertPublisher
+    assess: AssessCase
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def open_case(self, request: CaseRequest) -> Case:
+        """Store the case (once) and publish its alert (once), resuming wherever a retry left off."""
+        case_id = case_id_for(request.document_id)
+        case = self.cases.get(case_id)
+        if case is None:
+            document = self.bucket.get_parsed(request.document_ref)
+            facts = self.assess(document, request.flagged)
+            case = Case(
+                case_id=case_id,
+                document_id=request.document_id,
+                channel=request.channel,
+                source_key=request.source_key,
+                status="incomplete" if facts.missing_elements else "new",
+                received_at=request.received_at,
+                due_date=due_date(request.received_at, facts.serious),
+                created_at=self.clock(),
+                flagged=request.flagged,
+                facts=facts,
+            )
+            if not self.cases.create(case):
+                case = self.cases.get(case_id) or case  # a concurrent delivery won the race
+        if case.alert_state != "sent":
+            self.publisher.publish(alert_for(case))
+            self.cases.mark_alert_sent(case_id)
+            case = case.model_copy(update={"alert_state": "sent"})
+        logger.info("case ready", case_id=case_id, document_id=request.document_id, status=case.status)
+        return case

@@ -1,0 +1,134 @@
+"""What a container builds once: settings, AWS clients, services. `reset()` drops them all.
+
+Clients are made lazily on first use (no side effects at import) and then reused by every
+invocation of the container. The local stack calls `reset()` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.config import Config
+
+from pv.adapters.bucket import IntakeBucket
+from pv.adapters.endpoint import ClassifierClient, EndpointInvoker
+from pv.adapters.stores import CaseStore, ScreeningStore
+from pv.adapters.topic import AlertPublisher
+from pv.cases import CaseService
+from pv.config import Settings, settings
+from pv.models import CaseRequest
+from pv.screening import ScreeningPipeline
+
+# A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
+IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
+
+
+@dataclass(frozen=True)
+class Clients:
+    s3: Any
+    sqs: Any
+    sns: Any
+    dynamodb: Any
+    sagemaker_runtime: Any
+
+
+@lru_cache(maxsize=1)
+def clients() -> Clients:
+    config = settings()
+    endpoint_config = Config(
+        connect_timeout=min(config.classifier_timeout_s, 5.0),
+        read_timeout=config.classifier_timeout_s,
+        retries={"total_max_attempts": 1},  # EndpointInvoker retries with its own backoff
+    )
+    return Clients(
+        s3=boto3.client("s3"),
+        sqs=boto3.client("sqs"),
+        sns=boto3.client("sns"),
+        dynamodb=boto3.resource("dynamodb"),
+        sagemaker_runtime=boto3.client("sagemaker-runtime", config=endpoint_config),
+    )
+
+
+def endpoint_invoker(endpoint_name: str, config: Settings | None = None) -> EndpointInvoker:
+    config = config or settings()
+    return EndpointInvoker(
+        clients().sagemaker_runtime, endpoint_name, max_attempts=config.classifier_max_attempts
+    )
+
+
+@lru_cache(maxsize=1)
+def screening_pipeline() -> ScreeningPipeline:
+    config, aws = settings(), clients()
+    return ScreeningPipeline(
+        bucket=IntakeBucket(aws.s3, config.intake_bucket),
+        screenings=ScreeningStore(aws.dynamodb.Table(config.screenings_table)),
+        sqs=aws.sqs,
+        case_queue_url=config.case_queue_url,
+        classifier=ClassifierClient(
+            endpoint_invoker(config.classifier_endpoint_name), batch_size=config.classifier_batch_size
+        ),
+        threshold=config.classifier_threshold,
+        max_document_bytes=config.max_document_bytes,
+    )
+
+
+@lru_cache(maxsize=1)
+def case_service() -> CaseService:
+    from pv.intelligence import assess_case  # the case-intelligence seam
+
+    config, aws = settings(), clients()
+
+    def assess(document, flagged):  # type: ignore[no-untyped-def]
+        return assess_case(document, flagged, **intelligence_backends(config))
+
+    return CaseService(
+        bucket=IntakeBucket(aws.s3, config.intake_bucket),
+        cases=CaseStore(aws.dynamodb.Table(config.cases_table)),
+        publisher=AlertPublisher(aws.sns, config.safety_alerts_topic_arn),
+        assess=assess,
+    )
+
+
+@lru_cache(maxsize=1)
+def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
+    """`CaseService.open_case` behind powertools Idempotency, keyed on the document id."""
+    service = case_service()
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=IDEMPOTENCY)
+    def open_case(request: CaseRequest) -> dict[str, Any]:
+        case = service.open_case(request)
+        return {"case_id": case.case_id, "status": case.status, "serious": case.facts.serious}
+
+    return open_case
+
+
+def intelligence_backends(config: Settings) -> dict[str, Any]:
+    """Optional extractor/summarizer endpoints, when the template names them."""
+    backends: dict[str, Any] = {}
+    try:
+        from pv.intelligence import EndpointExtractor, EndpointSummarizer
+    except ImportError:
+        return backends
+    if config.extractor_endpoint_name:
+        invoker = endpoint_invoker(config.extractor_endpoint_name, config)
+        backends["extractor"] = EndpointExtractor(lambda payload: invoker.invoke(payload).body)
+    if config.summarizer_endpoint_name:
+        invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
+        backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)
+    return backends
+
+
+def reset() -> None:
+    """Forget settings, clients and services (after the environment changed)."""
+    for cached in (settings, clients, screening_pipeline, case_service, idempotent_case_opener):
+        cached.cache_clear()

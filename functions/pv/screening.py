@@ -1,0 +1,294 @@
+"""Screening: turn intake messages into documents, classify their sentences, record and route them.
+
+A batch of messages is screened together so that the sentences of all its documents share
+endpoint calls; each message then completes (or fails) on its own, so one bad message never fails
+the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pv.adapters.bucket import IntakeBucket, ObjectMissing, ObjectTooLarge
+from pv.adapters.endpoint import ClassifierClient
+from pv.adapters.stores import ScreeningStore
+from pv.channels import parse_object, parse_social_message
+from pv.models import (
+    CaseRequest,
+    Channel,
+    ParseResult,
+    Quarantined,
+    Screening,
+    SentenceScore,
+    SourceDocument,
+    document_id_for,
+)
+from pv.sentences import document_sentences
+
+logger = Logger(child=True)
+
+OBJECT_MISSING = "object_missing"
+TOO_LARGE = "too_large"
+
+
+class S3Object(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    key: str
+    size: int | None = None
+
+
+class S3Bucket(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+
+
+class S3Entity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    bucket: S3Bucket
+    object: S3Object
+
+
+class S3EventRecord(BaseModel):
+    """An S3 notification record. Lenient: moto's records lack fields that real S3 sends."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    eventName: str = "ObjectCreated:Put"
+    eventTime: datetime | None = None
+    s3: S3Entity
+
+
+class S3Notification(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    Records: list[S3EventRecord] = []
+
+
+@dataclass
+class IntakeMessage:
+    """One SQS message for ScreenFunction: an S3 notification or a social post."""
+
+    message_id: str
+    body: str
+    sent_at: datetime
+
+
+@dataclass
+class MessageOutcome:
+    """What screening made of one message; `error` set means the message must be retried."""
+
+    results: list[ParseResult] = field(default_factory=list)
+    screenings: dict[str, Screening] = field(default_factory=dict)
+    documents: dict[str, SourceDocument] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
+    error: Exception | None = None
+
+
+@dataclass
+class ScreeningPipeline:
+    """Reads, parses, classifies, records and routes documents. Knows nothing of Lambda."""
+
+    bucket: IntakeBucket
+    screenings: ScreeningStore
+    sqs: Any
+    case_queue_url: str
+    classifier: ClassifierClient
+    threshold: float
+    max_document_bytes: int
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def screen(self, messages: list[IntakeMessage]) -> dict[str, MessageOutcome]:
+        """Screen a batch of messages together; nothing is written yet (see `complete`)."""
+        outcomes = {m.message_id: self._load(m) for m in messages}
+        pending = self._new_documents(outcomes)
+        self._classify(pending, outcomes)
+        return outcomes
+
+    def complete(self, outcome: MessageOutcome) -> None:
+        """Record and route one message's documents; raises when the message must be retried.
+
+        The case request is sent before the screening record is written: a crash in between
+        re-screens the document, and CaseFunction's idempotency absorbs the second request.
+        """
+        if outcome.error is not None:
+            raise outcome.error
+        for document_id, screening in outcome.screenings.items():
+            if screening.is_ae:
+                document = outcome.documents[document_id]
+                self.sqs.send_message(
+                    QueueUrl=self.case_queue_url,
+                    MessageBody=self._case_request(document, screening).model_dump_json(),
+                )
+            if not self.screenings.put_if_absent(screening):
+                outcome.duplicates.append(document_id)
+
+    def _case_request(self, document: SourceDocument, screening: Screening) -> CaseRequest:
+        return CaseRequest(
+            document_id=document.document_id,
+            channel=document.channel,
+            source_key=document.source_key,
+            received_at=document.received_at,
+            document_ref=self.bucket.put_parsed(document),
+            flagged=screening.flagged,
+            max_score=screening.max_score or 0.0,
+            model=screening.model,
+        )
+
+    def _load(self, message: IntakeMessage) -> MessageOutcome:
+        outcome = MessageOutcome()
+        started = time.perf_counter()
+        try:
+            outcome.results = self._parse_message(message)
+        except Exception as exc:  # AWS failures: the message goes back to the queue
+            logger.warning("intake read failed", message_id=message.message_id, error=type(exc).__name__)
+            outcome.error = exc
+            return outcome
+        parse_ms = (time.perf_counter() - started) * 1000
+        for result in outcome.results:
+            if isinstance(result, Quarantined):
+                outcome.screenings[result.document_id] = self._quarantined(result, parse_ms)
+            else:
+                outcome.documents[result.document_id] = result
+        return outcome
+
+    def _parse_message(self, message: IntakeMessage) -> list[ParseResult]:
+        try:
+            payload = json.loads(message.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and ("Records" in payload or payload.get("Event") == "s3:TestEvent"):
+            return self._parse_notification(payload)
+        return [parse_social_message(message.body, message.sent_at)]
+
+    def _parse_notification(self, payload: dict[str, Any]) -> list[ParseResult]:
+        if payload.get("Event") == "s3:TestEvent":
+            return []  # S3 sends this once when notifications are configured
+        try:
+            notification = S3Notification.model_validate(payload)
+        except ValidationError:
+            body = json.dumps(payload, sort_keys=True).encode()
+            return [
+                Quarantined(source_key="", document_id=document_id_for(body), reason="malformed_notification")
+            ]
+        results: list[ParseResult] = []
+        for record in notification.Records:
+            if not record.eventName.startswith("ObjectCreated"):
+                continue
+            key = unquote_plus(record.s3.object.key)
+            received_at = record.eventTime or self.clock()
+            try:
+                body = self.bucket.read(key, self.max_document_bytes, bucket=record.s3.bucket.name)
+            except ObjectMissing:
+                results.append(_quarantine_unread(key, OBJECT_MISSING, received_at))
+                continue
+            except ObjectTooLarge:
+                results.append(_quarantine_unread(key, TOO_LARGE, received_at))
+                continue
+            results.extend(parse_object(key, body, received_at, self.max_document_bytes))
+        return results
+
+    def _new_documents(self, outcomes: dict[str, MessageOutcome]) -> list[tuple[str, SourceDocument]]:
+        """Documents not screened before (nor earlier in this batch); the rest are duplicates."""
+        candidates = [
+            (message_id, document)
+            for message_id, outcome in outcomes.items()
+            for document in outcome.documents.values()
+        ]
+        seen = self.screenings.existing([d.document_id for _, d in candidates])
+        pending = []
+        for message_id, document in candidates:
+            if document.document_id in seen:
+                outcomes[message_id].duplicates.append(document.document_id)
+                del outcomes[message_id].documents[document.document_id]
+                continue
+            seen.add(document.document_id)
+            pending.append((message_id, document))
+        return pending
+
+    def _classify(
+        self, pending: list[tuple[str, SourceDocument]], outcomes: dict[str, MessageOutcome]
+    ) -> None:
+        spans: list[tuple[str, SourceDocument, int, int]] = []
+        sentences: list[str] = []
+        for message_id, document in pending:
+            doc_sentences = document_sentences(document)
+            spans.append((message_id, document, len(sentences), len(sentences) + len(doc_sentences)))
+            sentences.extend(doc_sentences)
+        started = time.perf_counter()
+        classification = self.classifier.classify(sentences) if sentences else None
+        classify_ms = (time.perf_counter() - started) * 1000
+        for message_id, document, start, end in spans:
+            outcome = outcomes[message_id]
+            if end == start:
+                quarantined = Quarantined(
+                    source_key=document.source_key,
+                    document_id=document.document_id,
+                    channel=document.channel,
+                    reason="no_text",
+                    received_at=document.received_at,
+                )
+                outcome.screenings[document.document_id] = self._quarantined(quarantined, 0.0)
+                continue
+            assert classification is not None
+            failure = next((err for s, e, err in classification.failed if s < end and e > start), None)
+            if failure is not None:
+                outcome.error = failure
+                continue
+            scores = classification.probabilities[start:end]
+            flagged = [
+                SentenceScore(text=text, label="Adverse_Event", score=round(score, 4))
+                for text, score in zip(sentences[start:end], scores, strict=True)
+                if score >= self.threshold
+            ]
+            outcome.screenings[document.document_id] = Screening(
+                document_id=document.document_id,
+                source_key=document.source_key,
+                channel=document.channel,
+                status="screened",
+                is_ae=bool(flagged),
+                max_score=round(max(scores), 4),
+                threshold=self.threshold,
+                sentence_count=end - start,
+                flagged=flagged,
+                model=classification.model,
+                endpoint_calls=_batches_spanned(start, end, self.classifier.batch_size),
+                timings_ms={"classify_batch": round(classify_ms, 1)},
+                received_at=document.received_at,
+                screened_at=self.clock(),
+            )
+
+    def _quarantined(self, item: Quarantined, parse_ms: float) -> Screening:
+        return Screening(
+            document_id=item.document_id,
+            source_key=item.source_key,
+            channel=item.channel,
+            status="quarantined",
+            quarantine_reason=item.reason,
+            timings_ms={"parse": round(parse_ms, 1)},
+            received_at=item.received_at,
+            screened_at=self.clock(),
+        )
+
+
+def _quarantine_unread(key: str, reason: str, received_at: datetime) -> Quarantined:
+    prefix = key.split("/", 1)[0]
+    channel = Channel(prefix) if prefix in {c.value for c in Channel} else None
+    return Quarantined(
+        source_key=key,
+        document_id=document_id_for(f"{reason}:{key}".encode()),
+        channel=channel,
+        reason=reason,
+        received_at=received_at,
+    )
+
+
+def _batches_spanned(start: int, end: int, batch_size: int) -> int:
+    """How many endpoint batches carried some of the sentences [start, end)."""
+    return (end - 1) // batch_size - start // batch_size + 1
