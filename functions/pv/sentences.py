@@ -28,7 +28,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣◦–—>]+|\(?\d{1,3}[.)]|\(?[a-z][.)]|\([A-Z]\))\s+")
 _LABEL = re.compile(r"^[A-Za-z][\w'’ -]{0,24}:\s")
 _TERMINAL = re.compile(r"(\.{3}|…|[.!?]+)([\"'”’)\]]*)\s+")
-_TERMINAL_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_TERMINAL_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _HAS_WORD = re.compile(r"\w")
 
 
