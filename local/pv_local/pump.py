@@ -1,0 +1,331 @@
+"""The event pump: what Lambda's SQS event source mappings do, in-process.
+
+It receives batches from each queue a function's Events name, hands them to the same handler
+code Lambda runs as an SQS event with a Lambda context, deletes the messages that succeeded and
+leaves the failed ones on the queue. A failed message becomes visible again after `retry_delay_s`
+(instead of the queue's VisibilityTimeout, which sits above the function timeout and would make a
+local run wait minutes), and after the redrive policy's maxReceiveCount the queue moves it to its
+dead-letter queue on the next receive, as SQS does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+_SQS_RECEIVE_MAX = 10  # SQS returns at most 10 messages per ReceiveMessage
+
+
+class LambdaContext:
+    """The parts of the Lambda context object that handlers and Powertools read."""
+
+    def __init__(
+        self, function_name: str, memory_mb: int, timeout_s: int, region: str, account_id: str
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    """A template function run in-process: its handler, limits and environment."""
+
+    logical_id: str
+    name: str
+    handler: Handler
+    timeout_s: int
+    memory_mb: int
+    environment: dict[str, str]
+
+
+@dataclass
+class QueueSource:
+    """An SQS event source mapping: which queue feeds which function, in what batch size."""
+
+    function: LocalFunction
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+@dataclass
+class PumpStats:
+    invocations: int = 0
+    delivered: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    handler_errors: int = 0
+    per_function: dict[str, int] = field(default_factory=dict)
+
+
+class FunctionEnvironment:
+    """Applies each function's environment to the process before its handler runs.
+
+    The functions share one process, so every variable is set once, except those the functions
+    give different values: they are switched per invocation, and then `on_change` (the pipeline's
+    `pv.runtime.reset`) drops the settings and clients cached from the previous values, as a
+    separate container would not have them. (A variable only one function sets is visible to
+    both; tests/test_template.py checks each function gets the variables it reads.)
+    """
+
+    def __init__(
+        self, environments: dict[str, dict[str, str]], region: str, on_change: Callable[[], None]
+    ) -> None:
+        self._environments = environments
+        self._region = region
+        self._on_change = on_change
+        values: dict[str, set[str]] = {}
+        for env in environments.values():
+            for key, value in env.items():
+                values.setdefault(key, set()).add(value)
+        self.switched = {k for k, v in values.items() if len(v) > 1}
+        self._shared = {k: next(iter(v)) for k, v in values.items() if k not in self.switched}
+        self._active: str | None = None
+
+    def shared(self) -> dict[str, str]:
+        """Variables with one value across all functions."""
+        return dict(self._shared)
+
+    def activate(self, fn: LocalFunction) -> None:
+        """Set the per-function variables (and Lambda's own) for an invocation of `fn`."""
+        os.environ.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_REGION": self._region,
+            }
+        )
+        if not self.switched or fn.logical_id == self._active:
+            return
+        own = self._environments.get(fn.logical_id, {})
+        for key in self.switched:
+            if key in own:
+                os.environ[key] = own[key]
+            else:
+                os.environ.pop(key, None)
+        if self._active is not None:
+            self._on_change()
+        self._active = fn.logical_id
+
+
+class EventPump:
+    """Delivers queue messages to their functions in batches, honouring partial batch failures."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        sources: list[QueueSource],
+        environment: FunctionEnvironment,
+        region: str,
+        account_id: str,
+        retry_delay_s: int = 1,
+        log_stream: IO[str] | None = None,
+    ) -> None:
+        self.sqs = sqs
+        self.sources = sources
+        self.environment = environment
+        self.region = region
+        self.account_id = account_id
+        self.retry_delay_s = retry_delay_s
+        self.log_stream = log_stream
+        self.stats = PumpStats()
+        self._lock = threading.Lock()
+
+    def poll_once(self, wait_s: int = 0) -> int:
+        """Receive and deliver at most one batch per source; the number of messages delivered."""
+        delivered = 0
+        for source in self.sources:
+            messages = self._receive_batch(source, wait_s if delivered == 0 else 0)
+            if messages:
+                self._deliver(source, messages)
+                delivered += len(messages)
+        return delivered
+
+    def pending(self) -> int:
+        """Messages still on the source queues: visible, in flight or delayed."""
+        total = 0
+        for url in {s.queue_url for s in self.sources}:
+            attrs = self.sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
+            total += sum(int(v) for v in attrs.values())
+        return total
+
+    def run_until_idle(
+        self, timeout_s: float = 300.0, on_progress: Callable[[PumpStats, int], None] | None = None
+    ) -> PumpStats:
+        """Deliver until every source queue is empty (retries done, failures dead-lettered)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            delivered = self.poll_once()
+            pending = self.pending() if delivered == 0 else -1
+            if on_progress is not None:
+                on_progress(self.stats, pending)
+            if pending == 0:
+                return self.stats
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"queues not idle after {timeout_s:.0f}s ({self.pending()} messages left)")
+            if delivered == 0:
+                time.sleep(0.2)  # only messages waiting out their retry delay are left
+
+    def run_forever(self, stop: threading.Event, wait_s: int = 1) -> None:
+        """Long-poll the queues until `stop` is set."""
+        while not stop.is_set():
+            self.poll_once(wait_s=wait_s)
+
+    def _receive_batch(self, source: QueueSource, wait_s: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < source.batch_size:
+            response = self.sqs.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=min(_SQS_RECEIVE_MAX, source.batch_size - len(messages)),
+                WaitTimeSeconds=wait_s if not messages else 0,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            received = response.get("Messages", [])
+            if not received:
+                break
+            messages.extend(received)
+        return messages
+
+    def _deliver(self, source: QueueSource, messages: list[dict[str, Any]]) -> None:
+        fn = source.function
+        event = {"Records": [self._record(source, m) for m in messages]}
+        context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
+        with self._lock:
+            self.environment.activate(fn)
+            self.stats.invocations += 1
+            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
+            try:
+                with self._function_output():
+                    response = fn.handler(event, context)
+            except Exception:
+                logging.getLogger(__name__).exception("function %s raised; the whole batch returns", fn.name)
+                self.stats.handler_errors += 1
+                failed_ids = {m["MessageId"] for m in messages}
+            else:
+                failed_ids = self._failed_ids(source, response, messages)
+        succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
+        failed = [m for m in messages if m["MessageId"] in failed_ids]
+        self._for_each_chunk(
+            succeeded,
+            lambda chunk: self.sqs.delete_message_batch(
+                QueueUrl=source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            ),
+        )
+        self._for_each_chunk(
+            failed,
+            lambda chunk: self.sqs.change_message_visibility_batch(
+                QueueUrl=source.queue_url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_delay_s,
+                    }
+                    for i, m in enumerate(chunk)
+                ],
+            ),
+        )
+        self.stats.delivered += len(messages)
+        self.stats.succeeded += len(succeeded)
+        self.stats.failed += len(failed)
+
+    @staticmethod
+    def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:
+        for start in range(0, len(messages), _SQS_RECEIVE_MAX):
+            call(messages[start : start + _SQS_RECEIVE_MAX])
+
+    @staticmethod
+    def _failed_ids(source: QueueSource, response: Any, messages: list[dict[str, Any]]) -> set[str]:
+        """Lambda's reading of a partial batch response (invalid responses fail the whole batch)."""
+        all_ids = {m["MessageId"] for m in messages}
+        if not source.report_batch_item_failures:
+            return set()
+        if response is None:
+            return set()
+        if not isinstance(response, dict):
+            return all_ids
+        failures = response.get("batchItemFailures") or []
+        ids = {f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures}
+        if not ids <= all_ids:  # a missing, empty or unknown identifier fails the whole batch
+            return all_ids
+        return {i for i in ids if i is not None}
+
+    def _record(self, source: QueueSource, message: dict[str, Any]) -> dict[str, Any]:
+        """A message in the shape of a Lambda SQS event record."""
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": dict(message.get("Attributes", {})),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": value.get("StringListValues", []),
+                    "binaryListValues": value.get("BinaryListValues", []),
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": source.queue_arn,
+            "awsRegion": self.region,
+        }
+        if "MD5OfMessageAttributes" in message:
+            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+        return record
+
+    @contextlib.contextmanager
+    def _function_output(self) -> Iterator[None]:
+        """Send the function's stdout/stderr and stream logging to `log_stream` (CloudWatch's role)."""
+        if self.log_stream is None:
+            yield
+            return
+        console = {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}
+        swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+        loggers = [
+            logging.getLogger(),
+            *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict)),
+        ]
+        for logger in loggers:
+            for handler in getattr(logger, "handlers", []):
+                if type(handler) is logging.StreamHandler and handler.stream in console:
+                    swapped.append((handler, handler.setStream(self.log_stream)))
+        try:
+            with contextlib.redirect_stdout(self.log_stream), contextlib.redirect_stderr(self.log_stream):
+                yield
+        finally:
+            for handler, stream in swapped:
+                handler.setStream(stream)
+            self.log_stream.flush()

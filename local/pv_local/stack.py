@@ -1,0 +1,430 @@
+"""The embedded local stack: moto, the template's resources, a model endpoint and the event pump.
+
+    with LocalStack(model_dir=".artifacts/models/ae-classifier") as stack:
+        stack.upload("email/report.eml", data)
+        stack.run_until_idle()
+        print(stack.alerts())
+
+Everything comes from `template.yaml`: the resources (created in a moto server on 127.0.0.1 and
+a free port), the functions' handlers, batch sizes and environment. Handlers run in this process,
+with `AWS_ENDPOINT_URL` pointing every AWS client at moto and
+`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` at the model server (or at any server that follows the
+SageMaker runtime contract). Moto's state is process-wide: run one LocalStack at a time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+
+from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
+from pv_local.resources import Provisioned, Provisioner
+from pv_local.template import Resolver, Template, TemplateError, load_template
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"  # moto's default account
+DEFAULT_REGION = "eu-west-1"
+# Values for template parameters that have no default (the endpoint's name is free locally).
+LOCAL_PARAMETERS = {"ClassifierEndpointName": "ae-classifier-local"}
+CHANNEL_PREFIXES = ("email/", "call/", "social/")
+
+# The template's logical ids the local tools read from (the resources themselves come from it).
+INTAKE_BUCKET = "IntakeBucket"
+SOCIAL_QUEUE = "SocialQueue"
+SAFETY_ALERTS_TOPIC = "SafetyAlertsTopic"
+SCREENINGS_TABLE = "ScreeningsTable"
+CASES_TABLE = "CasesTable"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReceivedAlert:
+    """A message the safety topic delivered to the local subscriber queue."""
+
+    message: Any  # the published message, parsed from JSON when it is JSON
+    attributes: dict[str, str]
+    timestamp: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that ended in a dead-letter queue."""
+
+    queue: str  # logical id of the DLQ
+    source_queue: str
+    body: str
+    receive_count: int
+
+
+def reset_pipeline_runtime() -> None:
+    """Drop the pipeline's cached settings and clients (they were made from the old environment)."""
+    try:
+        runtime = importlib.import_module("pv.runtime")
+    except ImportError:
+        importlib.import_module("pv.config").settings.cache_clear()
+        return
+    runtime.reset()
+
+
+def import_handler(path: str) -> Handler:
+    """`pv.handlers.screen.handler` -> the function."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+class LocalStack:
+    """The whole pipeline on this machine; a context manager that leaves nothing running."""
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        endpoint_url: str | None = None,
+        *,
+        template: str | Path = DEFAULT_TEMPLATE,
+        parameters: Mapping[str, str] | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+        region: str | None = None,
+        stack_name: str = "pv-local",
+        retry_delay_s: int = 1,
+        backend: str = "torch",
+        function_log: IO[str] | None = None,
+    ) -> None:
+        if model_dir is not None and endpoint_url is not None:
+            raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
+        self.template_path = Path(template)
+        self.model_dir = Path(model_dir) if model_dir is not None else None
+        self.backend = backend
+        self._endpoint_url = endpoint_url
+        self._parameters = dict(parameters or {})
+        self._handler_overrides = dict(handlers or {})
+        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        self.stack_name = stack_name
+        self.retry_delay_s = retry_delay_s
+        self.function_log = function_log
+        self.resources: dict[str, Provisioned] = {}
+        self.functions: dict[str, LocalFunction] = {}
+        self.moto_url = ""
+        self.sagemaker_url = ""
+        self._moto: Any = None
+        self._model_server: Any = None
+        self._saved_environ: dict[str, str] | None = None
+        self._pump: EventPump | None = None
+        self._clients: dict[str, Any] = {}
+        self._alerts: list[ReceivedAlert] = []
+        self._alert_queue_url = ""
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        """Start moto, create the template's resources, start the endpoint, load the functions."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        body = load_template(self.template_path)
+        declared = body.get("Parameters") or {}
+        defaults = {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
+        template = Template(body, {**defaults, **self._parameters})
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        # Moto's backends are process-wide: start from an empty account.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
+        ).close()
+
+        self._saved_environ = dict(os.environ)
+        self.sagemaker_url = self._endpoint_url or self._start_model_server()
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(self._aws_environment())
+        reset_pipeline_runtime()
+
+        resolver = Resolver(template, self.region, ACCOUNT_ID, self.stack_name)
+        provisioner = Provisioner(self.session(), self.moto_url, resolver)
+        self.resources = provisioner.provision(template)
+        self._subscribe_alert_inbox()
+
+        specs = template.functions()
+        envs = {
+            s.logical_id: {k: _env_value(v) for k, v in resolver.resolve(s.environment).items()}
+            for s in specs
+        }
+        environment = FunctionEnvironment(envs, self.region, reset_pipeline_runtime)
+        os.environ.update(environment.shared())
+        for spec in specs:
+            self.functions[spec.logical_id] = LocalFunction(
+                logical_id=spec.logical_id,
+                name=self.resources[spec.logical_id].ref,
+                # Imported once, with the environment set, like a cold start (and before any log
+                # redirection, so the functions' log handlers keep the real console).
+                handler=self._handler_overrides.get(spec.logical_id) or import_handler(spec.handler),
+                timeout_s=spec.timeout_s,
+                memory_mb=spec.memory_mb,
+                environment=envs[spec.logical_id],
+            )
+
+        sources = []
+        for spec in specs:
+            for event in spec.queue_events:
+                if not event.enabled:
+                    continue
+                queue_arn = resolver.resolve(event.queue_arn)
+                queue = self._queue_by_arn(queue_arn)
+                sources.append(
+                    QueueSource(
+                        function=self.functions[spec.logical_id],
+                        queue_url=queue.ref,
+                        queue_arn=queue_arn,
+                        batch_size=event.batch_size,
+                        report_batch_item_failures=event.report_batch_item_failures,
+                    )
+                )
+        self._pump = EventPump(
+            self.client("sqs"),
+            sources,
+            environment,
+            self.region,
+            ACCOUNT_ID,
+            retry_delay_s=self.retry_delay_s,
+            log_stream=self.function_log,
+        )
+
+    def stop(self) -> None:
+        """Stop the servers and restore the process environment."""
+        if self._model_server is not None:
+            for method in ("shutdown", "server_close", "stop"):
+                if hasattr(self._model_server, method):
+                    getattr(self._model_server, method)()
+            self._model_server = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            self._saved_environ = None
+            reset_pipeline_runtime()
+        self._clients.clear()
+
+    def _start_model_server(self) -> str:
+        if self.model_dir is None:
+            return ""
+        from pv_model.serving.server import start_server
+
+        self._model_server, url = start_server(self.model_dir, port=0, backend=self.backend)
+        return str(url)
+
+    def _aws_environment(self) -> dict[str, str]:
+        env = {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # No X-Ray daemon locally; the Tracer would only complain about missing segments.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        if self.sagemaker_url:
+            env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.sagemaker_url
+        return env
+
+    # access -------------------------------------------------------------------------------
+
+    def session(self) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=self.region,
+        )
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local stack."""
+        if service not in self._clients:
+            self._clients[service] = self.session().client(service, endpoint_url=self.moto_url)
+        return self._clients[service]
+
+    def table(self, logical_id: str) -> Any:
+        """A boto3 DynamoDB Table resource for a table of the template."""
+        resource = self.session().resource("dynamodb", endpoint_url=self.moto_url)
+        return resource.Table(self.resources[logical_id].ref)
+
+    def physical(self, logical_id: str) -> str:
+        """What `Ref` returns for a resource of the template (name, URL or ARN)."""
+        return self.resources[logical_id].ref
+
+    @property
+    def pump(self) -> EventPump:
+        if self._pump is None:
+            raise RuntimeError("the local stack is not started")
+        return self._pump
+
+    @property
+    def bucket(self) -> str:
+        return self.physical(INTAKE_BUCKET)
+
+    def _queue_by_arn(self, arn: str) -> Provisioned:
+        for resource in self.resources.values():
+            if resource.type == "AWS::SQS::Queue" and resource.attributes.get("Arn") == arn:
+                return resource
+        raise TemplateError(f"an event source names {arn}, which is no queue of the template")
+
+    # input --------------------------------------------------------------------------------
+
+    def upload(self, key: str, data: bytes) -> None:
+        """Put an object into the intake bucket (its notification goes to IntakeQueue)."""
+        self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def upload_tree(self, root: str | Path, files: Iterable[Path] | None = None) -> dict[str, Path]:
+        """Upload every file under `root` (or the given ones), keyed by path relative to `root`."""
+        root = Path(root)
+        paths = sorted(files) if files is not None else sorted(p for p in root.rglob("*") if p.is_file())
+        uploaded = {}
+        for path in paths:
+            key = path.relative_to(root).as_posix()
+            self.upload(key, path.read_bytes())
+            uploaded[key] = path
+        return uploaded
+
+    def send(self, queue_logical_id: str, body: str) -> str:
+        """Send a message to a queue of the template (e.g. a post to SocialQueue)."""
+        response = self.client("sqs").send_message(QueueUrl=self.physical(queue_logical_id), MessageBody=body)
+        return str(response["MessageId"])
+
+    # running ------------------------------------------------------------------------------
+
+    def run_until_idle(
+        self, timeout_s: float = 600.0, on_progress: Callable[[PumpStats, int], None] | None = None
+    ) -> PumpStats:
+        """Pump until every queue is drained, then collect the alerts that arrived."""
+        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress)
+        self.alerts()
+        return stats
+
+    # output -------------------------------------------------------------------------------
+
+    def _subscribe_alert_inbox(self) -> None:
+        """An SQS queue subscribed to the safety topic, standing in for the safety team."""
+        sqs = self.client("sqs")
+        self._alert_queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-alerts-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])
+        self.client("sns").subscribe(
+            TopicArn=self.physical(SAFETY_ALERTS_TOPIC),
+            Protocol="sqs",
+            Endpoint=arn["Attributes"]["QueueArn"],
+        )
+
+    def alerts(self) -> list[ReceivedAlert]:
+        """Every alert received so far, in arrival order (new ones are drained from the inbox)."""
+        self._alerts.extend(self.new_alerts())
+        return list(self._alerts)
+
+    def new_alerts(self) -> list[ReceivedAlert]:
+        """Alerts that arrived since the last call (not kept by `alerts()`)."""
+        sqs = self.client("sqs")
+        received = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self._alert_queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return received
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                received.append(
+                    ReceivedAlert(
+                        message=_maybe_json(envelope.get("Message", "")),
+                        attributes={
+                            k: v.get("Value", "") for k, v in envelope.get("MessageAttributes", {}).items()
+                        },
+                        timestamp=envelope.get("Timestamp", ""),
+                        message_id=envelope.get("MessageId", ""),
+                    )
+                )
+            sqs.delete_message_batch(
+                QueueUrl=self._alert_queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Messages in the dead-letter queues (they stay there; this hides them for a minute)."""
+        sqs = self.client("sqs")
+        found = []
+        for source_id, source in self.resources.items():
+            if source.type != "AWS::SQS::Queue":
+                continue
+            attrs = sqs.get_queue_attributes(QueueUrl=source.ref, AttributeNames=["RedrivePolicy"])
+            attrs = attrs.get("Attributes", {})
+            if "RedrivePolicy" not in attrs:
+                continue
+            dlq = self._queue_by_arn(json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"])
+            while True:
+                messages = sqs.receive_message(
+                    QueueUrl=dlq.ref,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=60,
+                    MessageSystemAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    break
+                found.extend(
+                    DeadLetter(
+                        queue=dlq.logical_id,
+                        source_queue=source_id,
+                        body=m["Body"],
+                        receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+                    )
+                    for m in messages
+                )
+        return found
+
+
+def s3_keys_in(body: str) -> list[str]:
+    """Object keys named by an S3 event notification (keys arrive URL-encoded, `+` for spaces)."""
+    try:
+        records = json.loads(body).get("Records") or []
+    except (ValueError, AttributeError):
+        return []
+    return [urllib.parse.unquote_plus(r["s3"]["object"]["key"]) for r in records if "s3" in r]
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
