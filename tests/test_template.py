@@ -1,0 +1,666 @@
+"""Structure of template.yaml after the SAM transform: what the code, the regulators and the
+security review rely on. The linters and checkov run in test_template_gates.py."""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from pv.config import ENV_VARS
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
+CODE = ROOT / "functions" / "pv"
+REGION = "eu-west-1"
+ENDPOINT = "pv-ae-classifier-test"
+
+# Which function needs which of config.ENV_VARS (the Settings are shared, so the code cannot say).
+GLOBAL_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "STAGE"}
+FUNCTION_VARS = {
+    "ScreenFunction": {
+        "INTAKE_BUCKET",
+        "SCREENINGS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "CASE_QUEUE_URL",
+        "CLASSIFIER_ENDPOINT_NAME",
+        "CLASSIFIER_THRESHOLD",
+        "CLASSIFIER_BATCH_SIZE",
+        "CLASSIFIER_TIMEOUT_S",
+        "CLASSIFIER_MAX_ATTEMPTS",
+        "MAX_DOCUMENT_BYTES",
+    },
+    "CaseFunction": {
+        "INTAKE_BUCKET",
+        "CASES_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "SAFETY_ALERTS_TOPIC_ARN",
+        "EXTRACTOR_ENDPOINT_NAME",
+        "SUMMARIZER_ENDPOINT_NAME",
+    },
+}
+# Set by the Lambda runtime itself (or read by the AWS SDK), never by the template.
+RUNTIME_VAR_PREFIXES = ("AWS_", "_X_AMZN_", "LAMBDA_", "_HANDLER")
+
+DATA_SERVICES = ("s3", "dynamodb", "sqs", "sns", "kms", "sagemaker")
+# AWS-managed policies a function role may carry: X-Ray has no resource-level permissions.
+ALLOWED_MANAGED_POLICIES = {"arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+
+DATA_KEY_REFS = ({"Ref": "DataKey"}, {"Fn::GetAtt": ["DataKey", "Arn"]})
+ENV_READ = re.compile(
+    r"""(?:os\.environ\.get|os\.getenv|environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+    r"""|os\.environ\[\s*["']([A-Z][A-Z0-9_]*)["']\s*\]"""
+)
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def sam_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as written (short tags turned into intrinsic-function maps)."""
+    return yaml_parse(path.read_text(encoding="utf-8"))
+
+
+def sam_translate(path: Path = TEMPLATE, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CloudFormation that the SAM transform makes of a template, offline.
+
+    Local CodeUri paths become an S3 location first, as `sam package` would make them.
+    """
+    body = sam_template(path)
+    for props in [body.get("Globals", {}).get("Function", {})] + [
+        r.get("Properties", {})
+        for r in body["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]:
+        if isinstance(props.get("CodeUri"), str):
+            props["CodeUri"] = "s3://pv-artifacts/functions.zip"
+    values = {"ClassifierEndpointName": ENDPOINT, **(parameters or {})}
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    return translator.translate(body, parameter_values=values, get_managed_policy_map=lambda: {})
+
+
+def with_conditions(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The template with Conditions evaluated for the parameters: conditional resources dropped
+    and Fn::If resolved (only the Equals/Not/And/Or-on-parameters forms this template uses)."""
+    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    values.update(parameters)
+
+    def arg(value: Any) -> Any:
+        return values[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value
+
+    def holds(expr: Any) -> bool:
+        ((fn, args),) = expr.items()
+        if fn == "Fn::Equals":
+            return arg(args[0]) == arg(args[1])
+        if fn == "Fn::Not":
+            return not holds(args[0])
+        if fn == "Fn::And":
+            return all(holds(a) for a in args)
+        if fn == "Fn::Or":
+            return any(holds(a) for a in args)
+        if fn == "Condition":
+            return holds(template["Conditions"][args])
+        raise AssertionError(f"unsupported condition {expr!r}")
+
+    truth = {name: holds(expr) for name, expr in template.get("Conditions", {}).items()}
+    dropped = object()
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                name, yes, no = value["Fn::If"]
+                return walk(yes if truth[name] else no)
+            if value == {"Ref": "AWS::NoValue"}:
+                return dropped
+            out = {k: walk(v) for k, v in value.items()}
+            return {k: v for k, v in out.items() if v is not dropped}
+        if isinstance(value, list):
+            return [w for w in (walk(v) for v in value) if w is not dropped]
+        return value
+
+    resolved = copy.deepcopy(template)
+    resolved["Resources"] = {
+        rid: walk(res)
+        for rid, res in template["Resources"].items()
+        if "Condition" not in res or truth[res["Condition"]]
+    }
+    return resolved
+
+
+def resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    """Properties of every resource of a type, by logical id."""
+    return {
+        rid: res.get("Properties", {}) for rid, res in template["Resources"].items() if res["Type"] == type_
+    }
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role or policy id, statement) for every IAM statement, both branches of any Fn::If."""
+
+    def flat(items: Any) -> Iterator[dict[str, Any]]:
+        for item in as_list(items):
+            if isinstance(item, dict) and set(item) == {"Fn::If"}:
+                yield from flat([b for b in item["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+            else:
+                yield item
+
+    for rid, props in resources(template, "AWS::IAM::Role").items():
+        for policy in props.get("Policies", []):
+            for st in flat(policy["PolicyDocument"]["Statement"]):
+                yield rid, st
+    for type_ in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for rid, props in resources(template, type_).items():
+            for st in flat(props["PolicyDocument"]["Statement"]):
+                yield rid, st
+
+
+def env_reads_in_code() -> set[str]:
+    """Names of environment variables read with a literal name anywhere in functions/pv."""
+    found: set[str] = set()
+    for path in CODE.rglob("*.py"):
+        for match in ENV_READ.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
+    return {name for name in found if not name.startswith(RUNTIME_VAR_PREFIXES)}
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    return sam_translate()
+
+
+def _function_of(mapping: dict[str, Any]) -> str:
+    return mapping["FunctionName"]["Ref"]
+
+
+def _queue_of(arn: Any) -> str:
+    assert arn["Fn::GetAtt"][1] == "Arn", arn
+    return arn["Fn::GetAtt"][0]
+
+
+# ------------------------------------------------------------------------------- environment
+
+
+def test_env_scanner_finds_every_form_of_reading_a_variable(tmp_path: Path) -> None:
+    """The scanner below must see os.environ[...], os.environ.get(...) and os.getenv(...)."""
+    text = 'a = os.environ["ONE"]\nb = os.environ.get("TWO", "")\nc = os.getenv(\'THREE\')\n'
+    assert {m.group(1) or m.group(2) for m in ENV_READ.finditer(text)} == {"ONE", "TWO", "THREE"}
+
+
+def test_every_environment_variable_the_code_reads_is_set_on_the_functions_that_need_it(cfn) -> None:
+    """ENV_VARS and any literal read in functions/pv are covered; each function gets exactly its set."""
+    read = set(ENV_VARS) | env_reads_in_code()
+    assigned = set().union(*FUNCTION_VARS.values()) | GLOBAL_VARS
+    assert read - assigned == set(), (
+        "the code reads variables no function is given; set them in template.yaml on the function "
+        "that reads them and add them to FUNCTION_VARS"
+    )
+    functions = resources(cfn, "AWS::Lambda::Function")
+    assert set(functions) == set(FUNCTION_VARS)
+    for name, expected in FUNCTION_VARS.items():
+        assert set(functions[name]["Environment"]["Variables"]) == expected | GLOBAL_VARS, name
+
+
+def test_function_environment_points_at_the_templates_own_resources(cfn) -> None:
+    """No hard-coded names: the variables reference the stack's resources and parameters."""
+    screen = resources(cfn, "AWS::Lambda::Function")["ScreenFunction"]["Environment"]["Variables"]
+    case = resources(cfn, "AWS::Lambda::Function")["CaseFunction"]["Environment"]["Variables"]
+    assert screen["INTAKE_BUCKET"] == {"Ref": "IntakeBucket"}
+    assert screen["SCREENINGS_TABLE"] == {"Ref": "ScreeningsTable"}
+    assert screen["IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
+    assert screen["CASE_QUEUE_URL"] == {"Ref": "CaseQueue"}
+    assert screen["CLASSIFIER_ENDPOINT_NAME"] == {"Ref": "ClassifierEndpointName"}
+    assert screen["CLASSIFIER_THRESHOLD"] == {"Ref": "ClassifierThreshold"}
+    assert screen["CLASSIFIER_BATCH_SIZE"] == {"Ref": "ClassifierBatchSize"}
+    assert screen["MAX_DOCUMENT_BYTES"] == {"Ref": "MaxDocumentBytes"}
+    assert case["CASES_TABLE"] == {"Ref": "CasesTable"}
+    assert case["SAFETY_ALERTS_TOPIC_ARN"] == {"Ref": "SafetyAlertsTopic"}
+    assert case["EXTRACTOR_ENDPOINT_NAME"] == {"Ref": "ExtractorEndpointName"}
+    assert case["SUMMARIZER_ENDPOINT_NAME"] == {"Ref": "SummarizerEndpointName"}
+    assert screen["STAGE"] == case["STAGE"] == {"Ref": "Stage"}
+    assert screen["POWERTOOLS_METRICS_NAMESPACE"] == "PharmacovigilanceIntake"
+
+
+def test_functions_follow_the_runtime_contract() -> None:
+    """Handlers, runtime, code location and active tracing that the local stack and Lambda use."""
+    body = sam_template()
+    globals_ = body["Globals"]["Function"]
+    assert body["Transform"] == "AWS::Serverless-2016-10-31"
+    assert globals_["Runtime"] == "python3.12"
+    assert globals_["CodeUri"] == "functions/"
+    assert globals_["Tracing"] == "Active"
+    handlers = {rid: props["Handler"] for rid, props in resources(body, "AWS::Serverless::Function").items()}
+    assert handlers == {
+        "ScreenFunction": "pv.handlers.screen.handler",
+        "CaseFunction": "pv.handlers.case.handler",
+    }
+    for props in resources(body, "AWS::Serverless::Function").values():
+        assert "CodeUri" not in props and "Runtime" not in props
+
+
+# ------------------------------------------------------------------------------ least privilege
+
+
+def test_no_iam_statement_grants_a_data_action_on_every_resource(cfn) -> None:
+    """s3/dynamodb/sqs/sns/kms/sagemaker actions name their resources; no wildcard data actions."""
+    offending = []
+    for rid, st in statements(cfn):
+        actions = as_list(st.get("Action", []))
+        assert "NotAction" not in st and "NotResource" not in st, (rid, st)
+        data = [a for a in actions if a == "*" or a.split(":", 1)[0] in DATA_SERVICES]
+        if not data or st["Effect"] != "Allow":
+            continue
+        if any(a == "*" or a.endswith(":*") for a in data) or "*" in as_list(st["Resource"]):
+            offending.append((rid, st.get("Sid"), data))
+    assert offending == []
+
+
+def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> None:
+    """SAM's SQS event source adds AWSLambdaSQSQueueExecutionRole (sqs on "*") to roles it makes;
+    the functions use the template's own roles, and those only carry the X-Ray policy."""
+    roles = resources(cfn, "AWS::IAM::Role")
+    assert set(roles) == {"ScreenFunctionRole", "CaseFunctionRole"}
+    for rid, props in roles.items():
+        managed = {arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in props["ManagedPolicyArns"]}
+        assert managed <= ALLOWED_MANAGED_POLICIES, rid
+        assert props["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    functions = resources(cfn, "AWS::Lambda::Function")
+    assert {rid: f["Role"] for rid, f in functions.items()} == {
+        "ScreenFunction": {"Fn::GetAtt": ["ScreenFunctionRole", "Arn"]},
+        "CaseFunction": {"Fn::GetAtt": ["CaseFunctionRole", "Arn"]},
+    }
+
+
+def _grants(template: dict[str, Any], role: str) -> dict[str, list[Any]]:
+    """action -> resources granted to a role."""
+    granted: dict[str, list[Any]] = {}
+    for rid, st in statements(template):
+        if rid == role and st["Effect"] == "Allow":
+            for action in as_list(st["Action"]):
+                granted.setdefault(action, []).extend(as_list(st["Resource"]))
+    return granted
+
+
+def _endpoint_arn(parameter: str) -> dict[str, str]:
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/"
+        + "${"
+        + parameter
+        + "}"
+    }
+
+
+def test_screen_function_may_write_only_parsed_documents_and_invoke_only_the_classifier(cfn) -> None:
+    grants = _grants(cfn, "ScreenFunctionRole")
+    assert grants["s3:PutObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/parsed/*"}]
+    assert grants["s3:GetObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/*"}]
+    assert grants["sagemaker:InvokeEndpoint"] == [_endpoint_arn("ClassifierEndpointName")]
+    assert grants["kms:Decrypt"] == grants["kms:GenerateDataKey"] == [{"Fn::GetAtt": ["DataKey", "Arn"]}]
+    assert grants["sqs:SendMessage"] == [{"Fn::GetAtt": ["CaseQueue", "Arn"]}]
+    assert sorted(r["Fn::GetAtt"][0] for r in grants["sqs:ReceiveMessage"]) == ["IntakeQueue", "SocialQueue"]
+    assert grants["dynamodb:PutItem"] == [
+        {"Fn::GetAtt": ["ScreeningsTable", "Arn"]},
+        {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+    ]
+    assert not [a for a in grants if a.startswith("sns:")]
+
+
+def test_case_function_reads_only_parsed_documents_and_invokes_optional_endpoints_only_when_named(
+    cfn,
+) -> None:
+    defaults = _grants(with_conditions(cfn, {}), "CaseFunctionRole")
+    assert defaults["s3:GetObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/parsed/*"}]
+    assert "s3:PutObject" not in defaults
+    assert "sagemaker:InvokeEndpoint" not in defaults
+    assert defaults["sns:Publish"] == [{"Ref": "SafetyAlertsTopic"}]
+    assert defaults["sqs:ReceiveMessage"] == [{"Fn::GetAtt": ["CaseQueue", "Arn"]}]
+    assert "sqs:SendMessage" not in defaults
+
+    extractor = _grants(with_conditions(cfn, {"ExtractorEndpointName": "pv-extractor"}), "CaseFunctionRole")
+    assert extractor["sagemaker:InvokeEndpoint"] == [_endpoint_arn("ExtractorEndpointName")]
+    both = _grants(
+        with_conditions(cfn, {"ExtractorEndpointName": "pv-extractor", "SummarizerEndpointName": "pv-sum"}),
+        "CaseFunctionRole",
+    )
+    assert both["sagemaker:InvokeEndpoint"] == [
+        _endpoint_arn("ExtractorEndpointName"),
+        _endpoint_arn("SummarizerEndpointName"),
+    ]
+
+
+def test_endpoint_name_parameters_accept_only_lowercase_names() -> None:
+    """SageMaker lowercases endpoint names in ARNs: an uppercase name would never match the policy."""
+    params = sam_template()["Parameters"]
+    classifier = params["ClassifierEndpointName"]["AllowedPattern"]
+    assert re.fullmatch(classifier, "pv-ae-classifier-prod")
+    assert not re.fullmatch(classifier, "PV-AE-Classifier")
+    assert not re.fullmatch(classifier, "")
+    for name in ("ExtractorEndpointName", "SummarizerEndpointName"):
+        assert params[name]["Default"] == ""
+        assert re.fullmatch(params[name]["AllowedPattern"], "")
+        assert re.fullmatch(params[name]["AllowedPattern"], "pv-extractor")
+        assert not re.fullmatch(params[name]["AllowedPattern"], "Extractor")
+
+
+def test_classifier_threshold_accepts_only_numbers_between_zero_and_one() -> None:
+    pattern = sam_template()["Parameters"]["ClassifierThreshold"]["AllowedPattern"]
+    assert [v for v in ("0", "0.5", "0.95", "1", "1.0") if re.fullmatch(pattern, v)] == [
+        "0",
+        "0.5",
+        "0.95",
+        "1",
+        "1.0",
+    ]
+    assert [v for v in ("1.5", "-0.1", "abc", "", ".5", "2") if re.fullmatch(pattern, v)] == []
+
+
+# ------------------------------------------------------------------------------- encryption
+
+
+def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the_data_key(cfn) -> None:
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+    queues = resources(cfn, "AWS::SQS::Queue")
+    topics = resources(cfn, "AWS::SNS::Topic")
+    buckets = resources(cfn, "AWS::S3::Bucket")
+    log_groups = resources(cfn, "AWS::Logs::LogGroup")
+    functions = resources(cfn, "AWS::Lambda::Function")
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (3, 6, 2, 1, 2)
+    for props in tables.values():
+        assert props["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": {"Ref": "DataKey"},
+        }
+    for props in [*queues.values(), *topics.values()]:
+        assert props["KmsMasterKeyId"] in DATA_KEY_REFS
+    for props in buckets.values():
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["BucketKeyEnabled"] is True
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] in DATA_KEY_REFS
+    for props in [*log_groups.values(), *functions.values()]:
+        assert props.get("KmsKeyId", props.get("KmsKeyArn")) in DATA_KEY_REFS
+
+
+def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services_using_it(cfn) -> None:
+    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    assert key["EnableKeyRotation"] is True
+    principals = [st["Principal"] for st in key["KeyPolicy"]["Statement"]]
+    services = {
+        p["Service"]["Fn::Sub"] if isinstance(p["Service"], dict) else p["Service"]
+        for p in principals
+        if "Service" in p
+    }
+    assert services == {
+        "s3.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+        "dynamodb.amazonaws.com",
+        "logs.${AWS::Region}.amazonaws.com",
+    }
+    accounts = [p["AWS"] for p in principals if "AWS" in p]
+    assert accounts and all(
+        a == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"} for a in accounts
+    )
+    assert "*" not in principals and {"AWS": "*"} not in principals
+    assert resources(cfn, "AWS::KMS::Alias")["DataKeyAlias"]["TargetKeyId"] == {"Ref": "DataKey"}
+
+
+def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> None:
+    """Case and screening records are regulatory records; without the key they are unreadable."""
+    kept = {
+        rid
+        for rid, res in cfn["Resources"].items()
+        if res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
+    }
+    assert kept == {"DataKey", "IntakeBucket", "ScreeningsTable", "CasesTable", "IdempotencyTable"}
+
+
+# ------------------------------------------------------------------------------------ bucket
+
+
+def test_intake_bucket_denies_insecure_transport_and_blocks_public_access(cfn) -> None:
+    bucket = resources(cfn, "AWS::S3::Bucket")["IntakeBucket"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (policy,) = resources(cfn, "AWS::S3::BucketPolicy").values()
+    assert policy["Bucket"] == {"Ref": "IntakeBucket"}
+    assert {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": ["IntakeBucket", "Arn"]}, {"Fn::Sub": "${IntakeBucket.Arn}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    } in policy["PolicyDocument"]["Statement"]
+    assert [st for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"] == []
+
+
+def test_intake_bucket_expires_noncurrent_versions(cfn) -> None:
+    rules = resources(cfn, "AWS::S3::Bucket")["IntakeBucket"]["LifecycleConfiguration"]["Rules"]
+    assert [
+        r["NoncurrentVersionExpiration"]["NoncurrentDays"] for r in rules if r["Status"] == "Enabled"
+    ] == [365]
+
+
+def test_notifications_send_the_three_channel_prefixes_and_nothing_else_to_the_intake_queue(cfn) -> None:
+    bucket = resources(cfn, "AWS::S3::Bucket")["IntakeBucket"]
+    config = bucket["NotificationConfiguration"]
+    assert set(config) == {"QueueConfigurations"}
+    notified = sorted(
+        (
+            q["Event"],
+            _queue_of(q["Queue"]),
+            tuple((r["Name"], r["Value"]) for r in q["Filter"]["S3Key"]["Rules"]),
+        )
+        for q in config["QueueConfigurations"]
+    )
+    assert notified == [
+        ("s3:ObjectCreated:*", "IntakeQueue", (("prefix", "call/"),)),
+        ("s3:ObjectCreated:*", "IntakeQueue", (("prefix", "email/"),)),
+        ("s3:ObjectCreated:*", "IntakeQueue", (("prefix", "social/"),)),
+    ]
+
+
+def test_intake_queue_policy_lets_only_this_bucket_of_this_account_send(cfn) -> None:
+    """The bucket name is fixed to break the bucket -> queue policy cycle; both copies must agree."""
+    body = cfn["Resources"]
+    bucket_name = body["IntakeBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert body["IntakeBucket"]["DependsOn"] in ("IntakeQueuePolicy", ["IntakeQueuePolicy"])
+    policy = body["IntakeQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "IntakeQueue"}]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "AllowIntakeBucketNotifications",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}},
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+            },
+        }
+    ]
+    # S3 bucket names: lowercase letters, digits, dots and hyphens only, at most 63 characters.
+    longest = bucket_name.replace("${AWS::AccountId}", "1" * 12).replace("${AWS::Region}", "ap-southeast-5")
+    longest = longest.replace("${Stage}", "prod")
+    assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", longest), longest
+
+
+# ------------------------------------------------------------------------ queues and alarms
+
+
+def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_has_an_alarm(cfn) -> None:
+    queues = resources(cfn, "AWS::SQS::Queue")
+    redrive = {
+        rid: (
+            _queue_of(props["RedrivePolicy"]["deadLetterTargetArn"]),
+            props["RedrivePolicy"]["maxReceiveCount"],
+        )
+        for rid, props in queues.items()
+        if "RedrivePolicy" in props
+    }
+    assert {rid: dlq for rid, (dlq, _) in redrive.items()} == {
+        "IntakeQueue": "IntakeDLQ",
+        "SocialQueue": "SocialDLQ",
+        "CaseQueue": "CaseDLQ",
+    }
+    assert all(3 <= count <= 5 for _, count in redrive.values())
+    dlqs = {dlq for dlq, _ in redrive.values()}
+    assert set(queues) == set(redrive) | dlqs
+    assert {queues[d]["MessageRetentionPeriod"] for d in dlqs} == {1209600}
+
+    alarmed = {}
+    for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values():
+        if alarm["Namespace"] == "AWS/SQS":
+            (dimension,) = alarm["Dimensions"]
+            assert dimension["Name"] == "QueueName"
+            alarmed[dimension["Value"]["Fn::GetAtt"][0]] = alarm
+    assert set(alarmed) == dlqs
+    for alarm in alarmed.values():
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+
+
+def test_every_function_has_an_errors_alarm(cfn) -> None:
+    alarmed = {
+        alarm["Dimensions"][0]["Value"]["Ref"]
+        for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values()
+        if alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors"
+    }
+    assert alarmed == set(resources(cfn, "AWS::Lambda::Function"))
+
+
+def test_queues_feed_their_functions_with_partial_batch_failures_and_outlast_their_timeouts(cfn) -> None:
+    """Visibility timeout at least 6x the function timeout, so a message in flight is never redelivered."""
+    queues = resources(cfn, "AWS::SQS::Queue")
+    functions = resources(cfn, "AWS::Lambda::Function")
+    mappings = resources(cfn, "AWS::Lambda::EventSourceMapping").values()
+    assert sorted((_function_of(m), _queue_of(m["EventSourceArn"])) for m in mappings) == [
+        ("CaseFunction", "CaseQueue"),
+        ("ScreenFunction", "IntakeQueue"),
+        ("ScreenFunction", "SocialQueue"),
+    ]
+    for mapping in mappings:
+        timeout = functions[_function_of(mapping)]["Timeout"]
+        assert queues[_queue_of(mapping["EventSourceArn"])]["VisibilityTimeout"] >= 6 * timeout
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 1 <= mapping["BatchSize"] <= 10
+        assert mapping["MaximumBatchingWindowInSeconds"] >= 1
+
+
+# ------------------------------------------------------------------------------------ tables
+
+
+def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+
+    def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+        return [(k["AttributeName"], k["KeyType"]) for k in schema]
+
+    assert {rid: keys(t["KeySchema"]) for rid, t in tables.items()} == {
+        "ScreeningsTable": [("document_id", "HASH")],
+        "CasesTable": [("case_id", "HASH")],
+        "IdempotencyTable": [("id", "HASH")],
+    }
+    indexes = {i["IndexName"]: keys(i["KeySchema"]) for i in tables["CasesTable"]["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        "by-status-due": [("status", "HASH"), ("due_date", "RANGE")],
+        "by-drug": [("primary_drug", "HASH"), ("created_at", "RANGE")],
+    }
+    for table in tables.values():
+        assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {"S"}
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert tables["IdempotencyTable"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+
+
+def test_tables_are_deletion_protected_in_prod_only(cfn) -> None:
+    for stage, protected in (("prod", True), ("dev", False)):
+        tables = resources(with_conditions(cfn, {"Stage": stage}), "AWS::DynamoDB::Table")
+        assert {t["DeletionProtectionEnabled"] for t in tables.values()} == {protected}, stage
+
+
+# ------------------------------------------------------------------------- topics and outputs
+
+
+def test_alert_subscriptions_exist_only_when_an_address_is_given(cfn) -> None:
+    def subscribed(params: dict[str, str]) -> dict[str, Any]:
+        subs = resources(with_conditions(cfn, params), "AWS::SNS::Subscription")
+        return {s["TopicArn"]["Ref"]: s["Endpoint"]["Ref"] for s in subs.values()}
+
+    assert subscribed({}) == {}
+    assert subscribed({"AlertEmail": "safety@pharma.example"}) == {"SafetyAlertsTopic": "AlertEmail"}
+    assert subscribed({"OperationsEmail": "ops@pharma.example"}) == {"OperationsTopic": "OperationsEmail"}
+
+
+def test_outputs_name_the_bucket_topics_tables_and_queues(cfn) -> None:
+    values = {
+        name: (o["Value"].get("Ref") or tuple(o["Value"]["Fn::GetAtt"])) for name, o in cfn["Outputs"].items()
+    }
+    for table in ("ScreeningsTable", "CasesTable", "IdempotencyTable"):
+        assert values[f"{table}Name"] == table
+    for queue in ("IntakeQueue", "SocialQueue", "CaseQueue"):
+        assert values[f"{queue}Url"] == queue
+        assert values[f"{queue}Arn"] == (queue, "Arn")
+    for dlq in ("IntakeDLQ", "SocialDLQ", "CaseDLQ"):
+        assert values[f"{dlq}Url"] == dlq
+    assert values["IntakeBucketName"] == "IntakeBucket"
+    assert values["SafetyAlertsTopicArn"] == "SafetyAlertsTopic"
+    assert values["OperationsTopicArn"] == "OperationsTopic"
+
+
+# --------------------------------------------------------------------------------- samconfig
+
+
+def _overrides(deploy: dict[str, Any]) -> dict[str, str]:
+    pairs = deploy["parameter_overrides"]
+    pairs = pairs if isinstance(pairs, list) else pairs.split()
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_samconfig_environment_deploys_valid_parameters(env: str) -> None:
+    """Each environment names its stack and stage and gives every parameter a value the template accepts."""
+    config = tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
+    params = sam_template()["Parameters"]
+    deploy = config[env]["deploy"]["parameters"]
+    assert config[env]["global"]["parameters"]["stack_name"] == f"pv-intake-{env}"
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is (env == "prod")
+    overrides = _overrides(deploy)
+    assert overrides["Stage"] == env
+    assert set(overrides) <= set(params)
+    assert {p for p, spec in params.items() if "Default" not in spec} <= set(overrides)
+    for name, value in overrides.items():
+        spec = params[name]
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], value), name
+        if "AllowedValues" in spec:
+            assert value in [str(v) for v in spec["AllowedValues"]], name
+        if "MinValue" in spec:
+            assert spec["MinValue"] <= float(value) <= spec["MaxValue"], name
