@@ -20,6 +20,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-batch", type=int, default=256, help="most sentences scored in one model call")
     serve.set_defaults(func=_serve)
 
+    export = subparsers.add_parser(
+        "export-onnx", help="write model.onnx (and model.int8.onnx) into a model folder"
+    )
+    export.add_argument("--model", default=DEFAULT_MODEL_DIR, help="trained model folder")
+    export.add_argument("--quantize", choices=("int8",), help="also write a dynamically quantized int8 model")
+    export.set_defaults(func=_export_onnx)
+
+    package = subparsers.add_parser("package", help="build model.tar.gz for SageMaker")
+    package.add_argument("--model", default=DEFAULT_MODEL_DIR, help="trained model folder")
+    package.add_argument("--out", default=".artifacts/package/model.tar.gz")
+    package.add_argument("--onnx", action="store_true", help="include the ONNX exports (PV_BACKEND=onnx)")
+    package.set_defaults(func=_package)
+
 
 def _serve(args: argparse.Namespace) -> int:
     from pv_model.serving.server import make_server
@@ -36,4 +49,20 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
         server.batcher.close()
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from pv_model.serving.onnx_export import export_onnx
+
+    for path in export_onnx(args.model, quantize=args.quantize):
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from pv_model.serving.package import build_package
+
+    out = build_package(args.model, args.out, include_onnx=args.onnx)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

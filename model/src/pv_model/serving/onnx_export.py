@@ -1,0 +1,76 @@
+"""ONNX Runtime export of a trained classifier folder (fp32, optionally int8 dynamic quantization).
+
+Uses `torch.onnx.export` (TorchScript exporter; the dynamo one needs onnxscript) and
+`onnxruntime.quantization`, not optimum, which would downgrade transformers.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+from pv_model.serving.code.inference import ONNX_FILES
+
+logger = logging.getLogger("pv_model.serving")
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OPSET = 17
+
+
+def export_onnx(model_dir: str | Path, quantize: str | None = None) -> list[Path]:
+    """Write `model.onnx` (and `model.int8.onnx` with quantize="int8") into `model_dir`."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if quantize not in (None, "int8"):
+        raise ValueError(f"unsupported quantization {quantize!r}; expected int8")
+    root = Path(model_dir)
+    # Eager attention exports to plain MatMul/Softmax nodes that ONNX Runtime fuses and quantizes.
+    model = AutoModelForSequenceClassification.from_pretrained(root, attn_implementation="eager").eval()
+    tokenizer = AutoTokenizer.from_pretrained(root)
+    sample = tokenizer(["the patient developed a rash", "fever"], padding=True, return_tensors="pt")
+
+    class _Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).logits
+
+    fp32_path = root / ONNX_FILES["onnx"]
+    axes = {"batch": 0, "sequence": 1}
+    # The tracer's warnings (a shape check frozen as constant, index lowering) do not apply: the mask
+    # always has the sequence's length, and indices are never negative.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Logits().eval(),
+            tuple(sample[name] for name in INPUT_NAMES),
+            str(fp32_path),
+            input_names=list(INPUT_NAMES),
+            output_names=["logits"],
+            dynamic_axes={
+                **{name: {v: k for k, v in axes.items()} for name in INPUT_NAMES},
+                "logits": {0: "batch"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    written = [fp32_path]
+    logger.info("exported path=%s bytes=%d", fp32_path, fp32_path.stat().st_size)
+    if quantize == "int8":
+        written.append(quantize_int8(fp32_path, root / ONNX_FILES["onnx-int8"]))
+    return written
+
+
+def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
+    """Dynamic int8 quantization of the weights (activations quantized at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32_path), str(out_path), weight_type=QuantType.QInt8)
+    logger.info("quantized path=%s bytes=%d", out_path, out_path.stat().st_size)
+    return out_path
