@@ -167,6 +167,7 @@ class CaseFacts(BaseModel):
     seriousness_criteria: list[SeriousnessCriterion] = Field(default_factory=list)
     patient: str | None = Field(default=None, description="who the patient is: reporter, relative, ...")
     missing_elements: list[ValidCaseElement] = Field(default_factory=list)
+    language: str | None = Field(default=None, description="ISO 639-1 code; non-English needs review")
     summary: str = Field(description="redacted: safe to publish")
 
 

@@ -1,0 +1,188 @@
+"""assess_case: a flagged document to CaseFacts (the seam CaseFunction calls)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
+
+from .context import PREGNANCY_OUTCOMES, clause_bounds, find_patient, mention_context
+from .extraction import Entity, Extractor, LexiconExtractor
+from .language import detect_language
+from .redaction import Redactor, RuleRedactor, name_variants
+from .seriousness import Sentence, criteria
+from .summary import ExtractiveSummarizer, Summarizer, SummarizerError
+from .text import Token, fold, split_sentences, tokenize
+
+
+@dataclass
+class _Found:
+    """One entity in one sentence, with its context."""
+
+    sentence: int
+    entity: Entity
+    first: int
+    last: int
+    mention: Mention
+
+
+def assess_case(
+    document: SourceDocument,
+    flagged: list[SentenceScore],
+    *,
+    extractor: Extractor | None = None,
+    summarizer: Summarizer | None = None,
+    redactor: Redactor | None = None,
+) -> CaseFacts:
+    """Suspect drugs, events, seriousness, patient, missing elements and a redacted summary.
+
+    All screened text is read (a drug is often named a sentence before the reaction); the
+    flagged sentences stand in when the document has no screened text. Events of a non-English
+    document are not extracted (the rules are English): drugs still are, and the case lacks an
+    adverse event, so it is stored incomplete for a human to read.
+    """
+    redactor = redactor or RuleRedactor()
+    texts = split_sentences(document.text) or [s.text for s in flagged]
+    language = (
+        document.language.split("-")[0].lower() if document.language else detect_language(" ".join(texts))
+    )
+    entities = (extractor or LexiconExtractor()).extract(texts)
+    if language != "en":
+        entities = [[e for e in ents if e.type == "DRUG"] for ents in entities]
+
+    tokens = [tokenize(s) for s in texts]
+    spans = [[_token_span(tokens[i], e) for e in ents] for i, ents in enumerate(entities)]
+    drug_sentences = {i for i, ents in enumerate(entities) if any(e.type == "DRUG" for e in ents)}
+    patient = find_patient([fold(s) for s in texts], drug_sentences)
+    relative = patient if patient not in (None, "reporter", "patient") else None
+
+    found: list[_Found] = []
+    for i, ents in enumerate(entities):
+        drug_tokens = {
+            t for e, (a, b) in zip(ents, spans[i], strict=True) if e.type == "DRUG" for t in range(a, b)
+        }
+        for entity, (first, last) in zip(ents, spans[i], strict=True):
+            if first >= last:
+                continue
+            ctx = mention_context(
+                tokens[i],
+                first,
+                last,
+                kind=entity.type,
+                flags=entity.flags,
+                normalized=entity.normalized or "",
+                drug_tokens=drug_tokens,
+                patient_relative=relative,
+            )
+            mention = Mention(
+                text=entity.text,
+                normalized=entity.normalized or entity.text.lower(),
+                negated=ctx.negated,
+                uncertain=ctx.uncertain,
+                role=ctx.role,
+            )
+            found.append(_Found(i, entity, first, last, mention))
+
+    _mark_treatments(found, tokens)
+    reactions = [f for f in found if f.entity.type == "AE" and _occurred(f.mention)]
+    suspects = [
+        f for f in found if f.entity.type == "DRUG" and f.mention.role == "suspect" and not f.mention.negated
+    ]
+    events = _unique(f.mention.normalized for f in reactions)
+    drugs = _unique(f.mention.normalized for f in suspects)
+
+    excluded = _excluded_tokens(found, tokens)
+    important = {
+        f.mention.normalized: texts[f.sentence]
+        for f in reactions
+        if "ime" in f.entity.flags or f.mention.normalized in PREGNANCY_OUTCOMES
+    }
+    met = criteria(
+        [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))], important
+    )
+    if "death" in events and not any(c.criterion == "death" for c in met):
+        met.insert(0, SeriousnessCriterion(criterion="death", evidence=important.get("death", "")))
+    known_names = name_variants(document.metadata)
+    met = [
+        c.model_copy(update={"evidence": redactor.redact(c.evidence, known_names=known_names)}) for c in met
+    ]
+
+    from .validity import missing_elements
+
+    facts = CaseFacts(
+        suspect_drugs=drugs,
+        events=events,
+        mentions=_unique_mentions(f.mention for f in found),
+        serious=bool(met),
+        seriousness_criteria=met,
+        patient=patient,
+        missing_elements=missing_elements(document, patient=patient, suspect_drugs=drugs, events=events),
+        language=language,
+        summary="",
+    )
+    summary = ExtractiveSummarizer().summarize(document, facts)
+    if summarizer is not None:
+        # an ungrounded or malformed abstractive summary: keep the extractive one
+        with contextlib.suppress(SummarizerError):
+            summary = summarizer.summarize(document, facts)
+    return facts.model_copy(update={"summary": redactor.redact(summary, known_names=known_names)})
+
+
+def _token_span(tokens: list[Token], entity: Entity) -> tuple[int, int]:
+    inside = [i for i, t in enumerate(tokens) if t.start < entity.end and t.end > entity.start]
+    return (inside[0], inside[-1] + 1) if inside else (0, 0)
+
+
+def _occurred(mention: Mention) -> bool:
+    return mention.role == "suspect" and not mention.negated and not mention.uncertain
+
+
+def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
+    """A drug taken for the reaction itself ("took Tylenol for the headache") treats it: not a suspect.
+
+    Only when another drug stays suspect; the treated event keeps counting as a reaction.
+    """
+    reaction_names = {f.mention.normalized for f in found if f.entity.type == "AE" and _occurred(f.mention)}
+    for f in found:
+        if f.entity.type != "AE" or f.mention.role != "indication":
+            continue
+        if f.mention.normalized not in reaction_names:
+            continue
+        start, end = clause_bounds(tokens[f.sentence], f.first, f.last)
+        treating = [
+            d
+            for d in found
+            if d.sentence == f.sentence
+            and d.entity.type == "DRUG"
+            and start <= d.first < end
+            and d.mention.role == "suspect"
+        ]
+        others = [
+            d for d in found if d.entity.type == "DRUG" and d not in treating and d.mention.role == "suspect"
+        ]
+        if treating and others:
+            for d in treating:
+                d.mention = d.mention.model_copy(update={"role": "other"})
+            f.mention = f.mention.model_copy(update={"role": "other"})
+
+
+def _excluded_tokens(found: list[_Found], tokens: list[list[Token]]) -> dict[int, set[int]]:
+    """Clauses about a family member's or past history: seriousness phrases there do not count."""
+    excluded: dict[int, set[int]] = {}
+    for f in found:
+        if f.mention.role in ("family", "history"):
+            start, end = clause_bounds(tokens[f.sentence], f.first, f.last)
+            excluded.setdefault(f.sentence, set()).update(range(start, end))
+    return excluded
+
+
+def _unique(values) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(dict.fromkeys(values))
+
+
+def _unique_mentions(mentions) -> list[Mention]:  # type: ignore[no-untyped-def]
+    seen: dict[tuple[str, str, bool, bool], Mention] = {}
+    for m in mentions:
+        seen.setdefault((m.normalized, m.role, m.negated, m.uncertain), m)
+    return list(seen.values())

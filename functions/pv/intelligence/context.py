@@ -1,0 +1,427 @@
+"""Context of each mention: negation, uncertainty, indication, history, family member; the patient.
+
+NegEx-style: trigger words before (or a few after) a mention, with a scope that ends at clause
+boundaries. Rules read folded tokens of one sentence; they know nothing of the extractor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .text import Token
+
+Role = Literal["suspect", "indication", "history", "family", "other"]
+
+_CLAUSE_BREAKS = frozenset(
+    {";", ".", "!", "?", ":", "but", "however", "although", "though", "whereas", "yet"}
+)
+# Where a negation's scope ends (NegEx termination terms) besides clause breaks.
+_SCOPE_ENDS = frozenset(
+    {"which", "who", "since", "after", "because", "now", "then", "until", "while", "when", "except"}
+)
+_NEGATION_WINDOW = 6
+_NEGATIONS = frozenset(
+    [
+        "no",
+        "not",
+        "never",
+        "without",
+        "denies",
+        "denied",
+        "deny",
+        "denying",
+        "didn't",
+        "don't",
+        "doesn't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "wasn't",
+        "weren't",
+        "isn't",
+        "aren't",
+        "none",
+        "nor",
+        "neither",
+        "won't",
+        "wouldn't",
+    ]
+)
+_NEGATION_PHRASES = (
+    ("free", "of"),
+    ("negative", "for"),
+    ("absence", "of"),
+    ("ruled", "out"),
+    ("rule", "out"),
+)
+# Negation words that do not negate what follows ("not sure", "never felt so").
+_PSEUDO_NEGATIONS = (
+    ("not", "only"),
+    ("not", "just"),
+    ("not", "sure"),
+    ("not", "certain"),
+    ("no", "doubt"),
+    ("no", "idea"),
+    ("never", "felt", "so"),
+    ("never", "been", "so"),
+    ("never", "had", "such"),
+)
+_POST_NEGATIONS = (("ruled", "out"), ("was", "negative"), ("were", "negative"), ("not", "present"))
+
+_HYPOTHETICAL = frozenset(
+    [
+        "could",
+        "might",
+        "may",
+        "can",
+        "possible",
+        "possibly",
+        "potential",
+        "potentially",
+        "risk",
+        "risks",
+        "worried",
+        "worry",
+        "afraid",
+        "concerned",
+        "if",
+        "whether",
+        "wonder",
+        "wondering",
+        "warned",
+        "warns",
+        "leaflet",
+        "sure",
+        "certain",
+    ]
+)
+_HYPOTHETICAL_PHRASES = (("side", "effects"), ("side", "effect"), ("in", "case"), ("is", "it", "normal"))
+_EXPERIENCED = frozenset(
+    [
+        "my",
+        "his",
+        "her",
+        "their",
+        "had",
+        "having",
+        "got",
+        "getting",
+        "developed",
+        "experienced",
+        "experiencing",
+        "suffering",
+        "suffered",
+        "noticed",
+        "noticing",
+        "been",
+        "felt",
+        "feeling",
+        "started",
+        "starting",
+    ]
+)
+
+_INDICATION = frozenset(["treat", "treats", "treating", "treatment", "against"])
+_INDICATION_PHRASES = (
+    ("to", "control"),
+    ("to", "manage"),
+    ("to", "prevent"),
+    ("to", "lower"),
+    ("to", "help"),
+    ("to", "stop"),
+    ("because", "of"),
+)
+_TAKING = frozenset(
+    [
+        "take",
+        "takes",
+        "taking",
+        "took",
+        "taken",
+        "prescribed",
+        "on",
+        "using",
+        "use",
+        "used",
+        "started",
+        "start",
+        "given",
+        "injecting",
+        "inject",
+    ]
+)
+_INDICATION_AFTER = frozenset(
+    [
+        "medication",
+        "medications",
+        "medicine",
+        "medicines",
+        "meds",
+        "tablet",
+        "tablets",
+        "pills",
+        "pill",
+        "drug",
+        "drugs",
+        "treatment",
+        "injection",
+        "injections",
+        "jab",
+        "inhaler",
+    ]
+)
+
+_REACTION_CUES = frozenset(
+    [
+        "caused",
+        "causing",
+        "cause",
+        "causes",
+        "gave",
+        "given",
+        "giving",
+        "developed",
+        "developing",
+        "induced",
+        "since",
+        "after",
+        "worse",
+        "worsened",
+        "worsening",
+        "new",
+        "made",
+        "makes",
+        "making",
+        "became",
+        "become",
+        "reaction",
+        "started",
+    ]
+)
+_STRONG_HISTORY = (
+    ("before", "i", "started"),
+    ("before", "starting"),
+    ("before", "taking"),
+    ("prior", "to"),
+    ("history", "of"),
+    ("as", "a", "child"),
+    ("in", "the", "past"),
+    ("used", "to"),
+    ("when", "i", "was", "young"),
+    ("childhood",),
+)
+_WEAK_HISTORY = (("years", "ago"), ("year", "ago"), ("months", "ago"), ("previously",), ("long", "ago"))
+
+RELATIVES = {
+    "mother": "mother",
+    "mum": "mother",
+    "mom": "mother",
+    "mam": "mother",
+    "mummy": "mother",
+    "father": "father",
+    "dad": "father",
+    "husband": "husband",
+    "wife": "wife",
+    "partner": "partner",
+    "son": "son",
+    "daughter": "daughter",
+    "brother": "brother",
+    "sister": "sister",
+    "grandmother": "grandmother",
+    "grandma": "grandmother",
+    "nan": "grandmother",
+    "nana": "grandmother",
+    "granny": "grandmother",
+    "grandfather": "grandfather",
+    "grandad": "grandfather",
+    "granddad": "grandfather",
+    "grandpa": "grandfather",
+    "aunt": "aunt",
+    "auntie": "aunt",
+    "uncle": "uncle",
+    "cousin": "cousin",
+    "baby": "baby",
+    "child": "child",
+    "kid": "child",
+    "boyfriend": "partner",
+    "girlfriend": "partner",
+    "friend": "friend",
+    "fiance": "partner",
+    "niece": "niece",
+    "nephew": "nephew",
+}
+_POSSESSIVES = frozenset({"my", "our"})
+_FAMILY_HISTORY = (("family", "history"), ("runs", "in", "the", "family"), ("runs", "in", "my", "family"))
+# Outcomes that belong to a baby exposed in the womb: never a family member's unrelated history.
+PREGNANCY_OUTCOMES = frozenset({"congenital anomaly", "miscarriage", "stillbirth", "premature birth"})
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the words around a mention say about it."""
+
+    negated: bool = False
+    uncertain: bool = False
+    role: Role = "suspect"
+    relative: str | None = None  # the family member the clause is about, if any
+
+
+def clause_bounds(tokens: list[Token], first: int, last: int) -> tuple[int, int]:
+    """Token range [start, end) of the clause holding tokens [first, last)."""
+    start = first
+    while start > 0 and tokens[start - 1].text not in _CLAUSE_BREAKS:
+        start -= 1
+    end = last
+    while end < len(tokens) and tokens[end].text not in _CLAUSE_BREAKS:
+        end += 1
+    return start, end
+
+
+def _words(tokens: list[Token], start: int, end: int) -> list[str]:
+    return [t.text for t in tokens[start:end]]
+
+
+def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    return any(_find(words, p) >= 0 for p in phrases)
+
+
+def _find(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
+    n = len(phrase)
+    for i in range(start, len(words) - n + 1):
+        if tuple(words[i : i + n]) == phrase:
+            return i
+    return -1
+
+
+def is_negated(tokens: list[Token], first: int, last: int) -> bool:
+    """A negation trigger before the span within its scope, or a post-negation just after it."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    i = first - 1
+    seen = 0
+    while i >= clause_start and seen < _NEGATION_WINDOW:
+        word = tokens[i].text
+        if word in _SCOPE_ENDS or (word == "," and i + 1 < first and tokens[i + 1].text in {"and", "so"}):
+            break
+        following = _words(tokens, i, min(i + 4, first))
+        if word in _NEGATIONS and not any(tuple(following[: len(p)]) == p for p in _PSEUDO_NEGATIONS):
+            return True
+        if any(tuple(following[: len(p)]) == p for p in _NEGATION_PHRASES):
+            return True
+        if tokens[i].is_word:
+            seen += 1
+        i -= 1
+    after = _words(tokens, last, min(last + 3, clause_end))
+    return any(tuple(after[: len(p)]) == p for p in _POST_NEGATIONS)
+
+
+def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
+    """Hypothetical or asked about ("could this cause hair loss?"), unless plainly experienced.
+
+    An event right after a possessive or an experiencing verb ("my rash", "I've been getting
+    headaches") occurred, whatever the sentence asks about its cause.
+    """
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    before = _words(tokens, max(clause_start, first - 3), first)
+    if any(w in _EXPERIENCED for w in before):
+        return False
+    words = _words(tokens, clause_start, first)
+    question = any(t.text == "?" for t in tokens[last:]) and (
+        clause_end >= len(tokens) or tokens[clause_end].text == "?"
+    )
+    if question and "the" in before:
+        return False  # "could it be causing the dizziness?" presupposes the dizziness
+    return question or any(w in _HYPOTHETICAL for w in words) or _has_phrase(words, _HYPOTHETICAL_PHRASES)
+
+
+def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[int]) -> bool:
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    window_start = max(clause_start, first - 5)
+    before = _words(tokens, window_start, first)
+    earlier = range(clause_start, first)
+    drug_or_taking_before = any(i in drug_tokens or tokens[i].text in _TAKING for i in earlier)
+    if "for" in before and drug_or_taking_before:
+        return True
+    if any(w in _INDICATION for w in before) or _has_phrase(before, _INDICATION_PHRASES):
+        return drug_or_taking_before or any(w in _INDICATION for w in before)
+    after = _words(tokens, last, min(last + 2, clause_end))
+    return bool(after) and after[0] in _INDICATION_AFTER
+
+
+def _relative_before(tokens: list[Token], clause_start: int, first: int) -> str | None:
+    words = _words(tokens, clause_start, first)
+    for i in range(len(words) - 1, 0, -1):
+        if words[i] in RELATIVES and words[i - 1] in _POSSESSIVES:
+            # "my husband took me to hospital because I fainted": the event is mine again
+            if any(w in {"i", "me", "i'm", "i've", "i'd"} for w in words[i + 1 :]):
+                return None
+            return RELATIVES[words[i]]
+    return None
+
+
+def mention_context(
+    tokens: list[Token],
+    first: int,
+    last: int,
+    *,
+    kind: str,
+    flags: frozenset[str] = frozenset(),
+    normalized: str = "",
+    drug_tokens: set[int] | None = None,
+    patient_relative: str | None = None,
+) -> Context:
+    """The context of the mention at tokens [first, last) of one sentence."""
+    negated = is_negated(tokens, first, last)
+    if kind == "DRUG":
+        return Context(negated=negated, role="suspect")
+    uncertain = is_uncertain(tokens, first, last)
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    clause = _words(tokens, clause_start, clause_end)
+    relative = _relative_before(tokens, clause_start, first)
+    role: Role = "suspect"
+    reaction_cue = any(w in _REACTION_CUES for w in clause)
+    has_drug = any(clause_start <= i < clause_end for i in (drug_tokens or set()))
+    if _has_phrase(clause, _FAMILY_HISTORY) or (
+        relative is not None and relative != patient_relative and normalized not in PREGNANCY_OUTCOMES
+    ):
+        role = "family"
+    elif _is_indication(tokens, first, last, drug_tokens or set()):
+        role = "indication"
+    elif (
+        _has_phrase(clause, _STRONG_HISTORY)
+        or (_has_phrase(clause, _WEAK_HISTORY) and not has_drug and not reaction_cue)
+        or ("cond" in flags and not reaction_cue)
+    ):
+        role = "history"
+    return Context(negated=negated, uncertain=uncertain, role=role, relative=relative)
+
+
+_CLINICIAN_PATIENT = re.compile(
+    r"\b(?:my|our|a|the|this|one of my|one of our)\s+(?:\d+[- ]?(?:year|yr)s?[- ]?old\s+)?"
+    r"(?:(?:male|female)\s+)?(?:patient|pt|client|resident)s?\b"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
+
+
+def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str | None:
+    """Who the patient is: "patient" (a clinician's), a relative ("mother"), "reporter", or None.
+
+    A relative is the patient when named in a sentence that also names a drug ("my mum was put
+    on warfarin"); a clinician's patient wins over both; otherwise a first-person report is about
+    the reporter.
+    """
+    text = " ".join(folded_sentences)
+    if _CLINICIAN_PATIENT.search(text):
+        return "patient"
+    for i, sentence in enumerate(folded_sentences):
+        if i not in drug_sentences:
+            continue
+        if re.search(r"\b(?:i|i'm|i've|i'd)\b", sentence):
+            continue  # "my mum told me to stop the ibuprofen I take": the reporter takes it
+        for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", sentence):
+            if match.group(1) in RELATIVES:
+                return RELATIVES[match.group(1)]
+    if _FIRST_PERSON.search(text):
+        return "reporter"
+    return None

@@ -1,0 +1,111 @@
+"""Drug and adverse-event mentions in sentences: the lexicon extractor and the endpoint one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from .lexicon import lexicon
+from .text import tokenize
+
+
+class Entity(BaseModel):
+    """A span of one sentence that names a drug or an adverse event (the extractor contract)."""
+
+    type: Literal["DRUG", "AE"]
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    score: float = 1.0
+    normalized: str | None = None
+    flags: frozenset[str] = frozenset()
+
+
+class Extractor(Protocol):
+    """Finds entities in sentences: one list per sentence, in order."""
+
+    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]: ...
+
+
+class ExtractorError(RuntimeError):
+    """The extractor endpoint answered something that breaks the contract."""
+
+
+class LexiconExtractor:
+    """The default extractor: the shipped drug and event vocabularies, misspelling-tolerant for drugs."""
+
+    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+        lex = lexicon()
+        results = []
+        for sentence in sentences:
+            tokens = tokenize(sentence)
+            results.append(
+                [
+                    Entity(
+                        type=m.term.kind,
+                        text=sentence[m.start : m.end],
+                        start=m.start,
+                        end=m.end,
+                        score=0.8 if m.fuzzy else 1.0,
+                        normalized=m.term.normalized,
+                        flags=m.term.flags,
+                    )
+                    for m in lex.match(tokens)
+                ]
+            )
+        return results
+
+
+_RESPONSE = TypeAdapter(list[list[Entity]])
+
+
+class EndpointExtractor:
+    """Entities from the extractor endpoint (request {"inputs": [...]}), normalized with the lexicon.
+
+    `invoke` sends the request and returns the decoded JSON response. Entity text is taken from
+    the sentence by offsets when they fit; names the vocabulary knows get their generic name or
+    preferred term, others keep their lowercase text.
+    """
+
+    def __init__(self, invoke: Callable[[dict[str, Any]], Any], *, batch_size: int = 32) -> None:
+        self._invoke = invoke
+        self._batch_size = batch_size
+
+    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+        results: list[list[Entity]] = []
+        for i in range(0, len(sentences), self._batch_size):
+            batch = list(sentences[i : i + self._batch_size])
+            try:
+                answer = _RESPONSE.validate_python(self._invoke({"inputs": batch}))
+            except ValidationError as exc:
+                raise ExtractorError("extractor response does not follow the contract") from exc
+            if len(answer) != len(batch):
+                raise ExtractorError(f"extractor answered {len(answer)} items for {len(batch)} inputs")
+            results.extend(_normalized(s, ents) for s, ents in zip(batch, answer, strict=True))
+        return results
+
+
+def _normalized(sentence: str, entities: list[Entity]) -> list[Entity]:
+    lex = lexicon()
+    out = []
+    for entity in entities:
+        text = sentence[entity.start : entity.end] if entity.end <= len(sentence) else entity.text
+        if not text.strip():
+            continue
+        words = tuple(t.text for t in tokenize(text) if t.is_word)
+        term = lex.lookup(words) if words else None
+        if term is None and len(words) == 1 and entity.type == "DRUG":
+            term = lex.fuzzy_drug(words[0])
+        known = term is not None and term.kind == entity.type
+        out.append(
+            entity.model_copy(
+                update={
+                    "text": text,
+                    "normalized": term.normalized if known and term else " ".join(words),
+                    "flags": term.flags if known and term else frozenset(),
+                }
+            )
+        )
+    return out

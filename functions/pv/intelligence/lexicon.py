@@ -1,0 +1,168 @@
+"""The shipped vocabularies (drugs, events) and a longest-match phrase matcher over tokens.
+
+The vocabularies are read on first use, not at import: a Lambda cold start that never reaches
+case intelligence pays nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from .text import Token, tokenize
+
+Kind = Literal["DRUG", "AE"]
+
+# Misspelling tolerance: words this long may differ from a drug name by this many edits.
+_FUZZY_MIN_LENGTH = 6
+_FUZZY_TWO_EDITS_LENGTH = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A vocabulary entry: its kind, normalized name and flags (e.g. "ime" for events)."""
+
+    kind: Kind
+    normalized: str
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A vocabulary term found in a token list: tokens [first, last) and the character span."""
+
+    term: Term
+    first: int
+    last: int
+    start: int
+    end: int
+    fuzzy: bool = False
+
+
+@dataclass
+class Lexicon:
+    """Phrases (as token tuples) to terms, with the longest phrase per first word."""
+
+    phrases: dict[tuple[str, ...], Term] = field(default_factory=dict)
+    longest: dict[str, int] = field(default_factory=dict)
+    single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
+    known_words: frozenset[str] = frozenset()
+
+    def add(self, phrase: str, term: Term) -> None:
+        words = tuple(t.text for t in tokenize(phrase))
+        if not words or words in self.phrases:
+            return  # first entry wins: a brand listed under two generics keeps the first
+        self.phrases[words] = term
+        self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
+        if term.kind == "DRUG" and len(words) == 1 and words[0].isalpha():
+            self.single_drugs.setdefault(words[0][0], {})[words[0]] = term
+
+    def lookup(self, words: tuple[str, ...]) -> Term | None:
+        """The term of a phrase, also accepting a plural last word ("headaches", "rashes")."""
+        term = self.phrases.get(words)
+        if term is None and len(words[-1]) > 3 and words[-1].endswith("s"):
+            stem = words[-1][:-2] if words[-1].endswith("es") else words[-1][:-1]
+            term = self.phrases.get((*words[:-1], words[-1][:-1])) or self.phrases.get((*words[:-1], stem))
+        return term
+
+    def match(self, tokens: list[Token], kinds: frozenset[Kind] = frozenset({"DRUG", "AE"})) -> list[Match]:
+        """Non-overlapping terms in tokens, longest first, left to right; drugs also misspelt."""
+        matches: list[Match] = []
+        i = 0
+        while i < len(tokens):
+            found = self._match_at(tokens, i, kinds)
+            if found is None:
+                i += 1
+                continue
+            matches.append(found)
+            i = found.last
+        return matches
+
+    def _match_at(self, tokens: list[Token], i: int, kinds: frozenset[Kind]) -> Match | None:
+        first = tokens[i].text
+        if not tokens[i].is_word:
+            return None
+        for length in range(min(self.longest.get(first, 1), len(tokens) - i), 0, -1):
+            window = tokens[i : i + length]
+            if not all(t.is_word for t in window):
+                continue
+            term = self.lookup(tuple(t.text for t in window))
+            if term is not None and term.kind in kinds:
+                return Match(term, i, i + length, window[0].start, window[-1].end)
+        if "DRUG" in kinds:
+            term = self.fuzzy_drug(first)
+            if term is not None:
+                return Match(term, i, i + 1, tokens[i].start, tokens[i].end, fuzzy=True)
+        return None
+
+    def fuzzy_drug(self, word: str) -> Term | None:
+        """The drug a misspelt word means: one edit (two from 9 letters), same first letter, unique.
+
+        Words of the event lexicon and of the known-words list (English and medical words close
+        to a drug name) never match, so "singular" is not Singulair.
+        """
+        if len(word) < _FUZZY_MIN_LENGTH or not word.isalpha() or word in self.known_words:
+            return None
+        if self.lookup((word,)) is not None:
+            return None
+        limit = 2 if len(word) >= _FUZZY_TWO_EDITS_LENGTH else 1
+        best: dict[str, int] = {}
+        terms: dict[str, Term] = {}
+        for name, term in self.single_drugs.get(word[0], {}).items():
+            if abs(len(name) - len(word)) > limit or len(name) < _FUZZY_MIN_LENGTH:
+                continue
+            distance = edit_distance(word, name, limit)
+            if distance <= limit:
+                best[term.normalized] = min(distance, best.get(term.normalized, limit + 1))
+                terms[term.normalized] = term
+        if not best:
+            return None
+        nearest = min(best.values())
+        winners = [n for n, d in best.items() if d == nearest]
+        return terms[winners[0]] if len(winners) == 1 else None
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (transpositions count one), or limit + 1 when above it."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def _resource_lines(name: str) -> list[list[str]]:
+    text = resources.files("pv.resources").joinpath(name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The drug and event vocabularies of pv/resources, read once per container."""
+    lex = Lexicon()
+    for row in _resource_lines("drugs.tsv"):
+        term = Term("DRUG", row[0].strip().lower())
+        for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
+            if phrase.strip():
+                lex.add(phrase, term)
+    event_words: set[str] = set()
+    for row in _resource_lines("events.tsv"):
+        flags = frozenset(f.strip() for f in row[2].split(",")) if len(row) > 2 else frozenset()
+        term = Term("AE", row[0].strip().lower(), flags)
+        for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
+            if phrase.strip():
+                lex.add(phrase, term)
+                event_words.update(t.text for t in tokenize(phrase))
+    known = {row[0].strip() for row in _resource_lines("known_words.txt")}
+    lex.known_words = frozenset(known | event_words)
+    return lex

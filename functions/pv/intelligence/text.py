@@ -1,0 +1,86 @@
+"""Text primitives of case intelligence: sentences, tokens with offsets, accent folding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "prof",
+        "st",
+        "no",
+        "vs",
+        "etc",
+        "approx",
+        "e.g",
+        "i.e",
+        "mg",
+        "ml",
+        "inc",
+        "ltd",
+        "jr",
+        "sr",
+        "fig",
+        "tab",
+        "caps",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word or punctuation mark of a sentence: folded lowercase text and character offsets."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[0].isalnum()
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents and typographic quotes removed; same length as the input (offsets hold)."""
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_char(char: str) -> str:
+    if char in "\u2019\u2018\u02bc`":
+        return "'"
+    if char in "\u2010\u2011\u2012\u2013":
+        return "-"
+    base = unicodedata.normalize("NFKD", char)[:1] or char
+    lowered = base.lower()
+    return lowered if len(lowered) == 1 else base
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words (with inner apostrophes and hyphens) and single punctuation marks, folded."""
+    folded = fold(text)
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text: line breaks, then ., ! and ? before a capital (not after Dr., e.g. ...)."""
+    sentences: list[str] = []
+    for line in re.split(r"\n\s*", text):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            before = line[start : match.start()].rstrip("\"')]")
+            last_word = before.rsplit(None, 1)[-1].lower().rstrip(".") if before.split() else ""
+            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+                continue
+            sentences.append(line[start : match.start()].strip())
+            start = match.end()
+        sentences.append(line[start:].strip())
+    return [s for s in sentences if s]
