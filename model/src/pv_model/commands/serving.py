@@ -33,6 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     package.add_argument("--onnx", action="store_true", help="include the ONNX exports (PV_BACKEND=onnx)")
     package.set_defaults(func=_package)
 
+    bench = subparsers.add_parser("bench", help="throughput and F1: pipeline baseline vs served paths")
+    bench.add_argument("--model", default=DEFAULT_MODEL_DIR, help="trained model folder")
+    bench.add_argument("--data", default="../shared/data/ade-corpus-v2", help="ADE-Corpus-V2 folder")
+    bench.add_argument("--json", default=".artifacts/bench/model.json", help="where to write the report")
+    bench.add_argument("--n", type=int, default=1000, help="pmid-test sentences to score")
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.set_defaults(func=_bench)
+
 
 def _serve(args: argparse.Namespace) -> int:
     from pv_model.serving.server import make_server
@@ -65,4 +73,18 @@ def _package(args: argparse.Namespace) -> int:
 
     out = build_package(args.model, args.out, include_onnx=args.onnx)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from pv_model.serving.bench import run_bench
+
+    report = run_bench(args.model, args.data, n=args.n, batch_size=args.batch_size)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
     return 0

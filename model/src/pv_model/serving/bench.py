@@ -1,0 +1,132 @@
+"""Inference benchmark: pipeline baseline vs the handler's batched torch, ONNX fp32 and ONNX int8 paths.
+
+All paths score the same pmid-test sentences in one process. Throughput is sentences per second
+after a short warm-up; F1 is for Adverse_Event at the model's saved threshold; `speedup` is the
+fastest served path whose F1 is within `F1_TOLERANCE` of the torch path, over the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pv_model.serving.code import inference
+
+F1_TOLERANCE = 0.005
+TARGET_SPEEDUP = 5.0
+WARMUP = 16
+SERVED_PATHS = {"batched": "torch", "onnx": "onnx", "onnx_int8": "onnx-int8"}
+
+
+def bench_sentences(data_dir: str | Path, model_dir: str | Path, n: int) -> tuple[list[str], list[int]]:
+    """`n` sentences (seeded sample) of the pmid test split the model was trained with, and labels."""
+    from pv_model.data import load_corpus, split
+
+    seed = int(json.loads((Path(model_dir) / "training.json").read_text()).get("split", {}).get("seed", 42))
+    test = split(load_corpus(data_dir), protocol="pmid", seed=seed).test
+    if len(test) > n:
+        test = random.Random(seed).sample(test, n)
+    return [e.text for e in test], [int(e.label == inference.POSITIVE_LABEL) for e in test]
+
+
+def _f1(labels: list[int], scores: list[float], threshold: float) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels, [int(s >= threshold) for s in scores], zero_division=0))
+
+
+def _timed(score: Callable[[list[str]], list[float]], texts: list[str]) -> tuple[list[float], float]:
+    score(texts[:WARMUP])
+    started = time.perf_counter()
+    scores = score(texts)
+    return scores, len(texts) / (time.perf_counter() - started)
+
+
+def _pipeline_scorer(model_dir: Path, max_length: int, progress: bool) -> Callable[[list[str]], list[float]]:
+    """The plain transformers text-classification pipeline, one sentence per call."""
+    from tqdm import tqdm
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(model_dir), device=-1)
+
+    def score(texts: list[str]) -> list[float]:
+        out = []
+        for text in tqdm(texts, desc="pipeline, one at a time", disable=not progress or len(texts) <= WARMUP):
+            top = classify(text, truncation=True, max_length=max_length)[0]
+            out.append(top["score"] if top["label"] == inference.POSITIVE_LABEL else 1.0 - top["score"])
+        return out
+
+    return score
+
+
+def _size_mb(path: Path) -> float | None:
+    return round(path.stat().st_size / 1e6, 2) if path.is_file() else None
+
+
+def run_bench(
+    model_dir: str | Path, data_dir: str | Path, n: int = 1000, batch_size: int = 32, progress: bool = True
+) -> dict[str, Any]:
+    """Measure every path on the same sentences; returns the report (see the module docstring)."""
+    import torch
+
+    root = Path(model_dir)
+    if not (root / inference.ONNX_FILES["onnx-int8"]).is_file():
+        from pv_model.serving.onnx_export import export_onnx
+
+        _say(progress, "exporting ONNX (fp32 + int8) into the model folder")
+        export_onnx(root, quantize="int8")
+    texts, labels = bench_sentences(data_dir, root, n)
+    report: dict[str, Any] = {"n": len(texts), "positives": sum(labels), "batch_size": batch_size}
+
+    bundles = {name: inference.load_model(root, backend=backend) for name, backend in SERVED_PATHS.items()}
+    threshold = bundles["batched"].threshold
+    _say(progress, f"[1/4] baseline: transformers pipeline on {len(texts)} sentences")
+    scores, sps = _timed(_pipeline_scorer(root, bundles["batched"].max_length, progress), texts)
+    report |= {"baseline_sps": round(sps, 1), "f1_baseline": round(_f1(labels, scores, threshold), 4)}
+    for step, (name, bundle) in enumerate(bundles.items(), start=2):
+        scores, sps = _timed(lambda batch, b=bundle: inference.predict_scores(b, batch, batch_size), texts)
+        f1_key = "f1_torch" if name == "batched" else f"f1_{name}"
+        report |= {f"{name}_sps": round(sps, 1), f1_key: round(_f1(labels, scores, threshold), 4)}
+        _say(
+            progress, f"[{step}/4] {name} ({bundle.backend}): {sps:.1f} sentences/s, F1 {report[f1_key]:.4f}"
+        )
+
+    eligible = {
+        name: report[f"{name}_sps"]
+        for name in SERVED_PATHS
+        if abs(report["f1_torch" if name == "batched" else f"f1_{name}"] - report["f1_torch"]) <= F1_TOLERANCE
+    }
+    best = max(eligible, key=eligible.__getitem__)
+    report |= {
+        "best_path": best,
+        "speedup": round(eligible[best] / report["baseline_sps"], 2),
+        "speedup_any_f1": round(
+            max(report[f"{name}_sps"] for name in SERVED_PATHS) / report["baseline_sps"], 2
+        ),
+        "target": {"speedup": TARGET_SPEEDUP, "f1_tolerance": F1_TOLERANCE},
+        "threshold": threshold,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "model_size_mb": {
+            "safetensors": _size_mb(root / "model.safetensors"),
+            "onnx": _size_mb(root / inference.ONNX_FILES["onnx"]),
+            "onnx_int8": _size_mb(root / inference.ONNX_FILES["onnx-int8"]),
+        },
+        "model_version": bundles["batched"].version,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    report["meets_target"] = report["speedup"] >= TARGET_SPEEDUP
+    return report
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
