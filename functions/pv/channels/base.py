@@ -57,14 +57,17 @@ def bom_encoding(body: bytes) -> str | None:
 
 
 def looks_binary(body: bytes, sample: int = 8192) -> bool:
-    """Whether the bytes are not text: NUL bytes, or many control bytes, in the first `sample`."""
+    """Whether the bytes are not text: NUL bytes, or over 10% control bytes, in the first `sample`.
+
+    A few stray control characters (terminal escapes, a bell) are tolerated: text is text.
+    """
     if bom_encoding(body) in ("utf-16", "utf-32"):
         return False  # NUL bytes are how UTF-16/32 spell ASCII
     head = body[:sample]
     if b"\x00" in head:
         return True
     controls = sum(1 for b in head if b in _CONTROL_BYTES)
-    return controls > max(4, len(head) // 100)
+    return controls > max(8, len(head) // 10)
 
 
 def decode_text(body: bytes, fallbacks: tuple[str, ...] = ()) -> tuple[str, str]:

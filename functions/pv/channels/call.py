@@ -91,7 +91,9 @@ def _segment_turns(results: dict[str, Any]) -> list[tuple[str, str]]:
     segments = results.get("audio_segments") or []
     if not segments or not all(isinstance(s, dict) and s.get("speaker_label") for s in segments):
         return []
-    return [(str(s["speaker_label"]), str(s.get("transcript", ""))) for s in segments]
+    if not all(isinstance(s.get("transcript"), str) for s in segments):
+        raise ValueError("audio segment without a transcript")
+    return _merge((str(s["speaker_label"]), s["transcript"]) for s in segments)
 
 
 def _word_turns(results: dict[str, Any]) -> list[tuple[str, str]]:
@@ -118,6 +120,17 @@ def _word_turns(results: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             turns.append((label, [word]))
     return [(label, " ".join(words)) for label, words in turns]
+
+
+def _merge(turns: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive turns of one speaker label as one turn."""
+    merged: list[tuple[str, str]] = []
+    for label, text in turns:
+        if merged and merged[-1][0] == label:
+            merged[-1] = (label, f"{merged[-1][1]}\n{text}")
+        else:
+            merged.append((label, text))
+    return merged
 
 
 def _speaker_at(item: dict[str, Any], by_start: dict[str, str], spans: list[tuple[float, float, str]]) -> str:
@@ -150,14 +163,7 @@ def _roles(labels: list[str], declared: Any) -> dict[str, str]:
 
 
 def _units(turns: Iterable[tuple[str, str]]) -> list[TextUnit]:
-    """Turn units, consecutive turns of one speaker merged, empty ones dropped."""
-    units: list[TextUnit] = []
-    for speaker, text in turns:
-        text = text.strip()
-        if not text:
-            continue
-        if units and units[-1].speaker == speaker:
-            units[-1] = TextUnit(kind="turn", speaker=speaker, text=f"{units[-1].text}\n{text}")
-        else:
-            units.append(TextUnit(kind="turn", speaker=speaker, text=text))
-    return units
+    """Turn units, empty turns dropped."""
+    return [
+        TextUnit(kind="turn", speaker=speaker, text=text.strip()) for speaker, text in turns if text.strip()
+    ]

@@ -55,8 +55,7 @@ def parse_object(key: str, body: bytes, received_at: datetime, max_bytes: int) -
         return quarantined(Reason.BINARY)
     try:
         if channel is Channel.SOCIAL:
-            text, _ = decode_text(body)
-            return list(parse_jsonl(key, text, received_at))
+            return list(parse_jsonl(key, body, received_at))
         units, metadata, received_at = _parse_whole(channel, key, body, received_at)
     except ParseError as error:
         return quarantined(error.reason)

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pv.channels.base import ParseError, Reason, load_json
+from pv.channels.base import ParseError, Reason, bom_encoding, decode_text, load_json
 from pv.models import Channel, Quarantined, SourceDocument, TextUnit, document_id_for, post_document_id
 
 QUEUE_FILE = "queue"  # the "file" part of the source key of posts pushed to SocialQueue
@@ -114,28 +114,37 @@ def parse_social_message(payload: str, received_at: datetime) -> SourceDocument 
         )
 
 
-def parse_jsonl(key: str, text: str, received_at: datetime) -> list[SourceDocument | Quarantined]:
+def parse_jsonl(key: str, body: bytes, received_at: datetime) -> list[SourceDocument | Quarantined]:
     """Every post of a JSON Lines file; a bad line is quarantined on its own, blank lines skipped.
 
+    Lines are decoded one by one (UTF-8, strict), so one wrongly encoded post does not take
+    the file's other posts with it; a file with a UTF-16/32 byte-order mark is decoded whole.
     A bad line's document id hashes the file's key with the line, so the same broken line in
     two files is two records, and a redelivered file is the same one.
     """
     file = key.removeprefix("social/")
+    if bom_encoding(body):
+        text, _ = decode_text(body)
+        lines: list[bytes | str] = list(text.split("\n"))
+    else:
+        lines = list(body.split(b"\n"))
     results: list[SourceDocument | Quarantined] = []
-    # Split on newlines only: str.splitlines() would also break on U+2028 and friends, which
-    # JSON allows inside strings.
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.removesuffix("\r")
+    for number, raw in enumerate(lines, start=1):
+        # Split on newlines only: str.splitlines() would also break on U+2028 and friends,
+        # which JSON allows inside strings.
+        line = raw.rstrip(b"\r") if isinstance(raw, bytes) else raw.rstrip("\r")
         if not line.strip():
             continue
         try:
-            results.append(post_document(parse_post(line), file, received_at))
+            text_line = decode_text(line)[0] if isinstance(line, bytes) else line
+            results.append(post_document(parse_post(text_line), file, received_at))
         except ParseError as error:
             line_key = f"social/{file}#line-{number}"
+            line_bytes = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
             results.append(
                 Quarantined(
                     source_key=line_key,
-                    document_id=document_id_for(f"{line_key}\n{line}".encode("utf-8", "surrogatepass")),
+                    document_id=document_id_for(line_key.encode() + b"\n" + line_bytes),
                     channel=Channel.SOCIAL,
                     reason=error.reason,
                     received_at=received_at,

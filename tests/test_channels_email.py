@@ -1,0 +1,213 @@
+"""Email parsing: headers, multipart, HTML-only bodies, quoted replies, signatures, charsets."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from pv.channels import parse_object
+from pv.channels.email import html_to_text, split_body
+from pv.models import Quarantined, SourceDocument
+
+LANDED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+HEADERS = "From: Jane Roe <jane.roe@example.com>\nTo: medinfo@pharma.example\nSubject: {subject}\n{extra}"
+
+
+def _email(
+    body: str, subject: str = "Side effect", extra: str = "Content-Type: text/plain; charset=utf-8\n"
+) -> bytes:
+    return (HEADERS.format(subject=subject, extra=extra) + "\n" + body).encode()
+
+
+def _parse(raw: bytes) -> SourceDocument:
+    [doc] = parse_object("email/message.eml", raw, LANDED, 1_000_000)
+    assert isinstance(doc, SourceDocument)
+    return doc
+
+
+def _kinds(doc: SourceDocument) -> list[tuple[str, str]]:
+    return [(u.kind, u.text) for u in doc.units]
+
+
+def test_subject_and_body_become_units_and_addresses_stay_in_metadata():
+    doc = _parse(_email("My legs ache since Lipitor.\n"))
+    assert _kinds(doc) == [("subject", "Side effect"), ("body", "My legs ache since Lipitor.")]
+    assert doc.metadata["from"] == "Jane Roe <jane.roe@example.com>"
+    assert doc.metadata["to"] == "medinfo@pharma.example"
+    assert "jane.roe@example.com" not in doc.text
+
+
+def test_document_id_is_the_sha256_of_the_bytes():
+    raw = _email("My legs ache since Lipitor.\n")
+    assert _parse(raw).document_id == __import__("hashlib").sha256(raw).hexdigest()
+
+
+def test_date_header_becomes_the_received_time():
+    raw = _email("Text.\n", extra="Date: Tue, 04 Mar 2025 08:12:44 +0100\n")
+    assert _parse(raw).received_at == datetime(2025, 3, 4, 7, 12, 44, tzinfo=UTC)
+
+
+def test_a_date_header_in_the_future_or_missing_keeps_the_landing_time():
+    assert _parse(_email("Text.\n", extra="Date: Tue, 04 Mar 2031 08:12:44 +0000\n")).received_at == LANDED
+    assert _parse(_email("Text.\n", extra="Date: not a date\n")).received_at == LANDED
+    assert _parse(_email("Text.\n")).received_at == LANDED
+
+
+def test_quoted_lines_on_wrote_history_and_signature_are_separate_unscreened_units():
+    body = (
+        "I started Lipitor and my legs ache.\n"
+        "> Did you have any side effects?\n"
+        "They got worse this week.\n\n"
+        "Best regards,\nJane Roe\n555-0100\n\n"
+        "On Mon, 3 Mar 2025 at 10:00, Med Info <medinfo@pharma.example>\nwrote:\n"
+        "> Thank you for your message.\n"
+    )
+    doc = _parse(_email(body))
+    assert _kinds(doc) == [
+        ("subject", "Side effect"),
+        ("body", "I started Lipitor and my legs ache."),
+        ("quoted", "> Did you have any side effects?"),
+        ("body", "They got worse this week."),
+        ("signature", "Best regards,\nJane Roe\n555-0100"),
+        (
+            "quoted",
+            "On Mon, 3 Mar 2025 at 10:00, Med Info <medinfo@pharma.example>\nwrote:\n"
+            "> Thank you for your message.",
+        ),
+    ]
+    assert doc.text == "Side effect\n\nI started Lipitor and my legs ache.\n\nThey got worse this week."
+
+
+def test_outlook_original_message_and_from_sent_blocks_start_the_history():
+    original = split_body("New text here.\n\n-----Original Message-----\nFrom: A\nSent: today\n\nOld text.")
+    outlook = split_body(
+        "New text here.\n________________________________\nFrom: A <a@x>\nSent: Monday\nTo: B\n\nOld."
+    )
+    assert [u.kind for u in original] == ["body", "quoted"]
+    assert [u.kind for u in outlook] == ["body", "quoted"]
+    assert outlook[1].text.startswith("________________________________\nFrom: A")
+
+
+def test_forwarded_message_stays_screened_body():
+    units = split_body(
+        "FYI see below.\n\n---------- Forwarded message ---------\nFrom: Rosa <r@example.com>\n"
+        "Date: Sat, 15 Mar 2025\nSubject: nosebleeds\n\nI get nosebleeds on Xarelto.\n"
+    )
+    assert [u.kind for u in units] == ["body"]
+    assert "I get nosebleeds on Xarelto." in units[0].text
+
+
+def test_signature_delimiter_and_sent_from_my_iphone_are_signatures():
+    assert [(u.kind, u.text) for u in split_body("Rash after the pill.\n-- \nJane\n555-0100")] == [
+        ("body", "Rash after the pill."),
+        ("signature", "-- \nJane\n555-0100"),
+    ]
+    assert [u.kind for u in split_body("Rash after the pill.\n\nSent from my iPhone")] == [
+        "body",
+        "signature",
+    ]
+
+
+def test_a_valediction_followed_by_long_text_is_not_a_signature():
+    body = "Thanks,\nI also want to say that since the second dose I have had terrible headaches every day."
+    assert [u.kind for u in split_body(body)] == ["body"]
+
+
+def test_a_postscript_after_the_signature_is_screened_again():
+    units = split_body("Rash.\n\nKind regards,\nJane\n\nP.S. I was admitted to hospital on Friday.")
+    assert [(u.kind, u.text) for u in units] == [
+        ("body", "Rash."),
+        ("signature", "Kind regards,\nJane"),
+        ("body", "P.S. I was admitted to hospital on Friday."),
+    ]
+
+
+def test_multipart_prefers_text_plain_and_counts_attachments():
+    raw = (
+        HEADERS.format(subject="Report", extra="")
+        + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        + '--B\nContent-Type: multipart/alternative; boundary="A"\n\n'
+        + "--A\nContent-Type: text/plain; charset=utf-8\n\nPlain text: fever after Humira.\n"
+        + "--A\nContent-Type: text/html; charset=utf-8\n\n<p>HTML text</p>\n--A--\n"
+        + "--B\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=r.pdf\n"
+        + "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
+        + "--B\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n"
+    ).encode()
+    doc = _parse(raw)
+    assert _kinds(doc) == [("subject", "Report"), ("body", "Plain text: fever after Humira.")]
+    assert doc.metadata["attachments"] == "2"
+    assert doc.metadata["body_type"] == "text/plain"
+
+
+def test_html_only_body_is_converted_without_scripts_or_styles():
+    html = (
+        "<html><head><style>p{color:red}</style><script>var x = 'SCRIPT';</script></head><body>"
+        "<p>I got a rash&nbsp;after <b>amoxicillin</b> &amp; a fever.</p><ul><li>rash</li><li>fever</li></ul>"
+        "<script>alert('SCRIPT')</script></body></html>"
+    )
+    doc = _parse(_email(html, extra="Content-Type: text/html; charset=utf-8\n"))
+    assert _kinds(doc)[1:] == [("body", "I got a rash after amoxicillin & a fever.\n\n- rash\n\n- fever")]
+    assert doc.metadata["body_type"] == "text/html"
+
+
+def test_html_blockquote_becomes_quoted_lines():
+    text = html_to_text(
+        "<div>New: my head aches.</div><blockquote><p>Old question?</p></blockquote><p>End</p>"
+    )
+    assert text == "New: my head aches.\n\n> Old question?\n\nEnd"
+    assert [u.kind for u in split_body(text)] == ["body", "quoted", "body"]
+
+
+def test_iso_8859_1_quoted_printable_body_and_encoded_subject_decode():
+    raw = (
+        b"From: a@example.fr\nTo: medinfo@pharma.example\nSubject: =?iso-8859-1?q?Vertiges_apr=E8s?=\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\nContent-Transfer-Encoding: quoted-printable\n\n'
+        b"J'ai des vertiges depuis la metformine au caf=E9.\n"
+    )
+    assert _kinds(_parse(raw)) == [
+        ("subject", "Vertiges après"),
+        ("body", "J'ai des vertiges depuis la metformine au café."),
+    ]
+
+
+def test_windows_1252_8bit_body_decodes_curly_quotes():
+    raw = _email(
+        "", extra='Content-Type: text/plain; charset="windows-1252"\n'
+    ) + "I shouldn’t – should I?".encode("cp1252")
+    assert _kinds(_parse(raw))[1] == ("body", "I shouldn’t – should I?")
+
+
+def test_mislabelled_charset_falls_back_to_utf8_then_windows_1252():
+    utf8 = _email("", extra="Content-Type: text/plain; charset=us-ascii\n") + "café rash".encode()
+    latin = _email("", extra="Content-Type: text/plain; charset=utf-8\n") + "café rash".encode("cp1252")
+    unknown = _email("", extra="Content-Type: text/plain; charset=x-klingon\n") + "café rash".encode()
+    assert [_kinds(_parse(raw))[1] for raw in (utf8, latin, unknown)] == [("body", "café rash")] * 3
+
+
+def test_utf16_base64_body_decodes():
+    payload = base64.encodebytes("Dry cough since lisinopril.".encode("utf-16")).decode()
+    raw = _email(
+        payload, extra="Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n"
+    )
+    assert _kinds(_parse(raw))[1] == ("body", "Dry cough since lisinopril.")
+
+
+def test_undecodable_body_is_quarantined_as_bad_encoding():
+    # 0x81 is undefined in windows-1252 and invalid UTF-8, and the declared charset is unknown.
+    raw = _email("", extra="Content-Type: text/plain; charset=x-unknown\n") + b"caf\x81 \x81\x81"
+    [result] = parse_object("email/bad.eml", raw, LANDED, 1_000_000)
+    assert isinstance(result, Quarantined)
+    assert result.reason == "bad_encoding"
+
+
+def test_text_without_email_headers_is_malformed():
+    [result] = parse_object("email/notes.eml", b"just some notes about a headache\n", LANDED, 1_000_000)
+    assert isinstance(result, Quarantined)
+    assert result.reason == "malformed_email"
+
+
+def test_email_with_only_quoted_text_and_no_subject_has_no_text():
+    raw = b"From: a@example.com\nTo: b@example.com\n\n> quoted only\n> nothing new\n"
+    [result] = parse_object("email/empty-reply.eml", raw, LANDED, 1_000_000)
+    assert isinstance(result, Quarantined)
+    assert result.reason == "no_text"
