@@ -211,3 +211,19 @@ def test_email_with_only_quoted_text_and_no_subject_has_no_text():
     [result] = parse_object("email/empty-reply.eml", raw, LANDED, 1_000_000)
     assert isinstance(result, Quarantined)
     assert result.reason == "no_text"
+
+
+def test_inline_text_parts_around_an_inline_image_are_all_body():
+    raw = (
+        HEADERS.format(subject="Photo", extra="")
+        + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        + "--B\nContent-Type: text/plain; charset=utf-8\n\nHere is my arm.\n"
+        + "--B\nContent-Type: image/jpeg\nContent-Disposition: inline\n"
+        + "Content-Transfer-Encoding: base64\n\n/9j/\n"
+        + "--B\nContent-Type: text/plain; charset=utf-8\n\nThe rash spread after Humira.\n"
+        + "--B\nContent-Type: text/plain; charset=utf-8\n"
+        + "Content-Disposition: attachment; filename=log.txt\n\nlog\n--B--\n"
+    ).encode()
+    doc = _parse(raw)
+    assert _kinds(doc)[1:] == [("body", "Here is my arm.\n\nThe rash spread after Humira.")]
+    assert doc.metadata["attachments"] == "2"

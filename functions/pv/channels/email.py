@@ -66,18 +66,19 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             raise ParseError(Reason.MALFORMED_EMAIL)
         subject = str(message.get("subject") or "").strip()
         sent_at = _date(message)
-        part = message.get_body(preferencelist=("plain", "html"))
-        text = _part_text(part) if part is not None else ""
-        if part is not None and part.get_content_subtype() == "html":
-            text = html_to_text(text)
+        parts = _body_parts(message)
+        text = "\n\n".join(
+            _part_text(p) if p.get_content_subtype() == "plain" else html_to_text(_part_text(p))
+            for p in parts
+        )
         metadata = {
             "from": str(message.get("from") or ""),
             "to": str(message.get("to") or ""),
             "cc": str(message.get("cc") or ""),
             "message_id": str(message.get("message-id") or ""),
             "date": str(message.get("date") or ""),
-            "body_type": part.get_content_type() if part is not None else "none",
-            "attachments": str(_attachment_count(message, part)),
+            "body_type": parts[0].get_content_type() if parts else "none",
+            "attachments": str(_attachment_count(message, parts)),
         }
     except (ValueError, TypeError, LookupError, IndexError, AttributeError, email.errors.MessageError) as exc:
         if isinstance(exc, ParseError):
@@ -116,11 +117,29 @@ def _part_text(part: MIMEPart) -> str:
     raise ParseError(Reason.BAD_ENCODING)
 
 
-def _attachment_count(message: EmailMessage, body: MIMEPart | None) -> int:
-    """Leaf parts that are neither the chosen body nor its text alternative."""
+def _body_parts(part: MIMEPart) -> list[MIMEPart]:
+    """The text parts that make up the body, in order: one per alternative, every inline one.
+
+    Mail clients split a body around inline images into several text parts of a
+    multipart/mixed; all of them are the reporter's text, not only the first.
+    """
+    if part.is_attachment() or part.get_filename():
+        return []
+    if part.get_content_type() == "multipart/alternative":
+        best = part.get_body(preferencelist=("plain", "html"))
+        return [best] if best is not None else []
+    if part.is_multipart():
+        return [p for child in part.iter_parts() for p in _body_parts(child)]
+    if part.get_content_type() in ("text/plain", "text/html"):
+        return [part]
+    return []
+
+
+def _attachment_count(message: EmailMessage, body: list[MIMEPart]) -> int:
+    """Leaf parts that are neither the body nor a text alternative of it."""
     count = 0
     for part in message.walk():
-        if part.is_multipart() or part is body:
+        if part.is_multipart() or any(part is b for b in body):
             continue
         if part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text":
             count += 1
