@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from pv.intelligence import assess_case
 from pv.models import CaseFacts, Channel, SentenceScore, SourceDocument, TextUnit
 
@@ -72,3 +73,158 @@ def test_flagged_sentences_stand_in_when_the_document_has_no_screened_text():
     facts = assess_case(document, flagged)
     assert facts.suspect_drugs == ["ibuprofen"]
     assert facts.events == ["urticaria"]
+
+
+def test_question_about_a_possible_effect_is_uncertain_not_a_reaction():
+    facts = _assess("Could Advil cause hair loss? I'm just wondering before I buy some.")
+    assert facts.events == []
+    assert [(m.normalized, m.uncertain) for m in facts.mentions if m.normalized == "alopecia"] == [
+        ("alopecia", True)
+    ]
+    assert facts.missing_elements == ["adverse_event"]
+
+
+def test_family_history_is_not_a_reaction_of_the_patient():
+    facts = _assess(
+        "My father had a stroke years ago. I started amlodipine last week and my ankles are swollen."
+    )
+    assert facts.events == ["oedema"]
+    assert [(m.normalized, m.role) for m in facts.mentions if m.role == "family"] == [("stroke", "family")]
+
+
+def test_relative_on_the_drug_is_the_patient_and_their_events_count():
+    facts = _assess("My son is on Keppra and he has become very aggressive.")
+    assert facts.patient == "son"
+    assert facts.suspect_drugs == ["levetiracetam"]
+    assert facts.events == ["abnormal behaviour"]
+
+
+def test_past_history_is_not_a_reaction():
+    facts = _assess("I had migraines years ago but since starting Microgynon I get headaches every day.")
+    assert facts.events == ["headache"]
+    assert [(m.normalized, m.role) for m in facts.mentions if m.role == "history"] == [
+        ("migraine", "history")
+    ]
+
+
+def test_drug_taken_for_the_reaction_treats_it_and_is_not_a_suspect():
+    facts = _assess("Lisinopril made me throw up all night. I took Zofran for the vomiting.")
+    assert facts.suspect_drugs == ["lisinopril"]
+    assert facts.events == ["vomiting"]
+    assert [(m.normalized, m.role) for m in facts.mentions if m.normalized == "ondansetron"] == [
+        ("ondansetron", "other")
+    ]
+
+
+def test_clinicians_patient_is_identified():
+    facts = _assess("I am a GP. A 54 year old female patient developed a rash after starting lamotrigine.")
+    assert facts.patient == "patient"
+    assert facts.missing_elements == []
+    assert facts.summary.startswith(
+        "Email sender (a healthcare professional) reports rash in a patient after starting lamotrigine."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "criteria"),
+    [
+        ("On Ozempic I kept throwing up and they kept me in hospital for two nights.", ["hospitalisation"]),
+        (
+            "After Bactrim my skin peeled off; it was life-threatening and I was in intensive care.",
+            ["life_threatening", "hospitalisation"],
+        ),
+        ("I had anaphylaxis after amoxicillin.", ["medically_important"]),
+        ("Since Humira I can no longer walk and I'm in a wheelchair.", ["disability"]),
+        ("I took Wegovy during pregnancy and my baby was born with a cleft palate.", ["congenital_anomaly"]),
+        ("My husband took warfarin, had a massive bleed and died.", ["death"]),
+    ],
+)
+def test_each_ich_seriousness_criterion_is_found(text: str, criteria: list[str]):
+    facts = _assess(text)
+    assert facts.serious is True
+    assert [c.criterion for c in facts.seriousness_criteria] == criteria
+    assert all(c.evidence == text for c in facts.seriousness_criteria)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was not hospitalised, but the rash from the Bactrim was awful.",
+        "We went to A&E with the hives after Calpol but she wasn't admitted.",
+        "My father died of a heart attack years ago. I take Lipitor and have muscle pain.",
+        "I'm worried Lipitor could put me in hospital; for now I just have a headache.",
+    ],
+)
+def test_negated_hypothetical_or_family_criteria_do_not_make_a_case_serious(text: str):
+    facts = _assess(text)
+    assert facts.serious is False
+    assert facts.seriousness_criteria == []
+
+
+def test_summary_is_structured_and_names_only_what_was_extracted():
+    said = (
+        "I started lisinopril on Monday. Since then I get dizzy and I fainted at work. "
+        "They kept me in hospital overnight. No chest pain."
+    )
+    document = _document("", channel=Channel.CALL, units=[TextUnit(kind="turn", speaker="caller", text=said)])
+    facts = assess_case(document, [])
+    assert facts.summary == (
+        "Caller reports dizziness and syncope after starting lisinopril. Serious: hospitalisation. "
+        "Denies chest pain."
+    )
+
+
+def test_missing_elements_are_listed_for_follow_up():
+    """GIVEN an anonymous email that names an event but no drug or patient."""
+    facts = _assess("Somebody got a terrible rash.", metadata={})
+    assert facts.missing_elements == ["reporter", "patient", "suspect_drug"]
+    assert facts.summary.endswith("Follow-up needed: reporter, patient, suspect drug.")
+
+
+def test_reporter_is_identified_by_channel_metadata_or_a_caller_turn():
+    social = _document("Lipitor gave me muscle pain", channel=Channel.SOCIAL, metadata={"author": "pat_123"})
+    call = _document(
+        "",
+        channel=Channel.CALL,
+        metadata={},
+        units=[TextUnit(kind="turn", speaker="caller", text="Lipitor gave me muscle pain.")],
+    )
+    anonymous = _document("Lipitor gave me muscle pain", channel=Channel.SOCIAL, metadata={})
+    assert "reporter" not in assess_case(social, []).missing_elements
+    assert "reporter" not in assess_case(call, []).missing_elements
+    assert "reporter" in assess_case(anonymous, []).missing_elements
+
+
+def test_agent_turns_are_not_read_as_the_callers_events():
+    document = _document(
+        "",
+        channel=Channel.CALL,
+        metadata={},
+        units=[
+            TextUnit(kind="turn", speaker="agent", text="Any rash or vomiting with the Lipitor?"),
+            TextUnit(kind="turn", speaker="caller", text="Just the muscle pain since I started Lipitor."),
+        ],
+    )
+    facts = assess_case(document, [])
+    assert facts.events == ["myalgia"]
+
+
+def test_non_english_post_keeps_drugs_drops_events_and_asks_for_review():
+    """Spanish post: drug names still match; the English event rules do not run; review needed."""
+    text = "Tomé ibuprofeno y Lipitor, ahora tengo dolor de cabeza y náuseas desde hace dos días."
+    document = _document(text, channel=Channel.SOCIAL, metadata={"author": "ana_r"})
+    facts = assess_case(document, [])
+    assert facts.language == "es"
+    assert facts.suspect_drugs == ["ibuprofen", "atorvastatin"]  # "ibuprofeno" is one edit away
+    assert facts.events == []
+    assert "adverse_event" in facts.missing_elements
+    assert "Report in language 'es': events not extracted, needs human review." in facts.summary
+
+
+def test_language_given_by_the_channel_wins_over_detection():
+    document = _document(
+        "Lipitor gave me muscle pain.", channel=Channel.SOCIAL, language="fr-FR", metadata={"author": "x"}
+    )
+    facts = assess_case(document, [])
+    assert facts.language == "fr"
+    assert facts.events == []

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 
-from .context import PREGNANCY_OUTCOMES, clause_bounds, find_patient, mention_context
+from .context import clause_bounds, find_patient, mention_context
 from .extraction import Entity, Extractor, LexiconExtractor
 from .language import detect_language
 from .redaction import Redactor, RuleRedactor, name_variants
-from .seriousness import Sentence, criteria
+from .seriousness import ORDER, Sentence, criteria
 from .summary import ExtractiveSummarizer, Summarizer, SummarizerError
 from .text import Token, fold, split_sentences, tokenize
 
@@ -93,16 +93,11 @@ def assess_case(
     drugs = _unique(f.mention.normalized for f in suspects)
 
     excluded = _excluded_tokens(found, tokens)
-    important = {
-        f.mention.normalized: texts[f.sentence]
-        for f in reactions
-        if "ime" in f.entity.flags or f.mention.normalized in PREGNANCY_OUTCOMES
-    }
+    important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
     met = criteria(
         [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))], important
     )
-    if "death" in events and not any(c.criterion == "death" for c in met):
-        met.insert(0, SeriousnessCriterion(criterion="death", evidence=important.get("death", "")))
+    met = _criteria_from_events(met, reactions, texts)
     known_names = name_variants(document.metadata)
     met = [
         c.model_copy(update={"evidence": redactor.redact(c.evidence, known_names=known_names)}) for c in met
@@ -127,6 +122,19 @@ def assess_case(
         with contextlib.suppress(SummarizerError):
             summary = summarizer.summarize(document, facts)
     return facts.model_copy(update={"summary": redactor.redact(summary, known_names=known_names)})
+
+
+def _criteria_from_events(
+    met: list[SeriousnessCriterion], reactions: list[_Found], texts: list[str]
+) -> list[SeriousnessCriterion]:
+    """A reported death or birth defect is a criterion even when no criterion phrase matched."""
+    have = {c.criterion for c in met}
+    added = list(met)
+    for event, criterion in (("death", "death"), ("congenital anomaly", "congenital_anomaly")):
+        reaction = next((f for f in reactions if f.mention.normalized == event), None)
+        if reaction is not None and criterion not in have:
+            added.append(SeriousnessCriterion(criterion=criterion, evidence=texts[reaction.sentence]))
+    return sorted(added, key=lambda c: ORDER.index(c.criterion))
 
 
 def _token_span(tokens: list[Token], entity: Entity) -> tuple[int, int]:
@@ -171,7 +179,7 @@ def _excluded_tokens(found: list[_Found], tokens: list[list[Token]]) -> dict[int
     """Clauses about a family member's or past history: seriousness phrases there do not count."""
     excluded: dict[int, set[int]] = {}
     for f in found:
-        if f.mention.role in ("family", "history"):
+        if f.mention.role == "family" or (f.mention.role == "history" and "cond" not in f.entity.flags):
             start, end = clause_bounds(tokens[f.sentence], f.first, f.last)
             excluded.setdefault(f.sentence, set()).update(range(start, end))
     return excluded

@@ -401,6 +401,10 @@ _CLINICIAN_PATIENT = re.compile(
     r"\b(?:my|our|a|the|this|one of my|one of our)\s+(?:\d+[- ]?(?:year|yr)s?[- ]?old\s+)?"
     r"(?:(?:male|female)\s+)?(?:patient|pt|client|resident)s?\b"
 )
+_RELATIVE_TAKING = re.compile(
+    rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
+    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
+)
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 
@@ -414,6 +418,9 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
     text = " ".join(folded_sentences)
     if _CLINICIAN_PATIENT.search(text):
         return "patient"
+    taking = _RELATIVE_TAKING.search(text)
+    if taking:
+        return RELATIVES[taking.group(1)]
     for i, sentence in enumerate(folded_sentences):
         if i not in drug_sentences:
             continue

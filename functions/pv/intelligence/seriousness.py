@@ -21,7 +21,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"intensive care|icu|resuscitat\w*|cpr|ventilator|intubated|crash team|cardiac arrest)\b"
     ),
     "hospitalisation": re.compile(
-        r"\b(?:hospitali[sz](?:ed|ation)|admitted|admission|(?:in|into|at) (?:the )?hospital|"
+        r"\b(?:hospitali[sz](?:ed|ation)|admitted|intensive care|icu|admission|"
+        r"(?:in|into|at) (?:the )?hospital|"
         r"kept (?:me|him|her|them) in|overnight (?:in|at) (?:the )?hospital|"
         r"kept (?:me|him|her|them)? ?overnight|"
         r"stayed (?:in )?(?:hospital|overnight)|inpatient|on the ward|prolonged (?:stay|admission)|"

@@ -1,0 +1,116 @@
+"""Drug and event vocabularies: brand to generic, case, misspellings, slang, words that are not drugs."""
+
+from __future__ import annotations
+
+import pytest
+from pv.intelligence import LexiconExtractor
+
+
+def _drugs(sentence: str) -> list[str]:
+    [entities] = LexiconExtractor().extract([sentence])
+    return [e.normalized or "" for e in entities if e.type == "DRUG"]
+
+
+def _events(sentence: str) -> list[str]:
+    [entities] = LexiconExtractor().extract([sentence])
+    return [e.normalized or "" for e in entities if e.type == "AE"]
+
+
+@pytest.mark.parametrize(
+    ("brand", "generic"),
+    [
+        ("Lipitor", "atorvastatin"),
+        ("TYLENOL", "paracetamol"),
+        ("acetaminophen", "paracetamol"),
+        ("Advil", "ibuprofen"),
+        ("motrin", "ibuprofen"),
+        ("Glucophage", "metformin"),
+        ("Zestril", "lisinopril"),
+        ("Prinivil", "lisinopril"),
+        ("Coumadin", "warfarin"),
+        ("Ozempic", "semaglutide"),
+        ("Wegovy", "semaglutide"),
+        ("Bactrim", "co-trimoxazole"),
+        ("albuterol", "salbutamol"),
+        ("Depakote", "valproic acid"),
+    ],
+)
+def test_brand_and_us_names_map_to_the_generic(brand: str, generic: str):
+    assert _drugs(f"I was given {brand} yesterday.") == [generic]
+
+
+@pytest.mark.parametrize(
+    ("misspelt", "generic"),
+    [
+        ("Lipiter", "atorvastatin"),
+        ("ibuprofin", "ibuprofen"),
+        ("metforman", "metformin"),
+        ("paracetamole", "paracetamol"),
+        ("lisinipril", "lisinopril"),
+        ("seroquell", "quetiapine"),
+        ("amoxycillin", "amoxicillin"),
+    ],
+)
+def test_misspelt_drug_names_are_recognised(misspelt: str, generic: str):
+    assert _drugs(f"I take {misspelt} every morning.") == [generic]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The singular problem is the ambient noise.",
+        "A different program would help my ability to cope.",
+        "Our efficient team could regain clarity.",
+        "I went to a concert with my sister.",
+    ],
+)
+def test_english_words_near_drug_names_are_not_drugs(sentence: str):
+    assert _drugs(sentence) == []
+
+
+def test_short_words_are_never_fuzzy_matched():
+    """Five letters or fewer must match exactly: "Advel" is not corrected to Advil."""
+    assert _drugs("I took Advel.") == []
+
+
+@pytest.mark.parametrize(
+    ("slang", "generic"),
+    [("xannies", "alprazolam"), ("percs", "oxycodone"), ("flu jab", "influenza vaccine")],
+)
+def test_street_and_lay_names_map_to_the_generic(slang: str, generic: str):
+    assert _drugs(f"Had some {slang} last night.") == [generic]
+
+
+def test_two_drugs_in_one_sentence_are_both_found():
+    assert _drugs("I take Coumadin and Advil.") == ["warfarin", "ibuprofen"]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("I threw up twice", "vomiting"),
+        ("my muscles ache", "myalgia"),
+        ("then I passed out", "syncope"),
+        ("I fainted", "syncope"),
+        ("I came out in hives", "urticaria"),
+        ("there is hair loss", "alopecia"),
+        ("my gums are bleeding", "bleeding"),
+        ("I get headaches", "headache"),
+        ("a nasty rash", "rash"),
+        ("I've been light-headed", "dizziness"),
+    ],
+)
+def test_lay_terms_map_to_preferred_terms(phrase: str, term: str):
+    assert _events(phrase) == [term]
+
+
+def test_longest_phrase_wins_over_its_parts():
+    """ "iron deficiency" is the condition, not the drug iron."""
+    assert _drugs("I have iron deficiency.") == []
+    assert _events("I have iron deficiency.") == ["iron deficiency anaemia"]
+
+
+def test_entity_offsets_point_into_the_sentence():
+    sentence = "Since Zestril I feel dizzy."
+    [entities] = LexiconExtractor().extract([sentence])
+    assert [(e.type, sentence[e.start : e.end]) for e in entities] == [("DRUG", "Zestril"), ("AE", "dizzy")]
