@@ -405,6 +405,11 @@ _RELATIVE_TAKING = re.compile(
     rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
     r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
 )
+_PRONOUN_TAKING = re.compile(
+    r"\b(?:he|she)\s+(?:is|was|has been|had been)?\s*"
+    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
+)
+_RELATIVE_NAMED = re.compile(rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\b")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 
@@ -421,6 +426,11 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
     taking = _RELATIVE_TAKING.search(text)
     if taking:
         return RELATIVES[taking.group(1)]
+    pronoun = _PRONOUN_TAKING.search(text)
+    if pronoun:  # "my husband ... He is taking Eliquis": the last relative named before
+        named = [m.group(1) for m in _RELATIVE_NAMED.finditer(text, 0, pronoun.start())]
+        if named:
+            return RELATIVES[named[-1]]
     for i, sentence in enumerate(folded_sentences):
         if i not in drug_sentences:
             continue

@@ -74,7 +74,7 @@ _SIGN_OFF = re.compile(
     re.MULTILINE,
 )
 _RELATIVE_NAME = re.compile(
-    rf"\b(?:[Mm]y|[Oo]ur)\s+(?:mother|mum|mom|father|dad|husband|wife|partner|son|daughter|brother|sister|"
+    rf"\b(?:[Mm]y|[Oo]ur|[Hh]er|[Hh]is|[Tt]heir)\s+(?:mother|mum|mom|father|dad|husband|wife|partner|son|daughter|brother|sister|"
     rf"grandmother|grandma|grandfather|grandpa|aunt|uncle|cousin|friend|baby|child|patient|neighbour|neighbor)"
     rf",?\s+({_FULL_NAME})"
 )
