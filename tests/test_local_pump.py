@@ -113,6 +113,7 @@ def test_partial_batch_failure_retries_only_the_failed_message_until_its_dlq(
     assert bodies.count("poison") == 5
     dead = stack.dead_letters()
     assert [(d.queue, d.source_queue, d.body) for d in dead] == [("SocialDLQ", "SocialQueue", "poison")]
+    assert [d.body for d in stack.dead_letters()] == ["poison"]  # looking leaves it there
     assert _queue_depth(stack, "SocialQueue") == 0
     receive_counts = [
         int(r["attributes"]["ApproximateReceiveCount"])

@@ -344,19 +344,20 @@ class LocalStack:
         )
 
     def alerts(self) -> list[ReceivedAlert]:
-        """Every alert received so far, in arrival order (new ones are drained from the inbox)."""
-        self._alerts.extend(self.new_alerts())
+        """Every alert received so far, in arrival order."""
+        self.new_alerts()
         return list(self._alerts)
 
     def new_alerts(self) -> list[ReceivedAlert]:
-        """Alerts that arrived since the last call (not kept by `alerts()`)."""
+        """Alerts that arrived since the last look (drained from the subscriber queue, kept)."""
         sqs = self.client("sqs")
-        received = []
+        received: list[ReceivedAlert] = []
         while True:
             messages = sqs.receive_message(QueueUrl=self._alert_queue_url, MaxNumberOfMessages=10).get(
                 "Messages", []
             )
             if not messages:
+                self._alerts.extend(received)
                 return received
             for message in messages:
                 envelope = json.loads(message["Body"])
@@ -376,7 +377,7 @@ class LocalStack:
             )
 
     def dead_letters(self) -> list[DeadLetter]:
-        """Messages in the dead-letter queues (they stay there; this hides them for a minute)."""
+        """Messages in the dead-letter queues; they stay there (each peek counts as a receive)."""
         sqs = self.client("sqs")
         found = []
         for source_id, source in self.resources.items():
@@ -387,24 +388,34 @@ class LocalStack:
             if "RedrivePolicy" not in attrs:
                 continue
             dlq = self._queue_by_arn(json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"])
+            peeked: list[dict[str, Any]] = []
             while True:
                 messages = sqs.receive_message(
                     QueueUrl=dlq.ref,
                     MaxNumberOfMessages=10,
-                    VisibilityTimeout=60,
+                    VisibilityTimeout=30,  # hidden while we page through the queue
                     MessageSystemAttributeNames=["All"],
                 ).get("Messages", [])
                 if not messages:
                     break
-                found.extend(
-                    DeadLetter(
-                        queue=dlq.logical_id,
-                        source_queue=source_id,
-                        body=m["Body"],
-                        receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
-                    )
-                    for m in messages
+                peeked.extend(messages)
+            for start in range(0, len(peeked), 10):
+                sqs.change_message_visibility_batch(
+                    QueueUrl=dlq.ref,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(peeked[start : start + 10])
+                    ],
                 )
+            found.extend(
+                DeadLetter(
+                    queue=dlq.logical_id,
+                    source_queue=source_id,
+                    body=m["Body"],
+                    receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+                )
+                for m in peeked
+            )
         return found
 
 

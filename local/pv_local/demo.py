@@ -1,0 +1,125 @@
+"""`pv demo` (the sample documents through the whole pipeline, as tables) and `pv screen DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pv_local.cli import LOCAL_DIR, UsageError, add_stack_arguments, console, stack_from_args
+
+SAMPLE_DOCUMENTS = Path(__file__).resolve().parents[2] / "events" / "documents"
+DEMO_REPORT = Path(".artifacts/demo/report.json")
+STATE = LOCAL_DIR / "state.json"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="run the sample documents through the local pipeline and print what it found"
+    )
+    add_stack_arguments(demo)
+    demo.add_argument(
+        "--documents", type=Path, default=SAMPLE_DOCUMENTS, help="folder with email/ call/ social/"
+    )
+    demo.add_argument("--report", type=Path, default=DEMO_REPORT, help="where to write the JSON report")
+    demo.set_defaults(func=run_demo)
+
+    screen = subparsers.add_parser(
+        "screen", help="run every file under DIR through the local pipeline; one JSON line per document"
+    )
+    screen.add_argument("dir", type=Path, help="folder of documents (keys are paths relative to it)")
+    screen.add_argument(
+        "--out", type=Path, required=True, help="JSON Lines output (one line per document/post)"
+    )
+    screen.add_argument("--quiet", action="store_true", help="no table, only the summary line")
+    add_stack_arguments(screen)
+    screen.set_defaults(func=run_screen)
+
+
+def _progress(out: Any) -> tuple[Any, Callable[[Any, int], None]]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=out,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+    task = progress.add_task("pumping", total=None)
+
+    def update(stats: Any, pending: int) -> None:
+        per_fn = ", ".join(f"{fn} x{n}" for fn, n in sorted(stats.per_function.items()))
+        waiting = f"{pending} waiting" if pending >= 0 else "busy"
+        progress.update(
+            task,
+            description=f"{stats.delivered} messages delivered ({per_fn or 'none yet'}), "
+            f"{stats.failed} failed, queues: {waiting}",
+        )
+
+    return progress, update
+
+
+def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: Any) -> dict[str, Any]:
+    from pv_local.report import save_state
+    from pv_local.run import process_files
+
+    with stack_from_args(args, out) as stack:
+        out.print(f"Uploading {len(files)} files from {root} to s3://{stack.bucket}/ ...")
+        progress, update = _progress(out)
+        with progress:
+            outcome = process_files(stack, root, files, on_progress=update)
+        report = outcome.report(
+            model=str(args.model or "") or None,
+            endpoint_url=args.endpoint_url,
+            backend=args.backend,
+            documents_folder=str(root),
+        )
+    save_state(STATE, outcome.cases, outcome.alerts)
+    return report
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The sample documents of events/documents through the pipeline; tables and a JSON report."""
+    from pv_local.report import print_run, write_json
+    from pv_local.results import CHANNELS
+    from pv_local.run import files_under
+
+    out = console()
+    root: Path = args.documents
+    files = [p for p in files_under(root) if p.relative_to(root).parts[0] in CHANNELS]
+    if not files:
+        raise UsageError(f"no documents under {root}/email, call or social")
+    report = _run_folder(args, root, files, out)
+    print_run(out, report)
+    write_json(args.report, report)
+    out.print(f"Report: {args.report}  (cases and alerts kept for `pv cases` / `pv alerts`)")
+    return 0
+
+
+def run_screen(args: argparse.Namespace) -> int:
+    """Every file under DIR through the pipeline; one JSON line per document (per post)."""
+    from pv_local.report import documents_table
+    from pv_local.run import files_under
+
+    out = console()
+    try:
+        files = files_under(args.dir)
+    except NotADirectoryError as error:
+        raise UsageError(str(error)) from None
+    report = _run_folder(args, args.dir, files, out)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as sink:
+        for line in report["documents"]:
+            sink.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+    if not args.quiet:
+        out.print(documents_table(report["documents"]))
+    lines = report["documents"]
+    out.print(
+        f"{len(lines)} lines ({sum(1 for x in lines if x['is_ae'])} adverse events, "
+        f"{sum(1 for x in lines if x['status'] != 'screened')} not screened) written to {args.out}"
+    )
+    return 0

@@ -1,0 +1,56 @@
+"""`pv local up --watch DIR`: the stack stays up; files dropped into DIR are processed, alerts printed."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+from pv_local.cli import add_stack_arguments, console, stack_from_args
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    local = subparsers.add_parser("local", help="the local stack")
+    actions = local.add_subparsers(dest="action", required=True)
+    up = actions.add_parser("up", help="keep the local stack up and process files copied into a folder")
+    up.add_argument(
+        "--watch",
+        type=Path,
+        required=True,
+        help="folder whose email/, call/ and social/ subfolders are watched",
+    )
+    add_stack_arguments(up)
+    up.set_defaults(func=run_up)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from pv.adapters.stores import CaseStore
+
+    from pv_local.demo import STATE
+    from pv_local.report import alert_dict, alerts_table, save_state
+    from pv_local.stack import CASES_TABLE
+    from pv_local.watch import watch
+
+    out = console()
+    root: Path = args.watch
+    stop = threading.Event()
+    with stack_from_args(args, out) as stack:
+        out.print(
+            f"Watching {root}/email, {root}/call and {root}/social (files already there are processed too). "
+            "Ctrl-C stops the stack."
+        )
+        try:
+            watch(
+                stack,
+                root,
+                stop,
+                on_upload=lambda key: out.print(f"uploaded [bold]{key}[/]"),
+                on_alert=lambda alert: out.print(alerts_table([alert_dict(alert)], title="New alert")),
+            )
+        except KeyboardInterrupt:
+            stop.set()
+        save_state(STATE, CaseStore(stack.table(CASES_TABLE)).list(), [alert_dict(a) for a in stack.alerts()])
+    out.print(
+        f"Stopped; nothing left running. Cases and alerts kept in {STATE} for `pv cases` / `pv alerts`."
+    )
+    return 0
