@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 
-from .context import clause_bounds, find_patient, mention_context
+from .context import clause_bounds, find_patient, is_negated, mention_context
 from .extraction import Entity, Extractor, LexiconExtractor
 from .language import detect_language
 from .redaction import Redactor, RuleRedactor, name_variants
@@ -90,7 +91,7 @@ def assess_case(
         f for f in found if f.entity.type == "DRUG" and f.mention.role == "suspect" and not f.mention.negated
     ]
     events = _unique(f.mention.normalized for f in reactions)
-    drugs = _unique(f.mention.normalized for f in suspects)
+    drugs = _unique(f.mention.normalized for f in suspects) or _drugs_named_by_others(document, extractor)
 
     excluded = _excluded_tokens(found, tokens)
     important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
@@ -122,6 +123,30 @@ def assess_case(
         with contextlib.suppress(SummarizerError):
             summary = summarizer.summarize(document, facts)
     return facts.model_copy(update={"summary": redactor.redact(summary, known_names=known_names)})
+
+
+def _drugs_named_by_others(document: SourceDocument, extractor: Extractor | None) -> list[str]:
+    """Drugs the agent or a quoted message names ("calling about your new metformin").
+
+    Used only when the reporter's own words name none: the product the call is about is the
+    suspect even when the caller just says "it".
+    """
+    texts = [
+        s
+        for u in document.units
+        if u.kind in ("turn", "quoted") and not u.is_screened
+        for s in split_sentences(u.text)
+    ]
+    if not texts:
+        return []
+    found = []
+    for sentence, ents in zip(texts, (extractor or LexiconExtractor()).extract(texts), strict=True):
+        sentence_tokens = tokenize(sentence)
+        for entity in ents:
+            first, last = _token_span(sentence_tokens, entity)
+            if entity.type == "DRUG" and first < last and not is_negated(sentence_tokens, first, last):
+                found.append(entity.normalized or entity.text.lower())
+    return _unique(found)
 
 
 def _criteria_from_events(
@@ -185,11 +210,11 @@ def _excluded_tokens(found: list[_Found], tokens: list[list[Token]]) -> dict[int
     return excluded
 
 
-def _unique(values) -> list[str]:  # type: ignore[no-untyped-def]
+def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _unique_mentions(mentions) -> list[Mention]:  # type: ignore[no-untyped-def]
+def _unique_mentions(mentions: Iterable[Mention]) -> list[Mention]:
     seen: dict[tuple[str, str, bool, bool], Mention] = {}
     for m in mentions:
         seen.setdefault((m.normalized, m.role, m.negated, m.uncertain), m)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .text import Token
+from .text import Token, word_set
 
 Role = Literal["suspect", "indication", "history", "family", "other"]
 
@@ -22,32 +22,9 @@ _SCOPE_ENDS = frozenset(
     {"which", "who", "since", "after", "because", "now", "then", "until", "while", "when", "except"}
 )
 _NEGATION_WINDOW = 6
-_NEGATIONS = frozenset(
-    [
-        "no",
-        "not",
-        "never",
-        "without",
-        "denies",
-        "denied",
-        "deny",
-        "denying",
-        "didn't",
-        "don't",
-        "doesn't",
-        "haven't",
-        "hasn't",
-        "hadn't",
-        "wasn't",
-        "weren't",
-        "isn't",
-        "aren't",
-        "none",
-        "nor",
-        "neither",
-        "won't",
-        "wouldn't",
-    ]
+_NEGATIONS = word_set(
+    "no not never without denies denied deny denying didn't don't doesn't haven't hasn't hadn't "
+    "wasn't weren't isn't aren't none nor neither won't wouldn't"
 )
 _NEGATION_PHRASES = (
     ("free", "of"),
@@ -70,57 +47,14 @@ _PSEUDO_NEGATIONS = (
 )
 _POST_NEGATIONS = (("ruled", "out"), ("was", "negative"), ("were", "negative"), ("not", "present"))
 
-_HYPOTHETICAL = frozenset(
-    [
-        "could",
-        "might",
-        "may",
-        "can",
-        "possible",
-        "possibly",
-        "potential",
-        "potentially",
-        "risk",
-        "risks",
-        "worried",
-        "worry",
-        "afraid",
-        "concerned",
-        "if",
-        "whether",
-        "wonder",
-        "wondering",
-        "warned",
-        "warns",
-        "leaflet",
-        "sure",
-        "certain",
-    ]
+_HYPOTHETICAL = word_set(
+    "could might may can possible possibly potential potentially risk risks worried worry afraid "
+    "concerned if whether wonder wondering warned warns leaflet sure certain"
 )
 _HYPOTHETICAL_PHRASES = (("side", "effects"), ("side", "effect"), ("in", "case"), ("is", "it", "normal"))
-_EXPERIENCED = frozenset(
-    [
-        "my",
-        "his",
-        "her",
-        "their",
-        "had",
-        "having",
-        "got",
-        "getting",
-        "developed",
-        "experienced",
-        "experiencing",
-        "suffering",
-        "suffered",
-        "noticed",
-        "noticing",
-        "been",
-        "felt",
-        "feeling",
-        "started",
-        "starting",
-    ]
+_EXPERIENCED = word_set(
+    "my his her their had having got getting developed experienced experiencing suffering suffered "
+    "noticed noticing been felt feeling started starting"
 )
 
 _INDICATION = frozenset(["treat", "treats", "treating", "treatment", "against"])
@@ -133,72 +67,17 @@ _INDICATION_PHRASES = (
     ("to", "stop"),
     ("because", "of"),
 )
-_TAKING = frozenset(
-    [
-        "take",
-        "takes",
-        "taking",
-        "took",
-        "taken",
-        "prescribed",
-        "on",
-        "using",
-        "use",
-        "used",
-        "started",
-        "start",
-        "given",
-        "injecting",
-        "inject",
-    ]
+_TAKING = word_set(
+    "take takes taking took taken prescribed on using use used started start given injecting inject"
 )
-_INDICATION_AFTER = frozenset(
-    [
-        "medication",
-        "medications",
-        "medicine",
-        "medicines",
-        "meds",
-        "tablet",
-        "tablets",
-        "pills",
-        "pill",
-        "drug",
-        "drugs",
-        "treatment",
-        "injection",
-        "injections",
-        "jab",
-        "inhaler",
-    ]
+_INDICATION_AFTER = word_set(
+    "medication medications medicine medicines meds tablet tablets pills pill drug drugs treatment "
+    "injection injections jab inhaler"
 )
 
-_REACTION_CUES = frozenset(
-    [
-        "caused",
-        "causing",
-        "cause",
-        "causes",
-        "gave",
-        "given",
-        "giving",
-        "developed",
-        "developing",
-        "induced",
-        "since",
-        "after",
-        "worse",
-        "worsened",
-        "worsening",
-        "new",
-        "made",
-        "makes",
-        "making",
-        "became",
-        "become",
-        "reaction",
-        "started",
-    ]
+_REACTION_CUES = word_set(
+    "caused causing cause causes gave given giving developed developing induced since after worse "
+    "worsened worsening new made makes making became become reaction started"
 )
 _STRONG_HISTORY = (
     ("before", "i", "started"),
@@ -327,12 +206,19 @@ def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
     if any(w in _EXPERIENCED for w in before):
         return False
     words = _words(tokens, clause_start, first)
-    question = any(t.text == "?" for t in tokens[last:]) and (
-        clause_end >= len(tokens) or tokens[clause_end].text == "?"
-    )
+    clause = _words(tokens, clause_start, clause_end)
+    question = clause_end < len(tokens) and tokens[clause_end].text == "?"
     if question and "the" in before:
         return False  # "could it be causing the dizziness?" presupposes the dizziness
-    return question or any(w in _HYPOTHETICAL for w in words) or _has_phrase(words, _HYPOTHETICAL_PHRASES)
+    # "is this normal??" asks about what happened; "can it cause hair loss?" asks what could happen
+    if question and any(w in _HYPOTHETICAL or w in {"cause", "causes", "does", "do", "will"} for w in clause):
+        return True
+    after = _words(tokens, last, min(last + 2, clause_end))
+    return (
+        any(w in _HYPOTHETICAL for w in words)
+        or _has_phrase(words, _HYPOTHETICAL_PHRASES)
+        or any(w in {"risk", "risks", "prevention"} for w in after)
+    )
 
 
 def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[int]) -> bool:

@@ -49,6 +49,7 @@ class Lexicon:
     longest: dict[str, int] = field(default_factory=dict)
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
     known_words: frozenset[str] = frozenset()
+    _fuzzy_seen: dict[str, Term | None] = field(default_factory=dict)
 
     def add(self, phrase: str, term: Term) -> None:
         words = tuple(t.text for t in tokenize(phrase))
@@ -105,6 +106,13 @@ class Lexicon:
         """
         if len(word) < _FUZZY_MIN_LENGTH or not word.isalpha() or word in self.known_words:
             return None
+        if word not in self._fuzzy_seen:
+            if len(self._fuzzy_seen) > 50_000:
+                self._fuzzy_seen.clear()  # a bound on what a long-lived container remembers
+            self._fuzzy_seen[word] = self._nearest_drug(word)
+        return self._fuzzy_seen[word]
+
+    def _nearest_drug(self, word: str) -> Term | None:
         if self.lookup((word,)) is not None:
             return None
         limit = 2 if len(word) >= _FUZZY_TWO_EDITS_LENGTH else 1

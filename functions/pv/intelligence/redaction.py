@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from .lexicon import lexicon
-from .text import tokenize
+from .text import tokenize, word_set
 
 
 class Redactor(Protocol):
@@ -81,88 +81,13 @@ _RELATIVE_NAME = re.compile(
 _INITIALS = re.compile(r"\b(?:[A-Z]\.\s?){2,3}(?=\W|$)|\b(?:patient|pt|initials)\s*:?\s*[A-Z]{2,3}\b")
 _AGE_WORDS = frozenset({"I", "The", "A", "An"})
 # Capitalised words that the name patterns must not take: pronouns, months, days, common words.
-_NOT_NAMES = frozenset(
-    [
-        "I",
-        "Im",
-        "I'm",
-        "The",
-        "A",
-        "An",
-        "And",
-        "But",
-        "So",
-        "Then",
-        "Now",
-        "Today",
-        "Yesterday",
-        "Tomorrow",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-        "Caller",
-        "Agent",
-        "Patient",
-        "Doctor",
-        "Nurse",
-        "Pharmacist",
-        "Hospital",
-        "Thanks",
-        "Regards",
-        "Please",
-        "Hello",
-        "Dear",
-        "Sir",
-        "Madam",
-        "All",
-        "Team",
-        "Support",
-        "Sorry",
-        "Not",
-        "Very",
-        "Really",
-        "Just",
-        "Also",
-        "Still",
-        "Here",
-        "There",
-        "Taking",
-        "On",
-        "In",
-        "At",
-        "After",
-        "Since",
-        "Before",
-        "Feeling",
-        "Having",
-        "Getting",
-        "Worried",
-        "Writing",
-        "Calling",
-        "Concerned",
-        "Glad",
-        "Happy",
-        "Sure",
-        "Fine",
-        "Okay",
-        "Ok",
-    ]
+_NOT_NAMES = word_set(
+    "I Im I'm The A An And But So Then Now Today Yesterday Tomorrow Monday Tuesday Wednesday Thursday "
+    "Friday Saturday Sunday January February March April May June July August September October "
+    "November December Caller Agent Patient Doctor Nurse Pharmacist Hospital Thanks Regards Please "
+    "Hello Dear Sir Madam All Team Support Sorry Not Very Really Just Also Still Here There Taking On "
+    "In At After Since Before Feeling Having Getting Worried Writing Calling Concerned Glad Happy "
+    "Sure Fine Okay Ok"
 )
 
 

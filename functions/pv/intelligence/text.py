@@ -6,33 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+
+def word_set(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string."""
+    return frozenset(words.split())
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = frozenset(
-    [
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "prof",
-        "st",
-        "no",
-        "vs",
-        "etc",
-        "approx",
-        "e.g",
-        "i.e",
-        "mg",
-        "ml",
-        "inc",
-        "ltd",
-        "jr",
-        "sr",
-        "fig",
-        "tab",
-        "caps",
-    ]
+_ABBREVIATIONS = word_set(
+    "dr mr mrs ms miss prof st no vs etc approx e.g i.e mg ml inc ltd jr sr fig tab caps"
 )
 
 
@@ -51,6 +34,8 @@ class Token:
 
 def fold(text: str) -> str:
     """Lowercase, accents and typographic quotes removed; same length as the input (offsets hold)."""
+    if text.isascii():
+        return text.lower()
     return "".join(_fold_char(c) for c in text)
 
 
@@ -71,9 +56,13 @@ def tokenize(text: str) -> list[Token]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a text: line breaks, then ., ! and ? before a capital (not after Dr., e.g. ...)."""
+    """Sentences of a text: paragraphs, then ., ! and ? before a capital (not after Dr., e.g. ...).
+
+    Single line breaks inside a paragraph are hard wraps (emails), not sentence ends.
+    """
     sentences: list[str] = []
-    for line in re.split(r"\n\s*", text):
+    for paragraph in re.split(r"\n\s*\n", text):
+        line = re.sub(r"\s*\n\s*", " ", paragraph)
         start = 0
         for match in _SENTENCE_END.finditer(line):
             before = line[start : match.start()].rstrip("\"')]")

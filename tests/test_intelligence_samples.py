@@ -1,0 +1,54 @@
+"""The project's sample documents through the channel parsers and assess_case: drugs found, nothing leaked."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pv.channels.intake import parse_object
+from pv.intelligence import assess_case
+from pv.intelligence.lexicon import lexicon
+from pv.intelligence.text import tokenize
+from pv.models import SourceDocument
+
+_DOCUMENTS = Path(__file__).resolve().parents[1] / "events" / "documents"
+
+
+def _expected() -> dict[str, dict[str, Any]]:
+    manifest = json.loads((_DOCUMENTS / "MANIFEST.json").read_text())["documents"]
+    expected: dict[str, dict[str, Any]] = {}
+    for key, entry in manifest.items():
+        expected.update(entry.get("posts", {key: entry}))
+    return {key: entry for key, entry in expected.items() if "quarantine_reason" not in entry}
+
+
+def _parsed(source_key: str) -> SourceDocument:
+    path = source_key.split("#")[0]
+    for parsed in parse_object(
+        path, (_DOCUMENTS / path).read_bytes(), datetime(2025, 3, 20, tzinfo=UTC), 5_000_000
+    ):
+        if isinstance(parsed, SourceDocument) and parsed.source_key == source_key:
+            return parsed
+    raise AssertionError(f"{source_key} did not parse")
+
+
+def _generic(name: str) -> str:
+    term = lexicon().lookup(tuple(t.text for t in tokenize(name)))
+    return term.normalized if term is not None else name
+
+
+@pytest.mark.parametrize("source_key", sorted(_expected()))
+def test_sample_document_names_its_drugs_and_leaks_no_personal_data(source_key: str):
+    expected = _expected()[source_key]
+    facts = assess_case(_parsed(source_key), [])
+    assert {_generic(d) for d in expected["drugs"]} <= set(facts.suspect_drugs)
+    leaked = [p for p in expected["personal_data"] if p.lower() in facts.summary.lower()]
+    assert leaked == []
+    assert all(
+        p.lower() not in c.evidence.lower()
+        for c in facts.seriousness_criteria
+        for p in expected["personal_data"]
+    )
