@@ -1,0 +1,260 @@
+"""Both handlers end to end on moto: S3 -> IntakeQueue -> ScreenFunction -> CaseQueue -> CaseFunction."""
+
+from __future__ import annotations
+
+import json
+
+import endpoint_double
+
+AE_EMAIL = b"""From: Jane Example <jane.example@example.org>
+To: medinfo@pharma.example
+Subject: Problem after new tablets
+Date: Mon, 02 Nov 2026 09:15:00 +0000
+Content-Type: text/plain; charset=utf-8
+
+Hello,
+
+I started taking Lipitor two weeks ago. Since last week I have a terrible rash on my arms and I
+was hospitalised overnight because of dizziness.
+
+Jane Example
+07700 900123
+"""
+
+QUESTION_EMAIL = b"""From: Sam Sample <sam@example.org>
+To: medinfo@pharma.example
+Subject: Storage question
+Content-Type: text/plain; charset=utf-8
+
+Can I keep the insulin pens out of the fridge while travelling? Thank you for your help.
+"""
+
+TRANSCRIBE_JSON = {
+    "jobName": "call-0001",
+    "results": {
+        "transcripts": [{"transcript": "Thank you for calling. I feel dizzy since I started the warfarin."}],
+        "audio_segments": [
+            {"id": 0, "transcript": "Thank you for calling, how can I help?", "speaker_label": "spk_0"},
+            {
+                "id": 1,
+                "transcript": "I feel dizzy and I vomited twice since I started the warfarin.",
+                "speaker_label": "spk_1",
+            },
+        ],
+    },
+}
+
+AGENT_CALLER_TEXT = b"""Agent: Good morning, pharmacovigilance line, how can I help?
+Caller: My son takes amoxicillin and he has a swelling of his face since yesterday.
+Agent: I am sorry to hear that. Is he being seen by a doctor?
+Caller: Yes, we saw the doctor this morning.
+"""
+
+SOCIAL_POSTS = [
+    {"id": "p-1", "text": "Ozempic gave me nausea for a whole week, anyone else?", "author": "@fake_user1"},
+    {"id": "p-2", "text": "Lovely weather for a walk today.", "author": "@fake_user2"},
+]
+
+
+def _by_key(items, key="source_key"):
+    return {item[key]: item for item in items}
+
+
+def test_an_email_a_transcript_a_call_note_and_a_social_batch_become_screenings_cases_and_alerts(pipeline):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.upload("email/question.eml", QUESTION_EMAIL)
+    pipeline.upload("call/call-0001.json", json.dumps(TRANSCRIBE_JSON).encode())
+    pipeline.upload("call/call-0002.txt", AGENT_CALLER_TEXT)
+    pipeline.upload("social/batch-1.jsonl", "\n".join(json.dumps(p) for p in SOCIAL_POSTS).encode())
+
+    pipeline.run()
+
+    screenings = _by_key(pipeline.screenings())
+    assert set(screenings) == {
+        "email/ae-lipitor.eml",
+        "email/question.eml",
+        "call/call-0001.json",
+        "call/call-0002.txt",
+        "social/batch-1.jsonl#p-1",
+        "social/batch-1.jsonl#p-2",
+    }
+    assert {k for k, s in screenings.items() if s["is_ae"]} == {
+        "email/ae-lipitor.eml",
+        "call/call-0001.json",
+        "call/call-0002.txt",
+        "social/batch-1.jsonl#p-1",
+    }
+    assert all(s["status"] == "screened" for s in screenings.values())
+    lipitor = screenings["email/ae-lipitor.eml"]
+    assert lipitor["model"] == "ae-classifier-test/double-v1"
+    assert any("rash" in f["text"] for f in lipitor["flagged"])
+    # The agent's own words are not screened: only the caller's turn was flagged.
+    assert [f["text"] for f in screenings["call/call-0001.json"]["flagged"]] == [
+        "I feel dizzy and I vomited twice since I started the warfarin."
+    ]
+
+    cases = _by_key(pipeline.cases())
+    assert set(cases) == {k for k, s in screenings.items() if s["is_ae"]}
+    case = cases["email/ae-lipitor.eml"]
+    assert case["status"] in {"new", "incomplete"}
+    assert case["alert_state"] == "sent"
+    assert "atorvastatin" in case["facts"]["suspect_drugs"]
+
+    alerts = pipeline.alerts()
+    assert len(alerts) == 4
+    by_case = {json.loads(a["Message"])["case_id"]: a for a in alerts}
+    assert set(by_case) == {c["case_id"] for c in cases.values()}
+    attributes = by_case[case["case_id"]]["MessageAttributes"]
+    assert attributes["channel"]["Value"] == "email"
+    assert attributes["serious"]["Value"] in {"true", "false"}
+    assert "atorvastatin" in json.loads(attributes["drug"]["Value"])
+
+
+def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)  # hospitalised overnight: serious
+    pipeline.push_post({"id": "p-9", "text": "This cream gave me a mild rash, annoying.", "author": "@x"})
+
+    pipeline.run()
+
+    cases = _by_key(pipeline.cases())
+    serious = cases["email/ae-lipitor.eml"]
+    assert serious["facts"]["serious"] is True
+    assert _days(serious) == 15
+    mild = next(c for k, c in cases.items() if k.startswith("social/"))
+    assert mild["facts"]["serious"] is False
+    assert _days(mild) == 90
+
+
+def _days(case):
+    from datetime import date, datetime
+
+    received = datetime.fromisoformat(case["received_at"]).date()
+    return (date.fromisoformat(case["due_date"]) - received).days
+
+
+def test_duplicate_delivery_creates_one_case_and_one_alert(pipeline):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.screen()
+    # CaseQueue delivers the same request twice (SQS is at-least-once).
+    message = pipeline.sqs.receive_message(QueueUrl=pipeline.r["case_queue"])["Messages"][0]
+    pipeline.sqs.send_message(QueueUrl=pipeline.r["case_queue"], MessageBody=message["Body"])
+    pipeline.sqs.change_message_visibility(
+        QueueUrl=pipeline.r["case_queue"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+
+    pipeline.open_cases()
+
+    assert len(pipeline.cases()) == 1
+    assert len(pipeline.alerts()) == 1
+
+
+def test_a_reuploaded_identical_document_is_not_screened_or_cased_again(pipeline, endpoint):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.run()
+    calls = endpoint.calls
+
+    pipeline.upload("email/ae-lipitor-again.eml", AE_EMAIL)
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.run()
+
+    assert endpoint.calls == calls
+    assert len(pipeline.screenings()) == 1
+    assert len(pipeline.cases()) == 1
+    assert len(pipeline.alerts()) == 1
+
+
+def test_a_social_post_pushed_to_the_social_queue_is_screened_like_a_file(pipeline):
+    pipeline.push_post({"id": "vendor-77", "text": "Took ibuprofen and my stomach started bleeding."})
+
+    pipeline.run()
+
+    (screening,) = pipeline.screenings()
+    assert screening["is_ae"] is True and screening["channel"] == "social"
+    assert len(pipeline.cases()) == 1
+
+
+def test_bad_input_is_quarantined_with_a_reason_and_never_fails_the_batch(pipeline):
+    pipeline.upload("email/empty.eml", b"")
+    pipeline.upload("call/binary.json", bytes(range(256)) * 4)
+    pipeline.upload("call/huge.txt", b"Caller: " + b"word " * 20_000)
+    pipeline.upload("call/broken.json", b'{"results": {"transcripts": [')
+    pipeline.upload(
+        "social/mixed.jsonl", b'{"id": "ok-1", "text": "I got hives from penicillin"}\n{not json}\n'
+    )
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+
+    responses = pipeline.screen()
+
+    assert all(r["batchItemFailures"] == [] for r in responses)
+    screenings = _by_key(pipeline.screenings())
+    reasons = {k: s.get("quarantine_reason") for k, s in screenings.items() if s["status"] == "quarantined"}
+    assert reasons["email/empty.eml"] == "empty"
+    assert reasons["call/binary.json"] == "binary"
+    assert reasons["call/huge.txt"] == "too_large"
+    assert reasons["call/broken.json"].startswith("malformed")
+    assert reasons["social/mixed.jsonl#line-2"].startswith("malformed")
+    assert screenings["social/mixed.jsonl#ok-1"]["is_ae"] is True
+    assert screenings["email/ae-lipitor.eml"]["is_ae"] is True
+    assert pipeline.queue_depth("intake_queue") == 0
+
+
+def test_a_malformed_social_message_is_quarantined_not_retried(pipeline):
+    pipeline.push_post("{this is not json")
+
+    responses = pipeline.screen()
+
+    assert responses[0]["batchItemFailures"] == []
+    (screening,) = pipeline.screenings()
+    assert screening["status"] == "quarantined"
+    assert screening["quarantine_reason"].startswith("malformed")
+
+
+def test_endpoint_throttling_then_success_screens_every_document(pipeline, endpoint):
+    endpoint.faults.append(endpoint_double.Fault(status=429, code="ThrottlingException"))
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+
+    responses = pipeline.screen()
+
+    assert responses[0]["batchItemFailures"] == []
+    assert pipeline.screenings()[0]["is_ae"] is True
+
+
+def test_endpoint_down_fails_only_the_messages_that_needed_it(pipeline, endpoint):
+    endpoint.always = endpoint_double.Fault(status=503)
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.upload("email/empty.eml", b"")
+
+    responses = pipeline.screen()
+
+    failed = [f for r in responses for f in r["batchItemFailures"]]
+    assert len(failed) == 1
+    screenings = _by_key(pipeline.screenings())
+    assert list(screenings) == ["email/empty.eml"]  # the failed document has no record yet
+    assert pipeline.queue_depth("intake_queue") == 1  # it went back to the queue
+
+    endpoint.always = None
+    pipeline.run()
+    assert _by_key(pipeline.screenings())["email/ae-lipitor.eml"]["is_ae"] is True
+    assert len(pipeline.alerts()) == 1
+
+
+def test_an_object_deleted_before_it_is_read_is_quarantined_as_missing(pipeline):
+    pipeline.upload("email/gone.eml", QUESTION_EMAIL)
+    pipeline.s3.delete_object(Bucket=pipeline.r["bucket"], Key="email/gone.eml")
+
+    responses = pipeline.screen()
+
+    assert responses[0]["batchItemFailures"] == []
+    (screening,) = pipeline.screenings()
+    assert screening["quarantine_reason"] == "object_missing"
+
+
+def test_alerts_carry_no_personal_data(pipeline):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+
+    pipeline.run()
+
+    (alert,) = pipeline.alerts()
+    published = json.dumps(alert)
+    for personal in ("Jane", "Example", "07700 900123", "jane.example@example.org"):
+        assert personal not in published
