@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from pv_model import DEFAULT_MODEL_DIR
 
@@ -40,6 +41,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--n", type=int, default=1000, help="pmid-test sentences to score")
     bench.add_argument("--batch-size", type=int, default=32)
     bench.set_defaults(func=_bench)
+
+    _register_sagemaker(subparsers)
+
+
+def _register_sagemaker(subparsers: argparse._SubParsersAction) -> None:
+    from pv_model.sagemaker.jobs import BIOMEDICAL_BERTS
+
+    sagemaker = subparsers.add_parser("sagemaker", help="SageMaker training, tuning and endpoints (SDK v2)")
+    actions = sagemaker.add_subparsers(dest="action", required=True)
+    aws = argparse.ArgumentParser(add_help=False)
+    aws.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    aws.add_argument(
+        "--role", default=os.environ.get("PV_SAGEMAKER_ROLE_ARN"), help="SageMaker execution role ARN"
+    )
+    aws.add_argument(
+        "--bucket", default=os.environ.get("PV_SAGEMAKER_BUCKET"), help="S3 bucket for data and models"
+    )
+    aws.add_argument(
+        "--kms-key", default=os.environ.get("PV_KMS_KEY_ID"), help="KMS key for SSE-KMS and volumes"
+    )
+    aws.add_argument("--prefix", default="pv-ae-classifier", help="S3 key prefix and job name prefix")
+    job = argparse.ArgumentParser(add_help=False)
+    job.add_argument("--data", default="../shared/data/ade-corpus-v2", help="corpus folder to upload")
+    job.add_argument("--data-s3", help="an already uploaded corpus prefix (skips the upload)")
+    job.add_argument("--instance-type", default="ml.g5.xlarge")
+    job.add_argument("--instance-count", type=int, default=1)
+    job.add_argument("--max-run", type=int, default=3 * 3600, help="seconds per training job")
+    job.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE", help="a TrainConfig field")
+    job.add_argument("--wait", action="store_true", help="wait for the job and stream its logs")
+
+    actions.add_parser("train", parents=[aws, job], help="run one training job").set_defaults(func=_sm_train)
+    tune = actions.add_parser("tune", parents=[aws, job], help="tuning job maximizing validation F1")
+    tune.add_argument("--max-jobs", type=int, default=40)
+    tune.add_argument("--max-parallel-jobs", type=int, default=4)
+    tune.add_argument("--base-models", nargs="+", default=list(BIOMEDICAL_BERTS), help="categorical values")
+    tune.set_defaults(func=_sm_tune)
+
+    deploy = actions.add_parser("deploy", parents=[aws], help="real-time or serverless endpoint")
+    deploy.add_argument("--endpoint-name", required=True)
+    deploy.add_argument("--model-data", required=True, help="s3://.../model.tar.gz, or a local one to upload")
+    deploy.add_argument("--serverless", action="store_true")
+    deploy.add_argument("--memory-mb", type=int, default=3072, help="serverless memory (1024..6144)")
+    deploy.add_argument("--max-concurrency", type=int, default=10, help="serverless concurrent invocations")
+    deploy.add_argument("--instance-type", default="ml.m5.xlarge", help="real-time instance type")
+    deploy.add_argument("--instance-count", type=int, default=1, help="real-time instances")
+    deploy.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="torch", help="PV_BACKEND of the handler"
+    )
+    deploy.add_argument("--wait", action="store_true", help="wait until the endpoint is InService")
+    deploy.set_defaults(func=_sm_deploy)
+
+    delete = actions.add_parser("delete", parents=[aws], help="delete an endpoint, its config and model")
+    delete.add_argument("--endpoint-name", required=True)
+    delete.set_defaults(func=_sm_delete)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -87,4 +142,82 @@ def _bench(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def _sm_settings(args: argparse.Namespace):
+    from pv_model.sagemaker.jobs import AwsSettings
+
+    missing = [
+        flag
+        for flag, value in (("--role", args.role), ("--bucket", args.bucket), ("--kms-key", args.kms_key))
+        if not value
+    ]
+    if missing:
+        raise SystemExit(
+            f"pv-model sagemaker {args.action}: missing {', '.join(missing)} (or their PV_* variables)"
+        )
+    return AwsSettings(role=args.role, bucket=args.bucket, kms_key_id=args.kms_key, prefix=args.prefix)
+
+
+def _sm_estimator(args: argparse.Namespace):
+    """Session, settings, estimator and training channel shared by train and tune."""
+    from pathlib import Path
+
+    from pv_model.sagemaker import jobs
+
+    settings = _sm_settings(args)
+    hyperparameters = dict(item.split("=", 1) for item in args.hp)
+    session = jobs.make_session(args.region, settings.bucket)
+    source = jobs.stage_source_dir(Path(".artifacts/sagemaker/source"))
+    compute = jobs.TrainingResources(args.instance_type, args.instance_count, max_run_s=args.max_run)
+    estimator = jobs.make_estimator(session, settings, source, hyperparameters, compute)
+    channel = args.data_s3 or jobs.upload_training_data(session, args.data, settings)
+    return estimator, {"train": channel}
+
+
+def _sm_train(args: argparse.Namespace) -> int:
+    estimator, inputs = _sm_estimator(args)
+    estimator.fit(inputs, wait=args.wait, logs="All" if args.wait else "None")
+    print(f"training job {estimator.latest_training_job.name}")
+    return 0
+
+
+def _sm_tune(args: argparse.Namespace) -> int:
+    from pv_model.sagemaker.jobs import make_tuner
+
+    estimator, inputs = _sm_estimator(args)
+    tuner = make_tuner(estimator, args.max_jobs, args.max_parallel_jobs, tuple(args.base_models))
+    tuner.fit(inputs, wait=args.wait)
+    print(f"tuning job {tuner.latest_tuning_job.name}")
+    return 0
+
+
+def _sm_deploy(args: argparse.Namespace) -> int:
+    from pv_model.sagemaker import jobs
+
+    settings = _sm_settings(args)
+    session = jobs.make_session(args.region, settings.bucket)
+    model_data = args.model_data
+    if not model_data.startswith("s3://"):
+        model_data = jobs.upload_model(session, model_data, settings)
+    spec = jobs.EndpointSpec(
+        endpoint_name=args.endpoint_name,
+        serverless=args.serverless,
+        memory_mb=args.memory_mb,
+        max_concurrency=args.max_concurrency,
+        instance_type=args.instance_type,
+        instance_count=args.instance_count,
+        backend=args.backend,
+    )
+    jobs.deploy(session, settings, model_data, spec, wait=args.wait)
+    print(f"endpoint {args.endpoint_name} ({'serverless' if args.serverless else args.instance_type})")
+    return 0
+
+
+def _sm_delete(args: argparse.Namespace) -> int:
+    from pv_model.sagemaker import jobs
+
+    jobs.delete_endpoint(jobs.make_session(args.region), args.endpoint_name)
+    print(f"deleted endpoint {args.endpoint_name}")
     return 0
