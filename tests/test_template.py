@@ -128,8 +128,9 @@ def with_conditions(template: dict[str, Any], parameters: dict[str, str]) -> dic
         return value
 
     resolved = copy.deepcopy(template)
+    resolved.pop("Conditions", None)
     resolved["Resources"] = {
-        rid: walk(res)
+        rid: {k: walk(v) for k, v in res.items() if k != "Condition"}
         for rid, res in template["Resources"].items()
         if "Condition" not in res or truth[res["Condition"]]
     }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_template import ROOT, TEMPLATE, sam_template, sam_translate
+from test_template import ROOT, TEMPLATE, sam_template, sam_translate, with_conditions
 
 pytestmark = pytest.mark.tools
 
@@ -26,6 +26,16 @@ SAM = ROOT / ".tools" / "sam" / "bin" / "sam"
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
 # The broken fixture's two faults, as cfn-lint reports them on the translated template.
 BAD_RUNTIME, BAD_BATCH_SIZE = "E3030", "E3034"
+# Every optional part switched on: checkov skips its IAM checks on a role holding an Fn::If, so
+# it also scans the translation with the conditions resolved.
+ALL_OPTIONS = {
+    "AlertEmail": "safety@pharma.example",
+    "OperationsEmail": "ops@pharma.example",
+    "ExtractorEndpointName": "pv-extractor",
+    "SummarizerEndpointName": "pv-summarizer",
+}
+IAM_CHECKS = {"CKV_AWS_60", "CKV_AWS_61", "CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_107", "CKV_AWS_108"}
+IAM_CHECKS |= {"CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"}
 
 
 def tool(path: Path) -> Path:
@@ -57,12 +67,18 @@ def run(*args: Any, timeout: int = 300) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def translated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """template.yaml and the broken fixture after the SAM transform, as CloudFormation JSON files."""
+    """After the SAM transform, as CloudFormation JSON: template.yaml, the same with every optional
+    part on and its conditions resolved, and the broken fixture."""
     folder = tmp_path_factory.mktemp("translated")
+    templates = {
+        "template": sam_translate(TEMPLATE),
+        "resolved": with_conditions(sam_translate(TEMPLATE, ALL_OPTIONS), ALL_OPTIONS),
+        "broken": sam_translate(BROKEN),
+    }
     paths = {}
-    for name, source in (("template", TEMPLATE), ("broken", BROKEN)):
+    for name, body in templates.items():
         paths[name] = folder / f"{name}.json"
-        paths[name].write_text(json.dumps(sam_translate(source), indent=1), encoding="utf-8")
+        paths[name].write_text(json.dumps(body, indent=1), encoding="utf-8")
     return paths
 
 
@@ -79,8 +95,9 @@ def test_cfn_lint_passes_the_template() -> None:
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
 
 
-def test_cfn_lint_passes_the_translated_template(translated) -> None:
-    result = run(tool(CFN_LINT), "--format", "parseable", translated["template"])
+@pytest.mark.parametrize("target", ["template", "resolved"])
+def test_cfn_lint_passes_the_translated_template(translated, target: str) -> None:
+    result = run(tool(CFN_LINT), "--format", "parseable", translated[target])
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
 
 
@@ -123,8 +140,13 @@ def test_sam_validate_rejects_a_template_the_transform_cannot_translate(tmp_path
 
 @pytest.fixture(scope="module")
 def checkov(translated) -> dict[str, dict[str, Any]]:
-    """checkov's report per file (one run for all three: it takes about ten seconds to start)."""
-    files = {"template": TEMPLATE, "translated": translated["template"], "broken": BROKEN}
+    """checkov's report per file (one run for all: it takes about ten seconds to start)."""
+    files = {
+        "template": TEMPLATE,
+        "translated": translated["template"],
+        "resolved": translated["resolved"],
+        "broken": BROKEN,
+    }
     args = [tool(CHECKOV), "--framework", "cloudformation", "--skip-download", "--compact", "-o", "json"]
     for path in files.values():
         args += ["-f", path]
@@ -141,14 +163,14 @@ def checkov(translated) -> dict[str, dict[str, Any]]:
     return by_file
 
 
-@pytest.mark.parametrize("target", ["template", "translated"])
+@pytest.mark.parametrize("target", ["template", "translated", "resolved"])
 def test_checkov_finds_no_failed_check(checkov, target: str) -> None:
     failed = [(c["check_id"], c["resource"]) for c in checkov[target]["failed"]]
     assert failed == []
     assert len(checkov[target]["passed"]) >= 40  # it really looked at every resource
 
 
-@pytest.mark.parametrize("target", ["template", "translated"])
+@pytest.mark.parametrize("target", ["template", "translated", "resolved"])
 def test_checkov_suppressions_live_in_the_template_with_a_reason(checkov, target: str) -> None:
     """Every skipped check is a Metadata.checkov.skip entry of template.yaml that gives a reason."""
     declared = {
@@ -159,6 +181,14 @@ def test_checkov_suppressions_live_in_the_template_with_a_reason(checkov, target
     assert all(len(reason) >= 20 for reason in declared.values())
     skipped = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in checkov[target]["skipped"]}
     assert skipped == set(declared)
+
+
+def test_checkov_runs_its_iam_checks_on_every_role(checkov) -> None:
+    passed: dict[str, set[str]] = {}
+    for check in checkov["resolved"]["passed"]:
+        passed.setdefault(check["resource"], set()).add(check["check_id"])
+    roles = {f"AWS::IAM::Role.{rid}" for rid in ("ScreenFunctionRole", "CaseFunctionRole")}
+    assert {role: IAM_CHECKS - passed.get(role, set()) for role in roles} == {role: set() for role in roles}
 
 
 def test_checkov_fails_the_broken_template(checkov) -> None:
