@@ -420,6 +420,53 @@ def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services
     assert resources(cfn, "AWS::KMS::Alias")["DataKeyAlias"]["TargetKeyId"] == {"Ref": "DataKey"}
 
 
+def test_services_writing_into_encrypted_resources_may_use_the_key(cfn) -> None:
+    """S3 notifies an encrypted queue, alarms publish to an encrypted topic and CloudWatch Logs
+    writes encrypted log groups: without a key policy grant each of these fails in AWS only."""
+    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    grants = {}
+    for st in key["KeyPolicy"]["Statement"]:
+        service = st["Principal"].get("Service")
+        if service:
+            grants[service["Fn::Sub"] if isinstance(service, dict) else service] = st
+    for service in ("s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+        assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(as_list(grants[service]["Action"])), service
+    logs = grants["logs.${AWS::Region}.amazonaws.com"]
+    assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs["Action"])
+    allowed_groups = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+    prefix = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+    assert allowed_groups.startswith(prefix) and allowed_groups.endswith("/*")
+    for group in resources(cfn, "AWS::Logs::LogGroup").values():
+        assert group["LogGroupName"]["Fn::Sub"].startswith(allowed_groups[len(prefix) : -1])
+
+    bucket = resources(cfn, "AWS::S3::Bucket")["IntakeBucket"]
+    notified = {_queue_of(q["Queue"]) for q in bucket["NotificationConfiguration"]["QueueConfigurations"]}
+    alarm_topics = {
+        action["Ref"]
+        for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values()
+        for action in alarm["AlarmActions"]
+    }
+    queues, topics = resources(cfn, "AWS::SQS::Queue"), resources(cfn, "AWS::SNS::Topic")
+    assert {queues[q]["KmsMasterKeyId"]["Ref"] for q in notified} == {"DataKey"}
+    assert {topics[t]["KmsMasterKeyId"]["Ref"] for t in alarm_topics} == {"DataKey"}
+
+
+def test_each_function_logs_to_its_own_retained_log_group_and_may_write_only_there(cfn) -> None:
+    functions = resources(cfn, "AWS::Lambda::Function")
+    groups = resources(cfn, "AWS::Logs::LogGroup")
+    own = {rid: f["LoggingConfig"]["LogGroup"]["Ref"] for rid, f in functions.items()}
+    assert own == {"ScreenFunction": "ScreenLogGroup", "CaseFunction": "CaseLogGroup"}
+    for rid, group in own.items():
+        assert groups[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        logs = {a: r for a, r in _grants(cfn, f"{rid}Role").items() if a.startswith("logs:")}
+        assert logs == {
+            "logs:CreateLogStream": [{"Fn::GetAtt": [group, "Arn"]}],
+            "logs:PutLogEvents": [{"Fn::GetAtt": [group, "Arn"]}],
+        }
+    retention = sam_template()["Parameters"]["LogRetentionDays"]
+    assert min(retention["AllowedValues"]) >= 365
+
+
 def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> None:
     """Case and screening records are regulatory records; without the key they are unreadable."""
     kept = {
