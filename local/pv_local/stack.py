@@ -37,7 +37,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "eu-west-1"
 # Values for template parameters that have no default (the endpoint's name is free locally).
 LOCAL_PARAMETERS = {"ClassifierEndpointName": "ae-classifier-local"}
-CHANNEL_PREFIXES = ("email/", "call/", "social/")
+THRESHOLD_PARAMETER = "ClassifierThreshold"
 
 # The template's logical ids the local tools read from (the resources themselves come from it).
 INTAKE_BUCKET = "IntakeBucket"
@@ -150,6 +150,9 @@ class LocalStack:
         body = load_template(self.template_path)
         declared = body.get("Parameters") or {}
         defaults = {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
+        threshold = self.model_threshold()
+        if threshold is not None and THRESHOLD_PARAMETER in declared:
+            defaults[THRESHOLD_PARAMETER] = threshold
         template = Template(body, {**defaults, **self._parameters})
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -233,6 +236,16 @@ class LocalStack:
             self._saved_environ = None
             reset_pipeline_runtime()
         self._clients.clear()
+
+    def model_threshold(self) -> str | None:
+        """The decision threshold the served model was tuned to (its training.json), if any.
+
+        A deployment passes it as the ClassifierThreshold parameter; locally it is passed for you.
+        """
+        if self.model_dir is None or not (self.model_dir / "training.json").is_file():
+            return None
+        threshold = json.loads((self.model_dir / "training.json").read_text()).get("threshold")
+        return None if threshold is None else f"{float(threshold):.4f}"
 
     def _start_model_server(self) -> str:
         if self.model_dir is None:
