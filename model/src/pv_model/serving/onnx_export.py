@@ -68,9 +68,20 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> list[Path
 
 
 def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
-    """Dynamic int8 quantization of the weights (activations quantized at run time)."""
+    """Dynamic int8 quantization of the MatMul weights, per output channel.
+
+    Activations are quantized at run time. Only MatMul nodes (where the time goes) are quantized
+    and per channel, the usual accuracy-preserving choice; the embedding tables stay fp32. Chosen
+    on how far the scores move from fp32, never on test F1.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32_path), str(out_path), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(fp32_path),
+        str(out_path),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
     logger.info("quantized path=%s bytes=%d", out_path, out_path.stat().st_size)
     return out_path
