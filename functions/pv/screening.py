@@ -161,7 +161,7 @@ class ScreeningPipeline:
     def _parse_message(self, message: IntakeMessage) -> list[ParseResult]:
         try:
             payload = json.loads(message.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # absurdly deep JSON is a malformed post, not a retry
             payload = None
         if isinstance(payload, dict) and ("Records" in payload or payload.get("Event") == "s3:TestEvent"):
             return self._parse_notification(payload)
