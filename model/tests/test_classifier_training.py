@@ -1,0 +1,173 @@
+"""Training, threshold choice, saved-model round trip and the evaluation report, on a tiny model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from pv_model.data import load_corpus, split, synthetic_examples, write_corpus
+from pv_model.evaluation import binary_metrics, choose_threshold
+
+pytestmark = pytest.mark.slow
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpus(synthetic_examples(n_pmids=120, seed=1), tmp_path_factory.mktemp("corpus"))
+
+
+def build_tiny_base(folder: Path) -> Path:
+    """A 2-layer, 64-wide BERT with the packaged MiniLM tokenizer and the default (trainable) init."""
+    import torch
+    from pv_model.base_model import default_base_model
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(default_base_model())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> dict:
+    """Train a 2-layer BERT (MiniLM vocabulary) for a few steps; record what choose_threshold saw."""
+    import pv_model.training as training
+
+    base = build_tiny_base(tmp_path_factory.mktemp("base"))
+    calls: list[tuple[list[int], float]] = []
+
+    def spy(labels, scores):  # type: ignore[no-untyped-def]
+        calls.append((list(labels), choose_threshold(labels, scores)))
+        return calls[-1][1]
+
+    config = training.TrainConfig(
+        data_dir=str(corpus_dir),
+        output_dir=str(tmp_path_factory.mktemp("out") / "model"),
+        base_model=str(base),
+        learning_rate=3e-3,
+        epochs=6,
+        early_stopping_patience=20,
+        freeze_embeddings=False,  # a randomly initialised model must learn its embeddings
+        batch_size=16,
+        max_length=32,
+        warmup_steps=0,
+        time_budget_minutes=0,
+        num_threads=1,
+    )
+    patch = pytest.MonkeyPatch()
+    patch.setattr("pv_model.evaluation.choose_threshold", spy)
+    try:
+        result = training.train(config)
+    finally:
+        patch.undo()
+    return {"config": config, "result": result, "calls": calls, "dir": Path(config.output_dir)}
+
+
+def test_threshold_is_chosen_on_validation_labels_only(trained: dict, corpus_dir: Path) -> None:
+    """GIVEN a training run WHEN it picks the decision threshold THEN it looks at validation only."""
+    validation = split(load_corpus(corpus_dir), protocol="pmid", seed=42).validation
+    [(labels, chosen)] = trained["calls"]
+    assert sorted(labels) == sorted(e.target for e in validation)
+    saved = json.loads((trained["dir"] / "training.json").read_text())
+    assert saved["threshold"] == chosen == trained["result"]["threshold"]
+
+
+def test_saved_folder_holds_weights_tokenizer_labels_and_training_record(trained: dict) -> None:
+    folder = trained["dir"]
+    assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["id2label"] == {"0": "Not_AE", "1": "Adverse_Event"}
+    saved = json.loads((folder / "training.json").read_text())
+    assert {"threshold", "max_length", "data_sha256", "split", "hyperparameters", "versions"} <= saved.keys()
+    assert {"metrics", "training_seconds"} <= saved.keys()
+    assert saved["max_length"] == 32 and saved["split"]["protocol"] == "pmid"
+    assert saved["hyperparameters"]["learning_rate"] == 3e-3
+    assert not list(folder.parent.glob(".model-checkpoints"))
+
+
+def test_trained_tiny_model_learns_the_synthetic_task(trained: dict) -> None:
+    assert trained["result"]["f1"] >= 0.9
+
+
+def test_saved_model_reloads_and_predicts_what_training_measured(trained: dict, corpus_dir: Path) -> None:
+    """The reloaded folder, scored by the serving code, reproduces the validation confusion counts."""
+    from pv_model.serving.code.inference import load_model, predict_scores
+
+    validation = split(load_corpus(corpus_dir), protocol="pmid", seed=42).validation
+    saved = json.loads((trained["dir"] / "training.json").read_text())
+    scores = predict_scores(load_model(trained["dir"]), [e.text for e in validation])
+    again = binary_metrics([e.target for e in validation], scores, saved["threshold"])
+    assert again["confusion"] == saved["metrics"]["validation"]["confusion"]
+
+
+def test_eval_writes_json_and_pngs_for_model_and_baseline(
+    trained: dict, corpus_dir: Path, tmp_path: Path
+) -> None:
+    from pv_model.evaluation import evaluate
+
+    out = tmp_path / "eval" / "report.json"
+    report = evaluate(trained["dir"], corpus_dir, part="test", json_out=out)
+    written = json.loads(out.read_text())
+    assert written == report
+    test_part = split(load_corpus(corpus_dir), protocol="pmid", seed=42).test
+    assert report["split"] == {"protocol": "pmid", "seed": 42, "part": "test", "sentences": len(test_part)}
+    assert set(report["model"]) == {"at_saved_threshold", "at_0.5"}
+    assert set(report["baseline_tfidf_logreg"]) == {"at_validation_threshold", "at_0.5"}
+    saved_threshold = json.loads((trained["dir"] / "training.json").read_text())["threshold"]
+    assert report["model"]["at_saved_threshold"]["threshold"] == saved_threshold
+    for key in ("precision", "recall", "f1", "accuracy", "roc_auc", "pr_auc"):
+        assert 0.0 <= report["model"]["at_0.5"][key] <= 1.0
+    for png in (tmp_path / "eval" / "report-pr-curve.png", tmp_path / "eval" / "report-confusion.png"):
+        assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_eval_split_all_scores_every_sentence(trained: dict, corpus_dir: Path) -> None:
+    from pv_model.evaluation import evaluate
+
+    report = evaluate(trained["dir"], corpus_dir, part="all")
+    assert report["split"]["sentences"] == len(load_corpus(corpus_dir))
+    assert "figures" not in report
+
+
+def test_train_flags_map_onto_train_config() -> None:
+    from pv_model.commands.classifier import register
+    from pv_model.training import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["train", "--data", "d", "--output", "o", "--learning-rate", "5e-5", "--epochs", "2"]
+    )
+    assert TrainConfig(
+        **{k: v for k, v in vars(args).items() if k not in ("command", "func")}
+    ) == TrainConfig(data_dir="d", output_dir="o", learning_rate=5e-5, epochs=2.0)
+    assert parser.parse_args(["train"]).data_dir == "../shared/data/ade-corpus-v2"
+
+
+def test_sagemaker_hyperparameters_arrive_as_strings_and_map_by_name() -> None:
+    from pv_model.training import TrainConfig
+
+    config = TrainConfig.from_mapping(
+        {"learning_rate": "0.0002", "epochs": "2", "split": "random", "other": "x"}
+    )
+    assert (config.learning_rate, config.epochs, config.split) == (2e-4, 2.0, "random")
+
+
+def test_choose_threshold_maximises_f1_between_scores() -> None:
+    labels = [0, 0, 1, 0, 1, 1]
+    scores = [0.1, 0.2, 0.3, 0.6, 0.7, 0.9]
+    # Cutting between 0.2 and 0.3 gives F1 0.857 (P 3/4, R 1), the best available.
+    assert choose_threshold(labels, scores) == pytest.approx(0.25)
+    assert binary_metrics(labels, scores, 0.25)["confusion"] == {"tp": 3, "fp": 1, "fn": 0, "tn": 2}
