@@ -1,0 +1,139 @@
+"""Span alignment (annotated strings -> sentence spans -> BIO labels) and BIO decoding to entities."""
+
+from __future__ import annotations
+
+import pytest
+from pv_model.data import AE, Example
+from pv_model.ner import NER_LABEL2ID
+from pv_model.ner.alignment import IGNORE, Span, align, align_example, bio_labels, find_occurrences
+from pv_model.serving.code.ner_inference import decode_entities
+from pv_model.serving.tiny import packaged_minilm_dir
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(packaged_minilm_dir())
+
+
+def test_a_string_occurring_twice_is_labelled_at_both_places() -> None:
+    sentence = "Lithium toxicity recurred when lithium was restarted."
+
+    aligned = align(sentence, drugs=("lithium",), effects=("toxicity",))
+
+    assert aligned.spans == (Span(0, 7, "DRUG"), Span(8, 16, "AE"), Span(31, 38, "DRUG"))
+    assert [sentence[s.start : s.end] for s in aligned.spans] == ["Lithium", "toxicity", "lithium"]
+
+
+def test_occurrences_differing_only_in_case_are_all_found() -> None:
+    assert find_occurrences("Lithium and LITHIUM and lithium", "lithium") == [(0, 7), (12, 19), (24, 31)]
+
+
+def test_a_string_with_another_case_is_found_case_insensitively() -> None:
+    aligned = align("HEPATITIS after Isoniazid.", drugs=("isoniazid",), effects=("hepatitis",))
+
+    assert aligned.spans == (Span(0, 9, "AE"), Span(16, 25, "DRUG"))
+    assert aligned.unmatched == ()
+
+
+def test_an_occurrence_inside_a_longer_word_is_not_a_match_when_a_whole_word_exists() -> None:
+    assert find_occurrences("Rashes, then a rash.", "rash") == [(15, 19)]
+
+
+def test_a_substring_counts_only_when_no_whole_word_occurrence_exists() -> None:
+    assert find_occurrences("Rashes appeared.", "rash") == [(0, 4)]
+
+
+def test_a_string_not_in_the_sentence_is_reported_unmatched() -> None:
+    aligned = align("Nausea after cisplatin.", drugs=("cisplatin", "carboplatin"), effects=("Nausea",))
+
+    assert aligned.spans == (Span(0, 6, "AE"), Span(13, 22, "DRUG"))
+    assert aligned.unmatched == ("carboplatin",)
+
+
+def test_a_drug_nested_in_an_effect_gives_way_to_the_longer_span() -> None:
+    sentence = "Theophylline poisoning; theophylline was stopped."
+
+    aligned = align(sentence, drugs=("Theophylline", "theophylline"), effects=("Theophylline poisoning",))
+
+    assert aligned.spans == (Span(0, 22, "AE"), Span(24, 36, "DRUG"))
+    assert aligned.dropped == 1
+
+
+def test_corpus_example_is_aligned_from_its_drugs_and_effects() -> None:
+    example = Example(
+        "1", "Intravenous azithromycin-induced ototoxicity.", AE, ("azithromycin",), ("ototoxicity",)
+    )
+
+    assert align_example(example).spans == (Span(12, 24, "DRUG"), Span(33, 44, "AE"))
+
+
+def test_bio_labels_mark_every_sub_token_and_ignore_special_tokens(tokenizer) -> None:
+    sentence = "Acute hepatotoxicity from methotrexate."
+    encoded = tokenizer(sentence, return_offsets_mapping=True)
+    offsets = encoded["offset_mapping"]
+    spans = align(sentence, drugs=("methotrexate",), effects=("Acute hepatotoxicity",)).spans
+
+    labels = bio_labels(offsets, spans)
+
+    names = {v: k for k, v in NER_LABEL2ID.items()}
+    tagged = [(sentence[s:e], names.get(label, "-")) for (s, e), label in zip(offsets, labels, strict=True)]
+    assert tagged == [
+        ("", "-"),
+        ("Acute", "B-AE"),
+        *[(piece, "I-AE") for piece in ("he", "pa", "to", "to", "xi", "city")],
+        ("from", "O"),
+        ("met", "B-DRUG"),
+        *[(piece, "I-DRUG") for piece in ("hot", "re", "xa", "te")],
+        (".", "O"),
+        ("", "-"),
+    ]
+    assert labels[0] == labels[-1] == IGNORE
+
+
+def test_decoding_turns_bio_tags_into_entities_with_character_offsets() -> None:
+    text = "Severe rash after amoxicillin."
+    offsets = [(0, 0), (0, 6), (7, 11), (12, 17), (18, 22), (22, 29), (29, 30), (0, 0)]
+    tags = ["O", "B-AE", "I-AE", "O", "B-DRUG", "I-DRUG", "O", "O"]
+    confidences = [1.0, 0.9, 0.7, 1.0, 0.6, 1.0, 1.0, 1.0]
+
+    entities = decode_entities(text, offsets, tags, confidences)
+
+    assert entities == [
+        {"type": "AE", "text": "Severe rash", "start": 0, "end": 11, "score": pytest.approx(0.8)},
+        {"type": "DRUG", "text": "amoxicillin", "start": 18, "end": 29, "score": pytest.approx(0.8)},
+    ]
+
+
+def test_decoding_starts_an_entity_at_a_stray_inside_tag_and_splits_on_a_type_change() -> None:
+    text = "rash nausea aspirin"
+    offsets = [(0, 4), (5, 11), (12, 19)]
+
+    entities = decode_entities(text, offsets, ["I-AE", "B-AE", "I-DRUG"], [0.5, 0.5, 0.5])
+
+    assert [(e["type"], e["text"]) for e in entities] == [
+        ("AE", "rash"),
+        ("AE", "nausea"),
+        ("DRUG", "aspirin"),
+    ]
+
+
+def test_decoding_widens_an_entity_that_cuts_a_word_to_the_whole_word() -> None:
+    text = "Given methotrexate."
+    offsets = [(0, 5), (6, 10), (10, 13), (13, 18), (18, 19)]
+
+    entities = decode_entities(text, offsets, ["O", "O", "B-DRUG", "O", "O"], [1.0, 1.0, 0.4, 1.0, 1.0])
+
+    assert entities == [{"type": "DRUG", "text": "methotrexate", "start": 6, "end": 18, "score": 0.4}]
+
+
+def test_decoding_merges_pieces_of_one_word_tagged_as_two_entities() -> None:
+    text = "methotrexate"
+    offsets = [(0, 4), (4, 8), (8, 12)]
+
+    entities = decode_entities(text, offsets, ["B-DRUG", "O", "B-DRUG"], [0.2, 1.0, 0.4])
+
+    assert entities == [
+        {"type": "DRUG", "text": "methotrexate", "start": 0, "end": 12, "score": pytest.approx(0.3)}
+    ]
