@@ -105,9 +105,7 @@ def test_request_round_trip_through_the_toolkit_functions(model_dir: Path) -> No
         )
     )
 
-    assert [_p_ae(item) for item in response] == pytest.approx(
-        inference.predict_scores(model, SENTENCES[:3])
-    )
+    assert [_p_ae(item) for item in response] == pytest.approx(inference.predict_scores(model, SENTENCES[:3]))
     assert [set(item) for item in response] == [{"label", "score"}] * 3
 
 

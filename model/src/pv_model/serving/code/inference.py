@@ -113,10 +113,11 @@ def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> Mod
         or min(int(tokenizer.model_max_length), int(getattr(config, "max_position_embeddings", 512)))
     )
     if backend == "torch":
-        import torch
         from transformers import AutoModelForSequenceClassification
 
-        model: Any = AutoModelForSequenceClassification.from_pretrained(root, dtype=torch.float32).eval()
+        # No dtype argument: its name differs across transformers 4.x (the SageMaker image) and 5.x;
+        # the weights are saved in float32 and load as such in both.
+        model: Any = AutoModelForSequenceClassification.from_pretrained(root).eval()
         input_names: tuple[str, ...] = ()
     else:
         import onnxruntime as ort
