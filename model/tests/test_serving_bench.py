@@ -65,7 +65,7 @@ def test_bench_writes_every_path_with_throughput_f1_memory_and_size(model_and_co
     report = json.loads(out.read_text())
     assert (model_dir / "model.onnx").is_file() and (model_dir / "model.int8.onnx").is_file()
     assert report["n"] == 20
-    for key in ("baseline_sps", "batched_sps", "onnx_sps", "onnx_int8_sps", "peak_rss_mb"):
+    for key in ("baseline_sps", "batched_sps", "onnx_sps", "onnx_int8_sps", "server_sps", "peak_rss_mb"):
         assert report[key] > 0
     # The pipeline, the handler and the fp32 export are the same model: same decisions.
     assert report["f1_baseline"] == report["f1_torch"] == report["f1_onnx"]
