@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -194,3 +197,51 @@ def test_watch_processes_dropped_files_and_reports_alerts(tmp_path: Path, endpoi
     assert not worker.is_alive()
     assert sorted(uploads) == ["call/question.txt", "email/ae.eml"]
     assert [a.message["suspect_drugs"] for a in alerts] == [["amoxicillin"]]
+
+
+def test_local_up_processes_a_dropped_file_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, endpoint_url: str
+) -> None:
+    """`pv local up --watch` in its own process: an alert is printed; SIGINT ends it with state saved."""
+    log = tmp_path / "up.out"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pv_local.cli",
+                "local",
+                "up",
+                "--watch",
+                "inbox",
+                "--endpoint-url",
+                endpoint_url,
+            ],
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    try:
+        _wait_for(log, "Watching", process)
+        _write(tmp_path / "inbox", {"email/ae.eml": AE_EMAIL})
+        _wait_for(log, "New alert", process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text()
+    assert "uploaded email/ae.eml" in output
+    assert "Stopped; nothing left running" in output
+    state = json.loads((tmp_path / ".artifacts" / "local" / "state.json").read_text())
+    assert [c["source_key"] for c in state["cases"]] == ["email/ae.eml"]
+    assert [a["message"]["case_id"] for a in state["alerts"]] == [state["cases"][0]["case_id"]]
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"{text!r} not printed: {log.read_text()}"
+        time.sleep(0.2)

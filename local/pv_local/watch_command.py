@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def run_up(args: argparse.Namespace) -> int:
     out = console()
     root: Path = args.watch
     stop = threading.Event()
+    # Ctrl-C and `kill` both stop the stack cleanly (a shell may start us with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with stack_from_args(args, out) as stack:
         out.print(
             f"Watching {root}/email, {root}/call and {root}/social (files already there are processed too). "
