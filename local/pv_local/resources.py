@@ -270,7 +270,9 @@ class Provisioner:
         )
 
     def _sns_subscription(self, logical_id: str, props: dict[str, Any]) -> Provisioned:
-        attributes = {k: _attribute(props[k]) for k in ("FilterPolicy", "RawMessageDelivery") if k in props}
+        attributes: dict[str, str] = {
+            k: _attribute(props[k]) for k in ("FilterPolicy", "RawMessageDelivery") if k in props
+        }
         arn = self._subscribe(props["TopicArn"], props["Protocol"], props["Endpoint"], attributes)
         return Provisioned(logical_id, "AWS::SNS::Subscription", ref=arn)
 

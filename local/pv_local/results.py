@@ -6,7 +6,6 @@ pipeline's own stores), the alerts the safety topic delivered, and the dead-lett
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ def keys_for(root: Path, files: list[Path]) -> dict[str, Path]:
 
 
 def _line(key: str, **fields: Any) -> dict[str, Any]:
-    line = {
+    line: dict[str, Any] = {
         "key": key,
         "document_id": None,
         "status": "unprocessed",
@@ -87,8 +86,11 @@ def _screened_line(key: str, screening: Screening, case: Case | None, alert: Any
     return line
 
 
-def collect_results(stack: LocalStack, uploaded: Mapping[str, bytes]) -> list[dict[str, Any]]:
-    """One result per uploaded document (per post of a social file), in key order."""
+def collect_results(stack: LocalStack, uploaded: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One result per uploaded document (per post of a social file), in key order.
+
+    `uploaded` maps each key to the sha256 of its bytes (a document's id).
+    """
     screenings = ScreeningStore(stack.table(SCREENINGS_TABLE)).list()
     cases = {c.document_id: c for c in CaseStore(stack.table(CASES_TABLE)).list()}
     alerts = {_alert_case_id(a): a.message for a in stack.alerts()}
@@ -119,7 +121,7 @@ def collect_results(stack: LocalStack, uploaded: Mapping[str, bytes]) -> list[di
         if posts:
             lines.extend(line_for(post.source_key, post) for post in posts)
             continue
-        document_id = hashlib.sha256(uploaded[key]).hexdigest()
+        document_id = uploaded[key]
         screening = by_key.get(key) or by_document.get(document_id)
         if screening is not None:
             line = line_for(key, screening)

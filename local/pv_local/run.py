@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pv.adapters.stores import CaseStore
-from pv.models import Case
+from pv.models import Case, document_id_for
 
 from pv_local.pump import PumpStats
 from pv_local.report import alert_dict
@@ -69,13 +69,15 @@ def process_files(
     """Upload `files` (keyed relative to `root`), pump to quiescence, read the results back."""
     started = time.perf_counter()
     keyed = keys_for(root, files)
-    contents = {key: path.read_bytes() for key, path in keyed.items()}
-    for key, body in contents.items():
+    digests = {}
+    for key, path in keyed.items():
+        body = path.read_bytes()
         stack.upload(key, body)
+        digests[key] = document_id_for(body)
     uploaded = time.perf_counter()
     stats = stack.run_until_idle(timeout_s=timeout_s, on_progress=on_progress)
     pumped = time.perf_counter()
-    lines = collect_results(stack, contents)
+    lines = collect_results(stack, digests)
     return RunOutcome(
         uploaded=keyed,
         lines=lines,

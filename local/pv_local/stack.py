@@ -392,7 +392,7 @@ class LocalStack:
     def dead_letters(self) -> list[DeadLetter]:
         """Messages in the dead-letter queues; they stay there (each peek counts as a receive)."""
         sqs = self.client("sqs")
-        found = []
+        found: list[DeadLetter] = []
         for source_id, source in self.resources.items():
             if source.type != "AWS::SQS::Queue":
                 continue
