@@ -73,13 +73,26 @@ def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: An
         with progress:
             outcome = process_files(stack, root, files, on_progress=update)
         report = outcome.report(
-            model=str(args.model or "") or None,
-            endpoint_url=args.endpoint_url,
-            backend=args.backend,
+            model=_model_info(stack, args.backend),
+            endpoint_url=stack.sagemaker_url,
+            template=str(stack.template_path),
             documents_folder=str(root),
         )
     save_state(STATE, outcome.cases, outcome.alerts)
     return report
+
+
+def _model_info(stack: Any, backend: str) -> dict[str, Any] | None:
+    if stack.model_dir is None:
+        return None  # an external endpoint served the classifier
+    from pv_model.serving.code.inference import model_version
+
+    return {
+        "dir": str(stack.model_dir),
+        "version": model_version(stack.model_dir),
+        "backend": backend,
+        "threshold": float(stack.model_threshold() or "nan"),
+    }
 
 
 def run_demo(args: argparse.Namespace) -> int:

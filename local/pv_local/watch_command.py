@@ -29,7 +29,7 @@ def run_up(args: argparse.Namespace) -> int:
 
     from pv_local.demo import STATE
     from pv_local.report import alert_dict, alerts_table, save_state
-    from pv_local.stack import CASES_TABLE
+    from pv_local.stack import CASES_TABLE, ReceivedAlert
     from pv_local.watch import watch
 
     out = console()
@@ -39,6 +39,15 @@ def run_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with stack_from_args(args, out) as stack:
+
+        def keep_state() -> None:
+            cases = CaseStore(stack.table(CASES_TABLE)).list()
+            save_state(STATE, cases, [alert_dict(a) for a in stack.alerts()])
+
+        def on_alert(alert: ReceivedAlert) -> None:
+            out.print(alerts_table([alert_dict(alert)], title="New alert"))
+            keep_state()  # `pv cases` in another terminal sees it now
+
         out.print(
             f"Watching {root}/email, {root}/call and {root}/social (files already there are processed too). "
             "Ctrl-C stops the stack."
@@ -49,11 +58,11 @@ def run_up(args: argparse.Namespace) -> int:
                 root,
                 stop,
                 on_upload=lambda key: out.print(f"uploaded [bold]{key}[/]"),
-                on_alert=lambda alert: out.print(alerts_table([alert_dict(alert)], title="New alert")),
+                on_alert=on_alert,
             )
         except KeyboardInterrupt:
             stop.set()
-        save_state(STATE, CaseStore(stack.table(CASES_TABLE)).list(), [alert_dict(a) for a in stack.alerts()])
+        keep_state()
     out.print(
         f"Stopped; nothing left running. Cases and alerts kept in {STATE} for `pv cases` / `pv alerts`."
     )
