@@ -16,12 +16,12 @@ DEFAULT_STATE = Path(".artifacts/local/state.json")
 
 
 def documents_table(lines: list[dict[str, Any]]) -> Table:
-    table = Table(title="Screened documents", show_lines=False, expand=True)
-    table.add_column("key", overflow="fold", ratio=3)
-    table.add_column("status")
-    table.add_column("AE")
-    table.add_column("score", justify="right")
-    table.add_column("case / reason", overflow="fold", ratio=2)
+    table = Table(title="Screened documents", expand=True)
+    table.add_column("key", overflow="fold", ratio=5)
+    table.add_column("status", overflow="fold", ratio=2)
+    table.add_column("AE", ratio=1)
+    table.add_column("score", justify="right", ratio=1)
+    table.add_column("case / reason", overflow="fold", ratio=3)
     for line in lines:
         ae = {True: "[bold red]yes[/]", False: "no", None: "-"}[line["is_ae"]]
         score = f"{line['score']:.3f}" if line["score"] is not None else "-"
@@ -32,27 +32,17 @@ def documents_table(lines: list[dict[str, Any]]) -> Table:
 
 def cases_table(cases: Iterable[Case], title: str = "Cases opened") -> Table:
     table = Table(title=title, show_lines=True, expand=True)
-    table.add_column("case", overflow="fold")
-    table.add_column("source", overflow="fold")
-    table.add_column("drugs", overflow="fold")
-    table.add_column("events", overflow="fold")
-    table.add_column("serious", overflow="fold")
-    table.add_column("due", no_wrap=True)
-    table.add_column("summary", overflow="fold", ratio=3)
+    table.add_column("case / source / due", overflow="fold", ratio=3)
+    table.add_column("suspect drugs -> events", overflow="fold", ratio=3)
+    table.add_column("serious", overflow="fold", ratio=2)
+    table.add_column("summary (redacted)", overflow="fold", ratio=5)
     for case in cases:
         facts = case.facts
-        serious = (
-            "[bold red]yes[/] (" + ", ".join(c.criterion for c in facts.seriousness_criteria) + ")"
-            if facts.serious
-            else "no"
-        )
+        criteria = ", ".join(c.criterion for c in facts.seriousness_criteria)
         table.add_row(
-            case.case_id,
-            case.source_key,
-            ", ".join(facts.suspect_drugs) or "-",
-            ", ".join(facts.events) or "-",
-            serious,
-            case.due_date.isoformat(),
+            f"[bold]{case.case_id}[/]\n{case.source_key}\ndue {case.due_date.isoformat()} ({case.status})",
+            f"{', '.join(facts.suspect_drugs) or '-'}\n-> {', '.join(facts.events) or '-'}",
+            f"[bold red]yes[/]\n{criteria}" if facts.serious else "no",
             facts.summary,
         )
     return table
@@ -62,19 +52,18 @@ def alerts_table(
     alerts: Iterable[dict[str, Any]], title: str = "Alerts received on SafetyAlertsTopic"
 ) -> Table:
     table = Table(title=title, show_lines=True, expand=True)
-    table.add_column("received", no_wrap=True)
-    table.add_column("case", overflow="fold")
-    table.add_column("attributes (serious / channel / drug)", overflow="fold")
-    table.add_column("message", overflow="fold", ratio=3)
+    table.add_column("case / received", overflow="fold", ratio=3)
+    table.add_column("attributes: serious / channel / drug", overflow="fold", ratio=3)
+    table.add_column("message summary", overflow="fold", ratio=5)
     for alert in alerts:
-        message = alert["message"]
+        message = (
+            alert["message"] if isinstance(alert["message"], dict) else {"summary": str(alert["message"])}
+        )
         attributes = alert["attributes"]
-        text = message.get("summary", "") if isinstance(message, dict) else str(message)
         table.add_row(
-            alert["timestamp"],
-            message.get("case_id", "-") if isinstance(message, dict) else "-",
+            f"[bold]{message.get('case_id', '-')}[/]\n{alert['timestamp']}",
             " / ".join(attributes.get(k, "-") for k in ("serious", "channel", "drug")),
-            text,
+            message.get("summary", ""),
         )
     return table
 
