@@ -160,3 +160,24 @@ def test_without_report_batch_item_failures_a_returned_list_is_ignored() -> None
     messages = [{"MessageId": "a"}]
     response = {"batchItemFailures": [{"itemIdentifier": "a"}]}
     assert EventPump._failed_ids(_source(report=False), response, messages) == set()
+
+
+def test_a_handler_overrunning_its_timeout_fails_the_whole_batch(
+    stack: LocalStack, recorder: Recorder
+) -> None:
+    """Lambda stops a function at its Timeout; the pump treats an overrun as a failed batch."""
+    import time
+
+    stack.functions["ScreenFunction"].timeout_s = 1
+    slow = stack.functions["ScreenFunction"].handler
+
+    def sleepy(event: dict[str, Any], context: Any) -> Any:
+        if any(r["body"] == "slow" for r in event["Records"]):
+            time.sleep(1.1)
+        return slow(event, context)
+
+    stack.functions["ScreenFunction"].handler = sleepy
+    stack.send("SocialQueue", "slow")
+    stats = stack.run_until_idle(timeout_s=60)
+    assert stats.timeouts == 5
+    assert [d.body for d in stack.dead_letters()] == ["slow"]

@@ -2,10 +2,14 @@
 
 It receives batches from each queue a function's Events name, hands them to the same handler
 code Lambda runs as an SQS event with a Lambda context, deletes the messages that succeeded and
-leaves the failed ones on the queue. A failed message becomes visible again after `retry_delay_s`
+leaves the failed ones on the queue (a handler that raises or overruns its Timeout fails the whole
+batch). A failed message becomes visible again after `retry_delay_s`
 (instead of the queue's VisibilityTimeout, which sits above the function timeout and would make a
 local run wait minutes), and after the redrive policy's maxReceiveCount the queue moves it to its
 dead-letter queue on the next receive, as SQS does.
+
+Not emulated: MaximumBatchingWindowInSeconds (a batch is whatever is waiting when the pump looks)
+and ScalingConfig concurrency (one invocation at a time).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class PumpStats:
     succeeded: int = 0
     failed: int = 0
     handler_errors: int = 0
+    timeouts: int = 0
     per_function: dict[str, int] = field(default_factory=dict)
 
 
@@ -232,6 +237,12 @@ class EventPump:
                 failed_ids = {m["MessageId"] for m in messages}
             else:
                 failed_ids = self._failed_ids(source, response, messages)
+            if context.get_remaining_time_in_millis() == 0:
+                # Lambda would have stopped the function at its Timeout: the batch returns. A
+                # thread cannot be stopped, so the overrun is detected when the handler returns.
+                logging.getLogger(__name__).error("function %s timed out after %ss", fn.name, fn.timeout_s)
+                self.stats.timeouts += 1
+                failed_ids = {m["MessageId"] for m in messages}
         succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
         failed = [m for m in messages if m["MessageId"] in failed_ids]
         self._for_each_chunk(
