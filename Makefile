@@ -60,8 +60,10 @@ load: venv $(MODEL_DIR)/training.json
 validate: tools
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
+# sam build (no container) needs a python3.12 on PATH for the python3.12 runtime.
+PYTHON312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
 build: tools
-	$(SAM_VENV)/bin/sam build --template template.yaml
+	PATH="$(PYTHON312_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --config-env $${ENV:-dev}

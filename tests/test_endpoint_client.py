@@ -79,6 +79,18 @@ def test_server_errors_are_retried_until_the_attempts_run_out_and_then_reported(
     assert double.calls == 3
 
 
+def test_after_an_outage_the_remaining_batches_fail_without_waiting_out_their_own_retries(served):
+    double, url = served
+    double.always = endpoint_double.Fault(status=503)
+    client, sleeps = _client(url, batch_size=4, max_attempts=3)
+
+    result = client.classify(SENTENCES)
+
+    assert [(s, e) for s, e, _ in result.failed] == [(0, 4), (4, 8), (8, 10)]
+    assert double.calls == 3  # the first batch's attempts only
+    assert len(sleeps) == 2
+
+
 def test_a_client_error_from_the_model_is_reported_at_once_without_retries(served):
     double, url = served
     double.always = endpoint_double.Fault(status=400, body='{"message": "bad input"}')

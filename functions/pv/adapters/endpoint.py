@@ -136,15 +136,25 @@ class ClassifierClient:
     batch_size: int = 32
 
     def classify(self, sentences: Sequence[str]) -> Classification:
-        """Classify every sentence; a batch that fails after retries is recorded, not raised."""
+        """Classify every sentence; a batch that fails after retries is recorded, not raised.
+
+        Once a batch has failed after all its retries on a retryable error (the endpoint is down
+        or overloaded), the remaining batches fail at once instead of each waiting out its own
+        retries: that keeps the invocation well inside the function's timeout.
+        """
         result = Classification(probabilities=[float("nan")] * len(sentences))
+        outage: EndpointError | None = None
         for start in range(0, len(sentences), self.batch_size):
             batch = list(sentences[start : start + self.batch_size])
+            if outage is not None:
+                result.failed.append((start, start + len(batch), outage))
+                continue
             try:
                 invocation = self.invoker.invoke({"inputs": batch})
                 probabilities = parse_predictions(invocation.body, expected=len(batch))
             except EndpointError as exc:
                 result.failed.append((start, start + len(batch), exc))
+                outage = exc if exc.retryable else None
                 continue
             result.calls += invocation.attempts
             result.latency_ms += invocation.latency_ms
