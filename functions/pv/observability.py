@@ -2,6 +2,12 @@
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+# Every call out of the functions goes through botocore (S3, SQS, DynamoDB, SNS and the endpoint),
+# so that is all the X-Ray SDK patches. Its default, patch_all, imports every library it can trace
+# that happens to be installed (requests, httpx, sqlite3, SQL drivers...) only to patch it: cold-start
+# time spent on modules these functions never use. Tracing itself stays on.
+TRACED_MODULES = ("botocore",)
+
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
