@@ -24,8 +24,8 @@ logger = logging.getLogger("pv_model.sagemaker")
 
 OBJECTIVE_METRIC = "validation:f1"
 # Hugging Face Deep Learning Containers known to this SDK version (image_uri_config/huggingface.json).
-TRAINING_VERSIONS = {"transformers_version": "4.56.2", "pytorch_version": "2.8.0", "py_version": "py312"}
-INFERENCE_VERSIONS = {"transformers_version": "4.51.3", "pytorch_version": "2.6.0", "py_version": "py312"}
+TRAINING_IMAGE = ("4.56.2", "2.8.0", "py312")  # transformers, pytorch, python
+INFERENCE_IMAGE = ("4.51.3", "2.6.0", "py312")
 BIOMEDICAL_BERTS = (
     "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext",
     "dmis-lab/biobert-base-cased-v1.2",
@@ -148,11 +148,13 @@ def make_estimator(
         disable_profiler=True,
         debugger_hook_config=False,
         sagemaker_session=session,
-        **TRAINING_VERSIONS,
+        transformers_version=TRAINING_IMAGE[0],
+        pytorch_version=TRAINING_IMAGE[1],
+        py_version=TRAINING_IMAGE[2],
     )
 
 
-def hyperparameter_ranges(base_models: tuple[str, ...] = BIOMEDICAL_BERTS) -> dict[str, Any]:
+def hyperparameter_ranges(base_models: tuple[str, ...] = BIOMEDICAL_BERTS) -> dict[Any, Any]:
     """The tuning search space over TrainConfig fields."""
     from sagemaker.tuner import CategoricalParameter, ContinuousParameter, IntegerParameter
 
@@ -217,7 +219,9 @@ def deploy(session, settings: AwsSettings, model_data: str, spec: EndpointSpec, 
         env={"PV_BACKEND": spec.backend},
         name=f"{spec.endpoint_name}-model",
         sagemaker_session=session,
-        **INFERENCE_VERSIONS,
+        transformers_version=INFERENCE_IMAGE[0],
+        pytorch_version=INFERENCE_IMAGE[1],
+        py_version=INFERENCE_IMAGE[2],
     )
     common: dict[str, Any] = {"endpoint_name": spec.endpoint_name, "tags": settings.tag_list(), "wait": wait}
     if spec.serverless:

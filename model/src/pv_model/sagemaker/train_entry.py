@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 METRICS = ("f1", "precision", "recall", "threshold")
-METRIC_DEFINITIONS = [{"Name": f"validation:{name}", "Regex": f"{name}: ([0-9.]+)"} for name in METRICS]
+METRIC_DEFINITIONS: list[dict[str, Any]] = [
+    {"Name": f"validation:{name}", "Regex": f"{name}: ([0-9.]+)"} for name in METRICS
+]
 # Keys SageMaker adds to SM_HPS for its own toolkit.
 _SAGEMAKER_PREFIX = "sagemaker_"
 

@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def run_bench(
     scores, sps = _timed(_pipeline_scorer(root, bundles["batched"].max_length, progress), texts)
     report |= {"baseline_sps": round(sps, 1), "f1_baseline": round(_f1(labels, scores, threshold), 4)}
     for step, (name, bundle) in enumerate(bundles.items(), start=2):
-        scores, sps = _timed(lambda batch, b=bundle: inference.predict_scores(b, batch, batch_size), texts)
+        scores, sps = _timed(partial(inference.predict_scores, bundle, batch_size=batch_size), texts)
         f1_key = "f1_torch" if name == "batched" else f"f1_{name}"
         report |= {f"{name}_sps": round(sps, 1), f1_key: round(_f1(labels, scores, threshold), 4)}
         _say(

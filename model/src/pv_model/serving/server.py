@@ -23,9 +23,10 @@ import time
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from pv_model.serving.code import inference
+from pv_model.serving.code import inference, ner_inference
 
 logger = logging.getLogger("pv_model.serving")
 
@@ -33,11 +34,20 @@ MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference's payload limi
 INVOCATION_PATH = re.compile(r"^/(?:endpoints/(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))/)?invocations$")
 
 
-class MicroBatcher:
-    """One worker thread that scores queued requests together through `predict_fn`."""
+Bundle = inference.ModelBundle | ner_inference.NerBundle
 
-    def __init__(self, bundle: inference.ModelBundle, max_batch: int = 256) -> None:
+
+def handler_for(model_dir: str | Path) -> ModuleType:
+    """The handler of a model folder: the extractor's for `*ForTokenClassification`, else the classifier's."""
+    return ner_inference if ner_inference.is_extractor(model_dir) else inference
+
+
+class MicroBatcher:
+    """One worker thread that scores queued requests together through the handler's `predict_fn`."""
+
+    def __init__(self, bundle: Bundle, max_batch: int = 256, handler: ModuleType = inference) -> None:
         self.bundle = bundle
+        self.handler = handler
         self.max_batch = max_batch
         self.batches = 0  # model calls made, for tests and stats
         self._queue: queue.Queue[tuple[list[str], Future] | None] = queue.Queue()
@@ -79,7 +89,7 @@ class MicroBatcher:
     def _score(self, pending: list[tuple[list[str], Future]]) -> None:
         texts = [text for request_texts, _ in pending for text in request_texts]
         try:
-            predictions = inference.predict_fn(texts, self.bundle)
+            predictions = self.handler.predict_fn(texts, self.bundle)
         except Exception as error:
             for _, future in pending:
                 future.set_exception(error)
@@ -96,15 +106,17 @@ class EndpointServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], bundle: inference.ModelBundle, max_batch: int = 256) -> None:
+    def __init__(
+        self, address: tuple[str, int], bundle: Bundle, max_batch: int = 256, handler: ModuleType = inference
+    ) -> None:
         super().__init__(address, _Handler)
         self.bundle = bundle
-        self.batcher = MicroBatcher(bundle, max_batch=max_batch)
+        self.batcher = MicroBatcher(bundle, max_batch=max_batch, handler=handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def stop(self) -> None:
         """Stop serving, close the socket and the batch worker."""
@@ -202,9 +214,14 @@ def make_server(
     backend: str = "torch",
     max_batch: int = 256,
 ) -> EndpointServer:
-    """Load the model once and bind a server (not yet serving) to `host:port` (0 = any free port)."""
-    bundle = inference.load_model(model_dir, backend=backend)
-    server = EndpointServer((host, port), bundle, max_batch=max_batch)
+    """Load the model once and bind a server (not yet serving) to `host:port` (0 = any free port).
+
+    The handler follows the folder's config: an extractor (`*ForTokenClassification`) is served
+    by `ner_inference`, anything else by the classifier's `inference`.
+    """
+    handler = handler_for(model_dir)
+    bundle = handler.load_model(model_dir, backend=backend)
+    server = EndpointServer((host, port), bundle, max_batch=max_batch, handler=handler)
     logger.info("model loaded version=%s backend=%s url=%s", bundle.version, backend, server.url)
     return server
 

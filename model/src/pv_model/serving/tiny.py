@@ -40,7 +40,6 @@ def build_tiny_classifier(
         intermediate_size=64,
         max_position_embeddings=128,
         initializer_range=0.5,  # spread the random scores so tests can tell inputs apart
-        num_labels=len(ID2LABEL),
         id2label=dict(ID2LABEL),
         label2id=dict(LABEL2ID),
     )

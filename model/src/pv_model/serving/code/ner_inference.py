@@ -10,13 +10,15 @@ input and in input order, of entities `{"type": "DRUG" | "AE", "text", "start", 
 
 Tags are BIO (`B-DRUG, I-DRUG, B-AE, I-AE, O`) on every sub-token. Decoding is lenient: an `I-`
 tag without a matching entity before it starts one, and an entity edge that falls inside a word
-is widened to the whole word (entities never cut a word in two).
+is widened to the whole word (entities never cut a word in two); pieces of one word tagged as
+different entities become one, typed by the summed confidence of its tokens' tags.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,15 +126,18 @@ def decode_entities(
     for kind, start, end, scores in spans:
         start, end = _word_edges(text, start, end)
         last = entities[-1] if entities else None
-        if last is not None and last["type"] == kind and start <= last["end"]:
-            # Two pieces of one word (or overlapping after widening) are one entity.
+        if last is not None and (start < last["end"] or (start == last["end"] and kind in last["_votes"])):
+            # Pieces of one word (overlapping once widened) are one entity; its tokens vote the type.
             last["end"] = max(last["end"], end)
             last["_scores"].extend(scores)
+            last["_votes"][kind] += sum(scores)
             continue
-        entities.append({"type": kind, "start": start, "end": end, "_scores": list(scores)})
+        entities.append(
+            {"start": start, "end": end, "_scores": list(scores), "_votes": Counter({kind: sum(scores)})}
+        )
     return [
         {
-            "type": e["type"],
+            "type": e["_votes"].most_common(1)[0][0],
             "text": text[e["start"] : e["end"]],
             "start": e["start"],
             "end": e["end"],
