@@ -10,13 +10,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+from pv_local.cli import UsageError, add_stack_arguments, console
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_ROOT = PROJECT_ROOT / "functions"
@@ -105,3 +109,98 @@ def cold_imports(repetitions: int = 7) -> dict[str, Any]:
         {name for s in last.values() for name in s["loaded"] if name in FORBIDDEN_MODULES}
     )
     return result
+
+
+def bench_items(copies: int) -> list[Any]:
+    """The sample documents, `copies` times over, each copy with unique bytes (so a new document)."""
+    from pv_local.load import Item, sample_files, unique_variant
+
+    items = []
+    for copy in range(copies):
+        for key, body in sample_files(SAMPLE_DOCUMENTS):
+            new_key, new_body, documents = unique_variant(key, body, copy)
+            items.append(Item(new_key, documents, new_body, new_key))
+    return items
+
+
+def run_pipeline_bench(args: argparse.Namespace, copies: int) -> dict[str, Any]:
+    """Documents per second end to end and endpoint calls per document, on the local stack."""
+    from pv_local.load import collect, endpoint_for, holds_up, send
+    from pv_local.stack import DEFAULT_TEMPLATE, LocalStack
+
+    items = bench_items(copies)
+    expected = {item.expected_key: item.documents for item in items}
+    with endpoint_for(args, fault_rate=0.0, seed=0) as proxy:
+        url = proxy.start()
+        with LocalStack(
+            endpoint_url=url,
+            template=args.template or DEFAULT_TEMPLATE,
+            retry_delay_s=args.retry_delay,
+            function_log=args.function_log,
+        ) as stack:
+            started = time.perf_counter()
+            send(stack, items)
+            stats = stack.run_until_idle(timeout_s=args.timeout)
+            elapsed = time.perf_counter() - started
+            report = collect(stack, expected)
+    states = report["terminal_states"]
+    screened = states.get("screened_ae", 0) + states.get("screened_not_ae", 0)
+    return {
+        "documents": report["documents"],
+        "copies_of_samples": copies,
+        "screened": screened,
+        "quarantined": states.get("quarantined", 0),
+        "cases": report["cases"],
+        "alerts": report["alerts"],
+        "elapsed_s": round(elapsed, 2),
+        "docs_per_s": round(report["documents"] / elapsed, 2),
+        # Per screened document: quarantined ones never reach the endpoint, so this is the stricter.
+        "endpoint_calls": proxy.stats.calls,
+        "endpoint_calls_per_doc": round(proxy.stats.calls / max(1, screened), 3),
+        "endpoint_calls_per_document_in": round(proxy.stats.calls / max(1, report["documents"]), 3),
+        "sentences_per_call": round(proxy.stats.sentences / max(1, proxy.stats.calls), 1),
+        "endpoint": proxy.kind,
+        "function_invocations": stats.invocations,
+        "reconciliation_holds_up": holds_up(report),
+        "lost": report["lost"],
+        "duplicate_alerts": report["duplicate_alerts"],
+    }
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = subparsers.add_parser(
+        "bench", help="pipeline throughput, endpoint calls per document and handler cold start"
+    )
+    bench.add_argument("--copies", type=int, default=8, help="times the sample documents are sent")
+    bench.add_argument("--repetitions", type=int, default=7, help="fresh interpreters per import timing")
+    bench.add_argument("--timeout", type=float, default=900.0, help="seconds before the run gives up")
+    bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
+    add_stack_arguments(bench)
+    bench.set_defaults(func=run_bench_command)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    out = console()
+    if args.model is None and args.endpoint_url is None:
+        raise UsageError("pv bench measures the real classifier: pass --model DIR (or --endpoint-url URL)")
+    with out.status(f"Timing cold imports ({args.repetitions} fresh interpreters each)..."):
+        cold = cold_imports(args.repetitions)
+    log_path = Path(".artifacts/local/bench-functions.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log, out.status("Running the sample documents..."):
+        args.function_log = log
+        pipeline = run_pipeline_bench(args, args.copies)
+    report = {
+        **pipeline,
+        "cold_import_ratio": cold["cold_import_ratio"],
+        "cold_import_ratio_wall": cold["cold_import_ratio_wall"],
+        "cold_import": cold,
+        "model": str(args.model) if args.model is not None else args.endpoint_url,
+        "backend": args.backend,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    for name in ("docs_per_s", "endpoint_calls_per_doc", "cold_import_ratio", "documents", "elapsed_s"):
+        out.print(f"{name}: {report[name]}")
+    out.print(f"Report written to {args.json}")
+    return 0

@@ -24,6 +24,8 @@ _COMMAND_MODULES = [
     "pv_local.demo",  # demo, screen
     "pv_local.watch_command",  # local up
     "pv_local.queries",  # cases, alerts
+    "pv_local.bench",  # bench
+    "pv_local.load",  # load
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")
