@@ -137,3 +137,17 @@ def test_decoding_merges_pieces_of_one_word_tagged_as_two_entities() -> None:
     assert entities == [
         {"type": "DRUG", "text": "methotrexate", "start": 0, "end": 12, "score": pytest.approx(0.3)}
     ]
+
+
+def test_pieces_of_one_word_with_different_types_become_one_entity_of_the_stronger_type() -> None:
+    text = "amoxicillin rash"
+    offsets = [(0, 2), (2, 5), (5, 8), (8, 11), (12, 16)]
+    tags = ["B-AE", "B-DRUG", "I-DRUG", "B-AE", "B-AE"]
+
+    entities = decode_entities(text, offsets, tags, [0.3, 0.9, 0.9, 0.3, 0.8])
+
+    assert [(e["type"], e["text"], e["start"], e["end"]) for e in entities] == [
+        ("DRUG", "amoxicillin", 0, 11),
+        ("AE", "rash", 12, 16),
+    ]
+    assert entities[0]["score"] == pytest.approx(0.6)

@@ -13,6 +13,7 @@ import sys
 _COMMAND_MODULES = [
     "pv_model.commands.classifier",  # download, train, eval, augment
     "pv_model.commands.serving",  # package, serve, export-onnx, bench, sagemaker ...
+    "pv_model.commands.ner",  # train-ner, eval-ner
 ]
 
 

@@ -1,0 +1,186 @@
+"""Entity-level metrics (exact span match) and the `pv-model eval-ner` report with its figure."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pv_model.data import LEAKY_NOTE, load_corpus
+from pv_model.evaluation import scored_parts
+from pv_model.ner import ENTITY_TYPES
+from pv_model.ner.alignment import Span
+from pv_model.ner.training import annotated
+
+MISSED, SPURIOUS = "missed", "spurious"
+
+
+def spans_of(entities: list[list[dict[str, Any]]]) -> list[list[Span]]:
+    """Entity dicts (the endpoint contract) as spans, per sentence."""
+    return [[Span(e["start"], e["end"], e["type"]) for e in sentence] for sentence in entities]
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "support": tp + fn,
+    }
+
+
+def entity_metrics(gold: list[list[Span]], predicted: list[list[Span]]) -> dict[str, Any]:
+    """Precision / recall / F1 per entity type and micro-averaged; a hit needs type, start and end equal.
+
+    `overlap` scores the same way but counts a predicted span as a hit when it overlaps a gold span
+    of its type (a lenient view: boundary errors are not misses there).
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted ones")
+    counts = {kind: Counter() for kind in ENTITY_TYPES}
+    overlap = {kind: Counter() for kind in ENTITY_TYPES}
+    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
+        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
+        for kind in ENTITY_TYPES:
+            g = {s for s in gold_set if s.type == kind}
+            p = {s for s in predicted_set if s.type == kind}
+            counts[kind].update(tp=len(g & p), fp=len(p - g), fn=len(g - p))
+
+            def touches(a: Span, others: set[Span]) -> bool:
+                return any(a.start < b.end and b.start < a.end for b in others)
+
+            overlap[kind].update(
+                tp=sum(touches(s, g) for s in p),
+                fp=sum(not touches(s, g) for s in p),
+                fn=sum(not touches(s, p) for s in g),
+            )
+    out: dict[str, Any] = {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in counts.items()}
+    out["micro"] = _prf(*(sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")))
+    out["overlap"] = {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in overlap.items()}
+    return out
+
+
+def type_confusion(gold: list[list[Span]], predicted: list[list[Span]]) -> dict[str, dict[str, int]]:
+    """Counts of (gold type -> predicted type) over spans with the same boundaries.
+
+    A gold span no prediction has exactly is `missed`; a prediction no gold span has exactly
+    comes from `spurious`.
+    """
+    rows = (*ENTITY_TYPES, SPURIOUS)
+    table = {row: dict.fromkeys((*ENTITY_TYPES, MISSED), 0) for row in rows}
+    for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
+        by_edges = {(s.start, s.end): s.type for s in predicted_spans}
+        gold_edges = {(s.start, s.end) for s in gold_spans}
+        for span in gold_spans:
+            table[span.type][by_edges.get((span.start, span.end), MISSED)] += 1
+        for span in predicted_spans:
+            if (span.start, span.end) not in gold_edges:
+                table[SPURIOUS][span.type] += 1
+    return table
+
+
+def save_figure(report: dict[str, Any], path: str | Path, title: str = "") -> Path:
+    """Per-type precision/recall/F1 bars beside the entity-type confusion table, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (bars, grid) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=100)
+    names = [*ENTITY_TYPES, "micro"]
+    width = 0.26
+    for offset, metric in enumerate(("precision", "recall", "f1")):
+        values = [report["per_type"][n][metric] if n != "micro" else report["micro"][metric] for n in names]
+        positions = [i + (offset - 1) * width for i in range(len(names))]
+        drawn = bars.bar(positions, values, width, label=metric)
+        bars.bar_label(drawn, fmt="%.2f", fontsize=7)
+    bars.set_xticks(range(len(names)), labels=names)
+    bars.set(ylim=(0, 1.08), ylabel="exact-span score", title=title)
+    bars.legend(loc="lower right")
+    confusion = report["confusion"]
+    rows, cols = list(confusion), list(next(iter(confusion.values())))
+    cells = [[confusion[r][c] for c in cols] for r in rows]
+    grid.imshow(cells, cmap="Blues")
+    for i, row in enumerate(cells):
+        for j, value in enumerate(row):
+            grid.text(j, i, str(value), ha="center", va="center", fontsize=11)
+    grid.set_xticks(range(len(cols)), labels=cols)
+    grid.set_yticks(range(len(rows)), labels=rows)
+    grid.set(xlabel="predicted (same span)", ylabel="gold", title="entity types")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def evaluate_ner(
+    model_dir: str | Path,
+    data_dir: str | Path,
+    part: str = "test",
+    json_out: str | Path | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Score the annotated sentences of `part` (`test` of the model's own split, or `all`).
+
+    The split protocol and seed come from the model's `training.json`, so `test` is exactly the
+    part the model never saw. The report holds `f1_ae`, `f1_drug`, `f1_micro`, per-type and
+    micro P/R/F1, overlap scores and the type confusion; with `json_out`, a PNG goes beside it.
+    """
+    from pv_model.serving.code.ner_inference import load_model, predict_entities
+
+    model_dir = Path(model_dir)
+    training = json.loads((model_dir / "training.json").read_text())
+    protocol, seed = training["split"]["protocol"], training["split"]["seed"]
+    _, _, evaluated = scored_parts(load_corpus(data_dir), protocol, seed, part)
+    sentences = annotated(evaluated)
+    gold = [list(s.spans) for s in sentences]
+
+    bundle = load_model(model_dir)
+    predicted = spans_of(predict_entities(bundle, [s.text for s in sentences], batch_size=batch_size))
+    metrics = entity_metrics(gold, predicted)
+    report: dict[str, Any] = {
+        "model_dir": str(model_dir),
+        "data_dir": str(data_dir),
+        "split": {"protocol": protocol, "seed": seed, "part": part, "sentences": len(sentences)},
+        "notes": [LEAKY_NOTE] if protocol == "random" else [],
+        "f1_ae": metrics["AE"]["f1"],
+        "f1_drug": metrics["DRUG"]["f1"],
+        "f1_micro": metrics["micro"]["f1"],
+        "per_type": {kind: metrics[kind] for kind in ENTITY_TYPES},
+        "micro": metrics["micro"],
+        "overlap": metrics["overlap"],
+        "confusion": type_confusion(gold, predicted),
+    }
+    if json_out:
+        out = Path(json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        png = Path(f"{out.with_suffix('')}-scores.png")
+        title = f"{protocol} split, {part}" + (" (LEAKY)" if protocol == "random" else "")
+        save_figure(report, png, title=title)
+        report["figures"] = {"scores": str(png)}
+        out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A short human-readable table of a report (numbers only, no text)."""
+    split_info = report["split"]
+    lines = [f"split: {split_info['protocol']} / {split_info['part']} ({split_info['sentences']} sentences)"]
+    lines += [f"NOTE: {note}" for note in report["notes"]]
+    lines.append(f"{'type':<8}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'overlap F1':>12}")
+    for kind in ENTITY_TYPES:
+        m = report["per_type"][kind]
+        lines.append(
+            f"{kind:<8}{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['support']:>9}"
+            f"{report['overlap'][kind]['f1']:>12.4f}"
+        )
+    m = report["micro"]
+    lines.append(f"{'micro':<8}{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['support']:>9}")
+    return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""Fine-tune a DRUG / AE token classifier on the ADE corpus's annotated sentences (HF Trainer).
+
+Only Adverse_Event sentences are used: ADE-NEG sentences mention drugs that the corpus never
+annotates, so training on them would teach that drug names are `O` (and scoring them would count
+every correct drug as a false positive).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pv_model.base_model import resolve_base_model
+from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
+from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
+from pv_model.ner.alignment import AlignedSentence, align_example, bio_labels
+from pv_model.training import _versions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NerTrainConfig:
+    """Everything one extractor training run depends on; field names double as CLI flags."""
+
+    data_dir: str = DEFAULT_DATA_DIR
+    output_dir: str = DEFAULT_NER_DIR
+    base_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
+    split: str = "pmid"
+    learning_rate: float = 1e-4
+    epochs: float = 3.0
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    max_length: int = 128
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    lr_scheduler: str = "linear"
+    seed: int = 42
+    early_stopping_patience: int = 2
+    evals_per_epoch: int = 2
+    time_budget_minutes: float = 40.0  # stop (keeping the best checkpoint so far) after this long
+    limit_train: int = 0  # >0: train on the first N training sentences only (smoke runs, tests)
+    freeze_embeddings: bool = False
+    num_threads: int = 1  # torch CPU threads (the shared 2-core box)
+
+
+def annotated(examples: list[Example]) -> list[AlignedSentence]:
+    """The aligned Adverse_Event sentences of `examples` (the only ones with annotated spans)."""
+    return [align_example(e) for e in examples if e.target]
+
+
+class TokenDataset:
+    """Tokenized sentences with BIO labels; keeps each row's offsets for entity-level metrics."""
+
+    def __init__(self, tokenizer: Any, sentences: list[AlignedSentence], max_length: int) -> None:
+        encoded = tokenizer(
+            [s.text for s in sentences], truncation=True, max_length=max_length, return_offsets_mapping=True
+        )
+        self.sentences = sentences
+        self.offsets = [[tuple(pair) for pair in row] for row in encoded["offset_mapping"]]
+        self.rows = [
+            {"input_ids": ids, "attention_mask": mask, "labels": bio_labels(offsets, s.spans)}
+            for ids, mask, offsets, s in zip(
+                encoded["input_ids"], encoded["attention_mask"], self.offsets, sentences, strict=True
+            )
+        ]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+
+def entities_from_logits(dataset: TokenDataset, logits: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Decode (n, tokens, tags) logits of `dataset`'s rows into entity lists (same path as serving)."""
+    from pv_model.serving.code.ner_inference import decode_entities
+
+    out = []
+    for index, sentence in enumerate(dataset.sentences):
+        n = len(dataset.rows[index]["input_ids"])
+        row = logits[index, :n].astype(np.float64)
+        probabilities = np.exp(row - row.max(axis=-1, keepdims=True))
+        probabilities /= probabilities.sum(axis=-1, keepdims=True)
+        best = probabilities.argmax(axis=-1)
+        out.append(
+            decode_entities(
+                sentence.text,
+                dataset.offsets[index],
+                [NER_ID2LABEL[int(t)] for t in best],
+                [float(probabilities[i, t]) for i, t in enumerate(best)],
+            )
+        )
+    return out
+
+
+def train_ner(config: NerTrainConfig) -> dict[str, Any]:
+    """Fine-tune, keep the checkpoint with the best validation entity F1, save the model folder.
+
+    Returns the validation entity metrics of the saved model (the test part is never looked at).
+    """
+    import torch
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+        set_seed,
+    )
+
+    from pv_model.ner.evaluation import entity_metrics, spans_of
+
+    started = time.monotonic()
+    set_seed(config.seed)
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    base = resolve_base_model(config.base_model)
+    output = Path(config.output_dir)
+
+    splits = split(load_corpus(config.data_dir), protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
+    if splits.protocol == "random":
+        log.warning(LEAKY_NOTE)
+    train_sentences = annotated(splits.train)
+    if config.limit_train > 0:
+        train_sentences = train_sentences[: config.limit_train]
+    validation = annotated(splits.validation)
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForTokenClassification.from_pretrained(
+        base, num_labels=len(NER_ID2LABEL), id2label=dict(NER_ID2LABEL), label2id=dict(NER_LABEL2ID)
+    )
+    if config.freeze_embeddings:
+        base_module = getattr(model, model.base_model_prefix, model)
+        for parameter in base_module.get_input_embeddings().parameters():
+            parameter.requires_grad_(False)
+    lengths = [len(ids) for ids in tokenizer([s.text for s in validation])["input_ids"]]
+    validation = [validation[i] for i in np.argsort(lengths, kind="stable")]  # little padding
+    train_set = TokenDataset(tokenizer, train_sentences, config.max_length)
+    val_set = TokenDataset(tokenizer, validation, config.max_length)
+    gold = [list(s.spans) for s in validation]
+
+    def compute_metrics(prediction: Any) -> dict[str, float]:
+        predicted = spans_of(entities_from_logits(val_set, np.asarray(prediction.predictions)))
+        metrics = entity_metrics(gold, predicted)
+        return {"f1": metrics["micro"]["f1"], "f1_ae": metrics["AE"]["f1"], "f1_drug": metrics["DRUG"]["f1"]}
+
+    class TimeBudget(TrainerCallback):
+        """Stops training once the budget is spent; the partial epoch is still evaluated."""
+
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if (
+                config.time_budget_minutes > 0
+                and time.monotonic() - started > config.time_budget_minutes * 60
+            ):
+                log.warning(
+                    "time budget of %.1f min reached at step %d",
+                    config.time_budget_minutes,
+                    state.global_step,
+                )
+                control.should_training_stop = True
+                control.should_evaluate = True
+                control.should_save = True
+            return control
+
+    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
+    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
+    checkpoints = output.parent / f".{output.name}-checkpoints"
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type=config.lr_scheduler,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_only_model=True,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, eval_steps)),
+        report_to="none",
+        seed=config.seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=False,
+    )
+
+    class InOrderTrainer(Trainer):
+        """Evaluates in dataset order: with `group_by_length` the stock Trainer also length-shuffles
+        evaluation batches, and entity metrics need each prediction next to its own sentence."""
+
+        def _get_eval_sampler(self, eval_dataset):  # type: ignore[no-untyped-def]
+            return torch.utils.data.SequentialSampler(eval_dataset)
+
+    trainer = InOrderTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience), TimeBudget()],
+    )
+    train_result = trainer.train()
+    training_seconds = time.monotonic() - started
+
+    predicted = spans_of(entities_from_logits(val_set, np.asarray(trainer.predict(val_set).predictions)))
+    val_metrics = entity_metrics(gold, predicted)
+
+    output.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+    history = [
+        {
+            k: v
+            for k, v in entry.items()
+            if k in ("epoch", "step", "loss", "eval_f1", "eval_f1_ae", "eval_f1_drug")
+        }
+        for entry in trainer.state.log_history
+    ]
+    record = {
+        "task": "token-classification",
+        "max_length": config.max_length,
+        "data_dir": str(config.data_dir),
+        "data_sha256": data_sha256(config.data_dir),
+        "split": splits.summary()
+        | {
+            "train_sentences_used": len(train_sentences),
+            "validation_sentences_used": len(validation),
+            "spans_dropped_by_overlap": sum(s.dropped for s in train_sentences),
+        },
+        "base_model": base,
+        "hyperparameters": asdict(config),
+        "versions": _versions(),
+        "metrics": {
+            "validation": val_metrics,
+            "best_checkpoint_val_f1": trainer.state.best_metric,
+            "epochs_run": trainer.state.epoch,
+            "steps": trainer.state.global_step,
+            "train_loss": train_result.training_loss,
+            "history": history,
+        },
+        "training_seconds": round(training_seconds, 1),
+    }
+    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return {
+        "f1": val_metrics["micro"]["f1"],
+        "f1_ae": val_metrics["AE"]["f1"],
+        "f1_drug": val_metrics["DRUG"]["f1"],
+        "training_seconds": round(training_seconds, 1),
+        "output_dir": str(output),
+    }
