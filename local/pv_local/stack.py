@@ -223,9 +223,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop the servers and restore the process environment."""
         if self._model_server is not None:
-            for method in ("shutdown", "server_close", "stop"):
-                if hasattr(self._model_server, method):
-                    getattr(self._model_server, method)()
+            self._model_server.stop()  # pv_model's EndpointServer: socket and batch worker
             self._model_server = None
         if self._moto is not None:
             self._moto.stop()
