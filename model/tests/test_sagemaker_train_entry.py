@@ -91,6 +91,7 @@ def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(tmp_path:
     """GIVEN SM_* folders and a tiny base model WHEN the entry point runs THEN the model folder holds
     weights plus code/inference.py that serves it, and the printed metrics equal metrics.json."""
     env = _env(tmp_path, SM_HPS=json.dumps({"epochs": "1", "sagemaker_region": "eu-west-1"}))
+    env["TRAINING_JOB_NAME"] = "pv-ae-classifier-2026-01-02-03-04-05-678"
     write_corpus(synthetic_examples(n_pmids=40, seed=3), env["SM_CHANNEL_TRAIN"])
     base = build_tiny_classifier(tmp_path / "base")
     argv = ["--base_model", str(base), "--batch_size", "16", "--max_length", "24", "--learning_rate", "1e-3"]
@@ -111,6 +112,8 @@ def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(tmp_path:
     handler = _import(model_dir / "code" / "inference.py")
     bundle = handler.model_fn(str(model_dir))
     assert len(handler.predict_fn(["Rash after amoxicillin.", "Normal.", ""], bundle)) == 3
+    data_hash = json.loads((model_dir / "training.json").read_text())["data_sha256"][:12]
+    assert bundle.version == f"pv-ae-classifier-2026-01-02-03-04-05-678-{data_hash}"
 
 
 def _import(path: Path):

@@ -93,13 +93,23 @@ def metric_lines(metrics: Mapping[str, Any]) -> list[str]:
     return [f"{name}: {float(metrics[name]):.6f}" for name in METRICS if name in metrics]
 
 
-def install_handler(model_dir: str | Path) -> None:
-    """Copy `code/inference.py` and `code/requirements.txt` next to the trained weights."""
-    code = Path(model_dir) / "code"
+def install_handler(model_dir: str | Path, job_name: str | None = None) -> None:
+    """Copy `code/inference.py` and `code/requirements.txt` next to the trained weights.
+
+    With a job name, `serving.json` pins the model version to `<job>-<data hash>`: the endpoint
+    unpacks into /opt/ml/model, where the folder name says nothing.
+    """
+    from pv_model.serving.code.inference import model_version
+
+    root = Path(model_dir)
+    code = root / "code"
     code.mkdir(parents=True, exist_ok=True)
     source = resources.files("pv_model.serving.code")
     for name in ("inference.py", "requirements.txt"):
         (code / name).write_bytes(source.joinpath(name).read_bytes())
+    if job_name:
+        data_hash = model_version(root).rsplit("-", 1)[-1]
+        (root / "serving.json").write_text(json.dumps({"version": f"{job_name}-{data_hash}"}) + "\n")
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -118,7 +128,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     metrics = train(config)
     for line in metric_lines(metrics):
         print(line, flush=True)
-    install_handler(config.output_dir)
+    install_handler(config.output_dir, environment.get("TRAINING_JOB_NAME"))
     output_data = environment.get("SM_OUTPUT_DATA_DIR")
     if output_data:
         Path(output_data).mkdir(parents=True, exist_ok=True)
