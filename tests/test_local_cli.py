@@ -16,6 +16,7 @@ from typing import Any
 import endpoint_double
 import pytest
 from pv_local.cli import main
+from pv_local.demo import SAMPLE_DOCUMENTS as SAMPLES
 from pv_local.results import keys_for
 from pv_local.stack import LocalStack
 from pv_local.watch import FolderWatcher, watch
@@ -245,3 +246,25 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout_s:
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, f"{text!r} not printed: {log.read_text()}"
         time.sleep(0.2)
+
+
+def test_demo_prints_tables_and_writes_the_report(
+    endpoint_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pv demo` runs every sample document and leaves a JSON report that matches the stores."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "160")
+    assert main(["demo", "--endpoint-url", endpoint_url, "--report", "report.json"]) == 0
+    shown = capsys.readouterr().out
+    for title in ("Screened documents", "Cases opened", "Alerts received on SafetyAlertsTopic"):
+        assert title in shown
+    report = json.loads((tmp_path / "report.json").read_text())
+    manifest = json.loads((SAMPLES / "MANIFEST.json").read_text())["documents"]
+    expected = {post for key, doc in manifest.items() for post in doc.get("posts", {key: None})}
+    assert {line["key"] for line in report["documents"]} == expected
+    assert report["model"] is None and report["endpoint_url"] == endpoint_url
+    assert sorted(a["message"]["case_id"] for a in report["alerts"]) == sorted(
+        c["case_id"] for c in report["cases"]
+    )
+    assert report["dead_letters"] == []
+    assert report["pump"]["messages_failed"] == 0
