@@ -102,15 +102,17 @@ def save_figure(report: dict[str, Any], path: str | Path, title: str = "") -> Pa
         drawn = bars.bar(positions, values, width, label=metric)
         bars.bar_label(drawn, fmt="%.2f", fontsize=7)
     bars.set_xticks(range(len(names)), labels=names)
-    bars.set(ylim=(0, 1.08), ylabel="exact-span score", title=title)
-    bars.legend(loc="lower right")
+    bars.set(ylim=(0, 1.2), ylabel="exact-span score", title=title)
+    bars.legend(loc="upper center", ncol=3, fontsize=8)
     confusion = report["confusion"]
     rows, cols = list(confusion), list(next(iter(confusion.values())))
     cells = [[confusion[r][c] for c in cols] for r in rows]
     grid.imshow(cells, cmap="Blues")
+    darkest = max(max(row) for row in cells) or 1
     for i, row in enumerate(cells):
         for j, value in enumerate(row):
-            grid.text(j, i, str(value), ha="center", va="center", fontsize=11)
+            color = "white" if value > darkest / 2 else "black"
+            grid.text(j, i, str(value), ha="center", va="center", fontsize=11, color=color)
     grid.set_xticks(range(len(cols)), labels=cols)
     grid.set_yticks(range(len(rows)), labels=rows)
     grid.set(xlabel="predicted (same span)", ylabel="gold", title="entity types")
