@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
+from pv.sentences import document_sentences, split_sentences
 
 from .context import clause_bounds, find_patient, is_negated, mention_context
 from .extraction import Entity, Extractor, LexiconExtractor
@@ -14,7 +15,7 @@ from .language import detect_language
 from .redaction import Redactor, RuleRedactor, name_variants
 from .seriousness import ORDER, Sentence, criteria
 from .summary import ExtractiveSummarizer, Summarizer, SummarizerError
-from .text import Token, fold, split_sentences, tokenize
+from .text import Token, fold, tokenize
 
 
 @dataclass
@@ -44,7 +45,7 @@ def assess_case(
     adverse event, so it is stored incomplete for a human to read.
     """
     redactor = redactor or RuleRedactor()
-    texts = split_sentences(document.text) or [s.text for s in flagged]
+    texts = document_sentences(document) or [s.text for s in flagged]
     language = (
         document.language.split("-")[0].lower() if document.language else detect_language(" ".join(texts))
     )

@@ -1,4 +1,8 @@
-"""Text primitives of case intelligence: sentences, tokens with offsets, accent folding."""
+"""Text primitives of case intelligence: tokens with offsets, accent folding.
+
+Sentences come from `pv.sentences`, the splitter screening uses, so a case reads the same
+sentences the classifier scored.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,6 @@ def word_set(words: str) -> frozenset[str]:
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = word_set(
-    "dr mr mrs ms miss prof st no vs etc approx e.g i.e mg ml inc ltd jr sr fig tab caps"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +53,3 @@ def tokenize(text: str) -> list[Token]:
     """Words (with inner apostrophes and hyphens) and single punctuation marks, folded."""
     folded = fold(text)
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text: paragraphs, then ., ! and ? before a capital (not after Dr., e.g. ...).
-
-    Single line breaks inside a paragraph are hard wraps (emails), not sentence ends.
-    """
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        line = re.sub(r"\s*\n\s*", " ", paragraph)
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            before = line[start : match.start()].rstrip("\"')]")
-            last_word = before.rsplit(None, 1)[-1].lower().rstrip(".") if before.split() else ""
-            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-                continue
-            sentences.append(line[start : match.start()].strip())
-            start = match.end()
-        sentences.append(line[start:].strip())
-    return [s for s in sentences if s]
