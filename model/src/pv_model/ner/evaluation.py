@@ -44,8 +44,8 @@ def entity_metrics(gold: list[list[Span]], predicted: list[list[Span]]) -> dict[
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted ones")
-    counts = {kind: Counter() for kind in ENTITY_TYPES}
-    overlap = {kind: Counter() for kind in ENTITY_TYPES}
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in ENTITY_TYPES}
+    overlap: dict[str, Counter[str]] = {kind: Counter() for kind in ENTITY_TYPES}
     for gold_spans, predicted_spans in zip(gold, predicted, strict=True):
         gold_set, predicted_set = set(gold_spans), set(predicted_spans)
         for kind in ENTITY_TYPES:

@@ -29,7 +29,6 @@ def build_tiny_extractor(out_dir: str | Path, *, seed: int = 0, protocol: str = 
         intermediate_size=64,
         max_position_embeddings=128,
         initializer_range=0.5,  # spread the random tags so tests see entities of both types
-        num_labels=len(NER_ID2LABEL),
         id2label=dict(NER_ID2LABEL),
         label2id=dict(NER_LABEL2ID),
     )

@@ -222,11 +222,12 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
     train_result = trainer.train()
     training_seconds = time.monotonic() - started
 
-    predicted = spans_of(entities_from_logits(val_set, np.asarray(trainer.predict(val_set).predictions)))
+    final = trainer.predict(val_set)  # type: ignore[arg-type]
+    predicted = spans_of(entities_from_logits(val_set, np.asarray(final.predictions)))
     val_metrics = entity_metrics(gold, predicted)
 
     output.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(output, safe_serialization=True)
+    model.save_pretrained(output, safe_serialization=True)  # the best checkpoint, loaded in place
     tokenizer.save_pretrained(output)
     history = [
         {
