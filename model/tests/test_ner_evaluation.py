@@ -53,7 +53,8 @@ def test_exact_span_metrics_per_type_and_micro() -> None:
     }
     assert metrics["micro"]["f1"] == pytest.approx(4 / 7)
     # The boundary error counts as a hit when overlaps are enough.
-    assert metrics["overlap"]["DRUG"]["f1"] == 1.0
+    assert metrics["overlap"]["DRUG"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}
+    assert metrics["overlap"]["AE"] == {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
 
 
 def test_a_span_with_the_right_edges_and_the_wrong_type_is_a_type_confusion() -> None:

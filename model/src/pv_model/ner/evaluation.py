@@ -36,6 +36,14 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
     }
 
 
+def _overlap_prf(c: Counter[str]) -> dict[str, Any]:
+    # Precision over predicted spans that touch a gold one, recall over gold spans touched.
+    precision = c["hit_predicted"] / (c["hit_predicted"] + c["fp"]) if c["hit_predicted"] + c["fp"] else 0.0
+    recall = c["hit_gold"] / (c["hit_gold"] + c["fn"]) if c["hit_gold"] + c["fn"] else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": c["hit_gold"] + c["fn"]}
+
+
 def entity_metrics(gold: list[list[Span]], predicted: list[list[Span]]) -> dict[str, Any]:
     """Precision / recall / F1 per entity type and micro-averaged; a hit needs type, start and end equal.
 
@@ -57,13 +65,14 @@ def entity_metrics(gold: list[list[Span]], predicted: list[list[Span]]) -> dict[
                 return any(a.start < b.end and b.start < a.end for b in others)
 
             overlap[kind].update(
-                tp=sum(touches(s, g) for s in p),
+                hit_predicted=sum(touches(s, g) for s in p),
                 fp=sum(not touches(s, g) for s in p),
+                hit_gold=sum(touches(s, p) for s in g),
                 fn=sum(not touches(s, p) for s in g),
             )
     out: dict[str, Any] = {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in counts.items()}
     out["micro"] = _prf(*(sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")))
-    out["overlap"] = {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in overlap.items()}
+    out["overlap"] = {kind: _overlap_prf(c) for kind, c in overlap.items()}
     return out
 
 
