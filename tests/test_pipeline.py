@@ -148,7 +148,9 @@ def test_duplicate_delivery_creates_one_case_and_one_alert(pipeline):
     assert len(pipeline.alerts()) == 1
 
 
-def test_a_reuploaded_identical_document_is_not_screened_or_cased_again(pipeline, endpoint):
+def test_a_reuploaded_identical_document_is_not_screened_or_cased_again_but_its_key_is_recorded(
+    pipeline, endpoint
+):
     pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
     pipeline.run()
     calls = endpoint.calls
@@ -158,7 +160,10 @@ def test_a_reuploaded_identical_document_is_not_screened_or_cased_again(pipeline
     pipeline.run()
 
     assert endpoint.calls == calls
-    assert len(pipeline.screenings()) == 1
+    (screening,) = pipeline.screenings()
+    # The second key's terminal state: a duplicate of the document screened under the first.
+    assert screening["source_key"] == "email/ae-lipitor.eml"
+    assert screening["duplicate_keys"] == ["email/ae-lipitor-again.eml"]
     assert len(pipeline.cases()) == 1
     assert len(pipeline.alerts()) == 1
 
@@ -258,3 +263,15 @@ def test_alerts_carry_no_personal_data(pipeline):
     published = json.dumps(alert)
     for personal in ("Jane", "Example", "07700 900123", "jane.example@example.org"):
         assert personal not in published
+
+
+def test_two_identical_files_in_one_batch_are_screened_once_and_both_keys_recorded(pipeline, endpoint):
+    pipeline.upload("email/one.eml", AE_EMAIL)
+    pipeline.upload("email/two.eml", AE_EMAIL)
+
+    pipeline.run()
+
+    (screening,) = pipeline.screenings()
+    assert {screening["source_key"], *screening["duplicate_keys"]} == {"email/one.eml", "email/two.eml"}
+    assert len(pipeline.cases()) == 1
+    assert len(pipeline.alerts()) == 1

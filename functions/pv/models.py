@@ -115,6 +115,9 @@ class Screening(BaseModel):
     quarantine_reason: str | None = None
     received_at: datetime | None = None
     screened_at: datetime
+    duplicate_keys: list[str] = Field(
+        default_factory=list, description="other keys that delivered the same bytes (not screened again)"
+    )
 
 
 class CaseRequest(BaseModel):

@@ -87,7 +87,7 @@ class MessageOutcome:
     results: list[ParseResult] = field(default_factory=list)
     screenings: dict[str, Screening] = field(default_factory=dict)
     documents: dict[str, SourceDocument] = field(default_factory=dict)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)  # source key -> document id screened before
     error: Exception | None = None
 
 
@@ -127,7 +127,10 @@ class ScreeningPipeline:
                     MessageBody=self._case_request(document, screening).model_dump_json(),
                 )
             if not self.screenings.put_if_absent(screening):
-                outcome.duplicates.append(document_id)
+                outcome.duplicates[screening.source_key] = document_id
+        for source_key, document_id in outcome.duplicates.items():
+            # Its terminal state: a duplicate of the document already screened under another key.
+            self.screenings.record_duplicate(document_id, source_key)
 
     def _case_request(self, document: SourceDocument, screening: Screening) -> CaseRequest:
         return CaseRequest(
@@ -205,7 +208,7 @@ class ScreeningPipeline:
         pending = []
         for message_id, document in candidates:
             if document.document_id in seen:
-                outcomes[message_id].duplicates.append(document.document_id)
+                outcomes[message_id].duplicates[document.source_key] = document.document_id
                 del outcomes[message_id].documents[document.document_id]
                 continue
             seen.add(document.document_id)

@@ -86,11 +86,13 @@ def reconcile(
     records: dict[str, list[Mapping[str, Any]]] = {key: [] for key in expected}
     strays = 0
     for record in screenings:
-        owner = _owner(str(record.get("source_key", "")), expected)
-        if owner is None:
-            strays += 1
-        else:
-            records[owner].append(record)
+        # A record stands for its own key and for every key that delivered the same bytes again.
+        for key in [record.get("source_key", ""), *record.get("duplicate_keys", [])]:
+            owner = _owner(str(key), expected)
+            if owner is None:
+                strays += 1
+            else:
+                records[owner].append(record)
 
     screen_dlq: Counter[str] = Counter()
     case_dlq: set[str] = set()

@@ -35,6 +35,10 @@ def _plain(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+class OriginalNotScreened(Exception):
+    """A duplicate arrived before the first delivery of its document was recorded."""
+
+
 def _is_conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -56,6 +60,26 @@ class ScreeningStore:
                 return False
             raise
         return True
+
+    def record_duplicate(self, document_id: str, source_key: str) -> None:
+        """Note another key that delivered an already screened document (once per key).
+
+        Raises `OriginalNotScreened` while the first delivery has no record yet (it failed, or
+        is later in the same batch), so the duplicate's message is retried after it.
+        """
+        try:
+            self.table.update_item(
+                Key={"document_id": document_id},
+                UpdateExpression="SET duplicate_keys = list_append(if_not_exists(duplicate_keys, :none), :keys)",
+                ConditionExpression="attribute_exists(document_id) AND source_key <> :key"
+                " AND NOT contains(duplicate_keys, :key)",
+                ExpressionAttributeValues={":none": [], ":keys": [source_key], ":key": source_key},
+            )
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            if not self.existing([document_id]):
+                raise OriginalNotScreened(document_id) from exc
 
     def existing(self, document_ids: list[str]) -> set[str]:
         """Which of these documents already have a screening record."""

@@ -42,7 +42,7 @@ def _message(record: dict[str, Any]) -> IntakeMessage:
 
 def _record_metrics(message_id: str, outcome: MessageOutcome) -> None:
     for document_id, screening in outcome.screenings.items():
-        if document_id in outcome.duplicates:
+        if document_id in outcome.duplicates.values():
             continue
         if screening.status == "quarantined":
             metrics.add_metric(name="DocumentsQuarantined", unit=MetricUnit.Count, value=1)
