@@ -70,7 +70,8 @@ class ScreeningStore:
         try:
             self.table.update_item(
                 Key={"document_id": document_id},
-                UpdateExpression="SET duplicate_keys = list_append(if_not_exists(duplicate_keys, :none), :keys)",
+                UpdateExpression="SET duplicate_keys = "
+                "list_append(if_not_exists(duplicate_keys, :none), :keys)",
                 ConditionExpression="attribute_exists(document_id) AND source_key <> :key"
                 " AND NOT contains(duplicate_keys, :key)",
                 ExpressionAttributeValues={":none": [], ":keys": [source_key], ":key": source_key},
