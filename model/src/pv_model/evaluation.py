@@ -151,7 +151,7 @@ def format_report(report: dict[str, Any]) -> str:
     split_info = report["split"]
     lines = [f"split: {split_info['protocol']} / {split_info['part']} ({split_info['sentences']} sentences)"]
     lines += [f"NOTE: {note}" for note in report["notes"]]
-    lines.append(f"{'system':<34}{'thr':>6}{'P':>7}{'R':>7}{'F1':>7}{'acc':>7}{'ROC':>7}{'PR-AUC':>8}")
+    lines.append(f"{'system':<38}{'thr':>6}{'P':>7}{'R':>7}{'F1':>7}{'acc':>7}{'ROC':>7}{'PR-AUC':>8}")
     for system, variants in (
         ("transformer", report["model"]),
         ("tfidf+logreg", report["baseline_tfidf_logreg"]),
@@ -160,7 +160,7 @@ def format_report(report: dict[str, Any]) -> str:
             roc = "-" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
             pr = "-" if m["pr_auc"] is None else f"{m['pr_auc']:.4f}"
             lines.append(
-                f"{system + ' ' + name:<34}{m['threshold']:>6.3f}{m['precision']:>7.4f}{m['recall']:>7.4f}"
+                f"{system + ' ' + name:<38}{m['threshold']:>6.3f}{m['precision']:>7.4f}{m['recall']:>7.4f}"
                 f"{m['f1']:>7.4f}{m['accuracy']:>7.4f}{roc:>7}{pr:>8}"
             )
     return "\n".join(lines)

@@ -32,13 +32,16 @@ class TrainConfig:
     base_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     split: str = "pmid"
     learning_rate: float = 1e-4
-    epochs: float = 2.0
+    epochs: float = 3.0
     batch_size: int = 32
     eval_batch_size: int = 64
     max_length: int = 128
     warmup_steps: int = 100
     weight_decay: float = 0.01
-    lr_scheduler: str = "linear"
+    # "budget_linear": warmup, then linear decay to 0 at the last step or the time budget, whichever
+    # comes first (the schedule still anneals when a busy CPU cuts training short); else any HF name.
+    lr_scheduler: str = "budget_linear"
+    precision: str = "auto"  # "auto": bf16 autocast where the CPU/GPU supports it, else fp32; "bf16"; "fp32"
     seed: int = 42
     class_weight: str = "balanced"  # "balanced" (inverse class frequency) or "none"
     early_stopping_patience: int = 2
@@ -97,6 +100,18 @@ class _Encoded:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.rows[index]
+
+
+def _use_bf16(precision: str) -> bool:
+    import torch
+
+    if precision in ("bf16", "fp32"):
+        return precision == "bf16"
+    if precision != "auto":
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', not {precision!r}")
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _by_length(tokenizer: Any, examples: list[Example], max_length: int) -> list[Example]:
@@ -186,6 +201,22 @@ def train(config: TrainConfig) -> dict[str, Any]:
             )
             return (loss, outputs) if return_outputs else loss
 
+        def create_scheduler(self, num_training_steps, optimizer=None):  # type: ignore[no-untyped-def]
+            if config.lr_scheduler != "budget_linear":
+                return super().create_scheduler(num_training_steps, optimizer)
+            if self.lr_scheduler is None:
+                budget = config.time_budget_minutes * 60
+
+                def factor(step: int) -> float:
+                    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+                    progress = step / max(1, num_training_steps)
+                    if budget > 0:
+                        progress = max(progress, (time.monotonic() - started) / budget)
+                    return warm * max(0.0, 1.0 - progress)
+
+                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, factor)
+            return self.lr_scheduler
+
         def _get_eval_sampler(self, eval_dataset):  # type: ignore[no-untyped-def]
             # group_by_length would shuffle evaluation too; keep dataset order (already length-sorted)
             # so predictions line up with the examples.
@@ -218,6 +249,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     checkpoints = output.parent / f".{output.name}-checkpoints"
+    bf16 = _use_bf16(config.precision)
     args = TrainingArguments(
         output_dir=str(checkpoints),
         learning_rate=config.learning_rate,
@@ -226,7 +258,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         per_device_eval_batch_size=config.eval_batch_size,
         warmup_steps=config.warmup_steps,
         weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
+        lr_scheduler_type="linear" if config.lr_scheduler == "budget_linear" else config.lr_scheduler,
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length",
         eval_strategy="steps",
         eval_steps=eval_steps,
@@ -257,15 +291,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
     train_result = trainer.train()
     training_seconds = time.monotonic() - started
 
-    val_scores = _softmax_ae(np.asarray(trainer.predict(val_set).predictions))
+    output.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+    record_path = output / "training.json"
+    record_path.write_text(json.dumps({"max_length": config.max_length}) + "\n")
+
+    # The threshold is chosen on validation scores from the saved folder through the serving code
+    # (fp32, the endpoint's own tokenization), so it fits what the endpoint will actually return.
+    from pv_model.serving.code.inference import load_model, predict_scores
+
+    val_scores = predict_scores(
+        load_model(output), [e.text for e in validation], batch_size=config.eval_batch_size
+    )
     val_labels = [e.target for e in validation]
     threshold = choose_threshold(val_labels, val_scores)
     val_metrics = binary_metrics(val_labels, val_scores, threshold)
     val_at_half = binary_metrics(val_labels, val_scores, 0.5)
-
-    output.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(output, safe_serialization=True)
-    tokenizer.save_pretrained(output)
     history = [
         {
             k: v
@@ -292,10 +334,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "base_model": base,
         "hyperparameters": asdict(config) | {"class_weights": class_weights},
         "versions": _versions(),
+        "bf16": bf16,
         "metrics": metrics,
         "training_seconds": round(training_seconds, 1),
     }
-    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
     shutil.rmtree(checkpoints, ignore_errors=True)
     return {
         "f1": val_metrics["f1"],
