@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--json", default=".artifacts/bench/model.json", help="where to write the report")
     bench.add_argument("--n", type=int, default=1000, help="pmid-test sentences to score")
     bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (0: defaults)")
     bench.set_defaults(func=_bench)
 
     _register_sagemaker(subparsers)
@@ -137,7 +138,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     from pv_model.serving.bench import run_bench
 
-    report = run_bench(args.model, args.data, n=args.n, batch_size=args.batch_size)
+    report = run_bench(args.model, args.data, n=args.n, batch_size=args.batch_size, threads=args.threads)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

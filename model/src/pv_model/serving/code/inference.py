@@ -13,6 +13,7 @@ returned label: P(Adverse_Event) for "Adverse_Event", 1 - P(Adverse_Event) for "
 
 Backends: "torch" (the safetensors weights), "onnx" (`model.onnx`) and "onnx-int8"
 (`model.int8.onnx`, dynamically quantized); SageMaker picks one with the `PV_BACKEND` variable.
+`PV_ORT_THREADS` caps ONNX Runtime's threads (default: one per core).
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> Mod
         onnx_path = root / ONNX_FILES[backend]
         if not onnx_path.is_file():
             raise FileNotFoundError(f"{onnx_path} not found: run `pv-model export-onnx --model {root}`")
-        model = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("PV_ORT_THREADS") or 0)  # 0: one per core
+        model = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         input_names = tuple(node.name for node in model.get_inputs())
     return ModelBundle(
         backend=backend,
