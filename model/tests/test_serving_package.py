@@ -13,6 +13,8 @@ from types import ModuleType
 import pytest
 from pv_model.cli import main
 from pv_model.serving.code import inference
+from pv_model.ner.tiny import build_tiny_extractor
+from pv_model.serving.code import ner_inference
 from pv_model.serving.tiny import build_tiny_classifier
 
 SENTENCES = [
@@ -39,12 +41,14 @@ def load_handler(monkeypatch: pytest.MonkeyPatch):
     def load(code_dir: Path) -> ModuleType:
         monkeypatch.syspath_prepend(str(code_dir))
         monkeypatch.delitem(sys.modules, "inference", raising=False)
+        monkeypatch.delitem(sys.modules, "ner_inference", raising=False)
         module = importlib.import_module("inference")
         assert module.__file__ == str(code_dir / "inference.py")
         return module
 
     yield load
     sys.modules.pop("inference", None)
+    sys.modules.pop("ner_inference", None)
 
 
 def _unpack(archive: Path, into: Path) -> list[str]:
@@ -90,6 +94,7 @@ def test_package_has_the_sagemaker_layout(exported_dir: Path, tmp_path: Path) ->
 
     assert _unpack(archive, tmp_path / "unpacked") == [
         "code/inference.py",
+        "code/ner_inference.py",
         "code/requirements.txt",
         "config.json",
         "model.safetensors",
@@ -149,3 +154,22 @@ def test_package_refuses_a_folder_without_weights(exported_dir: Path, tmp_path: 
 
     with pytest.raises(FileNotFoundError, match="no safetensors weights"):
         main(["package", "--model", str(empty), "--out", str(tmp_path / "x.tar.gz")])
+
+
+def test_a_packaged_extraction_model_is_served_as_an_extractor_by_the_toolkit_entry_point(
+    tmp_path: Path, monkeypatch, load_handler
+) -> None:
+    """GIVEN an extractor's model.tar.gz WHEN the toolkit calls code/inference.py (its only entry)
+    THEN the extractor's handler answers: one entity list per input, not classifier labels."""
+    monkeypatch.delenv("PV_BACKEND", raising=False)
+    source = build_tiny_extractor(tmp_path / "ae-extractor-tiny")
+    archive = tmp_path / "extractor.tar.gz"
+    main(["package", "--model", str(source), "--out", str(archive)])
+    model_dir = tmp_path / "opt-ml-model"
+    _unpack(archive, model_dir)
+    handler = load_handler(model_dir / "code")
+
+    response = _serve_once(handler, model_dir)
+
+    assert response == ner_inference.predict_entities(ner_inference.load_model(source), SENTENCES)
+    assert all(isinstance(entities, list) for entities in response)

@@ -27,7 +27,7 @@ MODEL_PATTERNS = (
     "added_tokens.json",
     "training.json",
 )
-CODE_FILES = ("inference.py", "requirements.txt")
+CODE_FILES = ("inference.py", "ner_inference.py", "requirements.txt")
 
 
 def package_files(model_dir: Path, include_onnx: bool) -> list[Path]:

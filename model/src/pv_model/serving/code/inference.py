@@ -233,8 +233,25 @@ def parse_inputs(payload: Any) -> list[str]:
 # --- Hugging Face inference toolkit (SageMaker) -------------------------------------------------
 
 
-def model_fn(model_dir: str, context: Any = None) -> ModelBundle:
-    """Load the model once per worker; the backend comes from `PV_BACKEND` (default torch)."""
+def _extractor_handler() -> Any:
+    """The extraction model's handler, shipped beside this one in `code/`."""
+    try:
+        from . import ner_inference
+    except ImportError:  # SageMaker `code/` folder: the handlers are top-level modules
+        import ner_inference  # type: ignore[no-redef]
+    return ner_inference
+
+
+def model_fn(model_dir: str, context: Any = None) -> Any:
+    """Load the model once per worker; the backend comes from `PV_BACKEND` (default torch).
+
+    The toolkit only ever calls this module, so an extraction model (`*ForTokenClassification`)
+    is handed to its own handler here: read as a classifier it would load without complaint
+    (the output layer can have the same shape) and answer nonsense.
+    """
+    extractor = _extractor_handler()
+    if extractor.is_extractor(model_dir):
+        return extractor.model_fn(model_dir, context)
     return load_model(model_dir, backend=os.environ.get("PV_BACKEND", "torch"))
 
 
@@ -251,8 +268,10 @@ def input_fn(input_data: str | bytes, content_type: str | None, context: Any = N
     return parse_inputs(payload)
 
 
-def predict_fn(data: list[str], model: ModelBundle, context: Any = None) -> list[dict[str, Any]]:
+def predict_fn(data: list[str], model: Any, context: Any = None) -> list[Any]:
     """Score every input (not only the first), in order."""
+    if not isinstance(model, ModelBundle):
+        return _extractor_handler().predict_fn(data, model, context)
     return predict(model, data)
 
 
