@@ -12,9 +12,8 @@ from types import ModuleType
 
 import pytest
 from pv_model.cli import main
-from pv_model.serving.code import inference
 from pv_model.ner.tiny import build_tiny_extractor
-from pv_model.serving.code import ner_inference
+from pv_model.serving.code import inference, ner_inference
 from pv_model.serving.tiny import build_tiny_classifier
 
 SENTENCES = [
