@@ -464,23 +464,14 @@ def send(stack: Any, items: Iterable[Item]) -> None:
 
 def collect(stack: Any, expected: Mapping[str, int]) -> dict[str, Any]:
     """Reconcile what the stack holds against what was sent."""
+    from pv.adapters.stores import scan_items
     from pv_local.stack import CASES_TABLE, SCREENINGS_TABLE
 
-    screenings = _scan(stack.table(SCREENINGS_TABLE))
-    cases = _scan(stack.table(CASES_TABLE))
+    screenings = scan_items(stack.table(SCREENINGS_TABLE))
+    cases = scan_items(stack.table(CASES_TABLE))
     letters = [("case" if d.source_queue == "CaseQueue" else "screen", d.body) for d in stack.dead_letters()]
     alerts = [a.message for a in stack.alerts() if isinstance(a.message, dict)]
     return reconcile(expected, screenings, letters, cases, alerts)
-
-
-def _scan(table: Any) -> list[dict[str, Any]]:
-    items, kwargs = [], {}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def run_load(

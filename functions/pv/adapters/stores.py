@@ -99,7 +99,7 @@ class ScreeningStore:
 
     def list(self) -> list[Screening]:
         """Every record, newest first (a scan: for the local stack and operators, not hot paths)."""
-        records = [Screening.model_validate(from_item(i)) for i in _scan(self.table)]
+        records = [Screening.model_validate(from_item(i)) for i in scan_items(self.table)]
         return sorted(records, key=lambda s: s.screened_at, reverse=True)
 
 
@@ -145,7 +145,7 @@ class CaseStore:
         elif status is not None:
             items = _query(self.table, "by-status-due", Key("status").eq(status))
         else:
-            items = _scan(self.table)
+            items = scan_items(self.table)
         cases = [Case.model_validate(from_item(i)) for i in items]
         cases = [
             c
@@ -157,7 +157,8 @@ class CaseStore:
         return sorted(cases, key=lambda c: c.created_at, reverse=True)
 
 
-def _scan(table: Any) -> list[dict[str, Any]]:
+def scan_items(table: Any) -> list[dict[str, Any]]:
+    """Every item of a table, page by page."""
     items, kwargs = [], {}
     while True:
         page = table.scan(**kwargs)
