@@ -465,6 +465,7 @@ def send(stack: Any, items: Iterable[Item]) -> None:
 def collect(stack: Any, expected: Mapping[str, int]) -> dict[str, Any]:
     """Reconcile what the stack holds against what was sent."""
     from pv.adapters.stores import scan_items
+
     from pv_local.stack import CASES_TABLE, SCREENINGS_TABLE
 
     screenings = scan_items(stack.table(SCREENINGS_TABLE))
