@@ -35,7 +35,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-test: venv tools
+test: venv tools lint
 	$(PY) -m pytest -q
 
 lint: venv
