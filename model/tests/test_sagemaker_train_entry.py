@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,9 @@ def test_metric_lines_match_the_metric_definition_regexes() -> None:
 
 
 @pytest.mark.slow
-def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(tmp_path: Path, capsys) -> None:
+def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     """GIVEN SM_* folders and a tiny base model WHEN the entry point runs THEN the model folder holds
     weights plus code/inference.py that serves it, and the printed metrics equal metrics.json."""
     env = _env(tmp_path, SM_HPS=json.dumps({"epochs": "1", "sagemaker_region": "eu-west-1"}))
@@ -109,6 +112,8 @@ def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(tmp_path:
     model_dir = tmp_path / "model"
     assert (model_dir / "model.safetensors").is_file()
     assert json.loads((model_dir / "training.json").read_text())["max_length"] == 24
+    monkeypatch.syspath_prepend(str(model_dir / "code"))  # as the inference toolkit does
+    monkeypatch.delitem(sys.modules, "ner_inference", raising=False)
     handler = _import(model_dir / "code" / "inference.py")
     bundle = handler.model_fn(str(model_dir))
     assert len(handler.predict_fn(["Rash after amoxicillin.", "Normal.", ""], bundle)) == 3

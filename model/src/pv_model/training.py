@@ -129,6 +129,23 @@ def _softmax_ae(logits: np.ndarray) -> np.ndarray:
     return exp[:, 1] / exp.sum(axis=1)
 
 
+def time_budget_callback(minutes: float, started: float) -> Any:
+    """A Trainer callback that stops training once `minutes` have passed since `started`
+    (a `time.monotonic()` reading); the partial epoch is still evaluated and saved. 0 = no budget."""
+    from transformers import TrainerCallback
+
+    class TimeBudget(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if minutes > 0 and time.monotonic() - started > minutes * 60:
+                log.warning("time budget of %.1f min reached at step %d", minutes, state.global_step)
+                control.should_training_stop = True
+                control.should_evaluate = True
+                control.should_save = True
+            return control
+
+    return TimeBudget()
+
+
 def train(config: TrainConfig) -> dict[str, Any]:
     """Fine-tune, pick the threshold on validation, save the model folder; return its metrics.
 
@@ -142,7 +159,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         DataCollatorWithPadding,
         EarlyStoppingCallback,
         Trainer,
-        TrainerCallback,
         TrainingArguments,
         set_seed,
     )
@@ -222,24 +238,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
             # so predictions line up with the examples.
             return torch.utils.data.SequentialSampler(eval_dataset)
 
-    class TimeBudget(TrainerCallback):
-        """Stops training once the budget is spent; the last partial epoch is still evaluated."""
-
-        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-            if (
-                config.time_budget_minutes > 0
-                and time.monotonic() - started > config.time_budget_minutes * 60
-            ):
-                log.warning(
-                    "time budget of %.1f min reached at step %d",
-                    config.time_budget_minutes,
-                    state.global_step,
-                )
-                control.should_training_stop = True
-                control.should_evaluate = True
-                control.should_save = True
-            return control
-
     def compute_metrics(prediction: Any) -> dict[str, float]:
         scores = _softmax_ae(np.asarray(prediction.predictions))
         labels = np.asarray(prediction.label_ids)
@@ -286,7 +284,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[EarlyStoppingCallback(config.early_stopping_patience), TimeBudget()],
+        callbacks=[
+            EarlyStoppingCallback(config.early_stopping_patience),
+            time_budget_callback(config.time_budget_minutes, started),
+        ],
     )
     train_result = trainer.train()
     training_seconds = time.monotonic() - started

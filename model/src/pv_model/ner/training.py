@@ -21,7 +21,7 @@ from pv_model.base_model import resolve_base_model
 from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
 from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
 from pv_model.ner.alignment import AlignedSentence, align_example, bio_labels
-from pv_model.training import _versions
+from pv_model.training import _versions, time_budget_callback
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,6 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         DataCollatorForTokenClassification,
         EarlyStoppingCallback,
         Trainer,
-        TrainerCallback,
         TrainingArguments,
         set_seed,
     )
@@ -153,24 +152,6 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         predicted = spans_of(entities_from_logits(val_set, np.asarray(prediction.predictions)))
         metrics = entity_metrics(gold, predicted)
         return {"f1": metrics["micro"]["f1"], "f1_ae": metrics["AE"]["f1"], "f1_drug": metrics["DRUG"]["f1"]}
-
-    class TimeBudget(TrainerCallback):
-        """Stops training once the budget is spent; the partial epoch is still evaluated."""
-
-        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-            if (
-                config.time_budget_minutes > 0
-                and time.monotonic() - started > config.time_budget_minutes * 60
-            ):
-                log.warning(
-                    "time budget of %.1f min reached at step %d",
-                    config.time_budget_minutes,
-                    state.global_step,
-                )
-                control.should_training_stop = True
-                control.should_evaluate = True
-                control.should_save = True
-            return control
 
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
@@ -217,7 +198,10 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[EarlyStoppingCallback(config.early_stopping_patience), TimeBudget()],
+        callbacks=[
+            EarlyStoppingCallback(config.early_stopping_patience),
+            time_budget_callback(config.time_budget_minutes, started),
+        ],
     )
     train_result = trainer.train()
     training_seconds = time.monotonic() - started

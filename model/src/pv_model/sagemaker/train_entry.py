@@ -94,18 +94,19 @@ def metric_lines(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def install_handler(model_dir: str | Path, job_name: str | None = None) -> None:
-    """Copy `code/inference.py` and `code/requirements.txt` next to the trained weights.
+    """Copy the handler code (`code/`, as `pv-model package` ships it) next to the trained weights.
 
     With a job name, `serving.json` pins the model version to `<job>-<data hash>`: the endpoint
     unpacks into /opt/ml/model, where the folder name says nothing.
     """
     from pv_model.serving.code.inference import model_version
+    from pv_model.serving.package import CODE_FILES
 
     root = Path(model_dir)
     code = root / "code"
     code.mkdir(parents=True, exist_ok=True)
     source = resources.files("pv_model.serving.code")
-    for name in ("inference.py", "requirements.txt"):
+    for name in CODE_FILES:
         (code / name).write_bytes(source.joinpath(name).read_bytes())
     if job_name:
         data_hash = model_version(root).rsplit("-", 1)[-1]
