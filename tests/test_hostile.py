@@ -44,6 +44,25 @@ def template_batch_size(pipeline, monkeypatch):
     runtime.reset()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def rules_loaded():
+    """Load the case-intelligence vocabularies once, so a bound measures the input, not the
+    one-time lazy load that whichever test runs first would otherwise pay."""
+    from datetime import UTC, datetime
+
+    from pv.intelligence import adverse_event_sentences
+    from pv.models import Channel, SourceDocument, TextUnit
+
+    warm = SourceDocument(
+        document_id="warm-up",
+        channel=Channel.SOCIAL,
+        source_key="social/warm-up",
+        received_at=datetime.now(UTC),
+        units=[TextUnit(kind="post", text="Since I started metformin I got diarrhoea.")],
+    )
+    assert adverse_event_sentences(warm)
+
+
 @contextmanager
 def bounded(seconds: float, mib: float) -> Iterator[dict[str, float]]:
     """Assert that the block uses under `seconds` of CPU and `mib` MiB of Python memory at its peak.
@@ -267,7 +286,14 @@ def test_a_transcript_with_no_speaker_labels_is_screened_whole(pipeline, endpoin
     assert outcomes(pipeline) == {"call/no-labels.txt": "screened", "call/no-labels-ae.txt": "screened"}
     sent = sent_to_endpoint(endpoint)
     assert "black stools" in sent and "stomach started burning" in sent
-    assert [c["source_key"] for c in pipeline.cases()] == ["call/no-labels-ae.txt"]
+    # ibuprofen, then a burning stomach and black stools: the double's keywords miss it, the
+    # case-intelligence rules (screening's second detector) do not.
+    assert sorted(c["source_key"] for c in pipeline.cases()) == [
+        "call/no-labels-ae.txt",
+        "call/no-labels.txt",
+    ]
+    flagged_by = {s["source_key"]: s["flag_sources"] for s in pipeline.screenings()}
+    assert flagged_by == {"call/no-labels.txt": ["rules"], "call/no-labels-ae.txt": ["classifier"]}
 
 
 def test_prompt_injection_aimed_at_a_summarizer_is_not_followed(pipeline):

@@ -275,3 +275,38 @@ def test_two_identical_files_in_one_batch_are_screened_once_and_both_keys_record
     assert {screening["source_key"], *screening["duplicate_keys"]} == {"email/one.eml", "email/two.eml"}
     assert len(pipeline.cases()) == 1
     assert len(pipeline.alerts()) == 1
+
+
+def test_patient_wording_the_classifier_scores_low_is_still_flagged_by_the_rules(pipeline):
+    """The endpoint double knows no 'diarrhoea'; the case-intelligence rules do, and say so."""
+    pipeline.push_post({"id": "lay-1", "text": "Since I started metformin I get terrible diarrhoea every day."})
+
+    pipeline.run()
+
+    (screening,) = pipeline.screenings()
+    assert screening["is_ae"] is True
+    assert screening["flag_sources"] == ["rules"]
+    assert [(f["text"], f["label"]) for f in screening["flagged"]] == [
+        ("Since I started metformin I get terrible diarrhoea every day.", "Not_AE")
+    ]
+    (case,) = pipeline.cases()
+    assert case["facts"]["suspect_drugs"] == ["metformin"] and case["facts"]["events"] == ["diarrhoea"]
+
+
+def test_the_rules_do_not_flag_an_indication_or_a_denied_reaction(pipeline):
+    pipeline.push_post({"id": "q-1", "text": "I take metformin for my diabetes. Should I take it with food?"})
+    pipeline.push_post({"id": "q-2", "text": "On sertraline for a month now and no diarrhoea at all, great."})
+
+    pipeline.run()
+
+    assert {s["is_ae"] for s in pipeline.screenings()} == {False}
+    assert pipeline.cases() == []
+
+
+def test_a_classifier_flag_is_recorded_as_the_classifiers(pipeline):
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+
+    pipeline.screen()
+
+    (screening,) = pipeline.screenings()
+    assert screening["flag_sources"] == ["classifier"]

@@ -109,6 +109,9 @@ class Screening(BaseModel):
     threshold: float | None = None
     sentence_count: int = 0
     flagged: list[SentenceScore] = Field(default_factory=list)
+    flag_sources: list[Literal["classifier", "rules"]] = Field(
+        default_factory=list, description="what found the adverse event: the classifier, the rules, or both"
+    )
     model: str | None = Field(default=None, description="model version the endpoint reports")
     endpoint_calls: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -25,7 +25,7 @@ from pv.adapters.stores import CaseStore, ScreeningStore
 from pv.adapters.topic import AlertPublisher
 from pv.cases import CaseService
 from pv.config import Settings, settings
-from pv.models import CaseRequest
+from pv.models import CaseRequest, SourceDocument
 from pv.screening import ScreeningPipeline
 
 # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
@@ -78,7 +78,15 @@ def screening_pipeline() -> ScreeningPipeline:
         ),
         threshold=config.classifier_threshold,
         max_document_bytes=config.max_document_bytes,
+        rule_check=_rule_check,
     )
+
+
+def _rule_check(document: SourceDocument) -> list[str]:
+    # Imported on first use, not at cold start: most documents never need the rules.
+    from pv.intelligence import adverse_event_sentences
+
+    return adverse_event_sentences(document)
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,8 @@ from pv.sentences import document_sentences
 
 logger = Logger(child=True)
 
+RuleCheck = Callable[[SourceDocument], list[str]]
+
 OBJECT_MISSING = "object_missing"
 TOO_LARGE = "too_large"
 
@@ -102,6 +104,10 @@ class ScreeningPipeline:
     classifier: ClassifierClient
     threshold: float
     max_document_bytes: int
+    # The case-intelligence rules as a second detector: the sentences where they find a suspect
+    # drug with a reaction the reporter does not deny. The classifier learnt from case reports
+    # and misses much patient wording; for a safety team a missed AE costs more than a review.
+    rule_check: RuleCheck | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def screen(self, messages: list[IntakeMessage]) -> dict[str, MessageOutcome]:
@@ -245,17 +251,24 @@ class ScreeningPipeline:
                 outcome.error = failure
                 continue
             scores = classification.probabilities[start:end]
+            scored = dict(zip(sentences[start:end], scores, strict=True))
             flagged = [
                 SentenceScore(text=text, label="Adverse_Event", score=round(score, 4))
-                for text, score in zip(sentences[start:end], scores, strict=True)
+                for text, score in scored.items()
                 if score >= self.threshold
             ]
+            sources = ["classifier"] if flagged else []
+            if not flagged and self.rule_check is not None:
+                evidence = [text for text in self.rule_check(document) if text in scored]
+                flagged = [SentenceScore(text=t, label="Not_AE", score=round(scored[t], 4)) for t in evidence]
+                sources = ["rules"] if flagged else []
             outcome.screenings[document.document_id] = Screening(
                 document_id=document.document_id,
                 source_key=document.source_key,
                 channel=document.channel,
                 status="screened",
                 is_ae=bool(flagged),
+                flag_sources=sources,
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
                 sentence_count=end - start,

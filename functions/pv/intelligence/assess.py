@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 from pv.sentences import document_sentences, split_sentences
@@ -46,6 +47,54 @@ def assess_case(
     """
     redactor = redactor or RuleRedactor()
     texts = document_sentences(document) or [s.text for s in flagged]
+    language, tokens, found, reactions, suspects, patient = _read(document, texts, extractor)
+    events = _unique(f.mention.normalized for f in reactions)
+    drugs = _unique(f.mention.normalized for f in suspects) or _drugs_named_by_others(document, extractor)
+
+    excluded = _excluded_tokens(found, tokens)
+    important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
+    met = criteria(
+        [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))], important
+    )
+    met = _criteria_from_events(met, reactions, texts)
+    known_names = name_variants(document.metadata)
+    met = [
+        c.model_copy(update={"evidence": redactor.redact(c.evidence, known_names=known_names)}) for c in met
+    ]
+
+    from .validity import missing_elements
+
+    facts = CaseFacts(
+        suspect_drugs=drugs,
+        events=events,
+        mentions=_unique_mentions(f.mention for f in found),
+        serious=bool(met),
+        seriousness_criteria=met,
+        patient=patient,
+        missing_elements=missing_elements(document, patient=patient, suspect_drugs=drugs, events=events),
+        language=language,
+        summary="",
+    )
+    summary = ExtractiveSummarizer().summarize(document, facts)
+    if summarizer is not None:
+        # an ungrounded or malformed abstractive summary: keep the extractive one
+        with contextlib.suppress(SummarizerError):
+            summary = summarizer.summarize(document, facts)
+    return facts.model_copy(update={"summary": redactor.redact(summary, known_names=known_names)})
+
+
+class _Reading(NamedTuple):
+    """What the rules read in a document's sentences, before any case is built from it."""
+
+    language: str
+    tokens: list[list[Token]]
+    found: list[_Found]
+    reactions: list[_Found]
+    suspects: list[_Found]
+    patient: str | None
+
+
+def _read(document: SourceDocument, texts: list[str], extractor: Extractor | None) -> _Reading:
     language = (
         document.language.split("-")[0].lower() if document.language else detect_language(" ".join(texts))
     )
@@ -91,39 +140,17 @@ def assess_case(
     suspects = [
         f for f in found if f.entity.type == "DRUG" and f.mention.role == "suspect" and not f.mention.negated
     ]
-    events = _unique(f.mention.normalized for f in reactions)
-    drugs = _unique(f.mention.normalized for f in suspects) or _drugs_named_by_others(document, extractor)
+    return _Reading(language, tokens, found, reactions, suspects, patient)
 
-    excluded = _excluded_tokens(found, tokens)
-    important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
-    met = criteria(
-        [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))], important
-    )
-    met = _criteria_from_events(met, reactions, texts)
-    known_names = name_variants(document.metadata)
-    met = [
-        c.model_copy(update={"evidence": redactor.redact(c.evidence, known_names=known_names)}) for c in met
-    ]
 
-    from .validity import missing_elements
-
-    facts = CaseFacts(
-        suspect_drugs=drugs,
-        events=events,
-        mentions=_unique_mentions(f.mention for f in found),
-        serious=bool(met),
-        seriousness_criteria=met,
-        patient=patient,
-        missing_elements=missing_elements(document, patient=patient, suspect_drugs=drugs, events=events),
-        language=language,
-        summary="",
-    )
-    summary = ExtractiveSummarizer().summarize(document, facts)
-    if summarizer is not None:
-        # an ungrounded or malformed abstractive summary: keep the extractive one
-        with contextlib.suppress(SummarizerError):
-            summary = summarizer.summarize(document, facts)
-    return facts.model_copy(update={"summary": redactor.redact(summary, known_names=known_names)})
+def adverse_event_sentences(document: SourceDocument, *, extractor: Extractor | None = None) -> list[str]:
+    """The sentences where the reporter's text names a reaction that occurred, when it also names a
+    suspect drug; empty otherwise. Screening's second detector, beside the classifier."""
+    texts = document_sentences(document)
+    reading = _read(document, texts, extractor)
+    if not reading.suspects:
+        return []
+    return _unique(texts[f.sentence] for f in reading.reactions)
 
 
 def _drugs_named_by_others(document: SourceDocument, extractor: Extractor | None) -> list[str]:
