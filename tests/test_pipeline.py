@@ -279,16 +279,15 @@ def test_two_identical_files_in_one_batch_are_screened_once_and_both_keys_record
 
 def test_patient_wording_the_classifier_scores_low_is_still_flagged_by_the_rules(pipeline):
     """The endpoint double knows no 'diarrhoea'; the case-intelligence rules do, and say so."""
-    pipeline.push_post({"id": "lay-1", "text": "Since I started metformin I get terrible diarrhoea every day."})
+    text = "Since I started metformin I get terrible diarrhoea every day."
+    pipeline.push_post({"id": "lay-1", "text": text})
 
     pipeline.run()
 
     (screening,) = pipeline.screenings()
     assert screening["is_ae"] is True
     assert screening["flag_sources"] == ["rules"]
-    assert [(f["text"], f["label"]) for f in screening["flagged"]] == [
-        ("Since I started metformin I get terrible diarrhoea every day.", "Not_AE")
-    ]
+    assert [(f["text"], f["label"]) for f in screening["flagged"]] == [(text, "Not_AE")]
     (case,) = pipeline.cases()
     assert case["facts"]["suspect_drugs"] == ["metformin"] and case["facts"]["events"] == ["diarrhoea"]
 
