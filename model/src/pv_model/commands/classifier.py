@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from dataclasses import fields
 from pathlib import Path
 
+from pv_model.commands import add_config_flags, config_from_args, setup_logging
 from pv_model.data import DEFAULT_DATA_DIR
 
 DEFAULT_EVAL_JSON = ".artifacts/eval/ae-classifier.json"
@@ -16,7 +15,7 @@ DEFAULT_EVAL_JSON = ".artifacts/eval/ae-classifier.json"
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the classifier subcommands to the `pv-model` parser."""
     from pv_model.download import DEFAULT_BASE_URL
-    from pv_model.training import TrainConfig, parse_bool
+    from pv_model.training import TrainConfig
 
     download = subparsers.add_parser("download", help="fetch ADE-Corpus-V2 from its public distribution")
     download.add_argument("--output", default=".artifacts/data/ade-corpus-v2", help="folder to write")
@@ -24,17 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     download.set_defaults(func=_download)
 
     train = subparsers.add_parser("train", help="fine-tune the AE sentence classifier")
-    defaults = TrainConfig()
-    aliases = {"data_dir": "--data", "output_dir": "--output"}
-    for field in fields(TrainConfig):
-        flag = aliases.get(field.name, "--" + field.name.replace("_", "-"))
-        default = getattr(defaults, field.name)
-        kind = parse_bool if isinstance(default, bool) else type(default)
-        train.add_argument(flag, dest=field.name, type=kind, default=default, help=f"(default: {default!r})")
+    add_config_flags(train, TrainConfig)
     train.set_defaults(func=_train)
 
     evaluate = subparsers.add_parser("eval", help="score a saved model against the TF-IDF baseline")
-    evaluate.add_argument("--model", default=defaults.output_dir, help="saved model folder")
+    evaluate.add_argument("--model", default=TrainConfig.output_dir, help="saved model folder")
     evaluate.add_argument("--data", default=DEFAULT_DATA_DIR, help="ADE-Corpus-V2 folder")
     evaluate.add_argument("--split", choices=("test", "all"), default="test", help="part to score")
     evaluate.add_argument("--json", default=DEFAULT_EVAL_JSON, help="report path (PNGs go beside it)")
@@ -55,14 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     augment.set_defaults(func=_augment)
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _download(args: argparse.Namespace) -> int:
     from pv_model.download import download_corpus
 
-    _setup_logging()
+    setup_logging()
     folder = download_corpus(args.output, base_url=args.base_url)
     print(json.dumps({"output": str(folder)}))
     return 0
@@ -71,8 +60,8 @@ def _download(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pv_model.training import TrainConfig, train
 
-    _setup_logging()
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    setup_logging()
+    config = config_from_args(TrainConfig, args)
     print(json.dumps(train(config), indent=2))
     return 0
 
@@ -80,7 +69,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pv_model.evaluation import evaluate, format_report
 
-    _setup_logging()
+    setup_logging()
     report = evaluate(
         args.model,
         args.data,
@@ -97,7 +86,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _augment(args: argparse.Namespace) -> int:
     from pv_model import augment
 
-    _setup_logging()
+    setup_logging()
     written = augment.run(
         data_dir=args.data,
         output=args.output,

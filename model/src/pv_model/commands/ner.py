@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from dataclasses import fields
 from pathlib import Path
 
+from pv_model.commands import add_config_flags, config_from_args, setup_logging
 from pv_model.data import DEFAULT_DATA_DIR
 
 DEFAULT_EVAL_JSON = ".artifacts/eval/ae-extractor.json"
@@ -17,16 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the extraction subcommands to the `pv-model` parser."""
     from pv_model.ner import DEFAULT_NER_DIR
     from pv_model.ner.training import NerTrainConfig
-    from pv_model.training import parse_bool
 
     train = subparsers.add_parser("train-ner", help="fine-tune the DRUG/AE token classifier")
-    defaults = NerTrainConfig()
-    aliases = {"data_dir": "--data", "output_dir": "--output"}
-    for field in fields(NerTrainConfig):
-        flag = aliases.get(field.name, "--" + field.name.replace("_", "-"))
-        default = getattr(defaults, field.name)
-        kind = parse_bool if isinstance(default, bool) else type(default)
-        train.add_argument(flag, dest=field.name, type=kind, default=default, help=f"(default: {default!r})")
+    add_config_flags(train, NerTrainConfig)
     train.set_defaults(func=_train)
 
     evaluate = subparsers.add_parser("eval-ner", help="entity-level P/R/F1 of a saved extractor")
@@ -38,15 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=_eval)
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _train(args: argparse.Namespace) -> int:
     from pv_model.ner.training import NerTrainConfig, train_ner
 
-    _setup_logging()
-    config = NerTrainConfig(**{f.name: getattr(args, f.name) for f in fields(NerTrainConfig)})
+    setup_logging()
+    config = config_from_args(NerTrainConfig, args)
     print(json.dumps(train_ner(config), indent=2))
     return 0
 
@@ -54,7 +42,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pv_model.ner.evaluation import evaluate_ner, format_report
 
-    _setup_logging()
+    setup_logging()
     report = evaluate_ner(
         args.model, args.data, part=args.split, json_out=args.json, batch_size=args.batch_size
     )
