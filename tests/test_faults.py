@@ -250,24 +250,32 @@ def test_cases_table_throttling_is_retried_and_opens_one_case(pipeline):
     assert holds_up(report), report
 
 
-def test_a_conditional_check_conflict_on_the_screening_record_counts_the_document_once(pipeline, endpoint):
-    """GIVEN a concurrent invocation writes the same screening record first (the conditional put
-    fails) WHEN the queue drains THEN one record, one case and one alert."""
+def race_first_put(table: str, key: str) -> list[str]:
+    """Make another writer store the same item just before the handlers' first PutItem on `table`
+    (a concurrent delivery winning the race); returns the keys raced, filled as it happens."""
     from pv import runtime
 
     writer = boto3.client("dynamodb")  # the other invocation's client: not hooked
-    table = runtime.settings().screenings_table
-    raced = []
+    raced: list[str] = []
 
     def concurrent_writer(params: dict[str, Any], **_: Any) -> None:
         body = json.loads(params["body"])
         if body.get("TableName") == table and not raced:
-            raced.append(body["Item"]["document_id"]["S"])
+            raced.append(body["Item"][key]["S"])
             writer.put_item(TableName=table, Item=body["Item"])
 
     runtime.clients().dynamodb.meta.client.meta.events.register(
         "before-call.dynamodb.PutItem", concurrent_writer
     )
+    return raced
+
+
+def test_a_conditional_check_conflict_on_the_screening_record_counts_the_document_once(pipeline, endpoint):
+    """GIVEN a concurrent invocation writes the same screening record first (the conditional put
+    fails) WHEN the queue drains THEN one record, one case and one alert."""
+    from pv import runtime
+
+    raced = race_first_put(runtime.settings().screenings_table, "document_id")
     pipeline.upload("email/ae.eml", AE_EMAIL)
 
     report = end_state(pipeline, {"email/ae.eml": 1})
@@ -283,19 +291,7 @@ def test_a_conditional_check_conflict_on_the_case_keeps_one_case_and_one_alert(p
     function resumes THEN it adopts the stored case and publishes its alert once."""
     from pv import runtime
 
-    writer = boto3.client("dynamodb")
-    table = runtime.settings().cases_table
-    raced = []
-
-    def concurrent_writer(params: dict[str, Any], **_: Any) -> None:
-        body = json.loads(params["body"])
-        if body.get("TableName") == table and not raced:
-            raced.append(body["Item"]["case_id"]["S"])
-            writer.put_item(TableName=table, Item=body["Item"])
-
-    runtime.clients().dynamodb.meta.client.meta.events.register(
-        "before-call.dynamodb.PutItem", concurrent_writer
-    )
+    raced = race_first_put(runtime.settings().cases_table, "case_id")
     pipeline.upload("email/ae.eml", AE_EMAIL)
 
     report = end_state(pipeline, {"email/ae.eml": 1})
