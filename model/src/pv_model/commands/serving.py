@@ -14,7 +14,13 @@ BACKEND_CHOICES = ("torch", "onnx", "onnx-int8")
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the serving subcommands to `pv-model`."""
     serve = subparsers.add_parser("serve", help="local endpoint server (SageMaker runtime route)")
-    serve.add_argument("--model", default=DEFAULT_MODEL_DIR, help="trained model folder")
+    serve.add_argument(
+        "--model",
+        action="append",
+        metavar="DIR | NAME=DIR",
+        help="a trained model folder, served under any endpoint name; or, repeated, NAME=DIR: each "
+        f"folder served under its endpoint name only (default: {DEFAULT_MODEL_DIR})",
+    )
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--backend", choices=BACKEND_CHOICES, default="torch")
@@ -98,21 +104,42 @@ def _register_sagemaker(subparsers: argparse._SubParsersAction) -> None:
     delete.set_defaults(func=_sm_delete)
 
 
+def serve_models(values: list[str] | None) -> str | dict[str, str]:
+    """`--model` values: one folder (any endpoint name) or NAME=DIR pairs (one endpoint each)."""
+    if not values:
+        return DEFAULT_MODEL_DIR
+    pairs = [value.partition("=") for value in values]
+    if len(values) == 1 and not pairs[0][1]:
+        return values[0]
+    if not all(sep and name and folder for name, sep, folder in pairs):
+        raise SystemExit("pv-model serve: give one --model DIR, or --model NAME=DIR for every model")
+    names = [name for name, _, _ in pairs]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"pv-model serve: an endpoint name is given twice: {names}")
+    return {name: folder for name, _, folder in pairs}
+
+
 def _serve(args: argparse.Namespace) -> int:
     from pv_model.serving.server import make_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    models = serve_models(args.model)
     server = make_server(
-        args.model, port=args.port, host=args.host, backend=args.backend, max_batch=args.max_batch
+        models, port=args.port, host=args.host, backend=args.backend, max_batch=args.max_batch
     )
-    print(f"serving {args.model} ({args.backend}) at {server.url}/endpoints/<name>/invocations", flush=True)
+    if isinstance(models, dict):
+        for name, folder in models.items():
+            print(
+                f"serving {folder} ({args.backend}) at {server.url}/endpoints/{name}/invocations", flush=True
+            )
+    else:
+        print(f"serving {models} ({args.backend}) at {server.url}/endpoints/<name>/invocations", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
-        server.batcher.close()
+        server.close()
     return 0
 
 

@@ -1,14 +1,21 @@
-"""Local endpoint server: the SageMaker runtime route over the same handler as `code/inference.py`.
+"""Local endpoint server: the SageMaker runtime route over the same handlers as `code/`.
 
 `POST /endpoints/<name>/invocations` (what `sagemaker-runtime` InvokeEndpoint calls, so
 `boto3.client("sagemaker-runtime", endpoint_url=url)` works unchanged) and the container routes
-`POST /invocations` and `GET /ping`. The model is loaded once; concurrent requests are queued and
-a single worker scores everything queued so far as one length-sorted batch (micro-batching), so
-throughput rises with concurrency without adding latency to a lone request.
+`POST /invocations` and `GET /ping`. Each model is loaded once; concurrent requests are queued and
+a single worker per model scores everything queued so far as one length-sorted batch
+(micro-batching), so throughput rises with concurrency without adding latency to a lone request.
 
-Errors mirror SageMaker's `ModelError`: the status (400 bad payload, 415/406 content negotiation,
-413 body too large, 500 model failure) with a JSON body carrying `message`, `OriginalStatusCode`
-and `OriginalMessage`. Successful responses carry the model version in
+One server holds one model folder, answering under any endpoint name (`start_server(dir)`), or
+several, keyed by endpoint name (`start_server({"ae-classifier-local": dir1, ...})`): a request
+for a name the server does not hold is answered as SageMaker answers for a missing endpoint (400,
+`ValidationError`, "Endpoint <name> of account ... not found."). The container route
+`/invocations` has no name: it serves the model of a one-model server and is refused with the same
+400 `ValidationError` when the server holds several (a SageMaker container holds one model).
+
+Model errors mirror SageMaker's `ModelError`: the status (400 bad payload, 415/406 content
+negotiation, 413 body too large, 500 model failure) with a JSON body carrying `message`,
+`OriginalStatusCode` and `OriginalMessage`. Successful responses carry the model version in
 `X-Amzn-Invoked-Production-Variant`, which boto3 returns as `InvokedProductionVariant`.
 """
 
@@ -20,7 +27,9 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +40,11 @@ from pv_model.serving.code import inference, ner_inference
 logger = logging.getLogger("pv_model.serving")
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference's payload limit
-INVOCATION_PATH = re.compile(r"^/(?:endpoints/(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))/)?invocations$")
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})"
+ENDPOINT_NAME = re.compile(_NAME)
+INVOCATION_PATH = re.compile(rf"^/(?:endpoints/(?P<name>{_NAME})/)?invocations$")
+ANY_NAME = "*"  # the key of a one-model server's model that answers under every endpoint name
+ACCOUNT_ID = "123456789012"  # named in "endpoint not found" (moto's default account, as locally)
 
 
 Bundle = inference.ModelBundle | ner_inference.NerBundle
@@ -101,28 +114,99 @@ class MicroBatcher:
             start += len(request_texts)
 
 
+@dataclass
+class ServedModel:
+    """One loaded model behind the server: its handler, bundle and micro-batcher."""
+
+    model_dir: Path
+    handler: ModuleType
+    bundle: Bundle
+    batcher: MicroBatcher
+    backend: str = "torch"
+    invocations: int = 0  # requests routed to this model (any outcome), for tests and stats
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    def count_invocation(self) -> None:
+        with self._lock:
+            self.invocations += 1
+
+
+class EndpointNotFound(Exception):
+    """No model of this server answers to the requested endpoint name (SageMaker: ValidationError)."""
+
+
 class EndpointServer(ThreadingHTTPServer):
-    """A threading HTTP server holding one loaded model and its micro-batcher."""
+    """A threading HTTP server holding loaded models keyed by endpoint name.
+
+    A server made with `any_name` holds one model and answers under every endpoint name
+    (its one entry is keyed `ANY_NAME`); otherwise a request must name a model it holds.
+    """
 
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], bundle: Bundle, max_batch: int = 256, handler: ModuleType = inference
+        self, address: tuple[str, int], models: Mapping[str, ServedModel], *, any_name: bool = False
     ) -> None:
+        if not models:
+            raise ValueError("an endpoint server needs at least one model")
+        if any_name and len(models) != 1:
+            raise ValueError("only a one-model server answers under any endpoint name")
         super().__init__(address, _Handler)
-        self.bundle = bundle
-        self.batcher = MicroBatcher(bundle, max_batch=max_batch, handler=handler)
+        self.models = dict(models)
+        self.any_name = any_name
+
+    def route(self, name: str | None) -> ServedModel:
+        """The model that answers endpoint `name` (None: the container route `/invocations`)."""
+        if len(self.models) == 1 and (name is None or self.any_name):
+            return next(iter(self.models.values()))
+        if name is None:
+            raise EndpointNotFound(
+                f"this server holds several models ({', '.join(self.models)}): "
+                "call /endpoints/<name>/invocations"
+            )
+        if name not in self.models:
+            raise EndpointNotFound(
+                f"Endpoint {name} of account {ACCOUNT_ID} not found. "
+                f"This local server serves: {', '.join(self.models)}."
+            )
+        return self.models[name]
+
+    @property
+    def only(self) -> ServedModel:
+        """The model of a one-model server."""
+        if len(self.models) != 1:
+            raise RuntimeError(
+                f"this server holds several models ({', '.join(self.models)}): use .models[name]"
+            )
+        return next(iter(self.models.values()))
+
+    @property
+    def bundle(self) -> Bundle:
+        return self.only.bundle
+
+    @property
+    def batcher(self) -> MicroBatcher:
+        return self.only.batcher
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def stop(self) -> None:
-        """Stop serving, close the socket and the batch worker."""
-        self.shutdown()
+    def close(self) -> None:
+        """Close the socket and every batch worker (after `serve_forever` has returned)."""
         self.server_close()
-        self.batcher.close()
+        for served in self.models.values():
+            served.batcher.close()
+
+    def stop(self) -> None:
+        """Stop serving (from another thread than `serve_forever`'s), then `close`."""
+        self.shutdown()
+        self.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -130,10 +214,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] == "/ping":
-            self._send(200, {"status": "healthy", "model_version": self.server.bundle.version})
-        else:
+        if self.path.split("?")[0] != "/ping":
             self._send_error(404, f"no route GET {self.path.split('?')[0]}")
+        elif len(self.server.models) == 1:
+            self._send(200, {"status": "healthy", "model_version": self.server.only.version})
+        else:
+            models = {name: served.version for name, served in self.server.models.items()}
+            self._send(200, {"status": "healthy", "models": models})
 
     def do_POST(self) -> None:
         started = time.perf_counter()
@@ -143,28 +230,43 @@ class _Handler(BaseHTTPRequestHandler):
             self._discard(length)
             self._send_error(404, f"no route POST {self.path.split('?')[0]}")
             return
-        endpoint = match.group("name") or "local"
-        status, inputs, body = self._invoke(length)
-        latency_ms = (time.perf_counter() - started) * 1000
-        # Logged before the answer goes out, so a caller never sees a response without its log line.
-        logger.info(
-            "invocation endpoint=%s status=%d inputs=%d latency_ms=%.1f", endpoint, status, inputs, latency_ms
-        )
+        name = match.group("name")
+        try:
+            served = self.server.route(name)
+        except EndpointNotFound as error:
+            self._discard(length)
+            self._log(name, 400, 0, started)
+            self._send(400, {"message": str(error)}, {"x-amzn-ErrorType": "ValidationError"})
+            return
+        served.count_invocation()
+        status, inputs, body = self._invoke(served, length)
+        self._log(name, status, inputs, started)
         if status == 200:
-            self._send_raw(200, body, {"X-Amzn-Invoked-Production-Variant": self.server.bundle.version})
+            self._send_raw(200, body, {"X-Amzn-Invoked-Production-Variant": served.version})
         else:
             self._send_error(status, body.decode())
 
-    def _invoke(self, length: int) -> tuple[int, int, bytes]:
+    def _log(self, name: str | None, status: int, inputs: int, started: float) -> None:
+        # Logged before the answer goes out, so a caller never sees a response without its log line.
+        latency_ms = (time.perf_counter() - started) * 1000
+        logger.info(
+            "invocation endpoint=%s status=%d inputs=%d latency_ms=%.1f",
+            name or "local",
+            status,
+            inputs,
+            latency_ms,
+        )
+
+    def _invoke(self, served: ServedModel, length: int) -> tuple[int, int, bytes]:
         """(status, number of inputs, response body or error message) for one invocation."""
         if length > MAX_BODY_BYTES:
             self._discard(length)
             return 413, 0, f"request body of {length} bytes exceeds {MAX_BODY_BYTES}".encode()
         inputs = 0
         try:
-            texts = inference.input_fn(self.rfile.read(length), self.headers.get("Content-Type"))
+            texts = served.handler.input_fn(self.rfile.read(length), self.headers.get("Content-Type"))
             inputs = len(texts)
-            response = inference.output_fn(self.server.batcher.submit(texts), self.headers.get("Accept"))
+            response = served.handler.output_fn(served.batcher.submit(texts), self.headers.get("Accept"))
         except inference.InferenceError as error:
             return error.status, inputs, error.message.encode()
         except Exception as error:  # a model bug must answer 500, not drop the connection
@@ -206,35 +308,73 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
+def load_served(model_dir: str | Path, *, backend: str = "torch", max_batch: int = 256) -> ServedModel:
+    """Load one model folder with its handler (the extractor's for `*ForTokenClassification`)."""
+    handler = handler_for(model_dir)
+    bundle = handler.load_model(model_dir, backend=backend)
+    return ServedModel(
+        model_dir=Path(model_dir),
+        handler=handler,
+        bundle=bundle,
+        batcher=MicroBatcher(bundle, max_batch=max_batch, handler=handler),
+        backend=backend,
+    )
+
+
 def make_server(
-    model_dir: str | Path,
+    models: str | Path | Mapping[str, str | Path],
     *,
     port: int = 0,
     host: str = "127.0.0.1",
-    backend: str = "torch",
+    backend: str | Mapping[str, str] = "torch",
     max_batch: int = 256,
 ) -> EndpointServer:
-    """Load the model once and bind a server (not yet serving) to `host:port` (0 = any free port).
+    """Load the models once and bind a server (not yet serving) to `host:port` (0 = any free port).
 
-    The handler follows the folder's config: an extractor (`*ForTokenClassification`) is served
-    by `ner_inference`, anything else by the classifier's `inference`.
+    `models`: one folder, served under any endpoint name, or endpoint name -> folder, each served
+    under its name only. `backend`: one for every model, or endpoint name -> backend (names left
+    out: torch; the extractor serves with torch only). The handler follows each folder's config:
+    an extractor (`*ForTokenClassification`) is served by `ner_inference`, anything else by the
+    classifier's `inference`.
     """
-    handler = handler_for(model_dir)
-    bundle = handler.load_model(model_dir, backend=backend)
-    server = EndpointServer((host, port), bundle, max_batch=max_batch, handler=handler)
-    logger.info("model loaded version=%s backend=%s url=%s", bundle.version, backend, server.url)
+    any_name = not isinstance(models, Mapping)
+    folders = {ANY_NAME: models} if not isinstance(models, Mapping) else dict(models)
+    bad = [name for name in folders if not any_name and not ENDPOINT_NAME.fullmatch(name)]
+    if bad:
+        raise ValueError(f"not SageMaker endpoint names: {bad}")
+    backends = {name: backend for name in folders} if isinstance(backend, str) else dict(backend)
+    unknown = sorted(set(backends) - set(folders))
+    if unknown:
+        raise ValueError(f"backends given for endpoints this server does not hold: {unknown}")
+    served: dict[str, ServedModel] = {}
+    try:
+        for name, folder in folders.items():
+            served[name] = load_served(folder, backend=backends.get(name, "torch"), max_batch=max_batch)
+        server = EndpointServer((host, port), served, any_name=any_name)
+    except BaseException:
+        for loaded in served.values():
+            loaded.batcher.close()
+        raise
+    for name, loaded in served.items():
+        logger.info(
+            "model loaded endpoint=%s version=%s backend=%s url=%s",
+            name,
+            loaded.version,
+            loaded.backend,
+            server.url,
+        )
     return server
 
 
 def start_server(
-    model_dir: str | Path,
+    models: str | Path | Mapping[str, str | Path],
     port: int = 0,
-    backend: str = "torch",
+    backend: str | Mapping[str, str] = "torch",
     host: str = "127.0.0.1",
     max_batch: int = 256,
 ) -> tuple[EndpointServer, str]:
-    """Serve `model_dir` from a background thread; returns the server (call `.stop()`) and its URL."""
-    server = make_server(model_dir, port=port, host=host, backend=backend, max_batch=max_batch)
+    """Serve `models` (see `make_server`) from a background thread; the server (call `.stop()`) and URL."""
+    server = make_server(models, port=port, host=host, backend=backend, max_batch=max_batch)
     thread = threading.Thread(target=server.serve_forever, name="pv-model-endpoint", daemon=True)
     thread.start()
     return server, server.url
