@@ -121,15 +121,20 @@ def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
 
 
 def intelligence_backends(config: Settings) -> dict[str, Any]:
-    """Optional extractor/summarizer endpoints, when the template names them."""
+    """Optional extractor/summarizer endpoints, when the template names them.
+
+    The extractor endpoint adds to the lexicon rather than replacing it (`CombinedExtractor`).
+    """
     backends: dict[str, Any] = {}
     try:
-        from pv.intelligence import EndpointExtractor, EndpointSummarizer
+        from pv.intelligence import CombinedExtractor, EndpointExtractor, EndpointSummarizer
     except ImportError:
         return backends
     if config.extractor_endpoint_name:
         invoker = endpoint_invoker(config.extractor_endpoint_name, config)
-        backends["extractor"] = EndpointExtractor(lambda payload: invoker.invoke(payload).body)
+        backends["extractor"] = CombinedExtractor(
+            EndpointExtractor(lambda payload: invoker.invoke(payload).body)
+        )
     if config.summarizer_endpoint_name:
         invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
         backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)

@@ -1,4 +1,4 @@
-"""Drug and adverse-event mentions in sentences: the lexicon extractor and the endpoint one."""
+"""Drug and adverse-event mentions in sentences: the lexicon extractor, the endpoint one, and both."""
 
 from __future__ import annotations
 
@@ -85,6 +85,34 @@ class EndpointExtractor:
                 raise ExtractorError(f"extractor answered {len(answer)} items for {len(batch)} inputs")
             results.extend(_normalized(s, ents) for s, ents in zip(batch, answer, strict=True))
         return results
+
+
+class CombinedExtractor:
+    """The lexicon's entities plus what a model adds: per sentence, every lexicon entity, then each
+    model entity that overlaps no lexicon entity of its type.
+
+    The lexicon knows lay wording ("threw up"), brand names and their generic names, and flags;
+    a model trained on case reports finds names the vocabulary lacks. Where both find a span,
+    the lexicon's reading (normalization, flags) wins.
+    """
+
+    def __init__(self, model: Extractor, lexicon: Extractor | None = None) -> None:
+        self._model = model
+        self._lexicon = lexicon or LexiconExtractor()
+
+    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+        known = self._lexicon.extract(sentences)
+        found = self._model.extract(sentences)
+        if len(found) != len(known):
+            raise ExtractorError(f"extractor answered {len(found)} items for {len(known)} sentences")
+        return [_merged(base, extra) for base, extra in zip(known, found, strict=True)]
+
+
+def _merged(base: list[Entity], extra: list[Entity]) -> list[Entity]:
+    added = [
+        e for e in extra if not any(b.type == e.type and b.start < e.end and e.start < b.end for b in base)
+    ]
+    return sorted([*base, *added], key=lambda e: (e.start, e.end))
 
 
 def _normalized(sentence: str, entities: list[Entity]) -> list[Entity]:
