@@ -158,6 +158,7 @@ class EndpointServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.models = dict(models)
         self.any_name = any_name
+        self._serving: threading.Thread | None = None
 
     def route(self, name: str | None) -> ServedModel:
         """The model that answers endpoint `name` (None: the container route `/invocations`)."""
@@ -198,14 +199,28 @@ class EndpointServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
     def close(self) -> None:
-        """Close the socket and every batch worker (after `serve_forever` has returned)."""
+        """Close the socket and every batch worker, and let go of the models (after `serve_forever`).
+
+        The models are dropped here, in the caller's thread: a handler thread of a keep-alive
+        connection outlives the server, and if it held the last reference, the models' tensors
+        would be freed by a daemon thread while the interpreter exits, which aborts the process.
+        """
         self.server_close()
         for served in self.models.values():
             served.batcher.close()
+        self.models = {}
+
+    def serve_in_background(self) -> None:
+        """`serve_forever` in a daemon thread that `stop` joins."""
+        self._serving = threading.Thread(target=self.serve_forever, name="pv-model-endpoint", daemon=True)
+        self._serving.start()
 
     def stop(self) -> None:
         """Stop serving (from another thread than `serve_forever`'s), then `close`."""
         self.shutdown()
+        if self._serving is not None:
+            self._serving.join(timeout=10)
+            self._serving = None
         self.close()
 
 
@@ -375,6 +390,5 @@ def start_server(
 ) -> tuple[EndpointServer, str]:
     """Serve `models` (see `make_server`) from a background thread; the server (call `.stop()`) and URL."""
     server = make_server(models, port=port, host=host, backend=backend, max_batch=max_batch)
-    thread = threading.Thread(target=server.serve_forever, name="pv-model-endpoint", daemon=True)
-    thread.start()
+    server.serve_in_background()
     return server, server.url
