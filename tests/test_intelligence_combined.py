@@ -95,8 +95,8 @@ def test_where_both_find_a_span_of_one_type_the_lexicon_reading_wins() -> None:
     ]
 
 
-def test_a_model_span_overlapping_a_lexicon_span_of_another_type_is_kept_in_order() -> None:
-    """Only a lexicon entity of the same type hides a model entity ("<drug> toxicity" is an event)."""
+def test_a_model_span_wider_than_a_lexicon_span_of_another_type_is_kept_in_order() -> None:
+    """Only a lexicon entity of the same type hides an overlapping model entity ("<drug> toxicity")."""
     sentence = "Methotrexate toxicity recurred."
     model = {sentence: [("AE", "Methotrexate toxicity")]}
 
@@ -105,6 +105,19 @@ def test_a_model_span_overlapping_a_lexicon_span_of_another_type_is_kept_in_orde
     assert [(e.type, e.text, e.normalized) for e in entities] == [
         ("DRUG", "Methotrexate", "methotrexate"),
         ("AE", "Methotrexate toxicity", "methotrexate toxicity"),
+    ]
+
+
+def test_a_model_span_within_a_lexicon_span_of_another_type_is_dropped() -> None:
+    """GIVEN the model calls a brand the lexicon knows as a drug an AE WHEN combined THEN the drug stands."""
+    sentence = "Is it safe to take Xarelto with ibuprofen?"
+    model = {sentence: [("AE", "Xarelto")]}
+
+    [entities] = _combined(model).extract([sentence])
+
+    assert [(e.type, e.text, e.normalized) for e in entities] == [
+        ("DRUG", "Xarelto", "rivaroxaban"),
+        ("DRUG", "ibuprofen", "ibuprofen"),
     ]
 
 

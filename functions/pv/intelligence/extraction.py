@@ -89,11 +89,13 @@ class EndpointExtractor:
 
 class CombinedExtractor:
     """The lexicon's entities plus what a model adds: per sentence, every lexicon entity, then each
-    model entity that overlaps no lexicon entity of its type.
+    model entity that overlaps no lexicon entity of its type and does not lie within a lexicon
+    entity of the other type.
 
     The lexicon knows lay wording ("threw up"), brand names and their generic names, and flags;
-    a model trained on case reports finds names the vocabulary lacks. Where both find a span,
-    the lexicon's reading (normalization, flags) wins.
+    a model trained on case reports finds names the vocabulary lacks. Where both read the same
+    words, the lexicon's reading (type, normalization, flags) wins: a model "AE" on a brand name
+    the lexicon knows as a drug is dropped, while "<drug> toxicity" (wider than the drug) is kept.
     """
 
     def __init__(self, model: Extractor, lexicon: Extractor | None = None) -> None:
@@ -109,10 +111,14 @@ class CombinedExtractor:
 
 
 def _merged(base: list[Entity], extra: list[Entity]) -> list[Entity]:
-    added = [
-        e for e in extra if not any(b.type == e.type and b.start < e.end and e.start < b.end for b in base)
-    ]
-    return sorted([*base, *added], key=lambda e: (e.start, e.end))
+    def read_by_lexicon(e: Entity) -> bool:
+        return any(
+            (b.type == e.type and b.start < e.end and e.start < b.end)
+            or (b.start <= e.start and e.end <= b.end)
+            for b in base
+        )
+
+    return sorted([*base, *(e for e in extra if not read_by_lexicon(e))], key=lambda e: (e.start, e.end))
 
 
 def _normalized(sentence: str, entities: list[Entity]) -> list[Entity]:
