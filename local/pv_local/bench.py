@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--repetitions", type=int, default=7, help="fresh interpreters per import timing")
     bench.add_argument("--timeout", type=float, default=900.0, help="seconds before the run gives up")
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
-    add_stack_arguments(bench)
+    add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)
 
 

@@ -29,6 +29,7 @@ _COMMAND_MODULES = [
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")
+DEFAULT_EXTRACTOR = Path(".artifacts/models/ae-extractor")
 LOCAL_DIR = Path(".artifacts/local")
 
 
@@ -36,8 +37,8 @@ class UsageError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
-def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of every command that starts the local stack."""
+def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = True) -> None:
+    """Options of every command that starts the local stack (`extractor`: `--extractor` too)."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--model",
@@ -49,8 +50,23 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         help="URL of a running server with the SageMaker runtime contract, instead of --model",
     )
     parser.add_argument(
-        "--backend", default="torch", choices=["torch", "onnx", "onnx-int8"], help="model server backend"
+        "--backend",
+        default="torch",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="the classifier's backend (the extractor serves with torch)",
     )
+    if extractor:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--extractor",
+            type=Path,
+            help="trained DRUG/AE extraction model served beside the classifier as endpoint "
+            f"ae-extractor-local, its entities added to the lexicon's (default: {DEFAULT_EXTRACTOR} "
+            "when it holds a model; none with --endpoint-url)",
+        )
+        which.add_argument(
+            "--no-extractor", action="store_true", help="no extraction model: the lexicon alone extracts"
+        )
     parser.add_argument("--template", type=Path, help="SAM template (default: the project's template.yaml)")
     parser.add_argument(
         "--retry-delay",
@@ -81,14 +97,20 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             f"no trained model in {model}: `make model` trains the default classifier, "
             "or pass --model DIR (a trained model) or --endpoint-url URL (a running endpoint server)"
         )
+    extractor = extractor_from_args(args)
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     function_log = LOCAL_DIR / "functions.log"
     with function_log.open("w", encoding="utf-8") as log:
-        what = f"model {model} ({args.backend})" if model is not None else f"endpoint {args.endpoint_url}"
+        if model is None:
+            what = f"endpoint {args.endpoint_url}"
+        else:
+            what = f"classifier {model} ({args.backend})"
+            what += f" and extractor {extractor}" if extractor is not None else ", lexicon extraction"
         with out.status(f"Starting the local stack from the template, serving {what}..."):
             stack = LocalStack(
                 model_dir=model,
                 endpoint_url=args.endpoint_url,
+                extractor_dir=extractor,
                 template=args.template or DEFAULT_TEMPLATE,
                 backend=args.backend,
                 retry_delay_s=args.retry_delay,
@@ -100,9 +122,47 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
                 f"[green]Local stack up[/]: moto {stack.moto_url}, bucket {stack.bucket}, "
                 f"endpoint {stack.sagemaker_url}; function logs in {function_log}"
             )
+            out.print(f"Models: {served_models(stack)}")
             yield stack
         finally:
             stack.stop()
+
+
+def extractor_from_args(args: argparse.Namespace) -> Path | None:
+    """The extraction model to serve: `--extractor`, else the default folder when it holds one."""
+    chosen = getattr(args, "extractor", None)
+    if getattr(args, "no_extractor", False):
+        return None
+    if chosen is None:
+        if args.endpoint_url is not None or not (DEFAULT_EXTRACTOR / "config.json").is_file():
+            return None  # nothing to serve it beside, or none trained: the lexicon extracts
+        chosen = DEFAULT_EXTRACTOR
+    elif args.endpoint_url is not None:
+        raise UsageError(
+            "--extractor is served by the local model server, which --endpoint-url replaces: "
+            "pass --model DIR, or serve both at that URL (pv-model serve --model NAME=DIR ...)"
+        )
+    if not (chosen / "config.json").is_file():
+        raise UsageError(f"no trained model in {chosen}: `pv-model train-ner` trains the extractor")
+    from pv_model.serving.code.ner_inference import is_extractor
+
+    if not is_extractor(chosen):
+        raise UsageError(f"{chosen} is not a DRUG/AE extraction model (a *ForTokenClassification folder)")
+    return chosen
+
+
+def served_models(stack: LocalStack) -> str:
+    """Which model answers each endpoint the pipeline calls, for the console."""
+    from pv_local.stack import CLASSIFIER_PARAMETER, EXTRACTOR_PARAMETER
+
+    described = []
+    for role, parameter in (("classifier", CLASSIFIER_PARAMETER), ("extractor", EXTRACTOR_PARAMETER)):
+        name = stack.parameters.get(parameter, "")
+        if not name:
+            described.append(f"{role}: none" + (" (the lexicon extracts)" if role == "extractor" else ""))
+        else:
+            described.append(f"{role} {name} <- {stack.served.get(name) or stack.sagemaker_url}")
+    return "; ".join(described)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -83,15 +83,20 @@ def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: An
 
 
 def _model_info(stack: Any, backend: str) -> dict[str, Any] | None:
+    """The served classifier and extractor (`extractor` None: the lexicon alone extracted)."""
     if stack.model_dir is None:
         return None  # an external endpoint served the classifier
     from pv_model.serving.code.inference import model_version
 
+    extractor = None
+    if stack.extractor_dir is not None:
+        extractor = {"dir": str(stack.extractor_dir), "version": model_version(stack.extractor_dir)}
     return {
         "dir": str(stack.model_dir),
         "version": model_version(stack.model_dir),
         "backend": backend,
         "threshold": float(stack.model_threshold() or "nan"),
+        "extractor": extractor,
     }
 
 

@@ -529,7 +529,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     load.add_argument("--seed", type=int, default=0)
     load.add_argument("--timeout", type=float, default=1800.0, help="seconds before the run gives up")
     load.add_argument("--json", type=Path, default=DEFAULT_REPORT, help="where to write the report")
-    add_stack_arguments(load)
+    add_stack_arguments(load, extractor=False)  # its proxy and faults speak the classifier contract
     load.set_defaults(func=run_load_command)
 
 

@@ -5,6 +5,10 @@
         stack.run_until_idle()
         print(stack.alerts())
 
+With `extractor_dir` the same local server also serves the extraction model, under the endpoint
+name `ae-extractor-local`, and the template's `ExtractorEndpointName` names it (CaseFunction then
+adds the model's entities to the lexicon's); without it that parameter stays empty (lexicon only).
+
 Everything comes from `template.yaml`: the resources (created in a moto server on 127.0.0.1 and
 a free port), the functions' handlers, batch sizes and environment. Handlers run in this process,
 with `AWS_ENDPOINT_URL` pointing every AWS client at moto and
@@ -35,9 +39,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "eu-west-1"
-# Values for template parameters that have no default (the endpoint's name is free locally).
-LOCAL_PARAMETERS = {"ClassifierEndpointName": "ae-classifier-local"}
+CLASSIFIER_PARAMETER = "ClassifierEndpointName"
+EXTRACTOR_PARAMETER = "ExtractorEndpointName"
 THRESHOLD_PARAMETER = "ClassifierThreshold"
+LOCAL_EXTRACTOR_ENDPOINT = "ae-extractor-local"
+# Values for template parameters that have no default (the endpoint's name is free locally).
+LOCAL_PARAMETERS = {CLASSIFIER_PARAMETER: "ae-classifier-local"}
 
 # The template's logical ids the local tools read from (the resources themselves come from it).
 INTAKE_BUCKET = "IntakeBucket"
@@ -93,6 +100,7 @@ class LocalStack:
         model_dir: str | Path | None = None,
         endpoint_url: str | None = None,
         *,
+        extractor_dir: str | Path | None = None,
         template: str | Path = DEFAULT_TEMPLATE,
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, Handler] | None = None,
@@ -104,8 +112,14 @@ class LocalStack:
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
+        if extractor_dir is not None and model_dir is None:
+            raise ValueError(
+                "extractor_dir is served beside model_dir; with endpoint_url, name the extractor "
+                f"endpoint with parameters={{{EXTRACTOR_PARAMETER!r}: ...}}"
+            )
         self.template_path = Path(template)
         self.model_dir = Path(model_dir) if model_dir is not None else None
+        self.extractor_dir = Path(extractor_dir) if extractor_dir is not None else None
         self.backend = backend
         self._endpoint_url = endpoint_url
         self._parameters = dict(parameters or {})
@@ -120,6 +134,8 @@ class LocalStack:
         self.sagemaker_url = ""
         self._moto: Any = None
         self._model_server: Any = None
+        self.parameters: dict[str, str] = {}  # template parameters given or defaulted here
+        self.served: dict[str, Path] = {}  # endpoint name -> model folder of the local model server
         self._saved_environ: dict[str, str] | None = None
         self._pump: EventPump | None = None
         self._clients: dict[str, Any] = {}
@@ -153,7 +169,11 @@ class LocalStack:
         threshold = self.model_threshold()
         if threshold is not None and THRESHOLD_PARAMETER in declared:
             defaults[THRESHOLD_PARAMETER] = threshold
-        template = Template(body, {**defaults, **self._parameters})
+        if self.extractor_dir is not None and EXTRACTOR_PARAMETER in declared:
+            defaults[EXTRACTOR_PARAMETER] = LOCAL_EXTRACTOR_ENDPOINT
+        parameters = {**defaults, **self._parameters}
+        template = Template(body, parameters)
+        self.parameters = {k: str(v) for k, v in parameters.items()}
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
@@ -165,7 +185,7 @@ class LocalStack:
         ).close()
 
         self._saved_environ = dict(os.environ)
-        self.sagemaker_url = self._endpoint_url or self._start_model_server()
+        self.sagemaker_url = self._endpoint_url or self._start_model_server(parameters)
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(self._aws_environment())
         reset_pipeline_runtime()
@@ -245,13 +265,29 @@ class LocalStack:
         threshold = json.loads((self.model_dir / "training.json").read_text()).get("threshold")
         return None if threshold is None else f"{float(threshold):.4f}"
 
-    def _start_model_server(self) -> str:
+    def _start_model_server(self, parameters: Mapping[str, str]) -> str:
+        """One server for the classifier (any endpoint name, or its own beside an extractor)."""
         if self.model_dir is None:
             return ""
         from pv_model.serving.server import start_server
 
-        self._model_server, url = start_server(self.model_dir, port=0, backend=self.backend)
+        classifier = parameters.get(CLASSIFIER_PARAMETER) or LOCAL_PARAMETERS[CLASSIFIER_PARAMETER]
+        if self.extractor_dir is None:
+            self._model_server, url = start_server(self.model_dir, port=0, backend=self.backend)
+            self.served = {classifier: self.model_dir}
+            return str(url)
+        extractor = parameters.get(EXTRACTOR_PARAMETER) or LOCAL_EXTRACTOR_ENDPOINT
+        if extractor == classifier:
+            raise ValueError(f"the classifier and the extractor cannot both be endpoint {classifier!r}")
+        self.served = {classifier: self.model_dir, extractor: self.extractor_dir}
+        # The classifier's backend; the extractor serves with torch (its only backend).
+        self._model_server, url = start_server(self.served, port=0, backend={classifier: self.backend})
         return str(url)
+
+    @property
+    def model_server(self) -> Any:
+        """The local model server (pv_model's EndpointServer), or None with endpoint_url."""
+        return self._model_server
 
     def _aws_environment(self) -> dict[str, str]:
         env = {
