@@ -56,11 +56,24 @@ def choose_threshold(y_true: Sequence[int], scores: Sequence[float]) -> float:
     s = np.asarray(scores, dtype=float)
     if y.sum() == 0 or y.sum() == len(y):
         return 0.5
-    precision, recall, thresholds = precision_recall_curve(y, s)
-    f1 = 2 * precision[:-1] * recall[:-1] / np.clip(precision[:-1] + recall[:-1], 1e-12, None)
-    best = float(thresholds[int(np.argmax(f1))])
+    best, _ = _best_f1_cut(y, s)
     lower = s[s < best]
     return float((best + lower.max()) / 2) if lower.size else best
+
+
+def best_f1(y_true: Sequence[int], scores: Sequence[float]) -> float:
+    """The highest F1 for Adverse_Event that any threshold reaches on these labels and scores."""
+    y = np.asarray(y_true, dtype=int)
+    if y.sum() == 0:
+        return 0.0
+    return _best_f1_cut(y, np.asarray(scores, dtype=float))[1]
+
+
+def _best_f1_cut(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    precision, recall, thresholds = precision_recall_curve(y, s)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.clip(precision[:-1] + recall[:-1], 1e-12, None)
+    index = int(np.argmax(f1))
+    return float(thresholds[index]), float(f1[index])
 
 
 def scored_parts(

@@ -51,6 +51,9 @@ class TrainConfig:
     limit_train: int = 0  # >0: train on the first N training examples only (smoke runs, tests)
     freeze_embeddings: bool = True  # keep the pretrained token embeddings fixed (faster steps on CPU)
     num_threads: int = 1  # torch CPU threads; on the shared 2-core box 1 beats 2 (see EXPERIMENTS.md)
+    # "greedy": average the weights of the evaluated checkpoints that raise validation F1 (a
+    # greedy soup, best checkpoint first); "none": keep the best checkpoint alone.
+    weight_averaging: str = "greedy"
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
@@ -146,6 +149,57 @@ def time_budget_callback(minutes: float, started: float) -> Any:
     return TimeBudget()
 
 
+def snapshot_callback(snapshots: list[tuple[float, int, dict[str, Any]]]) -> Any:
+    """A Trainer callback that appends (validation F1, step, CPU copy of the weights) at every evaluation."""
+    from transformers import TrainerCallback
+
+    class Snapshots(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):  # type: ignore[no-untyped-def]
+            if metrics and model is not None and "eval_f1" in metrics:
+                weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                snapshots.append((float(metrics["eval_f1"]), state.global_step, weights))
+            return control
+
+    return Snapshots()
+
+
+def averaged(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """The element-wise mean of state dicts with the same keys (integer buffers kept from the first)."""
+    first = states[0]
+    out = {}
+    for key, value in first.items():
+        if value.is_floating_point():
+            total = value.float().clone()
+            for state in states[1:]:
+                total += state[key].float()
+            out[key] = (total / len(states)).to(value.dtype)
+        else:
+            out[key] = value
+    return out
+
+
+def greedy_soup(
+    snapshots: list[tuple[float, int, dict[str, Any]]], score: Any
+) -> tuple[dict[str, Any], list[int], list[dict[str, Any]]]:
+    """Greedy soup over checkpoints: start from the best by validation F1, add each next-best one
+    when the averaged weights score at least as well (`score(state) -> float`, validation only).
+
+    Returns the weights, the steps averaged and the trial log.
+    """
+    ranked = sorted(snapshots, key=lambda item: (-item[0], item[1]))
+    members = [ranked[0]]
+    best = score(ranked[0][2])
+    trials = [{"steps": [ranked[0][1]], "score": best, "kept": True}]
+    for candidate in ranked[1:]:
+        trial = score(averaged([m[2] for m in members] + [candidate[2]]))
+        kept = trial >= best
+        trials.append({"steps": [m[1] for m in members] + [candidate[1]], "score": trial, "kept": kept})
+        if kept:
+            members.append(candidate)
+            best = trial
+    return averaged([m[2] for m in members]), sorted(m[1] for m in members), trials
+
+
 def train(config: TrainConfig) -> dict[str, Any]:
     """Fine-tune, pick the threshold on validation, save the model folder; return its metrics.
 
@@ -163,7 +217,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         set_seed,
     )
 
-    from pv_model.evaluation import binary_metrics, choose_threshold
+    from pv_model.evaluation import best_f1, binary_metrics, choose_threshold
 
     started = time.monotonic()
     set_seed(config.seed)
@@ -244,6 +298,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         metrics = binary_metrics(labels, scores, 0.5)
         return {k: metrics[k] for k in ("f1", "precision", "recall", "pr_auc")}
 
+    snapshots: list[tuple[float, int, dict[str, Any]]] = []
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     checkpoints = output.parent / f".{output.name}-checkpoints"
@@ -287,9 +342,28 @@ def train(config: TrainConfig) -> dict[str, Any]:
         callbacks=[
             EarlyStoppingCallback(config.early_stopping_patience),
             time_budget_callback(config.time_budget_minutes, started),
+            snapshot_callback(snapshots),
         ],
     )
     train_result = trainer.train()
+    soup: dict[str, Any] = {"method": config.weight_averaging}
+    if config.weight_averaging == "greedy" and len(snapshots) > 1:
+        val_labels = [e.target for e in validation]
+
+        def score(state: dict[str, Any]) -> float:
+            # Validation F1 at the threshold that is best for these weights (as the saved model's will be).
+            trainer.model.load_state_dict(state)
+            logits = np.asarray(trainer.predict(val_set).predictions, dtype=np.float32)
+            return best_f1(val_labels, _softmax_ae(logits))
+
+        weights, steps, trials = greedy_soup(snapshots, score)
+        trainer.model.load_state_dict(weights)
+        soup |= {"steps": steps, "trials": trials}
+        best = max(t["score"] for t in trials if t["kept"])
+        log.info("greedy soup of checkpoints at steps %s (validation F1 %.4f)", steps, best)
+    elif config.weight_averaging not in ("greedy", "none"):
+        raise ValueError(f"weight_averaging must be 'greedy' or 'none', not {config.weight_averaging!r}")
+    snapshots.clear()
     training_seconds = time.monotonic() - started
 
     output.mkdir(parents=True, exist_ok=True)
@@ -321,6 +395,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "validation": val_metrics,
         "validation_at_0.5": val_at_half,
         "best_checkpoint_val_f1_at_0.5": trainer.state.best_metric,
+        "weight_averaging": soup,
         "epochs_run": trainer.state.epoch,
         "steps": trainer.state.global_step,
         "train_loss": train_result.training_loss,
