@@ -9,7 +9,9 @@ import pytest
 from pv_model.cli import main
 from pv_model.data import load_corpus, split, synthetic_examples, write_corpus
 from pv_model.ner import NER_LABELS
+from pv_model.ner.alignment import Span
 from pv_model.ner.evaluation import evaluate_ner
+from pv_model.ner.training import weak_negatives
 
 
 @pytest.mark.slow
@@ -34,11 +36,36 @@ def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     assert [config["id2label"][str(i)] for i in range(5)] == list(NER_LABELS)
     assert training["task"] == "token-classification"
     assert training["split"]["protocol"] == "pmid"
-    assert training["split"]["train_sentences_used"] == sum(
-        e.target for e in split(load_corpus(corpus)).train
-    )
+    positives = sum(e.target for e in split(load_corpus(corpus)).train)
+    assert training["split"]["train_sentences_used"] == positives
+    assert training["split"]["train_not_ae_sentences_used"] == positives  # one per AE sentence by default
     assert result["f1"] == training["metrics"]["validation"]["micro"]["f1"]
     assert not (tmp_path / ".ae-extractor-checkpoints").exists()
     report = evaluate_ner(out, corpus, part="test")
     assert report["f1_drug"] >= 0.9
     assert report["f1_ae"] >= 0.9
+    not_ae = report["not_ae_sentences"]
+    assert not_ae["sentences"] == sum(not e.target for e in split(load_corpus(corpus)).test) > 0
+    assert 0 <= not_ae["sentences_with_ae_mention"] <= not_ae["sentences"]
+
+
+def test_not_ae_sentences_get_weak_drug_labels_from_the_annotated_names_and_no_events() -> None:
+    from pv_model.data import Example
+
+    examples = [
+        Example("1", "Lithium and lithium carbonate levels were checked.", "Not_AE"),
+        Example("2", "No drug is named here; the rash was viral.", "Not_AE"),
+        Example("3", "Heparin-induced thrombocytopenia.", "Adverse_Event", ("heparin",), ("HIT",)),
+        Example("4", "Lithiumate is not lithium.", "Not_AE"),
+    ]
+    chosen = weak_negatives(examples, ["lithium", "Lithium carbonate", "heparin"], count=10, seed=0)
+
+    by_text = {s.text: s for s in chosen}
+    assert len(chosen) == 3 and not any(s.text.startswith("Heparin") for s in chosen)  # Not_AE only
+    first = by_text["Lithium and lithium carbonate levels were checked."]
+    assert first.spans == (Span(0, 7, "DRUG"), Span(12, 29, "DRUG"))  # the longer name wins
+    assert by_text["No drug is named here; the rash was viral."].spans == ()
+    assert by_text["Lithiumate is not lithium."].spans == (Span(18, 25, "DRUG"),)  # whole words only
+    assert [s.text for s in weak_negatives(examples, ["lithium"], count=2, seed=0)] == [
+        s.text for s in weak_negatives(examples, ["lithium"], count=2, seed=0)
+    ]

@@ -143,6 +143,10 @@ def evaluate_ner(
     The split protocol and seed come from the model's `training.json`, so `test` is exactly the
     part the model never saw. The report holds `f1_ae`, `f1_drug`, `f1_micro`, per-type and
     micro P/R/F1, overlap scores and the type confusion; with `json_out`, a PNG goes beside it.
+
+    `not_ae_sentences` counts the AE mentions the model finds in the part's Not_AE sentences,
+    which have no adverse event by the corpus's definition (their drugs are not annotated, so
+    only events are counted): a false-alarm rate the span F1, scored on AE sentences, cannot show.
     """
     from pv_model.serving.code.ner_inference import load_model, predict_entities
 
@@ -156,6 +160,9 @@ def evaluate_ner(
     bundle = load_model(model_dir)
     predicted = spans_of(predict_entities(bundle, [s.text for s in sentences], batch_size=batch_size))
     metrics = entity_metrics(gold, predicted)
+    not_ae = [e.text for e in evaluated if not e.target]
+    found_in_not_ae = predict_entities(bundle, not_ae, batch_size=batch_size)
+    ae_in_not_ae = [sum(e["type"] == "AE" for e in entities) for entities in found_in_not_ae]
     report: dict[str, Any] = {
         "model_dir": str(model_dir),
         "data_dir": str(data_dir),
@@ -168,6 +175,12 @@ def evaluate_ner(
         "micro": metrics["micro"],
         "overlap": metrics["overlap"],
         "confusion": type_confusion(gold, predicted),
+        "not_ae_sentences": {
+            "sentences": len(not_ae),
+            "ae_mentions": sum(ae_in_not_ae),
+            "sentences_with_ae_mention": sum(n > 0 for n in ae_in_not_ae),
+            "ae_mentions_per_sentence": sum(ae_in_not_ae) / len(not_ae) if not_ae else 0.0,
+        },
     }
     if json_out:
         out = Path(json_out)
@@ -194,4 +207,10 @@ def format_report(report: dict[str, Any]) -> str:
         )
     m = report["micro"]
     lines.append(f"{'micro':<8}{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['support']:>9}")
+    if "not_ae_sentences" in report:
+        n = report["not_ae_sentences"]
+        lines.append(
+            f"Not_AE sentences with an AE mention: {n['sentences_with_ae_mention']} of {n['sentences']}"
+            f" ({n['ae_mentions']} mentions)"
+        )
     return "\n".join(lines)

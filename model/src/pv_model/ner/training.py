@@ -1,14 +1,19 @@
 """Fine-tune a DRUG / AE token classifier on the ADE corpus's annotated sentences (HF Trainer).
 
-Only Adverse_Event sentences are used: ADE-NEG sentences mention drugs that the corpus never
-annotates, so training on them would teach that drug names are `O` (and scoring them would count
-every correct drug as a false positive).
+The annotated sentences are the Adverse_Event ones. A model that only ever sees sentences with
+entities tags something in every sentence it is given (greetings as events, people's names and
+phone numbers as drugs), so Not_AE sentences are mixed in too (`negatives_per_positive`): they
+carry no AE, and their drug names, which the corpus never annotates, are labelled DRUG where they
+match a drug annotated in the training part (a weak label: unlisted drugs stay `O`).
+Scoring stays on the Adverse_Event sentences, whose labels are the corpus's own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -20,7 +25,7 @@ import numpy as np
 from pv_model.base_model import resolve_base_model
 from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
 from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
-from pv_model.ner.alignment import AlignedSentence, align_example, bio_labels
+from pv_model.ner.alignment import AlignedSentence, Span, align_example, bio_labels
 from pv_model.training import _versions, time_budget_callback
 
 log = logging.getLogger(__name__)
@@ -49,11 +54,29 @@ class NerTrainConfig:
     limit_train: int = 0  # >0: train on the first N training sentences only (smoke runs, tests)
     freeze_embeddings: bool = False
     num_threads: int = 1  # torch CPU threads (the shared 2-core box)
+    negatives_per_positive: float = 1.0  # Not_AE sentences (weak DRUG labels) per Adverse_Event one
 
 
 def annotated(examples: list[Example]) -> list[AlignedSentence]:
     """The aligned Adverse_Event sentences of `examples` (the only ones with annotated spans)."""
     return [align_example(e) for e in examples if e.target]
+
+
+def weak_negatives(
+    examples: list[Example], drug_names: list[str], count: int, seed: int
+) -> list[AlignedSentence]:
+    """`count` Not_AE sentences of `examples` (seeded sample) with DRUG spans wherever one of
+    `drug_names` occurs on word boundaries (longest name first, case-insensitive), and no AE."""
+    negatives = [e for e in examples if not e.target]
+    chosen = random.Random(seed).sample(negatives, min(count, len(negatives)))
+    names = sorted({n.strip().lower() for n in drug_names if n.strip()}, key=lambda n: (-len(n), n))
+    if not names:
+        return [AlignedSentence(e.text, ()) for e in chosen]
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+    return [
+        AlignedSentence(e.text, tuple(Span(m.start(), m.end(), "DRUG") for m in pattern.finditer(e.text)))
+        for e in chosen
+    ]
 
 
 class TokenDataset:
@@ -132,6 +155,12 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
     train_sentences = annotated(splits.train)
     if config.limit_train > 0:
         train_sentences = train_sentences[: config.limit_train]
+    negatives: list[AlignedSentence] = []
+    if config.negatives_per_positive > 0:
+        drug_names = [d for e in splits.train if e.target for d in e.drugs]
+        wanted = round(len(train_sentences) * config.negatives_per_positive)
+        negatives = weak_negatives(splits.train, drug_names, wanted, config.seed)
+        log.info("training on %d AE sentences + %d Not_AE sentences", len(train_sentences), len(negatives))
     validation = annotated(splits.validation)
 
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -144,7 +173,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
             parameter.requires_grad_(False)
     lengths = [len(ids) for ids in tokenizer([s.text for s in validation])["input_ids"]]
     validation = [validation[i] for i in np.argsort(lengths, kind="stable")]  # little padding
-    train_set = TokenDataset(tokenizer, train_sentences, config.max_length)
+    train_set = TokenDataset(tokenizer, train_sentences + negatives, config.max_length)
     val_set = TokenDataset(tokenizer, validation, config.max_length)
     gold = [list(s.spans) for s in validation]
 
@@ -229,6 +258,8 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         "split": splits.summary()
         | {
             "train_sentences_used": len(train_sentences),
+            "train_not_ae_sentences_used": len(negatives),
+            "train_not_ae_drug_spans": sum(len(n.spans) for n in negatives),
             "validation_sentences_used": len(validation),
             "spans_dropped_by_overlap": sum(s.dropped for s in train_sentences),
         },
