@@ -171,3 +171,60 @@ def test_choose_threshold_maximises_f1_between_scores() -> None:
     # Cutting between 0.2 and 0.3 gives F1 0.857 (P 3/4, R 1), the best available.
     assert choose_threshold(labels, scores) == pytest.approx(0.25)
     assert binary_metrics(labels, scores, 0.25)["confusion"] == {"tp": 3, "fp": 1, "fn": 0, "tn": 2}
+
+
+def test_auxiliary_event_tagging_trains_a_throwaway_head_and_saves_a_plain_classifier(
+    tmp_path: Path, corpus_dir: Path
+) -> None:
+    """GIVEN aux_ae_tagging > 0 WHEN training runs THEN the token head helps train but is not saved."""
+    import pv_model.training as training
+    from safetensors import safe_open
+    from transformers import AutoModelForSequenceClassification
+
+    config = training.TrainConfig(
+        data_dir=str(corpus_dir),
+        output_dir=str(tmp_path / "model"),
+        base_model=str(build_tiny_base(tmp_path / "base")),
+        learning_rate=3e-3,
+        epochs=2,
+        batch_size=16,
+        max_length=32,
+        warmup_steps=0,
+        time_budget_minutes=0,
+        num_threads=1,
+        freeze_embeddings=False,
+        aux_ae_tagging=1.0,
+    )
+    training.train(config)
+
+    with safe_open(str(tmp_path / "model" / "model.safetensors"), "pt") as saved:
+        assert not [key for key in saved.keys() if "ae_tagger" in key]  # noqa: SIM118 (not a dict)
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
+    assert not hasattr(model, "ae_tagger")
+    record = json.loads((tmp_path / "model" / "training.json").read_text())
+    assert record["hyperparameters"]["aux_ae_tagging"] == 1.0
+    assert any("loss" in entry for entry in record["metrics"]["history"])
+
+
+def test_event_tags_mark_the_annotated_effect_words_and_nothing_in_not_ae_sentences() -> None:
+    from pv_model.base_model import default_base_model
+    from pv_model.data import AE, Example
+    from pv_model.ner import NER_LABEL2ID
+    from pv_model.training import _Encoded
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(default_base_model())
+    rows = _Encoded(
+        tokenizer,
+        [
+            Example("1", "Severe rash after amoxicillin.", AE, ("amoxicillin",), ("severe rash",)),
+            Example("2", "Amoxicillin was given for otitis.", "Not_AE"),
+        ],
+        32,
+        ae_tags=True,
+    ).rows
+    words = tokenizer.convert_ids_to_tokens(rows[0]["input_ids"])
+    tagged = {w: t for w, t in zip(words, rows[0]["ae_tags"], strict=True)}
+    assert tagged["severe"] == NER_LABEL2ID["B-AE"] and tagged["rash"] == NER_LABEL2ID["I-AE"]
+    assert tagged["am"] == NER_LABEL2ID["O"] and tagged["[CLS]"] == -100  # drugs are not tagged here
+    assert set(rows[1]["ae_tags"]) == {NER_LABEL2ID["O"], -100}

@@ -54,6 +54,10 @@ class TrainConfig:
     # "greedy": average the weights of the evaluated checkpoints that raise validation F1 (a
     # greedy soup, best checkpoint first); "none": keep the best checkpoint alone.
     weight_averaging: str = "greedy"
+    # > 0: while training, a throw-away token head also learns to tag the annotated adverse-event
+    # words (Not_AE sentences: none), weighted this much against the sentence loss; the saved
+    # model is the plain sequence classifier.
+    aux_ae_tagging: float = 0.0
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
@@ -89,20 +93,50 @@ def _versions() -> dict[str, str]:
 
 
 class _Encoded:
-    """A list-backed dataset of tokenized sentences (input_ids, attention_mask, labels)."""
+    """A list-backed dataset of tokenized sentences (input_ids, attention_mask, labels), with
+    `ae_tags` (BIO ids of the annotated adverse-event words per token) when `ae_tags` is set."""
 
-    def __init__(self, tokenizer: Any, examples: list[Example], max_length: int) -> None:
-        encoded = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
+    def __init__(
+        self, tokenizer: Any, examples: list[Example], max_length: int, *, ae_tags: bool = False
+    ) -> None:
+        encoded = tokenizer(
+            [e.text for e in examples], truncation=True, max_length=max_length, return_offsets_mapping=ae_tags
+        )
         self.rows = [
             {"input_ids": ids, "attention_mask": mask, "labels": e.target}
             for ids, mask, e in zip(encoded["input_ids"], encoded["attention_mask"], examples, strict=True)
         ]
+        if ae_tags:
+            from pv_model.ner.alignment import align, bio_labels
+
+            for row, offsets, e in zip(self.rows, encoded["offset_mapping"], examples, strict=True):
+                spans = align(e.text, effects=e.effects).spans
+                row["ae_tags"] = bio_labels([tuple(o) for o in offsets], spans)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.rows[index]
+
+
+def _collator(tokenizer: Any) -> Any:
+    """Dynamic padding; `ae_tags` rows (when present) are padded with the ignored label."""
+    from transformers import DataCollatorWithPadding
+
+    pad = DataCollatorWithPadding(tokenizer)
+
+    def collate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        tags = [row["ae_tags"] for row in rows] if "ae_tags" in rows[0] else None
+        batch = pad([{k: v for k, v in row.items() if k != "ae_tags"} for row in rows])
+        if tags is not None:
+            width = batch["input_ids"].shape[1]
+            batch["ae_tags"] = torch.tensor([t + [-100] * (width - len(t)) for t in tags])
+        return batch
+
+    return collate
 
 
 def _use_bf16(precision: str) -> bool:
@@ -210,7 +244,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
-        DataCollatorWithPadding,
         EarlyStoppingCallback,
         Trainer,
         TrainingArguments,
@@ -249,8 +282,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
         for parameter in base_module.get_input_embeddings().parameters():
             parameter.requires_grad_(False)
     validation = _by_length(tokenizer, splits.validation, config.max_length)
-    train_set = _Encoded(tokenizer, train_examples, config.max_length)
+    auxiliary = config.aux_ae_tagging > 0
+    train_set = _Encoded(tokenizer, train_examples, config.max_length, ae_tags=auxiliary)
     val_set = _Encoded(tokenizer, validation, config.max_length)
+    if auxiliary:
+        from pv_model.ner import NER_LABELS
+
+        # An attribute of the model so the Trainer's optimizer, checkpoints and the soup carry it.
+        model.ae_tagger = torch.nn.Linear(model.config.hidden_size, len(NER_LABELS))
 
     positives = sum(e.target for e in train_examples)
     if config.class_weight == "balanced" and 0 < positives < len(train_examples):
@@ -265,10 +304,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
     class WeightedTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
             labels = inputs.pop("labels")
-            outputs = model(**inputs)
+            tags = inputs.pop("ae_tags", None)
+            outputs = model(**inputs, output_hidden_states=tags is not None)
             loss = torch.nn.functional.cross_entropy(
                 outputs.logits, labels, weight=weight_tensor.to(outputs.logits.device)
             )
+            if tags is not None:
+                tag_logits = model.ae_tagger(outputs.hidden_states[-1])
+                tag_loss = torch.nn.functional.cross_entropy(
+                    tag_logits.flatten(0, 1).float(), tags.flatten(), ignore_index=-100
+                )
+                loss = loss + config.aux_ae_tagging * tag_loss
             return (loss, outputs) if return_outputs else loss
 
         def create_scheduler(self, num_training_steps, optimizer=None):  # type: ignore[no-untyped-def]
@@ -336,7 +382,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         args=args,
         train_dataset=train_set,
         eval_dataset=val_set,
-        data_collator=DataCollatorWithPadding(tokenizer),
+        data_collator=_collator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
         callbacks=[
@@ -364,6 +410,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     elif config.weight_averaging not in ("greedy", "none"):
         raise ValueError(f"weight_averaging must be 'greedy' or 'none', not {config.weight_averaging!r}")
     snapshots.clear()
+    if auxiliary:
+        del trainer.model.ae_tagger  # a training aid only: the saved model is the plain classifier
     training_seconds = time.monotonic() - started
 
     output.mkdir(parents=True, exist_ok=True)
