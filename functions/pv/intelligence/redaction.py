@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from .lexicon import lexicon
@@ -40,6 +40,11 @@ _NHS_NUMBER = re.compile(r"\b\d{3} \d{3} \d{4}\b")
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _PHONE = re.compile(
     r"(?<![\w/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(0?\d{1,5}\)[\s.-]?)?\d{2,6}(?:[\s.-]\d{2,6}){1,4}(?![\w/-])(?!\.\d)"
+)
+# A 7-digit local number (US exchanges start 2-9), and the units that make such digits a dose range.
+_LOCAL_PHONE = re.compile(r"[2-9]\d{2}[ -]\d{4}")
+_UNIT = re.compile(
+    r"\s*(?:mg|mcg|µg|ug|g|kg|ml|l|iu|units?|mmol|micrograms?|milligrams?|grams?|%)(?![a-z])", re.IGNORECASE
 )
 _STREET_TYPES = (
     r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|court|ct|place|pl|way|crescent|terrace|"
@@ -91,24 +96,36 @@ _NOT_NAMES = word_set(
 )
 
 
-def _sub_group(pattern: re.Pattern[str], placeholder: str, text: str, *, drugs_ok: bool = True) -> str:
-    """Replace group 1 of each match (the name), keeping the words around it."""
+# A pass finds spans (in the text as the earlier passes left it) to replace with its placeholder.
+_Pass = Callable[[str], list[tuple[int, int]]]
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        words = name.split()
-        while words and (words[0] in _NOT_NAMES or _is_vocabulary(words[0])):
-            words.pop(0)
-        while words and (words[-1] in _NOT_NAMES or _is_vocabulary(words[-1])):
-            words.pop()
-        if not words:
-            return match.group(0)
-        kept = " ".join(words)
-        start = match.start(1) - match.start(0) + name.index(kept)
-        whole = match.group(0)
-        return whole[:start] + placeholder + whole[start + len(kept) :]
 
-    return pattern.sub(replace, text)
+def _name_groups(pattern: re.Pattern[str]) -> _Pass:
+    """Group 1 of each match (the name), trimmed of words that are not names; the words around stay."""
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        found = []
+        for match in pattern.finditer(text):
+            name = match.group(1)
+            words = name.split()
+            while words and (words[0] in _NOT_NAMES or _is_vocabulary(words[0])):
+                words.pop(0)
+            while words and (words[-1] in _NOT_NAMES or _is_vocabulary(words[-1])):
+                words.pop()
+            if words:
+                kept = " ".join(words)
+                start = match.start(1) + name.index(kept)
+                found.append((start, start + len(kept)))
+        return found
+
+    return spans
+
+
+def _matches(pattern: re.Pattern[str], keep: Callable[[re.Match[str]], bool] | None = None) -> _Pass:
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in pattern.finditer(text) if keep is None or keep(m)]
+
+    return spans
 
 
 def _is_vocabulary(word: str) -> bool:
@@ -140,38 +157,107 @@ class RuleRedactor:
 
     Order matters: structured identifiers go first so a phone number inside an address or an
     NHS number is never half-replaced; names last, so placeholders are not read as names.
+    `redact` and `personal_spans` run the same passes: one says what the text becomes, the other
+    which characters of the original text that replaced.
     """
 
     def redact(self, text: str, *, known_names: Iterable[str] = ()) -> str:
-        out = _EMAIL.sub("[EMAIL]", text)
-        out = _URL.sub("[URL]", out)
-        out = _DOB.sub("[DOB]", out)
-        out = _ID.sub("[ID]", out)
-        out = _SSN.sub("[ID]", out)
-        out = _NHS_NUMBER.sub("[ID]", out)
-        out = _STREET.sub("[ADDRESS]", out)
-        out = _NAMED_STREET.sub("[ADDRESS]", out)
-        out = _UK_POSTCODE.sub("[POSTCODE]", out)
-        out = _US_STATE_ZIP.sub("[POSTCODE]", out)
-        out = _ZIP.sub("[POSTCODE]", out)
-        out = _PHONE.sub(_phone_or_keep, out)
-        out = _HANDLE.sub("[NAME]", out)
+        return _Redaction.run(text, known_names).text
+
+    def personal_spans(self, text: str, *, known_names: Iterable[str] = ()) -> list[tuple[int, int]]:
+        """The (start, end) character spans of `text` that `redact` replaces, in order, disjoint."""
+        return _Redaction.run(text, known_names).spans()
+
+
+class _Redaction:
+    """A text being redacted pass by pass, remembering which original characters each of its
+    characters stands for (a placeholder stands for all the characters it replaced)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # per character of self.text: (start, end) in the original, and whether it is a placeholder
+        self.origin: list[tuple[int, int, bool]] = [(i, i + 1, False) for i in range(len(text))]
+
+    @classmethod
+    def run(cls, text: str, known_names: Iterable[str]) -> _Redaction:
+        redaction = cls(text)
+        for find, placeholder in _PASSES:
+            redaction.replace(find(redaction.text), placeholder)
         for name in known_names:
             if len(name) >= 3 and not _is_vocabulary(name):
-                out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "[NAME]", out, flags=re.IGNORECASE)
-        out = _TITLE_NAME.sub("[NAME]", out)
-        out = _sub_group(_RELATIVE_NAME, "[NAME]", out)
-        out = _sub_group(_INTRO_NAME, "[NAME]", out)
-        out = _sub_group(_GREETING, "[NAME]", out)
-        out = _sub_group(_SIGN_OFF, "[NAME]", out)
-        out = _INITIALS.sub("[NAME]", out)
-        return re.sub(r"\[NAME\](?:\s+\[NAME\])+", "[NAME]", out)
+                pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+                redaction.replace(_matches(pattern)(redaction.text), "[NAME]")
+        for find, placeholder in _NAME_PASSES:
+            redaction.replace(find(redaction.text), placeholder)
+        return redaction
+
+    def replace(self, spans: list[tuple[int, int]], placeholder: str) -> None:
+        """Replace each span (in the current text; left to right, disjoint) with the placeholder."""
+        if not spans:
+            return
+        pieces: list[str] = []
+        origin: list[tuple[int, int, bool]] = []
+        at = 0
+        for start, end in spans:
+            if end <= start:
+                continue
+            pieces.append(self.text[at:start])
+            origin.extend(self.origin[at:start])
+            pieces.append(placeholder)
+            stands_for = (self.origin[start][0], self.origin[end - 1][1], True)
+            origin.extend([stands_for] * len(placeholder))
+            at = end
+        pieces.append(self.text[at:])
+        origin.extend(self.origin[at:])
+        self.text = "".join(pieces)
+        self.origin = origin
+
+    def spans(self) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for start, end, placeholder in self.origin:
+            if not placeholder:
+                continue
+            if found and start <= found[-1][1]:
+                found[-1] = (found[-1][0], max(found[-1][1], end))
+            else:
+                found.append((start, end))
+        return found
 
 
-def _phone_or_keep(match: re.Match[str]) -> str:
-    """Phone numbers have 9 to 15 digits; doses, dates and counts are left alone."""
+def _phone(match: re.Match[str]) -> bool:
+    """Phone numbers have 9 to 15 digits, or are 7-digit local numbers (555-0139) that are not a
+    dose range (500-1000 mg); other doses, dates and counts are left alone."""
     digits = sum(c.isdigit() for c in match.group(0))
-    return "[PHONE]" if 9 <= digits <= 15 else match.group(0)
+    if 9 <= digits <= 15:
+        return True
+    return bool(_LOCAL_PHONE.fullmatch(match.group(0))) and not _UNIT.match(match.string, match.end())
+
+
+_PASSES: list[tuple[_Pass, str]] = [
+    (_matches(_EMAIL), "[EMAIL]"),
+    (_matches(_URL), "[URL]"),
+    (_matches(_DOB), "[DOB]"),
+    (_matches(_ID), "[ID]"),
+    (_matches(_SSN), "[ID]"),
+    (_matches(_NHS_NUMBER), "[ID]"),
+    (_matches(_STREET), "[ADDRESS]"),
+    (_matches(_NAMED_STREET), "[ADDRESS]"),
+    (_matches(_UK_POSTCODE), "[POSTCODE]"),
+    (_matches(_US_STATE_ZIP), "[POSTCODE]"),
+    (_matches(_ZIP), "[POSTCODE]"),
+    (_matches(_PHONE, _phone), "[PHONE]"),
+    (_matches(_HANDLE), "[NAME]"),
+]
+# after the document's known names
+_NAME_PASSES: list[tuple[_Pass, str]] = [
+    (_matches(_TITLE_NAME), "[NAME]"),
+    (_name_groups(_RELATIVE_NAME), "[NAME]"),
+    (_name_groups(_INTRO_NAME), "[NAME]"),
+    (_name_groups(_GREETING), "[NAME]"),
+    (_name_groups(_SIGN_OFF), "[NAME]"),
+    (_matches(_INITIALS), "[NAME]"),
+    (_matches(re.compile(r"\[NAME\](?:\s+\[NAME\])+")), "[NAME]"),
+]
 
 
 _PHI_PLACEHOLDERS = {
