@@ -1,7 +1,10 @@
-"""The lexicon plus the extraction model: what each finds alone, and who wins where both find a span."""
+"""The lexicon plus the extraction model: what each finds alone, who wins where both find a span,
+and the guard that keeps what a model adds to drugs and events, never personal data."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +14,7 @@ from pv.intelligence import (
     EndpointExtractor,
     ExtractorError,
     LexiconExtractor,
+    RuleRedactor,
     assess_case,
 )
 from pv.models import Channel, SourceDocument, TextUnit
@@ -147,3 +151,125 @@ def test_the_runtime_combines_the_extractor_endpoint_with_the_lexicon() -> None:
         assert "extractor" not in runtime.intelligence_backends(Settings())
     finally:
         runtime.reset()
+
+
+# --- The guard: what a model adds must be a drug or an event, never personal data --------------
+
+
+class _Tagger:
+    """An extractor endpoint double that tags every occurrence of the words it was given, in any
+    sentence, with a high score: like the trained model, which tags something in nearly every
+    sentence (names, phone numbers, greetings)."""
+
+    def __init__(self, tags: list[tuple[str, str]]) -> None:
+        self.tags = tags  # [(type, text)]
+
+    def __call__(self, request: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        return [
+            [
+                {"type": kind, "text": text, "start": m.start(), "end": m.end(), "score": 0.986}
+                for kind, text in self.tags
+                for m in re.finditer(re.escape(text), sentence)
+            ]
+            for sentence in request["inputs"]
+        ]
+
+
+class _NoPersonalData(RuleRedactor):
+    """A redactor that finds no personal data: shows which rule of the guard dropped an entity."""
+
+    def personal_spans(self, text: str, *, known_names: Iterable[str] = ()) -> list[tuple[int, int]]:
+        return []
+
+
+def _guarded(tags: list[tuple[str, str]], redactor: RuleRedactor | None = None) -> CombinedExtractor:
+    return CombinedExtractor(EndpointExtractor(_Tagger(tags)), redactor=redactor)
+
+
+def _model_only(sentences: list[str], extracted: list[list[Any]]) -> list[list[tuple[str, str]]]:
+    """Per sentence, the (type, text) of entities the lexicon did not find."""
+    lexicon = LexiconExtractor().extract(sentences)
+    return [
+        [(e.type, e.text) for e in ents if e not in known]
+        for ents, known in zip(extracted, lexicon, strict=True)
+    ]
+
+
+def test_model_entities_are_taken_only_from_sentences_where_the_lexicon_found_a_drug_or_event() -> None:
+    """GIVEN a model that tags greetings, a signature and an unknown drug WHEN combined THEN only
+    the drug is added: it is the one in a sentence where the lexicon found something (a rash)."""
+    sentences = [
+        "Dear Medical Information,",
+        "Hi, I hope you can help.",
+        "I started zorvastib last week and came out in a rash.",
+        "Thank you, Denise Carver",
+    ]
+    tags = [("AE", "Dear"), ("AE", "Hi"), ("AE", "Thank"), ("DRUG", "Denise Carver"), ("DRUG", "zorvastib")]
+
+    extracted = _guarded(tags).extract(sentences)
+
+    assert _model_only(sentences, extracted) == [[], [], [("DRUG", "zorvastib")], []]
+    assert [(e.type, e.text, e.normalized) for e in extracted[2]] == [
+        ("DRUG", "zorvastib", "zorvastib"),
+        ("AE", "rash", "rash"),
+    ]
+
+
+def test_model_entities_that_are_personal_data_in_their_sentence_are_dropped() -> None:
+    """GIVEN a model that tags a doctor's name, a postcode and the sender's first name in sentences
+    that also name a drug or a reaction WHEN combined THEN the redactor's spans drop all three
+    (the sender's name as a known name of the document), and only those."""
+    sentences = [
+        "Dr Watanabe prescribed lisinopril and now I have a dry cough.",
+        "Since we moved to BS7 8QT the rash got worse.",
+        "Denise has had a rash since Monday.",
+    ]
+    tags = [("DRUG", "Watanabe"), ("DRUG", "BS7 8QT"), ("DRUG", "Denise")]
+    names = ["Denise Carver", "Denise", "Carver"]
+
+    guarded = _guarded(tags).extract(sentences, known_names=names)
+    unguarded = _guarded(tags, redactor=_NoPersonalData()).extract(sentences, known_names=names)
+
+    assert _model_only(sentences, guarded) == [[], [], []]
+    assert _model_only(sentences, unguarded) == [
+        [("DRUG", "Watanabe")],
+        [("DRUG", "BS7 8QT")],
+        [("DRUG", "Denise")],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tagged", "kept"),
+    [
+        ("A rash since 00482913.", "00482913", False),  # no letter
+        ("A rash since 555-0139 rang.", "555-0139", False),
+        ("A rash since ab123456 started.", "ab123456", False),  # a run of five digits or more
+        ("MRN 00482913 came in with a rash.", "MRN", False),  # a short label in front of a number
+        ("DOB: 30/11/1952, rash since Monday.", "DOB", False),  # a short label before a colon
+        ("Fwd: rash on my new tablets", "Fwd", False),
+        ("mRNA-1273 gave me a rash.", "mRNA-1273", True),  # drug codes have at most four digits
+        ("BNT162b2 gave me a rash.", "BNT162b2", True),
+        ("ASA 81 mg gave me a rash.", "ASA", True),  # an abbreviation before a dose is no label
+        ("Zorvastib: a rash after two days.", "Zorvastib", True),
+    ],
+)
+def test_model_entities_that_look_like_identifiers_are_dropped(
+    sentence: str, tagged: str, kept: bool
+) -> None:
+    """Checked without the redactor (it finds no personal data here), so the rule alone decides."""
+    [entities] = _guarded([("DRUG", tagged)], redactor=_NoPersonalData()).extract([sentence])
+
+    assert (("DRUG", tagged) in [(e.type, e.text) for e in entities]) is kept
+
+
+def test_assess_case_gives_the_extractor_the_documents_known_names() -> None:
+    """GIVEN an email from Denise Carver and a model that tags "Denise" WHEN assessed THEN her name
+    is no drug, and the unknown drug beside it is."""
+    sentence = "Denise here: I started zorvastib last week and came out in a rash."
+    document = _document(sentence).model_copy(
+        update={"channel": Channel.EMAIL, "metadata": {"from": "Denise Carver <dc@example.com>"}}
+    )
+
+    facts = assess_case(document, [], extractor=_guarded([("DRUG", "Denise"), ("DRUG", "zorvastib")]))
+
+    assert (facts.suspect_drugs, facts.events) == (["zorvastib"], ["rash"])

@@ -98,7 +98,7 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
     language = (
         document.language.split("-")[0].lower() if document.language else detect_language(" ".join(texts))
     )
-    entities = (extractor or LexiconExtractor()).extract(texts)
+    entities = (extractor or LexiconExtractor()).extract(texts, known_names=name_variants(document.metadata))
     if language != "en":
         entities = [[e for e in ents if e.type == "DRUG"] for ents in entities]
 
@@ -168,7 +168,8 @@ def _drugs_named_by_others(document: SourceDocument, extractor: Extractor | None
     if not texts:
         return []
     found = []
-    for sentence, ents in zip(texts, (extractor or LexiconExtractor()).extract(texts), strict=True):
+    entities = (extractor or LexiconExtractor()).extract(texts, known_names=name_variants(document.metadata))
+    for sentence, ents in zip(texts, entities, strict=True):
         sentence_tokens = tokenize(sentence)
         for entity in ents:
             first, last = _token_span(sentence_tokens, entity)

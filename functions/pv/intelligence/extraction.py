@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .lexicon import lexicon
+from .redaction import RuleRedactor
 from .text import tokenize
 
 
@@ -24,9 +26,13 @@ class Entity(BaseModel):
 
 
 class Extractor(Protocol):
-    """Finds entities in sentences: one list per sentence, in order."""
+    """Finds entities in sentences: one list per sentence, in order.
 
-    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]: ...
+    `known_names` are the document's people (sender, caller, author: `name_variants`), for an
+    extractor that keeps personal data out of what it reports.
+    """
+
+    def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]: ...
 
 
 class ExtractorError(RuntimeError):
@@ -36,7 +42,7 @@ class ExtractorError(RuntimeError):
 class LexiconExtractor:
     """The default extractor: the shipped drug and event vocabularies, misspelling-tolerant for drugs."""
 
-    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+    def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]:
         lex = lexicon()
         results = []
         for sentence in sentences:
@@ -73,7 +79,7 @@ class EndpointExtractor:
         self._invoke = invoke
         self._batch_size = batch_size
 
-    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+    def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]:
         results: list[list[Entity]] = []
         for i in range(0, len(sentences), self._batch_size):
             batch = list(sentences[i : i + self._batch_size])
@@ -89,25 +95,65 @@ class EndpointExtractor:
 
 class CombinedExtractor:
     """The lexicon's entities plus what a model adds: per sentence, every lexicon entity, then each
-    model entity that overlaps no lexicon entity of its type and does not lie within a lexicon
-    entity of the other type.
+    model entity that passes the guard, overlaps no lexicon entity of its type and does not lie
+    within a lexicon entity of the other type.
 
     The lexicon knows lay wording ("threw up"), brand names and their generic names, and flags;
     a model trained on case reports finds names the vocabulary lacks. Where both read the same
     words, the lexicon's reading (type, normalization, flags) wins: a model "AE" on a brand name
     the lexicon knows as a drug is dropped, while "<drug> toxicity" (wider than the drug) is kept.
+
+    The guard holds whatever model answers. A model trained only on sentences that report a
+    reaction tags something in nearly every sentence it is given, with high scores: names, phone
+    numbers, postcodes, record numbers, greetings. So a model entity is taken only
+    - from a sentence in which the lexicon found a drug or an event: greetings, signatures,
+      addresses and contact lines name none, so nothing the model reads there is kept (the
+      price: an unknown drug named alone in a sentence without a known drug or event is missed);
+    - when no character of it is personal data: the redactor's spans in that sentence, with the
+      document's known names ("Dr Watanabe prescribed ...", "call 555-0139");
+    - when it reads as a name, not an identifier: it has a letter, no run of five or more digits
+      (record, phone and zip numbers; drug codes such as mRNA-1273 have at most four), and is not
+      a label: a word of at most four letters followed by a colon or a number ("Fwd:", "DOB:",
+      "MRN 00482913").
     """
 
-    def __init__(self, model: Extractor, lexicon: Extractor | None = None) -> None:
+    def __init__(
+        self, model: Extractor, lexicon: Extractor | None = None, *, redactor: RuleRedactor | None = None
+    ) -> None:
         self._model = model
         self._lexicon = lexicon or LexiconExtractor()
+        self._redactor = redactor or RuleRedactor()
 
-    def extract(self, sentences: Sequence[str]) -> list[list[Entity]]:
+    def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]:
         known = self._lexicon.extract(sentences)
         found = self._model.extract(sentences)
         if len(found) != len(known):
             raise ExtractorError(f"extractor answered {len(found)} items for {len(known)} sentences")
-        return [_merged(base, extra) for base, extra in zip(known, found, strict=True)]
+        names = list(known_names)
+        return [
+            _merged(base, self._guarded(sentence, extra, names) if base else [])
+            for sentence, base, extra in zip(sentences, known, found, strict=True)
+        ]
+
+    def _guarded(self, sentence: str, extra: list[Entity], known_names: list[str]) -> list[Entity]:
+        kept = [e for e in extra if not _looks_like_identifier(sentence, e)]
+        if not kept:
+            return []
+        personal = self._redactor.personal_spans(sentence, known_names=known_names)
+        return [e for e in kept if not any(start < e.end and e.start < end for start, end in personal)]
+
+
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_AFTER_LABEL = re.compile(r"\s*(?:[:#]|\d{4,})")
+
+
+def _looks_like_identifier(sentence: str, entity: Entity) -> bool:
+    """No letter, a long number, or a short label ("Fwd:", "MRN 00482913")."""
+    text = entity.text
+    if not any(c.isalpha() for c in text) or _LONG_NUMBER.search(text):
+        return True
+    label = len(text) <= 4 and text.isalpha()
+    return label and _AFTER_LABEL.match(sentence, min(entity.end, len(sentence))) is not None
 
 
 def _merged(base: list[Entity], extra: list[Entity]) -> list[Entity]:
