@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,112 @@ def test_the_stored_case_keeps_the_facts_but_its_summary_is_redacted(pipeline, e
     parsed = pipeline.s3.list_objects_v2(Bucket=pipeline.r["bucket"], Prefix="parsed/")["Contents"]
     body = pipeline.s3.get_object(Bucket=pipeline.r["bucket"], Key=parsed[0]["Key"])["Body"].read().decode()
     assert "Helen Marchetti" in body  # kept where it belongs: the encrypted bucket
+
+
+# --- An extraction model that takes personal data for drugs and events ---------------------------
+
+GUARD_EMAIL = b"""From: Denise Carver <denise.carver@example.com>
+To: Medical Information <medinfo@pharma.example>
+Subject: Fwd: rash on new tablets
+Date: Mon, 17 Mar 2025 08:01:12 +0000
+Message-ID: <dc-170325@example.com>
+Content-Type: text/plain; charset="utf-8"
+
+Dear Medical Information,
+
+Hi, I hope you can help. Dr Watanabe prescribed lisinopril for my blood pressure in January.
+I started zorvastib last week and came out in a rash all over my arms.
+My MRN is 00482913 and my DOB is 30/11/1952.
+Please call me on 555-0139 if you need more about the rash.
+
+Thank you,
+Denise Carver
+Flat 2, 14 Cotham Road, Bristol BS7 8QT
+Tel: 555-0139
+"""
+# What the trained extractor tagged in the sample documents (names, contact details, record
+# numbers, greetings), and one real drug the lexicon does not know.
+JUNK_TAGS = [
+    *(("DRUG", t) for t in ("Denise Carver", "Denise", "Watanabe", "555-0139", "BS7 8QT", "Bristol")),
+    *(("DRUG", t) for t in ("00482913", "MRN", "DOB", "Cotham Road")),
+    *(("AE", t) for t in ("Dear", "Hi", "Thank", "Fwd")),
+    ("DRUG", "zorvastib"),
+]
+GUARD_PERSONAL = ["denise", "carver", "watanabe", "555-0139", "bs7 8qt", "bristol", "cotham", "00482913"]
+GUARD_JUNK = ["mrn", "dob", "dear", "hi", "thank", "fwd"]
+
+
+def _tagger(request: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """An extractor endpoint that tags every occurrence of JUNK_TAGS, at the measured model's score."""
+    return [
+        [
+            {"type": kind, "text": text, "start": m.start(), "end": m.end(), "score": 0.986}
+            for kind, text in JUNK_TAGS
+            for m in re.finditer(re.escape(text), sentence)
+        ]
+        for sentence in request["inputs"]
+    ]
+
+
+def _published(alert: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The alert message, and what subscribers see of it (message and attributes) in lowercase."""
+    message = json.loads(alert["Message"])
+    return message, json.dumps([message, alert.get("MessageAttributes", {})]).lower()
+
+
+def _words_in(text: str, words: list[str]) -> list[str]:
+    return [w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
+def _case_with_extractor(pipeline: Any, monkeypatch: pytest.MonkeyPatch, extractor: Any) -> dict[str, Any]:
+    from pv import runtime
+
+    monkeypatch.setattr(runtime, "intelligence_backends", lambda config: {"extractor": extractor})
+    pipeline.upload("email/guard.eml", GUARD_EMAIL)
+    pipeline.run()
+    (case,) = pipeline.cases()
+    return case
+
+
+def test_an_extractor_that_tags_personal_data_puts_none_in_the_alert(pipeline, endpoint, monkeypatch):
+    """GIVEN the extractor endpoint tags names, phone, postcode, record numbers and greetings, and an
+    unknown drug, in a realistic email WHEN the case is opened THEN the guarded extraction keeps
+    only the drug: the stored case and the alert hold no personal data and none of the junk, and
+    the alert still reports zorvastib beside the lexicon's drug and event."""
+    from pv.intelligence import CombinedExtractor, EndpointExtractor
+
+    case = _case_with_extractor(pipeline, monkeypatch, CombinedExtractor(EndpointExtractor(_tagger)))
+
+    (alert,) = pipeline.alerts()
+    message, published = _published(alert)
+    assert message["suspect_drugs"] == ["lisinopril", "zorvastib"]
+    assert message["events"] == ["rash"]
+    assert _words_in(published, GUARD_PERSONAL + GUARD_JUNK) == []
+    stored = json.dumps(case["facts"]).lower()
+    assert _words_in(stored, GUARD_PERSONAL + GUARD_JUNK) == []
+
+
+def test_the_alert_holds_no_personal_data_even_when_the_extractor_is_not_guarded(
+    pipeline, endpoint, monkeypatch
+):
+    """GIVEN the same endpoint with no guard in front of it (a wrong extractor) WHEN the case is
+    opened THEN the stored case holds what it said (the encrypted table), but the alert leaves out
+    every drug or event name that is personal data and its summary names none of them."""
+    from pv.intelligence import EndpointExtractor, LexiconExtractor
+    from pv.intelligence.extraction import _merged
+
+    class Unguarded:
+        def extract(self, sentences: Any, *, known_names: Any = ()) -> list[list[Any]]:
+            found = EndpointExtractor(_tagger).extract(sentences)
+            return [_merged(b, e) for b, e in zip(LexiconExtractor().extract(sentences), found, strict=True)]
+
+    case = _case_with_extractor(pipeline, monkeypatch, Unguarded())
+
+    stored = case["facts"]["suspect_drugs"] + case["facts"]["events"]
+    assert {"watanabe", "00482913", "555-0139"} <= set(stored)  # the extractor was wrong
+    (alert,) = pipeline.alerts()
+    message, published = _published(alert)
+    assert _words_in(published, GUARD_PERSONAL) == []
+    assert message["suspect_drugs"] == ["lisinopril", "zorvastib"]  # "mrn", "dob" went with their numbers
+    assert "rash" in message["events"]
+    assert "[REDACTED]" in message["summary"]

@@ -19,6 +19,7 @@ SERIOUS_DUE_DAYS = 15  # expedited (15-day) report for serious cases
 NON_SERIOUS_DUE_DAYS = 90
 
 AssessCase = Callable[[SourceDocument, list[SentenceScore]], CaseFacts]
+Publishable = Callable[[CaseFacts, SourceDocument], CaseFacts]
 
 
 def case_id_for(document_id: str) -> str:
@@ -31,9 +32,20 @@ def due_date(received_at: datetime, serious: bool) -> date:
     return received_at.date() + timedelta(days=SERIOUS_DUE_DAYS if serious else NON_SERIOUS_DUE_DAYS)
 
 
-def alert_for(case: Case) -> SafetyAlert:
-    """The alert for a case: ids, seriousness, drugs, events and the redacted summary only."""
-    facts = case.facts
+def publishable_facts(facts: CaseFacts, document: SourceDocument) -> CaseFacts:
+    """What of the facts an alert may carry: no drug or event name that is personal data, the
+    summary redacted again (`pv.intelligence.redaction.publishable`)."""
+    from pv.intelligence.redaction import publishable  # loaded with case intelligence, not at import
+
+    return publishable(facts, document)
+
+
+def alert_for(case: Case, facts: CaseFacts | None = None) -> SafetyAlert:
+    """The alert for a case: ids, seriousness, drugs, events and the redacted summary only.
+
+    `facts`: the publishable facts (`publishable_facts`); the case's own when not given.
+    """
+    facts = facts if facts is not None else case.facts
     return SafetyAlert(
         case_id=case.case_id,
         document_id=case.document_id,
@@ -57,12 +69,18 @@ class CaseService:
     cases: CaseStore
     publisher: AlertPublisher
     assess: AssessCase
+    publishable: Publishable = publishable_facts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def open_case(self, request: CaseRequest) -> Case:
-        """Store the case (once) and publish its alert (once), resuming wherever a retry left off."""
+        """Store the case (once) and publish its alert (once), resuming wherever a retry left off.
+
+        The alert carries only the publishable facts: defence in depth against an extractor that
+        takes personal data for a drug or an event (the stored case keeps what it found).
+        """
         case_id = case_id_for(request.document_id)
         case = self.cases.get(case_id)
+        document: SourceDocument | None = None
         if case is None:
             document = self.bucket.get_parsed(request.document_ref)
             facts = self.assess(document, request.flagged)
@@ -81,7 +99,8 @@ class CaseService:
             if not self.cases.create(case):
                 case = self.cases.get(case_id) or case  # a concurrent delivery won the race
         if case.alert_state != "sent":
-            self.publisher.publish(alert_for(case))
+            document = document or self.bucket.get_parsed(request.document_ref)
+            self.publisher.publish(alert_for(case, self.publishable(case.facts, document)))
             self.cases.mark_alert_sent(case_id)
             case = case.model_copy(update={"alert_state": "sent"})
         logger.info("case ready", case_id=case_id, document_id=request.document_id, status=case.status)

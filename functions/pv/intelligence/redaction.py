@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from pv.models import CaseFacts, SourceDocument
+
 from .lexicon import lexicon
 from .text import tokenize, word_set
 
@@ -321,6 +323,59 @@ class ComprehendMedicalRedactor:
             out = out[:begin] + placeholder + out[end:]
             last_start = begin
         return out
+
+
+def publishable(facts: CaseFacts, document: SourceDocument, *, redactor: Redactor | None = None) -> CaseFacts:
+    """What of a case's facts an alert may carry, whatever the extractor said: no drug or event
+    name that is personal data, and the summary redacted again.
+
+    A name is personal data when the redactor, given the document's known names, replaces all of
+    it on its own, or when it occurs in the document and no occurrence survives the document's
+    redaction ("okafor" of "Dr Okafor", "bs7 8qt" of an address, "555-0139" of a contact line).
+    Such names leave the alert's drugs and events, and the summary calls them [REDACTED]; the
+    stored case (the encrypted table) keeps them for reviewers. A name only partly redacted is
+    published redacted.
+    """
+    redactor = redactor or RuleRedactor()
+    known_names = name_variants(document.metadata)
+    texts = [u.text for u in document.units]
+    original = [_words(text) for text in texts]
+    # placeholders out: "[DOB]" must not count as the word "dob" surviving
+    redacted = [_words(_PLACEHOLDER.sub(" ", redactor.redact(t, known_names=known_names))) for t in texts]
+
+    def published(name: str) -> str | None:
+        words = _words(name)
+        if any(_occurs(words, t) for t in original) and not any(_occurs(words, t) for t in redacted):
+            return None
+        alone = redactor.redact(name, known_names=known_names)
+        return alone if _PLACEHOLDER.sub("", alone).strip(" ,.;:-") else None
+
+    names = {*facts.suspect_drugs, *facts.events, *(m.normalized for m in facts.mentions)}
+    public = {name: published(name) for name in names}
+    summary = facts.summary
+    for name in sorted((n for n, p in public.items() if p != n), key=len, reverse=True):
+        replacement = public[name] or "[REDACTED]"
+        summary = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", replacement, summary, flags=re.IGNORECASE)
+    return facts.model_copy(
+        update={
+            "suspect_drugs": [p for n in facts.suspect_drugs if (p := public[n])],
+            "events": [p for n in facts.events if (p := public[n])],
+            "summary": redactor.redact(summary, known_names=known_names),
+        }
+    )
+
+
+_PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+
+
+def _words(text: str) -> list[str]:
+    return [t.text for t in tokenize(text)]
+
+
+def _occurs(words: list[str], text: list[str]) -> bool:
+    """Whether the words appear in the text's words as a run."""
+    n = len(words)
+    return n > 0 and any(text[i : i + n] == words for i in range(len(text) - n + 1))
 
 
 def contains_words(text: str, words: Iterable[str]) -> set[str]:
