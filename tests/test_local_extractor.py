@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pv_local.cli import DEFAULT_EXTRACTOR, UsageError, build_parser, extractor_from_args, main
+from pv_local.cli import UsageError, build_parser, extractor_from_args, main
 from pv_local.demo import _model_info
 from pv_local.stack import LocalStack
 
@@ -35,10 +35,13 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+TRAINED_EXTRACTOR = Path(".artifacts/models/ae-extractor")  # where `pv-model train-ner` is told to write
+
+
 @pytest.fixture
 def work(tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder whose `.artifacts/models/ae-extractor` holds the tiny extractor, and an inbox."""
-    shutil.copytree(models["extractor"], tmp_path / DEFAULT_EXTRACTOR)
+    shutil.copytree(models["extractor"], tmp_path / TRAINED_EXTRACTOR)
     (tmp_path / "inbox" / "email").mkdir(parents=True)
     (tmp_path / "inbox" / "email" / "ae.eml").write_bytes(AE_EMAIL)
     monkeypatch.chdir(tmp_path)
@@ -61,15 +64,15 @@ def _invocations(caplog: pytest.LogCaptureFixture) -> set[str]:
     }
 
 
-def test_pv_screen_serves_the_default_extractor_and_the_case_goes_through_it(
+def test_pv_screen_serves_the_extractor_it_is_given_and_the_case_goes_through_it(
     work: Path, models: dict[str, Path], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """GIVEN a trained extractor in the default folder WHEN `pv screen` runs THEN CaseFunction calls it."""
+    """GIVEN `--extractor DIR` WHEN `pv screen` runs THEN CaseFunction calls it."""
     with caplog.at_level(logging.INFO, logger="pv_model.serving"):
-        [line] = _screen(models)
+        [line] = _screen(models, "--extractor", str(TRAINED_EXTRACTOR))
 
     shown = " ".join(capsys.readouterr().out.split())
-    assert f"extractor ae-extractor-local <- {DEFAULT_EXTRACTOR}" in shown
+    assert f"extractor ae-extractor-local <- {TRAINED_EXTRACTOR}" in shown
     assert f"classifier ae-classifier-local <- {models['classifier']}" in shown
     assert _invocations(caplog) == {
         "endpoint=ae-classifier-local status=200",
@@ -80,11 +83,13 @@ def test_pv_screen_serves_the_default_extractor_and_the_case_goes_through_it(
     assert "rash" in line["events"]
 
 
-def test_pv_screen_without_extractor_keeps_the_lexicon_alone(
+def test_pv_screen_without_extractor_keeps_the_lexicon_alone_even_when_one_is_trained(
     work: Path, models: dict[str, Path], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """GIVEN a trained extractor in .artifacts/models/ae-extractor WHEN `pv screen` runs without
+    `--extractor` THEN none is served: the extractor is opt-in."""
     with caplog.at_level(logging.INFO, logger="pv_model.serving"):
-        [line] = _screen(models, "--no-extractor")
+        [line] = _screen(models)
 
     assert "extractor: none (the lexicon extracts)" in " ".join(capsys.readouterr().out.split())
     assert _invocations(caplog) == {"endpoint=ae-classifier-local status=200"}
@@ -121,15 +126,10 @@ def _args(*options: str) -> argparse.Namespace:
     return build_parser().parse_args(["screen", "inbox", "--out", "x.jsonl", *options])
 
 
-def test_extractor_option_defaults_to_the_trained_folder_only_when_it_holds_a_model(
-    work: Path, models: dict[str, Path]
-) -> None:
-    assert extractor_from_args(_args()) == DEFAULT_EXTRACTOR
-    assert extractor_from_args(_args("--no-extractor")) is None
+def test_extractor_option_serves_only_the_folder_it_names(work: Path, models: dict[str, Path]) -> None:
+    assert extractor_from_args(_args()) is None  # a trained folder in the default place is not enough
     assert extractor_from_args(_args("--endpoint-url", "http://127.0.0.1:1")) is None
     assert extractor_from_args(_args("--extractor", str(models["extractor"]))) == models["extractor"]
-    shutil.rmtree(work / DEFAULT_EXTRACTOR)
-    assert extractor_from_args(_args()) is None
 
 
 @pytest.mark.parametrize(
@@ -151,9 +151,10 @@ def test_extractor_option_refuses_what_cannot_be_served(
         extractor_from_args(_args(*named))
 
 
-def test_extractor_and_no_extractor_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+def test_there_is_no_no_extractor_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """No extractor is the default, so `--no-extractor` is gone (an unknown option)."""
     with pytest.raises(SystemExit):
-        _args("--extractor", "x", "--no-extractor")
+        _args("--no-extractor")
 
 
 def test_demo_report_records_the_extractor(models: dict[str, Path]) -> None:

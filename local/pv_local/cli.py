@@ -29,7 +29,6 @@ _COMMAND_MODULES = [
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")
-DEFAULT_EXTRACTOR = Path(".artifacts/models/ae-extractor")
 LOCAL_DIR = Path(".artifacts/local")
 
 
@@ -56,16 +55,13 @@ def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = Tr
         help="the classifier's backend (the extractor serves with torch)",
     )
     if extractor:
-        which = parser.add_mutually_exclusive_group()
-        which.add_argument(
+        parser.add_argument(
             "--extractor",
             type=Path,
-            help="trained DRUG/AE extraction model served beside the classifier as endpoint "
-            f"ae-extractor-local, its entities added to the lexicon's (default: {DEFAULT_EXTRACTOR} "
-            "when it holds a model; none with --endpoint-url)",
-        )
-        which.add_argument(
-            "--no-extractor", action="store_true", help="no extraction model: the lexicon alone extracts"
+            metavar="DIR",
+            help="trained DRUG/AE extraction model (pv-model train-ner) served beside the classifier "
+            "as endpoint ae-extractor-local, its guarded entities added to the lexicon's "
+            "(default: none, the lexicon alone extracts)",
         )
     parser.add_argument("--template", type=Path, help="SAM template (default: the project's template.yaml)")
     parser.add_argument(
@@ -129,15 +125,14 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
 
 
 def extractor_from_args(args: argparse.Namespace) -> Path | None:
-    """The extraction model to serve: `--extractor`, else the default folder when it holds one."""
+    """The extraction model to serve: only the one `--extractor` names (opt-in; none by default).
+
+    Opt-in because a model can be worse than the lexicon alone: see the README, "Case intelligence".
+    """
     chosen = getattr(args, "extractor", None)
-    if getattr(args, "no_extractor", False):
-        return None
     if chosen is None:
-        if args.endpoint_url is not None or not (DEFAULT_EXTRACTOR / "config.json").is_file():
-            return None  # nothing to serve it beside, or none trained: the lexicon extracts
-        chosen = DEFAULT_EXTRACTOR
-    elif args.endpoint_url is not None:
+        return None  # the lexicon extracts
+    if args.endpoint_url is not None:
         raise UsageError(
             "--extractor is served by the local model server, which --endpoint-url replaces: "
             "pass --model DIR, or serve both at that URL (pv-model serve --model NAME=DIR ...)"
