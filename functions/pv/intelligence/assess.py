@@ -54,7 +54,9 @@ def assess_case(
     excluded = _excluded_tokens(found, tokens)
     important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
     met = criteria(
-        [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))], important
+        [Sentence(texts[i], tokens[i], frozenset(excluded.get(i, ()))) for i in range(len(texts))],
+        important,
+        patient_relative=patient if patient not in (None, "reporter", "patient") else None,
     )
     met = _criteria_from_events(met, reactions, texts)
     known_names = name_variants(document.metadata)

@@ -1,14 +1,28 @@
-"""ICH E2A seriousness: which criteria the text shows, each with its evidence sentence."""
+"""ICH E2A seriousness: which criteria the text shows, each with its evidence sentence.
+
+"Other medically important" (ICH E2A: an event that may jeopardise the patient or need an
+intervention to prevent one of the other outcomes) is decided two ways, never by an emergency
+visit alone (an A&E visit without admission is not hospitalisation, nor serious by itself):
+
+- a reaction that is medically important by itself: events flagged `ime` in events.tsv
+  (anaphylaxis, seizure, GI haemorrhage, agranulocytosis ...), passed in by the caller;
+- urgent treatment to reverse or rescue a reaction: a treatment of emergency_treatments.tsv
+  (an antidote or reversal agent, adrenaline, a transfusion ...) given in emergency care (A&E,
+  emergency room, ambulance, paramedics) in the same or the next sentence.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from pv.models import SeriousnessCriterion
 
-from .context import is_negated, is_uncertain
-from .text import Token, fold
+from .context import RELATIVES, clause_bounds, is_negated, is_uncertain
+from .lexicon import lexicon
+from .text import Token, fold, word_set
 
 # Patterns run over folded (lowercase, accent-free) sentences.
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -39,6 +53,23 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"heart defect)\b"
     ),
 }
+# Emergency care: where an urgent treatment is given. "the er" / "the ed", not a bare "er" (a filler).
+_EMERGENCY = re.compile(
+    r"\b(?:a ?& ?e|a and e|accident (?:and|&) emergency|emergency (?:room|department|dept|unit|services?)|"
+    r"the (?:er|ed)|to er|casualty|urgent care|ambulance|paramedics?|"
+    r"(?:called|rang|phoned|dialled|dialed) (?:999|911|112))\b"
+)
+# Words that say a treatment was given (looked for from 4 words before it to 3 after it).
+_GIVEN = word_set(
+    "gave give given giving got received receive needed need needing administered injected injection "
+    "injections shot shots dose doses treated reversed put had required requiring used infusion drip "
+    "transfused pumped"
+)
+_POSSESSIVES = frozenset({"my", "our"})
+# A baby exposed in the womb or through breast milk is the patient of a parent-child report.
+_EXPOSED = frozenset({"baby"})
+_FIRST_PERSON = word_set("i me i'm i've i'd myself")
+
 ORDER = (
     "death",
     "life_threatening",
@@ -58,32 +89,118 @@ class Sentence:
     excluded: frozenset[int] = frozenset()  # tokens in family-member or past-history clauses
 
 
-def criteria(sentences: list[Sentence], important_events: dict[str, str]) -> list[SeriousnessCriterion]:
+def criteria(
+    sentences: list[Sentence], important_events: dict[str, str], *, patient_relative: str | None = None
+) -> list[SeriousnessCriterion]:
     """Criteria met, in ICH order, the first affirmative sentence as evidence for each.
 
-    `important_events` maps a medically important reaction to the sentence that reports it.
-    A criterion phrase that is negated ("was not hospitalised"), hypothetical, or in a clause
-    about a family member's or past history does not count.
+    `important_events` maps a medically important reaction to the sentence that reports it;
+    `patient_relative` is the family member who is the patient ("mother"), None when the patient
+    is the reporter or unknown. A criterion phrase that is negated ("was not hospitalised"),
+    hypothetical, in a clause about a family member's or past history, or about a relative who is
+    not the patient ("my father was hospitalised years ago") does not count.
     """
     found: dict[str, str] = {}
     for sentence in sentences:
         folded = fold(sentence.text)
         for name, pattern in _PATTERNS.items():
-            if name in found:
-                continue
-            for match in pattern.finditer(folded):
-                span = [
-                    i
-                    for i, t in enumerate(sentence.tokens)
-                    if t.start < match.end() and t.end > match.start()
-                ]
-                if not span or any(i in sentence.excluded for i in span):
-                    continue
-                first, last = span[0], span[-1] + 1
-                if is_negated(sentence.tokens, first, last) or is_uncertain(sentence.tokens, first, last):
-                    continue
+            # a congenital anomaly is the exposed child's: never set aside as a relative's
+            own = name == "congenital_anomaly"
+            if name not in found and any(
+                _affirmed(sentence, m.start(), m.end(), patient_relative, any_relative=own)
+                for m in pattern.finditer(folded)
+            ):
                 found[name] = sentence.text
-                break
     if important_events:
         found.setdefault("medically_important", next(iter(important_events.values())))
+    if "medically_important" not in found:
+        urgent = urgent_treatment(sentences, patient_relative=patient_relative)
+        if urgent is not None:
+            found["medically_important"] = urgent
     return [SeriousnessCriterion(criterion=name, evidence=found[name]) for name in ORDER if name in found]
+
+
+def urgent_treatment(sentences: list[Sentence], *, patient_relative: str | None = None) -> str | None:
+    """The evidence of a rescue treatment given in emergency care, or None.
+
+    Emergency care (A&E, emergency room, ambulance, paramedics) in one sentence and, in it or the
+    sentence before or after, a treatment of emergency_treatments.tsv with a word saying it was
+    given ("they gave me vitamin K"). Both affirmed, about the patient. The evidence is the
+    sentence, or the two sentences in document order.
+    """
+    for i, sentence in enumerate(sentences):
+        folded = fold(sentence.text)
+        if not any(
+            _affirmed(sentence, m.start(), m.end(), patient_relative) for m in _EMERGENCY.finditer(folded)
+        ):
+            continue
+        for j in (i, i + 1, i - 1):
+            if 0 <= j < len(sentences) and _treatment_given(sentences[j], patient_relative):
+                return " ".join(s.text for s in sentences[min(i, j) : max(i, j) + 1])
+    return None
+
+
+def _treatment_given(sentence: Sentence, patient_relative: str | None) -> bool:
+    folded = fold(sentence.text)
+    for match in _treatments().finditer(folded):
+        span = _span(sentence.tokens, match.start(), match.end())
+        if not span or not _affirmed(sentence, match.start(), match.end(), patient_relative):
+            continue
+        start, end = clause_bounds(sentence.tokens, span[0], span[-1] + 1)
+        window = sentence.tokens[max(start, span[0] - 4) : min(end, span[-1] + 4)]
+        if any(t.text in _GIVEN for t in window):
+            return True
+    return False
+
+
+def _affirmed(
+    sentence: Sentence, start: int, end: int, patient_relative: str | None, *, any_relative: bool = False
+) -> bool:
+    """The phrase at characters [start, end) is said of the patient (of anyone with `any_relative`),
+    as a fact."""
+    span = _span(sentence.tokens, start, end)
+    if not span or any(i in sentence.excluded for i in span):
+        return False
+    first, last = span[0], span[-1] + 1
+    if is_negated(sentence.tokens, first, last) or is_uncertain(sentence.tokens, first, last):
+        return False
+    return any_relative or not _about_other_relative(sentence.tokens, first, last, patient_relative)
+
+
+def _about_other_relative(tokens: list[Token], first: int, last: int, patient_relative: str | None) -> bool:
+    """The clause is about a relative ("my dad was in hospital") who is not the patient.
+
+    Not when the reporter comes back after the relative ("my husband took me to A&E"), nor when
+    the clause names a drug ("I gave my son Calpol and he was admitted": the relative may well be
+    the patient whom the patient finder missed; a missed serious case costs more than a review).
+    """
+    start, end = clause_bounds(tokens, first, last)
+    words = [t.text for t in tokens[start:first]]
+    for k in range(len(words) - 1, 0, -1):
+        if words[k] in RELATIVES and words[k - 1] in _POSSESSIVES:
+            relative = RELATIVES[words[k]]
+            if relative in (patient_relative, *_EXPOSED):
+                return False
+            if any(w in _FIRST_PERSON for w in words[k + 1 :]):
+                return False
+            return not lexicon().match(tokens[start:end], frozenset({"DRUG"}))
+    return False
+
+
+def _span(tokens: list[Token], start: int, end: int) -> list[int]:
+    return [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+
+
+@cache
+def _treatments() -> re.Pattern[str]:
+    """emergency_treatments.tsv as one pattern over folded text, longest name first."""
+    text = resources.files("pv.resources").joinpath("emergency_treatments.tsv").read_text(encoding="utf-8")
+    names: set[str] = set()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            row = line.split("\t")
+            names.update(
+                n.strip() for n in [row[0], *(row[1].split("|") if len(row) > 1 else [])] if n.strip()
+            )
+    alternatives = "|".join(re.escape(fold(n)) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alternatives})\b")
