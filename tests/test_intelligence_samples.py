@@ -52,3 +52,21 @@ def test_sample_document_names_its_drugs_and_leaks_no_personal_data(source_key: 
         for c in facts.seriousness_criteria
         for p in expected["personal_data"]
     )
+
+
+@pytest.mark.parametrize("source_key", sorted(_expected()))
+def test_sample_document_seriousness_matches_the_manifest_with_clean_evidence(source_key: str):
+    """GIVEN a sample document WHEN assessed THEN it is serious exactly when the manifest says so,
+    and a serious one shows a criterion whose evidence sentence holds none of its personal data."""
+    expected = _expected()[source_key]
+    facts = assess_case(_parsed(source_key), [])
+    assert facts.serious is expected["serious"]
+    assert facts.serious is bool(facts.seriousness_criteria)
+    if expected["serious"]:
+        clean = [
+            c
+            for c in facts.seriousness_criteria
+            if c.evidence.strip()
+            and not any(p.lower() in c.evidence.lower() for p in expected["personal_data"])
+        ]
+        assert clean, facts.seriousness_criteria
