@@ -16,6 +16,7 @@ from pv_model.ner.tiny import build_tiny_extractor
 from pv_model.serving.code import inference, ner_inference
 from pv_model.serving.tiny import build_tiny_classifier
 
+HANDLER_MODULES = ("inference", "ner_inference", "summarizer_inference")  # code/, imported top-level
 SENTENCES = [
     "The patient developed a severe rash after starting amoxicillin.",
     "Blood pressure was normal.",
@@ -39,15 +40,15 @@ def load_handler(monkeypatch: pytest.MonkeyPatch):
 
     def load(code_dir: Path) -> ModuleType:
         monkeypatch.syspath_prepend(str(code_dir))
-        monkeypatch.delitem(sys.modules, "inference", raising=False)
-        monkeypatch.delitem(sys.modules, "ner_inference", raising=False)
+        for name in HANDLER_MODULES:
+            monkeypatch.delitem(sys.modules, name, raising=False)
         module = importlib.import_module("inference")
         assert module.__file__ == str(code_dir / "inference.py")
         return module
 
     yield load
-    sys.modules.pop("inference", None)
-    sys.modules.pop("ner_inference", None)
+    for name in HANDLER_MODULES:
+        sys.modules.pop(name, None)
 
 
 def _unpack(archive: Path, into: Path) -> list[str]:
@@ -95,6 +96,7 @@ def test_package_has_the_sagemaker_layout(exported_dir: Path, tmp_path: Path) ->
         "code/inference.py",
         "code/ner_inference.py",
         "code/requirements.txt",
+        "code/summarizer_inference.py",
         "config.json",
         "model.safetensors",
         "serving.json",
@@ -172,3 +174,27 @@ def test_a_packaged_extraction_model_is_served_as_an_extractor_by_the_toolkit_en
 
     assert response == ner_inference.predict_entities(ner_inference.load_model(source), SENTENCES)
     assert all(isinstance(entities, list) for entities in response)
+
+
+def test_a_packaged_summarizer_is_served_as_a_summarizer_by_the_toolkit_entry_point(
+    tmp_path: Path, monkeypatch, load_handler
+) -> None:
+    """GIVEN a summarizer's model.tar.gz WHEN the toolkit calls code/inference.py THEN the summarizer's
+    handler answers one `summary_text` per input, as the source folder does."""
+    from pv_model.serving.code import summarizer_inference
+    from pv_model.summarizer.tiny import build_tiny_summarizer
+
+    monkeypatch.delenv("PV_BACKEND", raising=False)
+    source = build_tiny_summarizer(tmp_path / "case-summarizer-tiny", says="rash", max_new_tokens=2)
+    archive = tmp_path / "summarizer.tar.gz"
+    main(["package", "--model", str(source), "--out", str(archive)])
+    model_dir = tmp_path / "opt-ml-model"
+    names = _unpack(archive, model_dir)
+    handler = load_handler(model_dir / "code")
+
+    response = _serve_once(handler, model_dir)
+
+    assert {"generation_config.json", "code/summarizer_inference.py"} <= set(names)
+    assert response == [{"summary_text": "rash rash"}] * len(SENTENCES)
+    assert response == summarizer_inference.predict_fn(SENTENCES, summarizer_inference.load_model(source))
+    assert handler.model_fn(str(model_dir)).version == "case-summarizer-tiny-000000000000"

@@ -14,6 +14,7 @@ _COMMAND_MODULES = [
     "pv_model.commands.classifier",  # download, train, eval, augment
     "pv_model.commands.serving",  # package, serve, export-onnx, bench, sagemaker ...
     "pv_model.commands.ner",  # train-ner, eval-ner
+    "pv_model.commands.summarizer",  # train-summarizer
 ]
 
 

@@ -1,9 +1,11 @@
 """`model.tar.gz` in the layout the SageMaker Hugging Face inference toolkit expects.
 
-Archive root: the weights, config, tokenizer and `training.json` (threshold, max_length) of the
-model folder, `serving.json` (the model version, since SageMaker unpacks into /opt/ml/model and
-the folder name is lost), optionally the ONNX files, and `code/inference.py` +
-`code/requirements.txt`, which the toolkit uses instead of its default handler.
+Archive root: the weights, config, tokenizer, `training.json` (threshold, max_length) and, for a
+summarizer, `generation_config.json` of the model folder, `serving.json` (the model version, since
+SageMaker unpacks into /opt/ml/model and the folder name is lost), optionally the ONNX files, and
+`code/inference.py` (with the extractor's and the summarizer's handlers beside it, to which it
+hands those models) + `code/requirements.txt`, which the toolkit uses instead of its default
+handler.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ MODEL_PATTERNS = (
     "vocab.txt",
     "added_tokens.json",
     "training.json",
+    "generation_config.json",  # a summarizer's decoder start, end and padding tokens
 )
-CODE_FILES = ("inference.py", "ner_inference.py", "requirements.txt")
+CODE_FILES = ("inference.py", "ner_inference.py", "summarizer_inference.py", "requirements.txt")
 
 
 def package_files(model_dir: Path, include_onnx: bool) -> list[Path]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pv_model.serving.code import inference, ner_inference
+from pv_model.serving.code import inference, ner_inference, summarizer_inference
 
 logger = logging.getLogger("pv_model.serving")
 
@@ -47,12 +47,12 @@ ANY_NAME = "*"  # the key of a one-model server's model that answers under every
 ACCOUNT_ID = "123456789012"  # named in "endpoint not found" (moto's default account, as locally)
 
 
-Bundle = inference.ModelBundle | ner_inference.NerBundle
+Bundle = inference.ModelBundle | ner_inference.NerBundle | summarizer_inference.SummarizerBundle
 
-
-def handler_for(model_dir: str | Path) -> ModuleType:
-    """The handler of a model folder: the extractor's for `*ForTokenClassification`, else the classifier's."""
-    return ner_inference if ner_inference.is_extractor(model_dir) else inference
+# The handler of a model folder, as SageMaker's entry point `code/inference.py` picks it: the
+# extractor's for `*ForTokenClassification`, the summarizer's for a sequence-to-sequence model,
+# else the classifier's.
+handler_for = inference.handler_for
 
 
 class MicroBatcher:
@@ -324,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def load_served(model_dir: str | Path, *, backend: str = "torch", max_batch: int = 256) -> ServedModel:
-    """Load one model folder with its handler (the extractor's for `*ForTokenClassification`)."""
+    """Load one model folder with its handler (`handler_for`: classifier, extractor or summarizer)."""
     handler = handler_for(model_dir)
     bundle = handler.load_model(model_dir, backend=backend)
     return ServedModel(
@@ -348,9 +348,10 @@ def make_server(
 
     `models`: one folder, served under any endpoint name, or endpoint name -> folder, each served
     under its name only. `backend`: one for every model, or endpoint name -> backend (names left
-    out: torch; the extractor serves with torch only). The handler follows each folder's config:
-    an extractor (`*ForTokenClassification`) is served by `ner_inference`, anything else by the
-    classifier's `inference`.
+    out: torch; the extractor and the summarizer serve with torch only). The handler follows each
+    folder's config: an extractor (`*ForTokenClassification`) is served by `ner_inference`, a
+    summarizer (`EncoderDecoderModel`, `*ForConditionalGeneration`) by `summarizer_inference`,
+    anything else by the classifier's `inference`.
     """
     any_name = not isinstance(models, Mapping)
     folders = {ANY_NAME: models} if not isinstance(models, Mapping) else dict(models)

@@ -19,11 +19,14 @@ Backends: "torch" (the safetensors weights), "onnx" (`model.onnx`) and "onnx-int
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -233,25 +236,38 @@ def parse_inputs(payload: Any) -> list[str]:
 # --- Hugging Face inference toolkit (SageMaker) -------------------------------------------------
 
 
-def _extractor_handler() -> Any:
-    """The extraction model's handler, shipped beside this one in `code/`."""
-    try:
-        from . import ner_inference
-    except ImportError:  # SageMaker `code/` folder: the handlers are top-level modules
-        import ner_inference  # type: ignore[no-redef]
-    return ner_inference
+# The other handlers shipped beside this one in `code/`, each with the test of the folders it serves.
+_SIBLINGS = (("ner_inference", "is_extractor"), ("summarizer_inference", "is_summarizer"))
+
+
+def _sibling(name: str) -> ModuleType:
+    """A handler shipped beside this one: a module of this package, or of SageMaker's `code/`."""
+    if __package__:
+        return importlib.import_module(f"{__package__}.{name}")
+    return importlib.import_module(name)  # SageMaker `code/` folder: the handlers are top-level modules
+
+
+def handler_for(model_dir: str | os.PathLike[str]) -> ModuleType:
+    """The handler of a model folder: the extractor's for `*ForTokenClassification`, the
+    summarizer's for a sequence-to-sequence model, else this one (the classifier's)."""
+    for name, serves in _SIBLINGS:
+        sibling = _sibling(name)
+        if getattr(sibling, serves)(model_dir):
+            return sibling
+    return sys.modules[__name__]
 
 
 def model_fn(model_dir: str, context: Any = None) -> Any:
     """Load the model once per worker; the backend comes from `PV_BACKEND` (default torch).
 
     The toolkit only ever calls this module, so an extraction model (`*ForTokenClassification`)
-    is handed to its own handler here: read as a classifier it would load without complaint
-    (the output layer can have the same shape) and answer nonsense.
+    or a summarizer (sequence-to-sequence) is handed to its own handler here: read as a
+    classifier an extraction model would load without complaint (the output layer can have the
+    same shape) and answer nonsense.
     """
-    extractor = _extractor_handler()
-    if extractor.is_extractor(model_dir):
-        return extractor.model_fn(model_dir, context)
+    handler = handler_for(model_dir)
+    if handler is not sys.modules[__name__]:
+        return handler.model_fn(model_dir, context)
     return load_model(model_dir, backend=os.environ.get("PV_BACKEND", "torch"))
 
 
@@ -270,8 +286,8 @@ def input_fn(input_data: str | bytes, content_type: str | None, context: Any = N
 
 def predict_fn(data: list[str], model: Any, context: Any = None) -> list[Any]:
     """Score every input (not only the first), in order."""
-    if not isinstance(model, ModelBundle):
-        return _extractor_handler().predict_fn(data, model, context)
+    if not isinstance(model, ModelBundle):  # another handler's bundle: that handler answers
+        return sys.modules[type(model).__module__].predict_fn(data, model, context)
     return predict(model, data)
 
 
