@@ -11,7 +11,7 @@ import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,8 @@ class UsageError(Exception):
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = True) -> None:
-    """Options of every command that starts the local stack (`extractor`: `--extractor` too)."""
+    """Options of every command that starts the local stack (`extractor`: the optional case models
+    too, `--extractor` and `--summarizer`)."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--model",
@@ -52,7 +53,7 @@ def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = Tr
         "--backend",
         default="torch",
         choices=["torch", "onnx", "onnx-int8"],
-        help="the classifier's backend (the extractor serves with torch)",
+        help="the classifier's backend (the extractor and the summarizer serve with torch)",
     )
     if extractor:
         parser.add_argument(
@@ -62,6 +63,14 @@ def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = Tr
             help="trained DRUG/AE extraction model (pv-model train-ner) served beside the classifier "
             "as endpoint ae-extractor-local, its guarded entities added to the lexicon's "
             "(default: none, the lexicon alone extracts)",
+        )
+        parser.add_argument(
+            "--summarizer",
+            type=Path,
+            metavar="DIR",
+            help="trained summarization model (pv-model train-summarizer) served beside the classifier "
+            "as endpoint case-summarizer-local; a case keeps its summary when it names no drug or event "
+            "that the text does not, else the extractive one (default: none, the extractive summary)",
         )
     parser.add_argument("--template", type=Path, help="SAM template (default: the project's template.yaml)")
     parser.add_argument(
@@ -94,6 +103,7 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             "or pass --model DIR (a trained model) or --endpoint-url URL (a running endpoint server)"
         )
     extractor = extractor_from_args(args)
+    summarizer = summarizer_from_args(args)
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     function_log = LOCAL_DIR / "functions.log"
     with function_log.open("w", encoding="utf-8") as log:
@@ -101,12 +111,14 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             what = f"endpoint {args.endpoint_url}"
         else:
             what = f"classifier {model} ({args.backend})"
-            what += f" and extractor {extractor}" if extractor is not None else ", lexicon extraction"
+            what += f", extractor {extractor}" if extractor is not None else ", lexicon extraction"
+            what += f", summarizer {summarizer}" if summarizer is not None else ", extractive summaries"
         with out.status(f"Starting the local stack from the template, serving {what}..."):
             stack = LocalStack(
                 model_dir=model,
                 endpoint_url=args.endpoint_url,
                 extractor_dir=extractor,
+                summarizer_dir=summarizer,
                 template=args.template or DEFAULT_TEMPLATE,
                 backend=args.backend,
                 retry_delay_s=args.retry_delay,
@@ -124,37 +136,57 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             stack.stop()
 
 
+def _optional_model_from_args(
+    args: argparse.Namespace, role: str, trainer: str, kind: str, accepts: Callable[[Path], bool]
+) -> Path | None:
+    """The folder `--<role>` names, checked to hold a `kind` model (`accepts`); None without it."""
+    chosen = getattr(args, role, None)
+    if chosen is None:
+        return None
+    if args.endpoint_url is not None:
+        raise UsageError(
+            f"--{role} is served by the local model server, which --endpoint-url replaces: "
+            "pass --model DIR, or serve both at that URL (pv-model serve --model NAME=DIR ...)"
+        )
+    if not (chosen / "config.json").is_file():
+        raise UsageError(f"no trained model in {chosen}: `pv-model {trainer}` trains the {role}")
+    if not accepts(chosen):
+        raise UsageError(f"{chosen} is not {kind}")
+    return Path(chosen)
+
+
 def extractor_from_args(args: argparse.Namespace) -> Path | None:
     """The extraction model to serve: only the one `--extractor` names (opt-in; none by default).
 
     Opt-in because a model can be worse than the lexicon alone: see the README, "Case intelligence".
     """
-    chosen = getattr(args, "extractor", None)
-    if chosen is None:
-        return None  # the lexicon extracts
-    if args.endpoint_url is not None:
-        raise UsageError(
-            "--extractor is served by the local model server, which --endpoint-url replaces: "
-            "pass --model DIR, or serve both at that URL (pv-model serve --model NAME=DIR ...)"
-        )
-    if not (chosen / "config.json").is_file():
-        raise UsageError(f"no trained model in {chosen}: `pv-model train-ner` trains the extractor")
     from pv_model.serving.code.ner_inference import is_extractor
 
-    if not is_extractor(chosen):
-        raise UsageError(f"{chosen} is not a DRUG/AE extraction model (a *ForTokenClassification folder)")
-    return chosen
+    kind = "a DRUG/AE extraction model (a *ForTokenClassification folder)"
+    return _optional_model_from_args(args, "extractor", "train-ner", kind, is_extractor)
+
+
+def summarizer_from_args(args: argparse.Namespace) -> Path | None:
+    """The summarization model to serve: only the one `--summarizer` names (opt-in; none by default)."""
+    from pv_model.serving.code.summarizer_inference import is_summarizer
+
+    kind = "a summarization model (an EncoderDecoderModel or *ForConditionalGeneration folder)"
+    return _optional_model_from_args(args, "summarizer", "train-summarizer", kind, is_summarizer)
 
 
 def served_models(stack: LocalStack) -> str:
     """Which model answers each endpoint the pipeline calls, for the console."""
-    from pv_local.stack import CLASSIFIER_PARAMETER, EXTRACTOR_PARAMETER
+    from pv_local.stack import CLASSIFIER_PARAMETER, OPTIONAL_ENDPOINTS
 
+    without = {"extractor": " (the lexicon extracts)", "summarizer": " (extractive summaries)"}
+    roles = [("classifier", CLASSIFIER_PARAMETER)] + [
+        (role, p) for role, (p, _) in OPTIONAL_ENDPOINTS.items()
+    ]
     described = []
-    for role, parameter in (("classifier", CLASSIFIER_PARAMETER), ("extractor", EXTRACTOR_PARAMETER)):
+    for role, parameter in roles:
         name = stack.parameters.get(parameter, "")
         if not name:
-            described.append(f"{role}: none" + (" (the lexicon extracts)" if role == "extractor" else ""))
+            described.append(f"{role}: none{without.get(role, '')}")
         else:
             described.append(f"{role} {name} <- {stack.served.get(name) or stack.sagemaker_url}")
     return "; ".join(described)

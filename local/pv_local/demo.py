@@ -83,20 +83,22 @@ def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: An
 
 
 def _model_info(stack: Any, backend: str) -> dict[str, Any] | None:
-    """The served classifier and extractor (`extractor` None: the lexicon alone extracted)."""
+    """The served classifier, extractor and summarizer (`extractor` None: the lexicon alone
+    extracted; `summarizer` None: the summaries are the extractive ones)."""
     if stack.model_dir is None:
         return None  # an external endpoint served the classifier
     from pv_model.serving.code.inference import model_version
 
-    extractor = None
-    if stack.extractor_dir is not None:
-        extractor = {"dir": str(stack.extractor_dir), "version": model_version(stack.extractor_dir)}
+    def served(folder: Path | None) -> dict[str, str] | None:
+        return None if folder is None else {"dir": str(folder), "version": model_version(folder)}
+
     return {
         "dir": str(stack.model_dir),
         "version": model_version(stack.model_dir),
         "backend": backend,
         "threshold": float(stack.model_threshold() or "nan"),
-        "extractor": extractor,
+        "extractor": served(stack.extractor_dir),
+        "summarizer": served(getattr(stack, "summarizer_dir", None)),
     }
 
 

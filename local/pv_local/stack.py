@@ -8,6 +8,9 @@
 With `extractor_dir` the same local server also serves the extraction model, under the endpoint
 name `ae-extractor-local`, and the template's `ExtractorEndpointName` names it (CaseFunction then
 adds the model's entities to the lexicon's); without it that parameter stays empty (lexicon only).
+Likewise `summarizer_dir`: a summarization model served as `case-summarizer-local` and named by
+`SummarizerEndpointName` (CaseFunction keeps its summary when it names nothing the text does not,
+else the extractive one); without it the extractive summary alone.
 
 Everything comes from `template.yaml`: the resources (created in a moto server on 127.0.0.1 and
 a free port), the functions' handlers, batch sizes and environment. Handlers run in this process,
@@ -41,8 +44,16 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "eu-west-1"
 CLASSIFIER_PARAMETER = "ClassifierEndpointName"
 EXTRACTOR_PARAMETER = "ExtractorEndpointName"
+SUMMARIZER_PARAMETER = "SummarizerEndpointName"
 THRESHOLD_PARAMETER = "ClassifierThreshold"
 LOCAL_EXTRACTOR_ENDPOINT = "ae-extractor-local"
+LOCAL_SUMMARIZER_ENDPOINT = "case-summarizer-local"
+# The optional models served beside the classifier: role -> (the template parameter naming its
+# endpoint, that endpoint's local name).
+OPTIONAL_ENDPOINTS = {
+    "extractor": (EXTRACTOR_PARAMETER, LOCAL_EXTRACTOR_ENDPOINT),
+    "summarizer": (SUMMARIZER_PARAMETER, LOCAL_SUMMARIZER_ENDPOINT),
+}
 # Values for template parameters that have no default (the endpoint's name is free locally).
 LOCAL_PARAMETERS = {CLASSIFIER_PARAMETER: "ae-classifier-local"}
 
@@ -101,6 +112,7 @@ class LocalStack:
         endpoint_url: str | None = None,
         *,
         extractor_dir: str | Path | None = None,
+        summarizer_dir: str | Path | None = None,
         template: str | Path = DEFAULT_TEMPLATE,
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, Handler] | None = None,
@@ -112,14 +124,19 @@ class LocalStack:
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
-        if extractor_dir is not None and model_dir is None:
-            raise ValueError(
-                "extractor_dir is served beside model_dir; with endpoint_url, name the extractor "
-                f"endpoint with parameters={{{EXTRACTOR_PARAMETER!r}: ...}}"
-            )
+        optional = {"extractor": extractor_dir, "summarizer": summarizer_dir}
+        for role, folder in optional.items():
+            if folder is not None and model_dir is None:
+                raise ValueError(
+                    f"{role}_dir is served beside model_dir; with endpoint_url, name the {role} "
+                    f"endpoint with parameters={{{OPTIONAL_ENDPOINTS[role][0]!r}: ...}}"
+                )
         self.template_path = Path(template)
         self.model_dir = Path(model_dir) if model_dir is not None else None
         self.extractor_dir = Path(extractor_dir) if extractor_dir is not None else None
+        self.summarizer_dir = Path(summarizer_dir) if summarizer_dir is not None else None
+        # Role -> folder of each optional model to serve.
+        self._optional = {role: Path(folder) for role, folder in optional.items() if folder is not None}
         self.backend = backend
         self._endpoint_url = endpoint_url
         self._parameters = dict(parameters or {})
@@ -169,8 +186,10 @@ class LocalStack:
         threshold = self.model_threshold()
         if threshold is not None and THRESHOLD_PARAMETER in declared:
             defaults[THRESHOLD_PARAMETER] = threshold
-        if self.extractor_dir is not None and EXTRACTOR_PARAMETER in declared:
-            defaults[EXTRACTOR_PARAMETER] = LOCAL_EXTRACTOR_ENDPOINT
+        for role in self._optional:
+            parameter, local_name = OPTIONAL_ENDPOINTS[role]
+            if parameter in declared:
+                defaults[parameter] = local_name
         parameters = {**defaults, **self._parameters}
         template = Template(body, parameters)
         self.parameters = {k: str(v) for k, v in parameters.items()}
@@ -266,21 +285,24 @@ class LocalStack:
         return None if threshold is None else f"{float(threshold):.4f}"
 
     def _start_model_server(self, parameters: Mapping[str, str]) -> str:
-        """One server for the classifier (any endpoint name, or its own beside an extractor)."""
+        """One server for the classifier (any endpoint name, or its own beside the optional models)."""
         if self.model_dir is None:
             return ""
         from pv_model.serving.server import start_server
 
         classifier = parameters.get(CLASSIFIER_PARAMETER) or LOCAL_PARAMETERS[CLASSIFIER_PARAMETER]
-        if self.extractor_dir is None:
+        if not self._optional:
             self._model_server, url = start_server(self.model_dir, port=0, backend=self.backend)
             self.served = {classifier: self.model_dir}
             return str(url)
-        extractor = parameters.get(EXTRACTOR_PARAMETER) or LOCAL_EXTRACTOR_ENDPOINT
-        if extractor == classifier:
-            raise ValueError(f"the classifier and the extractor cannot both be endpoint {classifier!r}")
-        self.served = {classifier: self.model_dir, extractor: self.extractor_dir}
-        # The classifier's backend; the extractor serves with torch (its only backend).
+        self.served = {classifier: self.model_dir}
+        for role, folder in self._optional.items():
+            parameter, local_name = OPTIONAL_ENDPOINTS[role]
+            name = parameters.get(parameter) or local_name
+            if name in self.served:
+                raise ValueError(f"the {role} cannot be endpoint {name!r}: another model is")
+            self.served[name] = folder
+        # The classifier's backend; the extractor and the summarizer serve with torch (their only one).
         self._model_server, url = start_server(self.served, port=0, backend={classifier: self.backend})
         return str(url)
 
