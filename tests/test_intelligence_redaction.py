@@ -208,3 +208,39 @@ def test_comprehend_medical_redactor_splits_long_text_into_calls_under_the_limit
 def test_placeholders_are_typed():
     redacted = RuleRedactor().redact("Dr. Ng, 020 7946 0958, ng@example.com, MRN 1234567")
     assert re.findall(r"\[[A-Z]+\]", redacted) == ["[NAME]", "[PHONE]", "[EMAIL]", "[ID]"]
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "expected"),
+    [
+        ("My mum (Jean Pike, 79) was hospitalised.", ["jean"], "My mum ([NAME], 79) was hospitalised."),
+        ("Kind regards,\nDenise Carver", ["Denise"], "Kind regards,\n[NAME]"),
+        ("Spoke to Denise Van Houten today.", ["Denise"], "Spoke to [NAME] today."),
+        ("Thanks Denise Carver-Smith, PharmD", ["Denise"], "Thanks [NAME], PharmD"),
+    ],
+)
+def test_surname_after_a_known_first_name_is_redacted_with_it(text: str, known: list[str], expected: str):
+    """GIVEN only a first name known from the metadata WHEN redacted THEN the capitalised surname
+    (one or two words) right after it goes too, and a sign-off keeps no half of the name."""
+    assert RuleRedactor().redact(text, known_names=known) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a drug or event word after a name is never a surname: the safety team needs it
+        ("Thanks Denise Lipitor is giving me cramps", "Thanks [NAME] Lipitor is giving me cramps"),
+        ("Denise Nausea again today", "[NAME] Nausea again today"),
+        # a sentence that starts after a name keeps its first word; a new line is not the surname
+        ("Thanks Denise Have a good day", "Thanks [NAME] Have a good day"),
+        ("Hi Denise\nWarfarin made me bleed", "Hi [NAME]\nWarfarin made me bleed"),
+    ],
+)
+def test_vocabulary_and_common_words_after_a_name_are_kept(text: str, expected: str):
+    """GIVEN a drug, an event or a common word right after a known name WHEN redacted THEN it stays."""
+    assert RuleRedactor().redact(text, known_names=["Denise"]) == expected
+
+
+def test_surname_after_a_known_name_is_one_of_the_personal_spans():
+    text = "My mum (Jean Pike, 79)"
+    assert [text[a:b] for a, b in RuleRedactor().personal_spans(text, known_names=["jean"])] == ["Jean Pike"]

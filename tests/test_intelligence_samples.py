@@ -70,3 +70,12 @@ def test_sample_document_seriousness_matches_the_manifest_with_clean_evidence(so
             and not any(p.lower() in c.evidence.lower() for p in expected["personal_data"])
         ]
         assert clean, facts.seriousness_criteria
+
+
+def test_surname_after_the_authors_first_name_leaves_no_trace_in_the_evidence():
+    """GIVEN a post whose author handle names "jean" and whose text says "(Jean Pike, 79)" WHEN
+    assessed THEN the evidence has neither name."""
+    facts = assess_case(_parsed("social/feed_2025-03-09.jsonl#771204"), [])
+    [criterion] = facts.seriousness_criteria
+    assert criterion.evidence.startswith("My mum ([NAME], 79) was hospitalised")
+    assert "pike" not in criterion.evidence.lower()

@@ -123,6 +123,32 @@ def _name_groups(pattern: re.Pattern[str]) -> _Pass:
     return spans
 
 
+# A capitalised word or two right after a redacted name, on the same line: the rest of the name
+# ("[NAME] Pike" when only the first name was known, "[NAME] Carver" of a sign-off).
+_AFTER_NAME = re.compile(rf"\[NAME\][ \t]+({_NAME_WORD}(?:[ \t]+{_NAME_WORD})?)\b")
+# Capitalised words that start a sentence or a clause after a name ("Thanks [NAME] Have a good day").
+_NOT_SURNAMES = word_set(
+    "He She It We You They My His Her Its Our Your Their This That These Those Is Was Are Were Am "
+    "Be Been Has Have Had Do Does Did Will Would Can Could Should Shall May Might Must What When "
+    "Where Why How Who Which If Yes No Thank Best Kind Many Love Regards Cheers Sent From"
+)
+
+
+def _rest_of_name(text: str) -> list[tuple[int, int]]:
+    """The surname after a redacted name: its capitalised words up to the first one that is not a
+    name (a drug or event word, a common word), so "[NAME] Lipitor" keeps the drug."""
+    found = []
+    for match in _AFTER_NAME.finditer(text):
+        kept = []
+        for word in re.finditer(r"\S+", match.group(1)):
+            if word.group() in _NOT_NAMES or word.group() in _NOT_SURNAMES or _is_vocabulary(word.group()):
+                break
+            kept.append(word)
+        if kept:
+            found.append((match.start(1) + kept[0].start(), match.start(1) + kept[-1].end()))
+    return found
+
+
 def _matches(pattern: re.Pattern[str], keep: Callable[[re.Match[str]], bool] | None = None) -> _Pass:
     def spans(text: str) -> list[tuple[int, int]]:
         return [m.span() for m in pattern.finditer(text) if keep is None or keep(m)]
@@ -258,6 +284,7 @@ _NAME_PASSES: list[tuple[_Pass, str]] = [
     (_name_groups(_GREETING), "[NAME]"),
     (_name_groups(_SIGN_OFF), "[NAME]"),
     (_matches(_INITIALS), "[NAME]"),
+    (_rest_of_name, "[NAME]"),
     (_matches(re.compile(r"\[NAME\](?:\s+\[NAME\])+")), "[NAME]"),
 ]
 
