@@ -228,3 +228,47 @@ def test_language_given_by_the_channel_wins_over_detection():
     facts = assess_case(document, [])
     assert facts.language == "fr"
     assert facts.events == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a pharmacist. A customer of ours started Lipitor and now has muscle pain.",
+        "I'm a community pharmacist. A customer came in today; she started amlodipine and her ankles swell.",
+        "I'm a district nurse. I visit an elderly gentleman; he started apixaban and now has black stools.",
+        "I'm a nurse. My patient developed a rash on amoxicillin.",
+        "I look after a resident at our care home. She takes donepezil and has been falling.",
+        "One of my clients started sertraline and since then she cannot sleep.",
+    ],
+)
+def test_third_party_reporter_writes_about_the_person_they_care_for(text: str):
+    """GIVEN a pharmacist, nurse or carer writing about their customer, patient or client, or about
+    "he" or "she" after saying what they are WHEN assessed THEN that person is the patient."""
+    assert _assess(text).patient == "patient"
+
+
+@pytest.mark.parametrize(
+    ("text", "patient"),
+    [
+        ("I am a loyal customer. Lipitor gave me muscle pain.", "reporter"),
+        (
+            "FYI, a customer sent this to our sales inbox. Since I started Xarelto I get nosebleeds.",
+            "reporter",
+        ),
+        (
+            "I'm a nurse and I started Lipitor last month; my GP said she thinks the pain is from it.",
+            "reporter",
+        ),
+        ("I read the patient leaflet for Lipitor and I have muscle pain.", "reporter"),
+        ("I'm a patient at the clinic and Lipitor gave me muscle pain.", "reporter"),
+        ("My mum is a patient at St Mary's. She was put on warfarin and had a bleed.", "mother"),
+        ("I care for my husband. He takes donepezil and has been falling.", "husband"),
+    ],
+)
+def test_reporter_who_is_a_customer_patient_or_carer_of_a_relative_is_not_a_third_party(
+    text: str, patient: str
+):
+    """GIVEN a reporter who is themselves a customer or a patient, a nurse who takes the drug, a
+    company forwarding a customer's message, or a carer of a relative WHEN assessed THEN the
+    patient is the reporter or the relative."""
+    assert _assess(text).patient == patient

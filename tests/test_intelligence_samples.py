@@ -72,6 +72,15 @@ def test_sample_document_seriousness_matches_the_manifest_with_clean_evidence(so
         assert clean, facts.seriousness_criteria
 
 
+def test_pharmacists_customer_is_the_patient_of_the_multipart_email():
+    """GIVEN a pharmacist writing about "one of our customers" WHEN assessed THEN the customer is
+    the patient, and the summary says so (a healthcare professional reports, in a patient)."""
+    facts = assess_case(_parsed("email/multipart_attachment.eml"), [])
+    assert facts.patient == "patient"
+    assert facts.summary.startswith("Email sender (a healthcare professional) reports fever")
+    assert "in a patient with adalimumab" in facts.summary
+
+
 def test_surname_after_the_authors_first_name_leaves_no_trace_in_the_evidence():
     """GIVEN a post whose author handle names "jean" and whose text says "(Jean Pike, 79)" WHEN
     assessed THEN the evidence has neither name."""

@@ -283,9 +283,52 @@ def mention_context(
     return Context(negated=negated, uncertain=uncertain, role=role, relative=relative)
 
 
+# Someone the reporter looks after: a clinician's patient, a pharmacist's customer, a carer's client.
+# Not a compound ("the patient leaflet", "customer services") and not the reporter ("I'm a customer").
+_NOT_A_PERSON = (
+    r"(?!\s+(?:information|leaflet|leaflets|support|advice|help ?line|line|portal|services?|forum|"
+    r"group|card|safety|care team|record|records|number|id|experience|inbox))"
+)
+_AGED = (
+    r"(?:\d+[- ]?(?:year|yr)s?[- ]?old\s+)?"
+    r"(?:(?:male|female|elderly|older|young|regular|long[- ]standing|new)\s+)?"
+)
 _CLINICIAN_PATIENT = re.compile(
-    r"\b(?:my|our|a|the|this|one of my|one of our)\s+(?:\d+[- ]?(?:year|yr)s?[- ]?old\s+)?"
-    r"(?:(?:male|female)\s+)?(?:patient|pt|client|resident)s?\b"
+    rf"\b(?:my|our|a|an|the|this|that|one of my|one of our)\s+{_AGED}(?:patient|pt)s?\b{_NOT_A_PERSON}"
+)
+# A customer or client is the patient when the reporter's own ("our customer", "a client of mine"),
+# or when the reporter says they care for people ("I'm a pharmacist ... a customer came in"); a
+# company's "a customer sent this" is the reporter of the forwarded text.
+_CUSTOMER = r"(?:customer|client|resident|service user)s?"
+_OWN_CUSTOMER = re.compile(
+    rf"\b(?:(?:my|our|one of my|one of our)\s+{_AGED}{_CUSTOMER}\b|"
+    rf"(?:a|an|one)\s+{_AGED}{_CUSTOMER}\s+of\s+(?:ours|mine)\b){_NOT_A_PERSON}"
+)
+_ANY_CUSTOMER = re.compile(rf"\b(?:a|an|the|this|that|one)\s+{_AGED}{_CUSTOMER}\b{_NOT_A_PERSON}")
+# Before "a patient", "a customer": the reporter or someone else is one ("I'm a customer", "my mum
+# is a patient at St Mary's"); not someone the reporter cares for.
+_IS_ONE = re.compile(r"\b(?:i|i'm|am|is|are|was|were|been|as|being|he's|she's|we're)\s*$")
+# The reporter says they care for others: a healthcare professional or a carer.
+_CARER = re.compile(
+    r"\b(?:i am|i'm|i work as|i'm working as|i've been|i have been|this is|we are|we're)\s+"
+    r"(?:(?:an?|the|his|her|their)\s+(?:[a-z]+\s+)?)?"
+    r"(?:pharmacists?|nurses?|doctors?|gps?|physicians?|consultants?|surgeons?|midwi(?:fe|ves)|"
+    r"paramedics?|dentists?|carers?|caregivers?|care (?:worker|assistant)s?|support workers?|"
+    r"pharmacy(?: technicians?)?|dispensers?|health visitors?|physiotherapists?|optometrists?|"
+    r"prescribers?|clinicians?|psychiatrists?|registrars?|healthcare professionals?|"
+    r"health care professionals?)\b|"
+    r"\b(?:i|we)\s+(?:look after|care for|work (?:in|at) (?:an?\s+|the\s+)?(?:care|nursing) home)\b"
+)
+# Someone else, named without a name: what a carer's "he" or "she" refers to.
+_THIRD_PERSON = re.compile(
+    r"\b(?:he|she|him|his|he's|she's|(?:a|an|the|this|one)\s+(?:(?:elderly|older|old|young)\s+)?"
+    r"(?:man|woman|lady|gentleman|gent|boy|girl|person|chap|fellow|teenager))\b"
+)
+# The reporter takes the drug themselves ("I started Lipitor", "the GP put me on it").
+_FIRST_PERSON_TAKING = re.compile(
+    r"\b(?:i|i'm|i've|i was|i am|i have|i had)\s+(?:\w+\s+)?"
+    r"(?:on|taking|take|took|started|start|using|use|used|injecting|inject|injected)\b|"
+    r"\b(?:gave|given|put|started|prescribed|switched)\s+me\b|\bmy\s+(?:\w+\s+)?(?:dose|prescription|tablets|meds)\b"
 )
 _RELATIVE_TAKING = re.compile(
     rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
@@ -300,14 +343,24 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 
 def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str | None:
-    """Who the patient is: "patient" (a clinician's), a relative ("mother"), "reporter", or None.
+    """Who the patient is: "patient" (someone the reporter cares for), a relative ("mother"),
+    "reporter", or None.
 
-    A relative is the patient when named in a sentence that also names a drug ("my mum was put
-    on warfarin"); a clinician's patient wins over both; otherwise a first-person report is about
-    the reporter.
+    Someone the reporter looks after wins: a clinician's patient, a pharmacist's customer, a
+    carer's client ("one of our customers", "a patient of mine"), or, when the reporter says they
+    are a pharmacist, nurse, doctor or carer, the "he" or "she" of a sentence naming a drug that
+    the reporter does not take themselves. A relative is the patient when named in a sentence that
+    also names a drug ("my mum was put on warfarin"); otherwise a first-person report is about the
+    reporter.
     """
     text = " ".join(folded_sentences)
-    if _CLINICIAN_PATIENT.search(text):
+    carer = _CARER.search(text) is not None
+    cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
+    if any(
+        not _IS_ONE.search(text[max(0, m.start() - 12) : m.start()])
+        for pattern in cared_for
+        for m in pattern.finditer(text)
+    ):
         return "patient"
     taking = _RELATIVE_TAKING.search(text)
     if taking:
@@ -325,6 +378,11 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
         for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", sentence):
             if match.group(1) in RELATIVES:
                 return RELATIVES[match.group(1)]
+    if carer and any(
+        _THIRD_PERSON.search(folded_sentences[i]) and not _FIRST_PERSON_TAKING.search(folded_sentences[i])
+        for i in sorted(drug_sentences)
+    ):
+        return "patient"
     if _FIRST_PERSON.search(text):
         return "reporter"
     return None
