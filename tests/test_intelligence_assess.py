@@ -112,7 +112,7 @@ def test_drug_taken_for_the_reaction_treats_it_and_is_not_a_suspect():
     assert facts.suspect_drugs == ["lisinopril"]
     assert facts.events == ["vomiting"]
     assert [(m.normalized, m.role) for m in facts.mentions if m.normalized == "ondansetron"] == [
-        ("ondansetron", "other")
+        ("ondansetron", "treatment")
     ]
 
 
@@ -228,6 +228,121 @@ def test_language_given_by_the_channel_wins_over_detection():
     facts = assess_case(document, [])
     assert facts.language == "fr"
     assert facts.events == []
+
+
+def _roles(facts: CaseFacts, name: str) -> list[str]:
+    return [m.role for m in facts.mentions if m.normalized == name]
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects", "treatment"),
+    [
+        (
+            "I started warfarin and had a big nosebleed. They gave me vitamin K.",
+            ["warfarin"],
+            "phytomenadione",
+        ),
+        (
+            "He took too much oxycodone and stopped breathing; the paramedics gave him naloxone.",
+            ["oxycodone"],
+            "naloxone",
+        ),
+        (
+            "I had anaphylaxis after amoxicillin and got an adrenaline shot in A&E.",
+            ["amoxicillin"],
+            "epinephrine",
+        ),
+        ("Ibuprofen gave me a rash. I took an antihistamine for the rash.", ["ibuprofen"], "antihistamine"),
+        (
+            "I was given amoxicillin and came out in hives; they gave me cetirizine",
+            ["amoxicillin"],
+            "cetirizine",
+        ),
+        (
+            "Lipitor gave me muscle pain so the GP gave me ibuprofen to ease it.",
+            ["atorvastatin"],
+            "ibuprofen",
+        ),
+        ("My lips swelled up after my new tablets and I used my EpiPen.", [], "epinephrine"),
+        (
+            "I came out in hives after amoxicillin. They gave me cetirizine. The cetirizine helped.",
+            ["amoxicillin"],
+            "cetirizine",
+        ),
+    ],
+)
+def test_drug_given_for_the_reaction_is_a_treatment_not_a_suspect(
+    text: str, suspects: list[str], treatment: str
+):
+    """GIVEN a drug given or taken after a reaction to treat it (an antidote, adrenaline in A&E, an
+    antihistamine for the rash, what they gave after the suspect drug) WHEN assessed THEN it is a
+    treatment mention, in every later mention too, and not a suspect drug."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == suspects
+    assert set(_roles(facts, treatment)) == {"treatment"}
+    assert facts.events
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects"),
+    [
+        ("after the vitamin K my rash got worse", ["phytomenadione"]),
+        ("I had a rash on warfarin. After the vitamin K my rash got worse.", ["warfarin", "phytomenadione"]),
+        (
+            "Amoxicillin gave me hives. They gave me cetirizine and it made me drowsy.",
+            ["amoxicillin", "cetirizine"],
+        ),
+        (
+            "Since starting Zestril I feel dizzy. The doctor gave me betahistine for the dizziness, "
+            "but now I have a rash.",
+            ["lisinopril", "betahistine"],
+        ),
+        ("I had a rash on Lipitor. The GP switched me to Crestor instead.", ["atorvastatin", "rosuvastatin"]),
+        (
+            "Warfarin made my gums bleed. The doctor also gave me omeprazole for my stomach.",
+            ["warfarin", "omeprazole"],
+        ),
+        ("I had a bad cough for months. My GP gave me lisinopril.", ["lisinopril"]),
+        ("I took Tylenol for the headache. Now my headache is worse.", ["paracetamol"]),
+    ],
+)
+def test_drug_the_reporter_blames_or_that_is_not_given_for_the_reaction_stays_suspect(
+    text: str, suspects: list[str]
+):
+    """GIVEN a drug followed by a new or worse reaction, one that replaced the suspect, one given for
+    something else, or one given with no suspect drug before it WHEN assessed THEN it is a suspect."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == suspects
+
+
+def test_a_treatment_the_reporter_later_blames_is_both():
+    """GIVEN cetirizine given for hives and later blamed for drowsiness WHEN assessed THEN its first
+    mention is a treatment, the second a suspect, and it is a suspect drug."""
+    facts = _assess(
+        "I came out in hives after amoxicillin. They gave me cetirizine. "
+        "I think the cetirizine made me drowsy."
+    )
+    assert facts.suspect_drugs == ["amoxicillin", "cetirizine"]
+    assert _roles(facts, "cetirizine") == ["treatment", "suspect"]
+    assert facts.events == ["urticaria", "somnolence"]
+
+
+def test_a_drug_taken_before_the_reaction_stays_suspect_when_given_again_to_treat_it():
+    """GIVEN cetirizine taken for hay fever, then given again for hives after amoxicillin WHEN
+    assessed THEN it stays a suspect (taken before the reaction) and the later mention is a treatment."""
+    facts = _assess(
+        "I take cetirizine every day. I came out in hives after amoxicillin and they gave me more cetirizine."
+    )
+    assert facts.suspect_drugs == ["cetirizine", "amoxicillin"]
+    assert _roles(facts, "cetirizine") == ["suspect", "treatment"]
+
+
+def test_a_drug_given_to_a_relative_who_is_not_the_patient_is_not_a_suspect():
+    """GIVEN the reporter's father given vitamin K years ago WHEN assessed THEN it is his, not a suspect."""
+    facts = _assess("My dad went to A&E years ago and they gave him vitamin K. I take warfarin and bruise.")
+    assert facts.suspect_drugs == ["warfarin"]
+    assert _roles(facts, "phytomenadione") == ["family"]
+    assert facts.serious is False
 
 
 @pytest.mark.parametrize(

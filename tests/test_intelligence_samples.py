@@ -88,3 +88,12 @@ def test_surname_after_the_authors_first_name_leaves_no_trace_in_the_evidence():
     [criterion] = facts.seriousness_criteria
     assert criterion.evidence.startswith("My mum ([NAME], 79) was hospitalised")
     assert "pike" not in criterion.evidence.lower()
+
+
+def test_vitamin_k_given_in_a_and_e_is_a_treatment_of_the_call_not_a_suspect():
+    """GIVEN a caller given vitamin K in A&E for warfarin bleeding WHEN assessed THEN vitamin K is a
+    treatment mention and the suspects are the warfarin and the antibiotic; still medically important."""
+    facts = assess_case(_parsed("call/text_ae.txt"), [])
+    assert facts.suspect_drugs == ["warfarin", "clarithromycin"]
+    assert [m.role for m in facts.mentions if m.normalized == "phytomenadione"] == ["treatment"]
+    assert [c.criterion for c in facts.seriousness_criteria] == ["medically_important"]

@@ -33,6 +33,10 @@ def _events(sentence: str) -> list[str]:
         ("Bactrim", "co-trimoxazole"),
         ("albuterol", "salbutamol"),
         ("Depakote", "valproic acid"),
+        ("vitamin K", "phytomenadione"),
+        ("Konakion", "phytomenadione"),
+        ("an antihistamine", "antihistamine"),
+        ("antihistamines", "antihistamine"),
     ],
 )
 def test_brand_and_us_names_map_to_the_generic(brand: str, generic: str):

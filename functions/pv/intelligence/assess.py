@@ -10,7 +10,19 @@ from typing import NamedTuple
 from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 from pv.sentences import document_sentences, split_sentences
 
-from .context import clause_bounds, find_patient, is_negated, mention_context
+from .context import (
+    clause_bounds,
+    find_patient,
+    in_emergency_care,
+    is_blamed,
+    is_given,
+    is_negated,
+    is_replacing,
+    mention_context,
+    purpose,
+    rescue_treatments,
+    worsening,
+)
 from .extraction import Entity, Extractor, LexiconExtractor
 from .language import detect_language
 from .redaction import Redactor, RuleRedactor, name_variants
@@ -203,32 +215,93 @@ def _occurred(mention: Mention) -> bool:
 
 
 def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
-    """A drug taken for the reaction itself ("took Tylenol for the headache") treats it: not a suspect.
+    """A drug given or taken to treat a reaction gets the role "treatment": it is not a suspect.
 
-    Only when another drug stays suspect; the treated event keeps counting as a reaction.
+    A drug mention the reporter does not blame treats a reaction when
+
+    - its clause says it was for a reaction that occurred ("took Zofran for the vomiting", "to stop
+      the itching", "for it") named before it, or another drug is suspect; or
+    - it was given or used ("they gave me vitamin K", "got an adrenaline shot") after a reaction
+      named in its sentence or the one before, and it is a rescue treatment
+      (emergency_treatments.tsv), or given in emergency care, or another drug named before it is
+      suspect (the chain suspect, reaction, treatment).
+
+    The reporter blames it when the words around it do ("after the vitamin K my rash got worse",
+    "a reaction to", "made it worse") or a new or worsening reaction follows it in its sentence ("I
+    was given amoxicillin and came out in hives"). A drug given for something else ("for my
+    stomach") or instead of another ("switched me to") is not a treatment. Later mentions of a
+    treatment are treatments unless blamed; an earlier one (a drug taken before) stays suspect.
+    The treated reaction stays a reaction; its "for the ..." mention is not an indication.
     """
-    reaction_names = {f.mention.normalized for f in found if f.entity.type == "AE" and _occurred(f.mention)}
-    for f in found:
-        if f.entity.type != "AE" or f.mention.role != "indication":
+    order = sorted(found, key=lambda f: (f.sentence, f.first))
+    reactions = [f for f in order if f.entity.type == "AE" and _occurred(f.mention)]
+    reaction_names = {f.mention.normalized for f in reactions}
+    treatments: set[str] = set()
+    for d in order:
+        if d.entity.type != "DRUG" or d.mention.role != "suspect" or d.mention.negated:
             continue
-        if f.mention.normalized not in reaction_names:
+        sentence = tokens[d.sentence]
+        earlier = [r for r in reactions if (r.sentence, r.first) < (d.sentence, d.first)]
+        if _blamed(d, sentence, reactions, earlier) or is_replacing(sentence, d.first, d.last):
             continue
-        start, end = clause_bounds(tokens[f.sentence], f.first, f.last)
-        treating = [
-            d
-            for d in found
-            if d.sentence == f.sentence
-            and d.entity.type == "DRUG"
-            and start <= d.first < end
-            and d.mention.role == "suspect"
+        treated = [
+            f
+            for f in order
+            if f.sentence == d.sentence
+            and f.entity.type == "AE"
+            and f.first >= d.last
+            and f.mention.normalized in reaction_names
+            and not f.mention.negated
         ]
+        what_for = purpose(sentence, d.first, d.last, {i for f in treated for i in range(f.first, f.last)})
         others = [
-            d for d in found if d.entity.type == "DRUG" and d not in treating and d.mention.role == "suspect"
+            o
+            for o in found
+            if o.entity.type == "DRUG"
+            and o.mention.role == "suspect"
+            and not o.mention.negated
+            and o.mention.normalized != d.mention.normalized
         ]
-        if treating and others:
-            for d in treating:
-                d.mention = d.mention.model_copy(update={"role": "other"})
-            f.mention = f.mention.model_copy(update={"role": "other"})
+        if what_for is not None:
+            treats = what_for and bool(earlier or others)
+        elif is_given(sentence, d.first, d.last):
+            recent = any(r.sentence >= d.sentence - 1 for r in earlier)
+            emergency = in_emergency_care(sentence) or (
+                d.sentence > 0 and in_emergency_care(tokens[d.sentence - 1])
+            )
+            named_before = any((o.sentence, o.first) < (d.sentence, d.first) for o in others)
+            treats = recent and (_is_rescue(d) or emergency or named_before)
+        else:
+            treats = d.mention.normalized in treatments
+        if not treats:
+            continue
+        treatments.add(d.mention.normalized)
+        d.mention = d.mention.model_copy(update={"role": "treatment"})
+        for f in treated:
+            if f.mention.role == "indication" and f.first < clause_bounds(sentence, d.first, d.last)[1]:
+                f.mention = f.mention.model_copy(update={"role": "other"})
+
+
+def _blamed(drug: _Found, sentence: list[Token], reactions: list[_Found], earlier: list[_Found]) -> bool:
+    """The reporter suspects this drug mention: the words around it say so, or a reaction that is
+    new, or got worse, follows it in its sentence (not as the reason it was given)."""
+    if is_blamed(sentence, drug.first, drug.last):
+        return True
+    before = {r.mention.normalized for r in earlier}
+    for r in reactions:
+        if r.sentence != drug.sentence or r.first < drug.last:
+            continue
+        since = max(drug.last, clause_bounds(sentence, r.first, r.last)[0])
+        if any(t.text in {"because", "due", "as", "for"} for t in sentence[since : r.first]):
+            continue  # "gave me cetirizine because the itching was bad": why it was given
+        if r.mention.normalized not in before or worsening(sentence, r.first, r.last):
+            return True
+    return False
+
+
+def _is_rescue(drug: _Found) -> bool:
+    names = rescue_treatments()
+    return drug.mention.normalized in names or " ".join(t.text for t in tokenize(drug.entity.text)) in names
 
 
 def _excluded_tokens(found: list[_Found], tokens: list[list[Token]]) -> dict[int, set[int]]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Literal
 
-from .text import Token, word_set
+from .text import Token, tokenize, word_set
 
-Role = Literal["suspect", "indication", "history", "family", "other"]
+Role = Literal["suspect", "indication", "history", "family", "treatment", "other"]
 
 _CLAUSE_BREAKS = frozenset(
     {";", ".", "!", "?", ":", "but", "however", "although", "though", "whereas", "yet"}
@@ -132,6 +134,7 @@ RELATIVES = {
     "nephew": "nephew",
 }
 _POSSESSIVES = frozenset({"my", "our"})
+_FIRST_PERSON_WORDS = word_set("i me myself i'm i've i'd we us")  # "my" comes with the relative
 _FAMILY_HISTORY = (("family", "history"), ("runs", "in", "the", "family"), ("runs", "in", "my", "family"))
 # Outcomes that belong to a baby exposed in the womb: never a family member's unrelated history.
 PREGNANCY_OUTCOMES = frozenset({"congenital anomaly", "miscarriage", "stillbirth", "premature birth"})
@@ -260,6 +263,16 @@ def mention_context(
     """The context of the mention at tokens [first, last) of one sentence."""
     negated = is_negated(tokens, first, last)
     if kind == "DRUG":
+        # "my dad went to A&E and they gave him vitamin K": his drug, not a suspect of this case;
+        # "I gave my son Calpol" names the reporter, and the son may be the patient the finder missed
+        clause_start, clause_end = clause_bounds(tokens, first, last)
+        relative = _relative_before(tokens, clause_start, first)
+        if (
+            relative is not None
+            and relative != patient_relative
+            and not any(t.text in _FIRST_PERSON_WORDS for t in tokens[clause_start:clause_end])
+        ):
+            return Context(negated=negated, role="family", relative=relative)
         return Context(negated=negated, role="suspect")
     uncertain = is_uncertain(tokens, first, last)
     clause_start, clause_end = clause_bounds(tokens, first, last)
@@ -281,6 +294,149 @@ def mention_context(
     ):
         role = "history"
     return Context(negated=negated, uncertain=uncertain, role=role, relative=relative)
+
+
+# A drug given or taken to treat a reaction (pv.intelligence.assess decides across sentences; these
+# read one sentence). Words that say a drug was given, looked for up to 4 words before it.
+_GIVING = word_set(
+    "gave give gives given giving administered administer injected inject received receive got get "
+    "needed need used use treated"
+)
+_GIVING_WINDOW = 4
+# "naloxone was given", "adrenaline was administered": the same, after the drug.
+_GIVEN_AFTER = word_set("given administered injected")
+# What a drug given "to ..." does for a reaction.
+_TREATING = word_set(
+    "treat treats treated reverse reverses counteract counter ease calm settle soothe relieve stop "
+    "help control manage bring clear"
+)
+_DETERMINERS = word_set("the a an my his her their our its some this that these those")
+_PRONOUNS = word_set("it this that them these those")
+# "for two days", "for a week": how long, not what for.
+_DURATIONS = word_set(
+    "day days week weeks month months year years hour hours night nights minute minutes while now "
+    "ages bit couple few several one two three four five six seven eight nine ten rest"
+)
+# A drug that replaces the suspect ("switched me to Crestor instead") is a new suspect, not a treatment.
+_REPLACING = word_set("instead switched switch switching changed change changing replaced alternative")
+_EMERGENCY_CARE = (
+    ("a", "&", "e"),
+    ("a", "and", "e"),
+    ("accident", "and", "emergency"),
+    ("emergency",),
+    ("the", "er"),
+    ("the", "ed"),
+    ("casualty",),
+    ("urgent", "care"),
+    ("ambulance",),
+    ("paramedic",),
+    ("paramedics",),
+    ("hospital",),
+    ("intensive", "care"),
+    ("icu",),
+    ("999",),
+    ("911",),
+)
+# The reporter blames the drug: "after the vitamin K my rash got worse", "reaction to the cetirizine".
+_CAUSE_BEFORE = word_set("after from since")
+_REACTING = word_set("reaction reactions allergic allergy reacted reacting sensitive intolerant intolerance")
+_CAUSE_AFTER = word_set(
+    "caused causing cause causes made makes making triggered triggering worse worsened worsening"
+)
+_RELIEF = word_set(
+    "better helped helps helping eased settled stop stops stopped cleared improved relief worked calmed"
+)
+
+
+def in_emergency_care(tokens: list[Token]) -> bool:
+    """The sentence is about emergency or hospital care (A&E, paramedics, an ambulance ...)."""
+    return _has_phrase([t.text for t in tokens], _EMERGENCY_CARE)
+
+
+def is_given(tokens: list[Token], first: int, last: int) -> bool:
+    """A word before the drug in its clause says it was given or used ("they gave me vitamin K",
+    "got an adrenaline shot", "treated with"), or one right after it ("naloxone was given")."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    seen = 0
+    i = first - 1
+    while i >= clause_start and seen < _GIVING_WINDOW:
+        if tokens[i].text in _GIVING:
+            return True
+        seen += tokens[i].is_word
+        i -= 1
+    after = _words(tokens, last, min(last + 3, clause_end))
+    return any(w in _GIVEN_AFTER for w in after)
+
+
+def purpose(tokens: list[Token], first: int, last: int, treated: set[int]) -> bool | None:
+    """What the drug was for, when its clause says: True when for a treated reaction (its tokens in
+    `treated`) or a pronoun standing for one ("for the rash", "for it", "to stop the itching"),
+    False when for something else ("for my stomach"), None when the clause does not say."""
+    clause_end = clause_bounds(tokens, first, last)[1]
+    for i in range(last, min(last + 6, clause_end)):
+        word = tokens[i].text
+        if word == "to" and i + 1 < clause_end and tokens[i + 1].text in _TREATING:
+            return True
+        if word != "for":
+            continue
+        j = i + 1
+        while j < clause_end and tokens[j].text in _DETERMINERS:
+            j += 1
+        if j >= clause_end:
+            if j - 1 > i and tokens[j - 1].text in _PRONOUNS:  # "for this", "for that"
+                return True
+            continue
+        if tokens[j].text in _DURATIONS or tokens[j].text.isdigit():
+            continue
+        return tokens[j].text in _PRONOUNS or any(k in treated for k in range(j, min(j + 3, clause_end)))
+    return None
+
+
+def is_replacing(tokens: list[Token], first: int, last: int) -> bool:
+    """The drug's clause says it replaced another ("switched me to", "instead")."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    return any(t.text in _REPLACING for t in tokens[clause_start:clause_end])
+
+
+def is_blamed(tokens: list[Token], first: int, last: int) -> bool:
+    """The words around the drug say it caused something: "after/from/since the X", "reaction to
+    X", "X made it worse", "X caused ...", unless its clause says it helped."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    clause = _words(tokens, clause_start, clause_end)
+    i = first - 1
+    while i >= clause_start and tokens[i].text in _DETERMINERS:
+        i -= 1
+    if i >= clause_start and tokens[i].text in _CAUSE_BEFORE:
+        return True
+    if (
+        i >= clause_start
+        and tokens[i].text == "to"
+        and any(w in _REACTING for w in _words(tokens, max(clause_start, i - 3), i))
+    ):
+        return True
+    after = _words(tokens, last, min(last + 6, clause_end))
+    return any(w in _CAUSE_AFTER for w in after) and not any(w in _RELIEF for w in clause)
+
+
+def worsening(tokens: list[Token], first: int, last: int) -> bool:
+    """The clause of a reaction says it got worse or spread ("my rash got worse")."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    return any(
+        t.text in {"worse", "worsened", "worsening", "spread", "spreading", "flared", "again"}
+        for t in tokens[clause_start:clause_end]
+    )
+
+
+@cache
+def rescue_treatments() -> frozenset[str]:
+    """The names of emergency_treatments.tsv (antidotes, reversal agents, adrenaline ...), folded."""
+    text = resources.files("pv.resources").joinpath("emergency_treatments.tsv").read_text(encoding="utf-8")
+    names: set[str] = set()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            row = line.split("\t")
+            names.update(" ".join(t.text for t in tokenize(n)) for n in [row[0], *row[1].split("|")] if n)
+    return frozenset(names)
 
 
 # Someone the reporter looks after: a clinician's patient, a pharmacist's customer, a carer's client.
