@@ -174,6 +174,24 @@ def test_summary_is_structured_and_names_only_what_was_extracted():
     )
 
 
+def test_summary_names_the_suspect_after_starting_and_lists_concomitant_drugs_apart():
+    """GIVEN metformin taken for diabetes and a rash since starting lisinopril WHEN assessed THEN the
+    summary puts the rash after lisinopril only, and names metformin as concomitant."""
+    facts = _assess("I take metformin for my diabetes and started lisinopril last month; now I have a rash.")
+    assert facts.summary == (
+        "Email sender reports rash after starting lisinopril. Not serious on the reported facts. "
+        "Indication: diabetes. Concomitant: metformin."
+    )
+
+
+def test_summary_does_not_say_after_starting_for_a_drug_only_the_concomitant_was_started():
+    """GIVEN metformin started years ago for diabetes and a cough from lisinopril WHEN assessed
+    THEN the summary does not say the cough came after starting lisinopril."""
+    facts = _assess("I started metformin for my diabetes years ago. Lisinopril gives me a cough.")
+    assert facts.suspect_drugs == ["lisinopril"]
+    assert facts.summary.startswith("Email sender reports cough with lisinopril.")
+
+
 def test_missing_elements_are_listed_for_follow_up():
     """GIVEN an anonymous email that names an event but no drug or patient."""
     facts = _assess("Somebody got a terrible rash.", metadata={})
@@ -298,10 +316,6 @@ def test_drug_given_for_the_reaction_is_a_treatment_not_a_suspect(
             ["lisinopril", "betahistine"],
         ),
         ("I had a rash on Lipitor. The GP switched me to Crestor instead.", ["atorvastatin", "rosuvastatin"]),
-        (
-            "Warfarin made my gums bleed. The doctor also gave me omeprazole for my stomach.",
-            ["warfarin", "omeprazole"],
-        ),
         ("I had a bad cough for months. My GP gave me lisinopril.", ["lisinopril"]),
         ("I took Tylenol for the headache. Now my headache is worse.", ["paracetamol"]),
     ],
@@ -309,10 +323,135 @@ def test_drug_given_for_the_reaction_is_a_treatment_not_a_suspect(
 def test_drug_the_reporter_blames_or_that_is_not_given_for_the_reaction_stays_suspect(
     text: str, suspects: list[str]
 ):
-    """GIVEN a drug followed by a new or worse reaction, one that replaced the suspect, one given for
-    something else, or one given with no suspect drug before it WHEN assessed THEN it is a suspect."""
+    """GIVEN a drug followed by a new or worse reaction, one that replaced the suspect, or one given
+    with no suspect drug before it WHEN assessed THEN it is a suspect."""
     facts = _assess(text)
     assert facts.suspect_drugs == suspects
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects", "treatment"),
+    [
+        ("I got a rash after starting lisinopril and took Piriton for it.", ["lisinopril"], "chlorphenamine"),
+        (
+            "I started amlodipine and my ankles swelled so I took furosemide for the swelling.",
+            ["amlodipine"],
+            "furosemide",
+        ),
+        (
+            "I got a rash after starting lisinopril and then took an antihistamine for the rash.",
+            ["lisinopril"],
+            "antihistamine",
+        ),
+        (
+            "I got hives after amoxicillin and took cetirizine to help with the itching.",
+            ["amoxicillin"],
+            "cetirizine",
+        ),
+        ("I got hives after amoxicillin. I took cetirizine for the itching.", ["amoxicillin"], "cetirizine"),
+    ],
+)
+def test_a_purpose_belongs_to_the_drug_of_its_own_verb_phrase(text: str, suspects: list[str], treatment: str):
+    """GIVEN a suspect drug and its reaction, then "and took <drug> for it" (or "for the swelling",
+    "to help with the itching") WHEN assessed THEN the purpose is the second drug's (a treatment),
+    not the suspect's; what it treats is a reaction, and the case keeps its suspect and its event."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == suspects
+    assert _roles(facts, treatment) == ["treatment"]
+    assert facts.events
+    assert "suspect_drug" not in facts.missing_elements
+    assert "adverse_event" not in facts.missing_elements
+
+
+def test_the_drug_taken_for_a_headache_does_not_take_the_blame_for_a_rash_put_down_to_another():
+    """GIVEN ibuprofen for a headache, then "the rash from lisinopril got worse" WHEN assessed THEN
+    lisinopril is the suspect, ibuprofen a concomitant drug and the headache its indication."""
+    facts = _assess("I took ibuprofen for the headache and then the rash from lisinopril got worse.")
+    assert facts.suspect_drugs == ["lisinopril"]
+    assert facts.events == ["rash"]
+    assert _roles(facts, "ibuprofen") == ["concomitant"]
+    assert _roles(facts, "headache") == ["indication"]
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects", "concomitant"),
+    [
+        (
+            "I take metformin for my diabetes and started lisinopril last month; now I have a rash.",
+            ["lisinopril"],
+            ["metformin"],
+        ),
+        (
+            "I take metformin for my diabetes. Since starting lisinopril I have a rash.",
+            ["lisinopril"],
+            ["metformin"],
+        ),
+        (
+            "Warfarin made my gums bleed. The doctor also gave me omeprazole for my stomach.",
+            ["warfarin"],
+            ["omeprazole"],
+        ),
+        (
+            "I take amlodipine to control my blood pressure. Since starting simvastatin my muscles ache.",
+            ["simvastatin"],
+            ["amlodipine"],
+        ),
+        (
+            "I take metformin and gliclazide for my diabetes. Since starting lisinopril I have a rash.",
+            ["lisinopril"],
+            ["metformin", "gliclazide"],
+        ),
+        ("I had a rash on Lipitor. I take metformin for diabetes.", ["atorvastatin"], ["metformin"]),
+    ],
+)
+def test_a_drug_taken_for_another_condition_is_concomitant_when_another_is_suspected(
+    text: str, suspects: list[str], concomitant: list[str]
+):
+    """GIVEN a drug taken for a condition that is not a reaction, and another drug the reporter
+    started or blames WHEN assessed THEN the first is recorded as a concomitant drug, not a suspect."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == suspects
+    assert [m.normalized for m in facts.mentions if m.role == "concomitant"] == concomitant
+    assert facts.events
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects", "events"),
+    [
+        ("I take metformin for diabetes and get diarrhoea.", ["metformin"], ["diarrhoea"]),
+        (
+            "I take metformin for my diabetes and ramipril for my blood pressure, and now I have a rash.",
+            ["metformin", "ramipril"],
+            ["rash"],
+        ),
+        (
+            "I take metformin for my diabetes and lisinopril. I have had a rash for a week.",
+            ["metformin", "lisinopril"],
+            ["rash"],
+        ),
+        (
+            "I take metformin for my diabetes and it gives me diarrhoea; "
+            "I also started lisinopril last month.",
+            ["metformin", "lisinopril"],
+            ["diarrhoea"],
+        ),
+        (
+            "I take metformin for my diabetes. I started lisinopril and got a rash. The metformin gives me "
+            "diarrhoea.",
+            ["metformin", "lisinopril"],
+            ["rash", "diarrhoea"],
+        ),
+    ],
+)
+def test_a_drug_taken_for_a_condition_stays_suspect_when_no_other_is_suspected_or_it_is_blamed(
+    text: str, suspects: list[str], events: list[str]
+):
+    """GIVEN a drug taken for a condition that is the only drug, or no other drug is started or
+    blamed, or the reporter blames it too WHEN assessed THEN it stays a suspect."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == suspects
+    assert facts.events == events
+    assert not [m for m in facts.mentions if m.role == "concomitant"]
 
 
 def test_a_treatment_the_reporter_later_blames_is_both():

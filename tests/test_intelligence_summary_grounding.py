@@ -123,16 +123,13 @@ def test_summary_presenting_a_relatives_drug_as_the_suspect_is_rejected():
         check_grounded("Patient reports a rash after vitamin K.", facts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assess_case holds a drug taken for another condition ('metformin for my diabetes') as a "
-    "suspect mention, so the facts cannot tell it from the suspect; remove this mark when they do",
-)
 def test_summary_presenting_the_indication_drug_as_the_suspect_is_rejected():
     """GIVEN metformin taken for diabetes and a rash since lisinopril WHEN the summary blames
     metformin THEN it is rejected."""
-    with pytest.raises(SummarizerError):
-        check_grounded("Patient reports a rash after metformin.", _facts(_METFORMIN_FOR_DIABETES))
+    facts = _facts(_METFORMIN_FOR_DIABETES)
+    assert facts.suspect_drugs == ["lisinopril"]
+    with pytest.raises(SummarizerError, match="presents as suspect a drug the source does not"):
+        check_grounded("Patient reports a rash after metformin.", facts)
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,9 @@ class Mention(BaseModel):
     normalized: str
     negated: bool = False
     uncertain: bool = False
-    role: Literal["suspect", "indication", "history", "family", "treatment", "other"] = "suspect"
+    role: Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"] = (
+        "suspect"
+    )
 
 
 ValidCaseElement = Literal["reporter", "patient", "suspect_drug", "adverse_event"]

@@ -18,7 +18,10 @@ from .context import (
     is_given,
     is_negated,
     is_replacing,
+    is_started,
     mention_context,
+    named_as_treated,
+    phrase_bounds,
     purpose,
     rescue_treatments,
     worsening,
@@ -149,7 +152,9 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
             )
             found.append(_Found(i, entity, first, last, mention))
 
+    _mark_treated_reactions(found, tokens)
     _mark_treatments(found, tokens)
+    _mark_concomitants(found, tokens)
     reactions = [f for f in found if f.entity.type == "AE" and _occurred(f.mention)]
     suspects = [
         f for f in found if f.entity.type == "DRUG" and f.mention.role == "suspect" and not f.mention.negated
@@ -253,7 +258,13 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
             and f.mention.normalized in reaction_names
             and not f.mention.negated
         ]
-        what_for = purpose(sentence, d.first, d.last, {i for f in treated for i in range(f.first, f.last)})
+        what_for = purpose(
+            sentence,
+            d.first,
+            d.last,
+            {i for f in treated for i in range(f.first, f.last)},
+            _drug_tokens(found, d.sentence),
+        )
         others = [
             o
             for o in found
@@ -282,21 +293,203 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
                 f.mention = f.mention.model_copy(update={"role": "other"})
 
 
-def _blamed(drug: _Found, sentence: list[Token], reactions: list[_Found], earlier: list[_Found]) -> bool:
+def _blamed(
+    drug: _Found,
+    sentence: list[Token],
+    reactions: list[_Found],
+    earlier: list[_Found],
+    other_drugs: set[int] | None = None,
+) -> bool:
     """The reporter suspects this drug mention: the words around it say so, or a reaction that is
-    new, or got worse, follows it in its sentence (not as the reason it was given)."""
+    new, or got worse, follows it in its sentence (not as the reason it was given).
+
+    With `other_drugs` (the tokens of the other drugs of the sentence) it reads more strictly: a
+    reaction counts only when it follows the drug closely (`_follows_closely`: not put down to
+    another drug, as in "the rash from lisinopril"), and a reason word counts only in the
+    reaction's own verb phrase.
+    """
     if is_blamed(sentence, drug.first, drug.last):
         return True
     before = {r.mention.normalized for r in earlier}
     for r in reactions:
         if r.sentence != drug.sentence or r.first < drug.last:
             continue
-        since = max(drug.last, clause_bounds(sentence, r.first, r.last)[0])
-        if any(t.text in {"because", "due", "as", "for"} for t in sentence[since : r.first]):
-            continue  # "gave me cetirizine because the itching was bad": why it was given
+        # strictly, only the reaction's own verb phrase: "metformin for my diabetes and it gives
+        # me diarrhoea" says what metformin was for, and then what it did
+        bounds = phrase_bounds if other_drugs is not None else clause_bounds
+        since = max(drug.last, bounds(sentence, r.first, r.last)[0])
+        if any(t.text in {"because", "due", "as", "for"} for t in sentence[since : r.first]) or (
+            named_as_treated(sentence, r.first)
+        ):
+            continue  # "gave me cetirizine because the itching was bad", "to stop the itching": why
+        if other_drugs is not None and not _follows_closely(drug, r, sentence, other_drugs):
+            continue
         if r.mention.normalized not in before or worsening(sentence, r.first, r.last):
             return True
     return False
+
+
+def _follows_closely(drug: _Found, reaction: _Found, sentence: list[Token], other_drugs: set[int]) -> bool:
+    """The reaction is in the drug's verb phrase or the next one, no other drug is named between
+    them outside the drug's own phrase ("metformin and ramipril ..., and now I have a rash" is
+    both's), and the reaction is not put down to another drug right after it."""
+    phrase_end = phrase_bounds(sentence, drug.first, drug.last)[1]
+    reaction_start = phrase_bounds(sentence, reaction.first, reaction.last)[0]
+    if reaction.first >= phrase_end and reaction_start not in (phrase_end, phrase_end + 1):
+        return False  # a phrase or more between them (phrase_end + 1: after a clause break)
+    if any(i in other_drugs for i in range(phrase_end, reaction.first)):
+        return False
+    return not _put_down_to(sentence, reaction, other_drugs)
+
+
+def _put_down_to(sentence: list[Token], reaction: _Found, drugs: set[int]) -> bool:
+    """A cause word and one of `drugs` follow the reaction closely in its clause ("the rash from
+    lisinopril got worse", "a rash since starting lisinopril", "dizzy on ramipril")."""
+    end = min(reaction.last + 5, clause_bounds(sentence, reaction.first, reaction.last)[1])
+    drug_at = next((i for i in range(reaction.last, end) if i in drugs), None)
+    return drug_at is not None and any(
+        t.text in {"after", "from", "since", "on", "with", "by"} for t in sentence[reaction.last : drug_at]
+    )
+
+
+def _mark_treated_reactions(found: list[_Found], tokens: list[list[Token]]) -> None:
+    """An event named as what a drug was for is the reaction it treats, not an indication, when it
+    is named as one already spoken of ("for the swelling", "to stop the itching": `named_as_treated`)
+    and the drug was taken because of another's reaction:
+
+    - a reaction named before the drug, in its sentence or the one before, and another suspect
+      drug named before it ("I got hives after amoxicillin and took cetirizine for the itching"); or
+    - the reporter started or blames another drug earlier in its sentence, and says the drug was
+      taken because of what followed ("I started amlodipine and my ankles swelled so I took
+      furosemide for the swelling").
+
+    A chronic condition (flag "cond") or "for my diabetes" stays an indication.
+    """
+    order = sorted(found, key=lambda f: (f.sentence, f.first))
+    reactions = [f for f in order if f.entity.type == "AE" and _occurred(f.mention)]
+    for f in order:
+        if (
+            f.entity.type != "AE"
+            or f.mention.role != "indication"
+            or f.mention.negated
+            or "cond" in f.entity.flags
+            or not named_as_treated(tokens[f.sentence], f.first)
+        ):
+            continue
+        sentence = tokens[f.sentence]
+        drugs = [
+            d
+            for d in order
+            if d.entity.type == "DRUG"
+            and d.mention.role == "suspect"
+            and not d.mention.negated
+            and (d.sentence, d.last) <= (f.sentence, f.first)
+        ]
+        given = drugs[-1] if drugs and drugs[-1].sentence == f.sentence else None
+        if (
+            given is None
+            or purpose(
+                sentence,
+                given.first,
+                given.last,
+                set(range(f.first, f.last)),
+                _drug_tokens(found, f.sentence),
+            )
+            is not True
+        ):
+            continue
+        others = [d for d in drugs if d.mention.normalized != given.mention.normalized]
+        after_reaction = any(
+            given.sentence - 1 <= r.sentence and (r.sentence, r.first) < (given.sentence, given.first)
+            for r in reactions
+        )
+        started = [
+            e
+            for e in others
+            if e.sentence == f.sentence
+            and (is_started(sentence, e.first, e.last) or is_blamed(sentence, e.first, e.last))
+        ]
+        so = bool(started) and any(
+            t.text in {"so", "therefore"} for t in sentence[started[-1].last : given.first]
+        )
+        if (after_reaction and others) or so:
+            f.mention = f.mention.model_copy(update={"role": "suspect"})
+            reactions.append(f)
+
+
+def _mark_concomitants(found: list[_Found], tokens: list[list[Token]]) -> None:
+    """A drug taken for something that is not a reaction gets the role "concomitant" when the
+    reporter suspects another drug: it is recorded, but not a suspect.
+
+    "I take metformin for my diabetes and started lisinopril last month; now I have a rash":
+    metformin's own verb phrase says what it is for (`purpose` is False: "for my diabetes", "to
+    control my blood pressure"), and lisinopril is one the reporter started or blames. A drug that
+    the reporter blames anywhere stays suspect, and so does every drug when none other is started
+    or blamed ("I take metformin for diabetes and get diarrhoea": the only drug named).
+    """
+    order = sorted(found, key=lambda f: (f.sentence, f.first))
+    reactions = [f for f in order if f.entity.type == "AE" and _occurred(f.mention)]
+    reaction_names = {f.mention.normalized for f in reactions}
+    drugs = [
+        d for d in order if d.entity.type == "DRUG" and d.mention.role == "suspect" and not d.mention.negated
+    ]
+    if len({d.mention.normalized for d in drugs}) < 2:
+        return
+    implicated: dict[int, bool] = {}
+    for_other: set[str] = set()
+    for n, d in enumerate(drugs):
+        sentence = tokens[d.sentence]
+        drug_tokens = _drug_tokens(found, d.sentence)
+        others = drug_tokens - set(range(d.first, d.last))
+        earlier = [r for r in reactions if (r.sentence, r.first) < (d.sentence, d.first)]
+        implicated[n] = _blamed(d, sentence, reactions, earlier, others) or _reaction_on(
+            d, sentence, reactions
+        )
+        treated = {
+            i
+            for f in order
+            if f.sentence == d.sentence
+            and f.entity.type == "AE"
+            and f.first >= d.last
+            and f.mention.normalized in reaction_names
+            and not f.mention.negated
+            for i in range(f.first, f.last)
+        }
+        if purpose(sentence, d.first, d.last, treated, drug_tokens) is False:
+            for_other.add(d.mention.normalized)
+    for_other -= {d.mention.normalized for n, d in enumerate(drugs) if implicated[n]}
+    suspected = [
+        d
+        for n, d in enumerate(drugs)
+        if d.mention.normalized not in for_other
+        and (implicated[n] or is_started(tokens[d.sentence], d.first, d.last))
+    ]
+    if not for_other or not suspected:
+        return
+    for d in drugs:
+        if d.mention.normalized in for_other:
+            d.mention = d.mention.model_copy(update={"role": "concomitant"})
+
+
+def _reaction_on(drug: _Found, sentence: list[Token], reactions: list[_Found]) -> bool:
+    """A reaction named before the drug in its clause, and "on" or "with" right before the drug ("I
+    had a rash on Lipitor")."""
+    start = clause_bounds(sentence, drug.first, drug.last)[0]
+    i = drug.first - 1
+    while i >= start and sentence[i].text in {"the", "my", "this", "that"}:
+        i -= 1
+    return (
+        i >= start
+        and sentence[i].text in {"on", "with"}
+        and any(r.sentence == drug.sentence and start <= r.first < i for r in reactions)
+    )
+
+
+def _drug_tokens(found: list[_Found], sentence: int) -> set[int]:
+    """The tokens of the drugs named in a sentence, whatever their role."""
+    return {
+        i for f in found if f.sentence == sentence and f.entity.type == "DRUG" for i in range(f.first, f.last)
+    }
 
 
 def _is_rescue(drug: _Found) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from .text import Token, tokenize, word_set
 
-Role = Literal["suspect", "indication", "history", "family", "treatment", "other"]
+Role = Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"]
 
 _CLAUSE_BREAKS = frozenset(
     {";", ".", "!", "?", ":", "but", "however", "although", "though", "whereas", "yet"}
@@ -161,6 +161,41 @@ def clause_bounds(tokens: list[Token], first: int, last: int) -> tuple[int, int]
     return start, end
 
 
+# A verb phrase ends where another begins: at a word that opens one ("so", "then", "now", "which",
+# ...), or at "and", "or" or a comma followed by a subject or a verb ("... and took Piriton for
+# it", "for diabetes and get diarrhoea"), not by a noun listed with the one before ("for my
+# headaches and nausea", "metformin and gliclazide for my diabetes").
+_PHRASE_OPENERS = word_set("so then now which who since after because until while when therefore")
+_SUBJECTS = word_set("i i'm i've i'd i'll he she we they it he's she's we're they're it's")
+_PHRASE_VERBS = word_set(
+    "take takes taking took taken started start starts starting began begin given gave give got get "
+    "gets getting have has had having developed develop develops came come comes went go goes "
+    "feel feels felt noticed notice became become ended end woke broke am was were is are been "
+    "keep kept stopped stop put needed need used use tried try ate drank still also"
+)
+_LISTING = frozenset({"and", "or", ",", "&", "/", "plus"})
+
+
+def opens_phrase(tokens: list[Token], i: int) -> bool:
+    """Token i starts a new verb phrase (see _PHRASE_OPENERS and _PHRASE_VERBS)."""
+    word = tokens[i].text
+    if word in _PHRASE_OPENERS:
+        return True
+    if word in {"and", "or", ","} and i + 1 < len(tokens):
+        following = tokens[i + 1].text
+        return following in _SUBJECTS or following in _PHRASE_VERBS or following in _PHRASE_OPENERS
+    return False
+
+
+def phrase_bounds(tokens: list[Token], first: int, last: int) -> tuple[int, int]:
+    """Token range [start, end) of the verb phrase holding tokens [first, last): its clause, cut
+    where another phrase opens (the opening word belongs to the later phrase)."""
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    start = max((i for i in range(clause_start + 1, first) if opens_phrase(tokens, i)), default=clause_start)
+    end = next((i for i in range(last, clause_end) if opens_phrase(tokens, i)), clause_end)
+    return start, end
+
+
 def _words(tokens: list[Token], start: int, end: int) -> list[str]:
     return [t.text for t in tokens[start:end]]
 
@@ -226,7 +261,10 @@ def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
 
 def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[int]) -> bool:
     clause_start, clause_end = clause_bounds(tokens, first, last)
-    window_start = max(clause_start, first - 5)
+    # "for" and its like count only in the event's own verb phrase: "I take metformin for diabetes
+    # and get diarrhoea" names an indication and then a reaction
+    phrase_start = phrase_bounds(tokens, first, last)[0]
+    window_start = max(phrase_start, first - 5)
     before = _words(tokens, window_start, first)
     earlier = range(clause_start, first)
     drug_or_taking_before = any(i in drug_tokens or tokens[i].text in _TAKING for i in earlier)
@@ -368,28 +406,97 @@ def is_given(tokens: list[Token], first: int, last: int) -> bool:
     return any(w in _GIVEN_AFTER for w in after)
 
 
-def purpose(tokens: list[Token], first: int, last: int, treated: set[int]) -> bool | None:
-    """What the drug was for, when its clause says: True when for a treated reaction (its tokens in
-    `treated`) or a pronoun standing for one ("for the rash", "for it", "to stop the itching"),
-    False when for something else ("for my stomach"), None when the clause does not say."""
-    clause_end = clause_bounds(tokens, first, last)[1]
-    for i in range(last, min(last + 6, clause_end)):
+def purpose(
+    tokens: list[Token],
+    first: int,
+    last: int,
+    treated: set[int],
+    drug_tokens: set[int] | frozenset[int] = frozenset(),
+) -> bool | None:
+    """What the drug was for, when its own verb phrase says: True when for a treated reaction (its
+    tokens in `treated`) or a pronoun standing for one ("for the rash", "for it", "to stop the
+    itching"), False when for something else ("for my stomach", "to control my blood pressure"),
+    None when the phrase does not say.
+
+    The phrase is the drug's own: it ends where another verb phrase opens ("I got a rash after
+    starting lisinopril and took Piriton for it": Piriton's, not lisinopril's) or at another drug
+    (`drug_tokens`) unless the two are listed together ("metformin and gliclazide for my diabetes").
+    """
+    end = phrase_bounds(tokens, first, last)[1]
+    i, seen, listed = last, 0, True
+    while i < end and seen < 6:
+        if i in drug_tokens:
+            if not listed:
+                return None  # "ibuprofen for ... lisinopril": a purpose after it is the other drug's
+            while i < end and i in drug_tokens:
+                i += 1
+            continue
         word = tokens[i].text
-        if word == "to" and i + 1 < clause_end and tokens[i + 1].text in _TREATING:
-            return True
-        if word != "for":
-            continue
-        j = i + 1
-        while j < clause_end and tokens[j].text in _DETERMINERS:
-            j += 1
-        if j >= clause_end:
-            if j - 1 > i and tokens[j - 1].text in _PRONOUNS:  # "for this", "for that"
-                return True
-            continue
-        if tokens[j].text in _DURATIONS or tokens[j].text.isdigit():
-            continue
-        return tokens[j].text in _PRONOUNS or any(k in treated for k in range(j, min(j + 3, clause_end)))
+        listed = listed and (word in _LISTING or word in _DETERMINERS)
+        seen += 1
+        if word == "to" and i + 1 < end and tokens[i + 1].text in _TREATING:
+            return _what_for(tokens, i + 2, end, treated, _OBJECT_FILLERS, True)
+        if word == "for":
+            what_for = _what_for(tokens, i + 1, end, treated, frozenset(), None)
+            if what_for is not None:
+                return what_for
+        i += 1
     return None
+
+
+# Between "to ease" and what it eases: "to help with the nausea", "to calm it down", "to help me".
+_OBJECT_FILLERS = word_set("with me him her us down up off")
+# After "for", words that say how long or when, not what for ("for two weeks", "for the first time").
+_NOT_PURPOSES = word_set("first second third last next long ever free good sure")
+
+
+def _what_for(
+    tokens: list[Token], j: int, end: int, treated: set[int], fillers: frozenset[str], bare: bool | None
+) -> bool | None:
+    """Read what a "for"/"to ease" phrase names from token j: a treated reaction or a pronoun
+    (True), a duration (None) or something else (False); `bare` when it names nothing."""
+    start = j
+    while j < end and (tokens[j].text in _DETERMINERS or tokens[j].text in fillers):
+        j += 1
+    if j >= end:
+        if j > start and tokens[j - 1].text in _PRONOUNS:  # "for this", "to stop that"
+            return True
+        return bare
+    word = tokens[j].text
+    if word in _DURATIONS or word in _NOT_PURPOSES or word.isdigit():
+        return None
+    return word in _PRONOUNS or any(k in treated for k in range(j, min(j + 3, end)))
+
+
+def named_as_treated(tokens: list[Token], first: int) -> bool:
+    """The event at `first` is named, as one already spoken of, as what something was for: "for the
+    swelling", "to stop the itching", "to help with this rash" (not "for my diabetes")."""
+    j = first - 1
+    if j < 1 or tokens[j].text not in {"the", "this", "that"}:
+        return False
+    j -= 1
+    while j > 0 and tokens[j].text in _OBJECT_FILLERS:
+        j -= 1
+    word = tokens[j].text
+    return word == "for" or (word in _TREATING and j > 0 and tokens[j - 1].text == "to")
+
+
+# "started lisinopril", "since starting it", "my new tablets", "the GP put me on": a drug the
+# reporter began, looked for up to 3 words before it.
+_STARTING = word_set("started starting start starts began begun new newly put switched")
+
+
+def is_started(tokens: list[Token], first: int, last: int) -> bool:
+    """A word just before the drug in its clause says the reporter started it or it is new."""
+    clause_start = clause_bounds(tokens, first, last)[0]
+    seen = 0
+    i = first - 1
+    while i >= clause_start and seen < 3:
+        if tokens[i].text in _STARTING:
+            return True
+        seen += tokens[i].is_word
+        i -= 1
+    return False
 
 
 def is_replacing(tokens: list[Token], first: int, last: int) -> bool:

@@ -58,10 +58,7 @@ class ExtractiveSummarizer:
             facts.patient, f" in their {facts.patient}"
         )
         what = join_words(facts.events) or "a suspected adverse event (no event term recognised)"
-        started = any(
-            t.text in {"start", "started", "starting", "began", "new", "switched"}
-            for t in tokenize(document.text)
-        )
+        started = _started_a_suspect(document, facts)
         if facts.suspect_drugs:
             link = "after starting" if started else "with"
             parts = [f"{reporter} reports {what}{who} {link} {join_words(facts.suspect_drugs)}."]
@@ -85,6 +82,13 @@ class ExtractiveSummarizer:
         )
         if indications:
             parts.append(f"Indication: {join_words(indications)}.")
+        concomitant = _unique(
+            m.normalized
+            for m in facts.mentions
+            if m.role == "concomitant" and m.normalized not in facts.suspect_drugs
+        )
+        if concomitant:
+            parts.append(f"Concomitant: {join_words(concomitant)}.")
         if facts.language and facts.language != "en":
             parts.append(f"Report in language '{facts.language}': events not extracted, needs human review.")
         if facts.missing_elements:
@@ -92,6 +96,35 @@ class ExtractiveSummarizer:
                 f"Follow-up needed: {', '.join(e.replace('_', ' ') for e in facts.missing_elements)}."
             )
         return " ".join(parts)
+
+
+_STARTING = frozenset({"start", "started", "starting", "began", "new", "switched"})
+
+
+def _started_a_suspect(document: SourceDocument, facts: CaseFacts) -> bool:
+    """A sentence says something was started or new, and names a suspect drug or no drug at all
+    ("since I started it"): not one naming only a treatment or a concomitant drug ("I started
+    metformin for my diabetes years ago")."""
+    suspects = set(facts.suspect_drugs)
+    others = {m.normalized for m in facts.mentions if m.role in ("treatment", "concomitant")} - suspects
+    names = [
+        ([t.text for t in tokenize(m.text)], m.normalized in suspects)
+        for m in facts.mentions
+        if m.normalized in suspects or m.normalized in others
+    ]
+    for sentence in split_sentences(document.text):
+        words = [t.text for t in tokenize(sentence)]
+        if not _STARTING.intersection(words):
+            continue
+        named = [suspect for run, suspect in names if _has_run(words, run)]
+        if not named or any(named):
+            return True
+    return False
+
+
+def _has_run(words: list[str], run: list[str]) -> bool:
+    n = len(run)
+    return n > 0 and any(words[i : i + n] == run for i in range(len(words) - n + 1))
 
 
 def _is_important(normalized: str) -> bool:
