@@ -44,13 +44,15 @@ class TrainConfig:
     precision: str = "auto"  # "auto": bf16 autocast where the CPU/GPU supports it, else fp32; "bf16"; "fp32"
     seed: int = 42
     class_weight: str = "balanced"  # "balanced" (inverse class frequency) or "none"
-    early_stopping_patience: int = 2
-    evals_per_epoch: int = 2
+    early_stopping_patience: int = 4  # evaluations without a better validation F1 (one epoch)
+    evals_per_epoch: int = 4  # also the checkpoints the soup can average
     time_budget_minutes: float = 28.0  # stop (keeping the best checkpoint so far) after this long
     augment_per_positive: int = 0  # offline drug/effect-substitution sentences per training AE
     limit_train: int = 0  # >0: train on the first N training examples only (smoke runs, tests)
     freeze_embeddings: bool = True  # keep the pretrained token embeddings fixed (faster steps on CPU)
-    num_threads: int = 1  # torch CPU threads; on the shared 2-core box 1 beats 2 (see EXPERIMENTS.md)
+    # torch CPU threads; 0 = torch's default (all cores): on an idle 2-core box 2 threads are 1.75x
+    # faster than 1, on a box shared with other jobs 1 can win (see EXPERIMENTS.md)
+    num_threads: int = 0
     # "greedy": average the weights of the evaluated checkpoints that raise validation F1 (a
     # greedy soup, best checkpoint first); "none": keep the best checkpoint alone.
     weight_averaging: str = "greedy"
@@ -183,6 +185,51 @@ def time_budget_callback(minutes: float, started: float) -> Any:
     return TimeBudget()
 
 
+def checkpointed_arguments(
+    config: Any,
+    train_size: int,
+    checkpoints: Path,
+    metric: str,
+    *,
+    arguments_class: Any = None,
+    **overrides: Any,
+) -> Any:
+    """The Trainer arguments every `pv-model` trainer shares: evaluate and save `config.evals_per_epoch`
+    times per epoch into `checkpoints`, keep the best by `metric` (higher is better) and load it at
+    the end; no reporting integrations; progress bars on. `overrides` win over these."""
+    import torch
+    from transformers import TrainingArguments
+
+    steps_per_epoch = max(1, -(-train_size // config.batch_size))
+    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
+    values = {
+        "output_dir": str(checkpoints),
+        "learning_rate": config.learning_rate,
+        "num_train_epochs": config.epochs,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.eval_batch_size,
+        "warmup_steps": config.warmup_steps,
+        "weight_decay": config.weight_decay,
+        "lr_scheduler_type": config.lr_scheduler,
+        "eval_strategy": "steps",
+        "eval_steps": eval_steps,
+        "save_strategy": "steps",
+        "save_steps": eval_steps,
+        "save_only_model": True,
+        "save_total_limit": 2,
+        "load_best_model_at_end": True,
+        "metric_for_best_model": metric,
+        "greater_is_better": True,
+        "logging_steps": max(1, min(50, eval_steps)),
+        "report_to": "none",
+        "seed": config.seed,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+        "disable_tqdm": False,
+    }
+    return (arguments_class or TrainingArguments)(**(values | overrides))
+
+
 def snapshot_callback(snapshots: list[tuple[float, int, dict[str, Any]]]) -> Any:
     """A Trainer callback that appends (validation F1, step, CPU copy of the weights) at every evaluation."""
     from transformers import TrainerCallback
@@ -246,7 +293,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         AutoTokenizer,
         EarlyStoppingCallback,
         Trainer,
-        TrainingArguments,
         set_seed,
     )
 
@@ -345,37 +391,17 @@ def train(config: TrainConfig) -> dict[str, Any]:
         return {k: metrics[k] for k in ("f1", "precision", "recall", "pr_auc")}
 
     snapshots: list[tuple[float, int, dict[str, Any]]] = []
-    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
-    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     checkpoints = output.parent / f".{output.name}-checkpoints"
     bf16 = _use_bf16(config.precision)
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
+    args = checkpointed_arguments(
+        config,
+        len(train_set),
+        checkpoints,
+        "f1",
         lr_scheduler_type="linear" if config.lr_scheduler == "budget_linear" else config.lr_scheduler,
         bf16=bf16,
         use_cpu=not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length",
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=eval_steps,
-        save_only_model=True,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="f1",
-        greater_is_better=True,
-        logging_steps=max(1, min(50, eval_steps)),
-        report_to="none",
-        seed=config.seed,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        disable_tqdm=False,
     )
     trainer = WeightedTrainer(
         model=model,

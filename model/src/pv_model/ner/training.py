@@ -26,7 +26,7 @@ from pv_model.base_model import resolve_base_model
 from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
 from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
 from pv_model.ner.alignment import AlignedSentence, Span, align_example, bio_labels
-from pv_model.training import _versions, time_budget_callback
+from pv_model.training import _versions, checkpointed_arguments, time_budget_callback
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class NerTrainConfig:
     time_budget_minutes: float = 40.0  # stop (keeping the best checkpoint so far) after this long
     limit_train: int = 0  # >0: train on the first N training sentences only (smoke runs, tests)
     freeze_embeddings: bool = False
-    num_threads: int = 1  # torch CPU threads (the shared 2-core box)
+    num_threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
     negatives_per_positive: float = 1.0  # Not_AE sentences (weak DRUG labels) per Adverse_Event one
 
 
@@ -136,7 +136,6 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         DataCollatorForTokenClassification,
         EarlyStoppingCallback,
         Trainer,
-        TrainingArguments,
         set_seed,
     )
 
@@ -182,34 +181,9 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         metrics = entity_metrics(gold, predicted)
         return {"f1": metrics["micro"]["f1"], "f1_ae": metrics["AE"]["f1"], "f1_drug": metrics["DRUG"]["f1"]}
 
-    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
-    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     checkpoints = output.parent / f".{output.name}-checkpoints"
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
-        train_sampling_strategy="group_by_length",
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=eval_steps,
-        save_only_model=True,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="f1",
-        greater_is_better=True,
-        logging_steps=max(1, min(50, eval_steps)),
-        report_to="none",
-        seed=config.seed,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        disable_tqdm=False,
+    args = checkpointed_arguments(
+        config, len(train_set), checkpoints, "f1", train_sampling_strategy="group_by_length"
     )
 
     class InOrderTrainer(Trainer):

@@ -31,7 +31,7 @@ import numpy as np
 from pv_model.base_model import resolve_base_model
 from pv_model.summarizer import DEFAULT_SUMMARIZER_DIR
 from pv_model.summarizer.rouge import mean_rouge_l
-from pv_model.training import _versions, time_budget_callback
+from pv_model.training import _versions, checkpointed_arguments, time_budget_callback
 
 log = logging.getLogger(__name__)
 
@@ -223,35 +223,15 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
         texts = tokenizer.batch_decode(np.where(generated < 0, pad_id, generated), skip_special_tokens=True)
         return {"rougeL": mean_rouge_l(texts, references)}
 
-    steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
-    eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     checkpoints = output.parent / f".{output.name}-checkpoints"
-    args = Seq2SeqTrainingArguments(
-        output_dir=str(checkpoints),
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
-        lr_scheduler_type=config.lr_scheduler,
+    args = checkpointed_arguments(
+        config,
+        len(train_set),
+        checkpoints,
+        "rougeL",
+        arguments_class=Seq2SeqTrainingArguments,
         predict_with_generate=True,
         generation_num_beams=config.num_beams,
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=eval_steps,
-        save_only_model=True,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="rougeL",
-        greater_is_better=True,
-        logging_steps=max(1, min(50, eval_steps)),
-        report_to="none",
-        seed=config.seed,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        disable_tqdm=False,
     )
     trainer = Seq2SeqTrainer(
         model=model,
