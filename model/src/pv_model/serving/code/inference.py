@@ -238,6 +238,8 @@ def parse_inputs(payload: Any) -> list[str]:
 
 # The other handlers shipped beside this one in `code/`, each with the test of the folders it serves.
 _SIBLINGS = (("ner_inference", "is_extractor"), ("summarizer_inference", "is_summarizer"))
+# This module, taken while it is being imported: a loader may drop it from `sys.modules` afterwards.
+_THIS = sys.modules[__name__]
 
 
 def _sibling(name: str) -> ModuleType:
@@ -254,7 +256,7 @@ def handler_for(model_dir: str | os.PathLike[str]) -> ModuleType:
         sibling = _sibling(name)
         if getattr(sibling, serves)(model_dir):
             return sibling
-    return sys.modules[__name__]
+    return _THIS
 
 
 def model_fn(model_dir: str, context: Any = None) -> Any:
@@ -266,7 +268,7 @@ def model_fn(model_dir: str, context: Any = None) -> Any:
     same shape) and answer nonsense.
     """
     handler = handler_for(model_dir)
-    if handler is not sys.modules[__name__]:
+    if handler is not _THIS:
         return handler.model_fn(model_dir, context)
     return load_model(model_dir, backend=os.environ.get("PV_BACKEND", "torch"))
 
