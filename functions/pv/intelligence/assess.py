@@ -240,7 +240,6 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
     """
     order = sorted(found, key=lambda f: (f.sentence, f.first))
     reactions = [f for f in order if f.entity.type == "AE" and _occurred(f.mention)]
-    reaction_names = {f.mention.normalized for f in reactions}
     treatments: set[str] = set()
     for d in order:
         if d.entity.type != "DRUG" or d.mention.role != "suspect" or d.mention.negated:
@@ -249,22 +248,8 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
         earlier = [r for r in reactions if (r.sentence, r.first) < (d.sentence, d.first)]
         if _blamed(d, sentence, reactions, earlier) or is_replacing(sentence, d.first, d.last):
             continue
-        treated = [
-            f
-            for f in order
-            if f.sentence == d.sentence
-            and f.entity.type == "AE"
-            and f.first >= d.last
-            and f.mention.normalized in reaction_names
-            and not f.mention.negated
-        ]
-        what_for = purpose(
-            sentence,
-            d.first,
-            d.last,
-            {i for f in treated for i in range(f.first, f.last)},
-            _drug_tokens(found, d.sentence),
-        )
+        treated = _reactions_after(d, order, reactions)
+        what_for = purpose(sentence, d.first, d.last, _tokens_of(treated), _drug_tokens(found, d.sentence))
         others = [
             o
             for o in found
@@ -291,6 +276,26 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
         for f in treated:
             if f.mention.role == "indication" and f.first < clause_bounds(sentence, d.first, d.last)[1]:
                 f.mention = f.mention.model_copy(update={"role": "other"})
+
+
+def _reactions_after(drug: _Found, order: list[_Found], reactions: list[_Found]) -> list[_Found]:
+    """The AE mentions after `drug` in its sentence, not denied, of a reaction that occurred
+    (`reactions`): what the drug may have been given or taken for."""
+    names = {r.mention.normalized for r in reactions}
+    return [
+        f
+        for f in order
+        if f.sentence == drug.sentence
+        and f.entity.type == "AE"
+        and f.first >= drug.last
+        and f.mention.normalized in names
+        and not f.mention.negated
+    ]
+
+
+def _tokens_of(mentions: list[_Found]) -> set[int]:
+    """The token indices the mentions cover."""
+    return {i for f in mentions for i in range(f.first, f.last)}
 
 
 def _blamed(
@@ -429,7 +434,6 @@ def _mark_concomitants(found: list[_Found], tokens: list[list[Token]]) -> None:
     """
     order = sorted(found, key=lambda f: (f.sentence, f.first))
     reactions = [f for f in order if f.entity.type == "AE" and _occurred(f.mention)]
-    reaction_names = {f.mention.normalized for f in reactions}
     drugs = [
         d for d in order if d.entity.type == "DRUG" and d.mention.role == "suspect" and not d.mention.negated
     ]
@@ -445,16 +449,7 @@ def _mark_concomitants(found: list[_Found], tokens: list[list[Token]]) -> None:
         implicated[n] = _blamed(d, sentence, reactions, earlier, others) or _reaction_on(
             d, sentence, reactions
         )
-        treated = {
-            i
-            for f in order
-            if f.sentence == d.sentence
-            and f.entity.type == "AE"
-            and f.first >= d.last
-            and f.mention.normalized in reaction_names
-            and not f.mention.negated
-            for i in range(f.first, f.last)
-        }
+        treated = _tokens_of(_reactions_after(d, order, reactions))
         if purpose(sentence, d.first, d.last, treated, drug_tokens) is False:
             for_other.add(d.mention.normalized)
     for_other -= {d.mention.normalized for n, d in enumerate(drugs) if implicated[n]}
