@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from case_inputs import ExtractorDouble, document
 from pv.intelligence import EndpointExtractor, EndpointSummarizer, ExtractorError, assess_case
-from pv.models import Channel, SourceDocument, TextUnit
+from pv.models import Channel, SourceDocument
 
 _TEXT = "I started Zestril in May. Since then I feel dizzy. No rash."
 
 
 def _document(text: str = _TEXT) -> SourceDocument:
-    return SourceDocument(
-        document_id="f" * 64,
-        channel=Channel.SOCIAL,
-        source_key="social/feed.jsonl#1",
-        received_at=datetime(2025, 3, 1, tzinfo=UTC),
-        units=[TextUnit(kind="post", text=text)],
-        metadata={"author": "pat_k"},
-    )
+    return document(text, Channel.SOCIAL)
 
 
-class _NerDouble:
-    """An extractor endpoint double that follows the contract: one entity list per input."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: dict[str, Any]) -> list[list[dict[str, Any]]]:
-        self.requests.append(request)
-        answer = []
-        for sentence in request["inputs"]:
-            entities = []
-            for word, kind in (("Zestril", "DRUG"), ("dizzy", "AE"), ("rash", "AE"), ("Fooxaban", "DRUG")):
-                at = sentence.find(word)
-                if at >= 0:
-                    entities.append(
-                        {"type": kind, "text": word, "start": at, "end": at + len(word), "score": 0.93}
-                    )
-            answer.append(entities)
-        return answer
+def _ner() -> ExtractorDouble:
+    return ExtractorDouble([("DRUG", "Zestril"), ("AE", "dizzy"), ("AE", "rash"), ("DRUG", "Fooxaban")])
 
 
 def test_endpoint_entities_are_normalized_and_put_in_context():
-    ner = _NerDouble()
+    ner = _ner()
     facts = assess_case(_document(), [], extractor=EndpointExtractor(ner))
     assert ner.requests == [{"inputs": ["I started Zestril in May.", "Since then I feel dizzy.", "No rash."]}]
     assert facts.suspect_drugs == ["lisinopril"]
@@ -54,13 +30,13 @@ def test_endpoint_entities_are_normalized_and_put_in_context():
 
 
 def test_endpoint_drug_unknown_to_the_vocabulary_keeps_its_own_name():
-    facts = assess_case(_document("Fooxaban gave me a rash."), [], extractor=EndpointExtractor(_NerDouble()))
+    facts = assess_case(_document("Fooxaban gave me a rash."), [], extractor=EndpointExtractor(_ner()))
     assert facts.suspect_drugs == ["fooxaban"]
     assert facts.events == ["rash"]
 
 
 def test_endpoint_extractor_sends_sentences_in_batches():
-    ner = _NerDouble()
+    ner = _ner()
     result = EndpointExtractor(ner, batch_size=2).extract(["a", "b", "c"])
     assert [len(r["inputs"]) for r in ner.requests] == [2, 1]
     assert result == [[], [], []]

@@ -3,12 +3,11 @@ and the guard that keeps what a model adds to drugs and events, never personal d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from case_inputs import ExtractorDouble, document
 from pv.intelligence import (
     CombinedExtractor,
     EndpointExtractor,
@@ -17,43 +16,16 @@ from pv.intelligence import (
     RuleRedactor,
     assess_case,
 )
-from pv.models import Channel, SourceDocument, TextUnit
+from pv.models import Channel, SourceDocument
 
 
 def _document(text: str) -> SourceDocument:
-    return SourceDocument(
-        document_id="c" * 64,
-        channel=Channel.SOCIAL,
-        source_key="social/feed.jsonl#1",
-        received_at=datetime(2025, 3, 1, tzinfo=UTC),
-        units=[TextUnit(kind="post", text=text)],
-        metadata={"author": "pat_k"},
-    )
+    return document(text, Channel.SOCIAL)
 
 
-class _Model:
-    """An extractor endpoint double that answers the spans it was told, like a case-report model."""
-
-    def __init__(self, spans: dict[str, list[tuple[str, str]]]) -> None:
-        self.spans = spans  # sentence -> [(type, text)]
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: dict[str, Any]) -> list[list[dict[str, Any]]]:
-        self.requests.append(request)
-        answer = []
-        for sentence in request["inputs"]:
-            entities = []
-            for kind, text in self.spans.get(sentence, []):
-                at = sentence.index(text)
-                entities.append(
-                    {"type": kind, "text": text, "start": at, "end": at + len(text), "score": 0.9}
-                )
-            answer.append(entities)
-        return answer
-
-
-def _combined(spans: dict[str, list[tuple[str, str]]]) -> CombinedExtractor:
-    return CombinedExtractor(EndpointExtractor(_Model(spans)))
+def _combined(tags: list[tuple[str, str]], redactor: RuleRedactor | None = None) -> CombinedExtractor:
+    """The lexicon beside a model that tags every occurrence of the `(type, text)` spans it is given."""
+    return CombinedExtractor(EndpointExtractor(ExtractorDouble(tags)), redactor=redactor)
 
 
 def _read(entities: list[Any]) -> list[tuple[str, str, str | None, float]]:
@@ -64,13 +36,13 @@ def test_lay_wording_the_model_misses_is_found_by_the_lexicon() -> None:
     """GIVEN a model that finds nothing in patient wording WHEN combined THEN the lexicon's finds stand."""
     sentence = "I threw up twice after my first Ozempic shot."
 
-    [entities] = _combined({}).extract([sentence])
+    [entities] = _combined([]).extract([sentence])
 
     assert _read(entities) == [
         ("AE", "threw up", "vomiting", 1.0),
         ("DRUG", "Ozempic", "semaglutide", 1.0),
     ]
-    facts = assess_case(_document(sentence), [], extractor=_combined({}))
+    facts = assess_case(_document(sentence), [], extractor=_combined([]))
     assert (facts.suspect_drugs, facts.events) == (["semaglutide"], ["vomiting"])
 
 
@@ -78,17 +50,17 @@ def test_a_drug_unknown_to_the_lexicon_is_found_by_the_model_alone() -> None:
     sentence = "Fooxaban gave me a severe rash."
     assert _read(LexiconExtractor().extract([sentence])[0]) == [("AE", "rash", "rash", 1.0)]
 
-    [entities] = _combined({sentence: [("DRUG", "Fooxaban")]}).extract([sentence])
+    [entities] = _combined([("DRUG", "Fooxaban")]).extract([sentence])
 
     assert _read(entities) == [("DRUG", "Fooxaban", "fooxaban", 0.9), ("AE", "rash", "rash", 1.0)]
-    facts = assess_case(_document(sentence), [], extractor=_combined({sentence: [("DRUG", "Fooxaban")]}))
+    facts = assess_case(_document(sentence), [], extractor=_combined([("DRUG", "Fooxaban")]))
     assert (facts.suspect_drugs, facts.events) == (["fooxaban"], ["rash"])
 
 
 def test_where_both_find_a_span_of_one_type_the_lexicon_reading_wins() -> None:
     """GIVEN the model's wider AE span and the same DRUG WHEN combined THEN one entity each, the lexicon's."""
     sentence = "Took Zestril, now dizzy and a severe rash."
-    model = {sentence: [("DRUG", "Zestril"), ("AE", "severe rash"), ("AE", "now dizzy")]}
+    model = [("DRUG", "Zestril"), ("AE", "severe rash"), ("AE", "now dizzy")]
 
     [entities] = _combined(model).extract([sentence])
 
@@ -102,7 +74,7 @@ def test_where_both_find_a_span_of_one_type_the_lexicon_reading_wins() -> None:
 def test_a_model_span_wider_than_a_lexicon_span_of_another_type_is_kept_in_order() -> None:
     """Only a lexicon entity of the same type hides an overlapping model entity ("<drug> toxicity")."""
     sentence = "Methotrexate toxicity recurred."
-    model = {sentence: [("AE", "Methotrexate toxicity")]}
+    model = [("AE", "Methotrexate toxicity")]
 
     [entities] = _combined(model).extract([sentence])
 
@@ -115,7 +87,7 @@ def test_a_model_span_wider_than_a_lexicon_span_of_another_type_is_kept_in_order
 def test_a_model_span_within_a_lexicon_span_of_another_type_is_dropped() -> None:
     """GIVEN the model calls a brand the lexicon knows as a drug an AE WHEN combined THEN the drug stands."""
     sentence = "Is it safe to take Xarelto with ibuprofen?"
-    model = {sentence: [("AE", "Xarelto")]}
+    model = [("AE", "Xarelto")]
 
     [entities] = _combined(model).extract([sentence])
 
@@ -126,7 +98,7 @@ def test_a_model_span_within_a_lexicon_span_of_another_type_is_dropped() -> None
 
 
 def test_the_model_is_asked_once_per_batch_and_held_to_its_contract() -> None:
-    model = _Model({})
+    model = ExtractorDouble([])
     sentences = ["one.", "two.", "three."]
 
     assert CombinedExtractor(EndpointExtractor(model, batch_size=2)).extract(sentences) == [[], [], []]
@@ -156,34 +128,11 @@ def test_the_runtime_combines_the_extractor_endpoint_with_the_lexicon() -> None:
 # --- The guard: what a model adds must be a drug or an event, never personal data --------------
 
 
-class _Tagger:
-    """An extractor endpoint double that tags every occurrence of the words it was given, in any
-    sentence, with a high score: like the trained model, which tags something in nearly every
-    sentence (names, phone numbers, greetings)."""
-
-    def __init__(self, tags: list[tuple[str, str]]) -> None:
-        self.tags = tags  # [(type, text)]
-
-    def __call__(self, request: dict[str, Any]) -> list[list[dict[str, Any]]]:
-        return [
-            [
-                {"type": kind, "text": text, "start": m.start(), "end": m.end(), "score": 0.986}
-                for kind, text in self.tags
-                for m in re.finditer(re.escape(text), sentence)
-            ]
-            for sentence in request["inputs"]
-        ]
-
-
 class _NoPersonalData(RuleRedactor):
     """A redactor that finds no personal data: shows which rule of the guard dropped an entity."""
 
     def personal_spans(self, text: str, *, known_names: Iterable[str] = ()) -> list[tuple[int, int]]:
         return []
-
-
-def _guarded(tags: list[tuple[str, str]], redactor: RuleRedactor | None = None) -> CombinedExtractor:
-    return CombinedExtractor(EndpointExtractor(_Tagger(tags)), redactor=redactor)
 
 
 def _model_only(sentences: list[str], extracted: list[list[Any]]) -> list[list[tuple[str, str]]]:
@@ -206,7 +155,7 @@ def test_model_entities_are_taken_only_from_sentences_where_the_lexicon_found_a_
     ]
     tags = [("AE", "Dear"), ("AE", "Hi"), ("AE", "Thank"), ("DRUG", "Denise Carver"), ("DRUG", "zorvastib")]
 
-    extracted = _guarded(tags).extract(sentences)
+    extracted = _combined(tags).extract(sentences)
 
     assert _model_only(sentences, extracted) == [[], [], [("DRUG", "zorvastib")], []]
     assert [(e.type, e.text, e.normalized) for e in extracted[2]] == [
@@ -227,8 +176,8 @@ def test_model_entities_that_are_personal_data_in_their_sentence_are_dropped() -
     tags = [("DRUG", "Watanabe"), ("DRUG", "BS7 8QT"), ("DRUG", "Denise")]
     names = ["Denise Carver", "Denise", "Carver"]
 
-    guarded = _guarded(tags).extract(sentences, known_names=names)
-    unguarded = _guarded(tags, redactor=_NoPersonalData()).extract(sentences, known_names=names)
+    guarded = _combined(tags).extract(sentences, known_names=names)
+    unguarded = _combined(tags, redactor=_NoPersonalData()).extract(sentences, known_names=names)
 
     assert _model_only(sentences, guarded) == [[], [], []]
     assert _model_only(sentences, unguarded) == [
@@ -257,7 +206,7 @@ def test_model_entities_that_look_like_identifiers_are_dropped(
     sentence: str, tagged: str, kept: bool
 ) -> None:
     """Checked without the redactor (it finds no personal data here), so the rule alone decides."""
-    [entities] = _guarded([("DRUG", tagged)], redactor=_NoPersonalData()).extract([sentence])
+    [entities] = _combined([("DRUG", tagged)], redactor=_NoPersonalData()).extract([sentence])
 
     assert (("DRUG", tagged) in [(e.type, e.text) for e in entities]) is kept
 
@@ -266,10 +215,8 @@ def test_assess_case_gives_the_extractor_the_documents_known_names() -> None:
     """GIVEN an email from Denise Carver and a model that tags "Denise" WHEN assessed THEN her name
     is no drug, and the unknown drug beside it is."""
     sentence = "Denise here: I started zorvastib last week and came out in a rash."
-    document = _document(sentence).model_copy(
-        update={"channel": Channel.EMAIL, "metadata": {"from": "Denise Carver <dc@example.com>"}}
-    )
+    email = document(sentence, metadata={"from": "Denise Carver <dc@example.com>"})
 
-    facts = assess_case(document, [], extractor=_guarded([("DRUG", "Denise"), ("DRUG", "zorvastib")]))
+    facts = assess_case(email, [], extractor=_combined([("DRUG", "Denise"), ("DRUG", "zorvastib")]))
 
     assert (facts.suspect_drugs, facts.events) == (["zorvastib"], ["rash"])

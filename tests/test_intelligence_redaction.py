@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from case_inputs import document
 from pv.intelligence import ComprehendMedicalRedactor, EndpointSummarizer, RuleRedactor, assess_case
 from pv.intelligence.redaction import name_variants
-from pv.models import Channel, SourceDocument, TextUnit
+from pv.models import SourceDocument
 
 # Every kind of personal data the redactor handles, and the exact strings that must disappear.
 _PERSONAL = {
@@ -41,14 +41,7 @@ Kind regards,
 
 
 def _document() -> SourceDocument:
-    return SourceDocument(
-        document_id="e" * 64,
-        channel=Channel.EMAIL,
-        source_key="email/okafor.eml",
-        received_at=datetime(2025, 3, 1, tzinfo=UTC),
-        units=[TextUnit(kind="body", text=_EMAIL_BODY)],
-        metadata={"from": f"{_PERSONAL['sender']} <{_PERSONAL['email']}>"},
-    )
+    return document(_EMAIL_BODY, metadata={"from": f"{_PERSONAL['sender']} <{_PERSONAL['email']}>"})
 
 
 def _leaks(text: str) -> list[str]:

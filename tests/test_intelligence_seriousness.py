@@ -4,26 +4,18 @@ a relative's hospitalisation), and the relative who is the patient."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
+from case_inputs import document
 from pv.intelligence import assess_case
 from pv.intelligence.seriousness import Sentence, criteria, urgent_treatment
 from pv.intelligence.text import tokenize
-from pv.models import CaseFacts, Channel, SourceDocument, TextUnit
+from pv.models import CaseFacts
 
 
 def _assess(text: str) -> CaseFacts:
-    document = SourceDocument(
-        document_id="d" * 64,
-        channel=Channel.EMAIL,
-        source_key="email/case.txt",
-        received_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
-        units=[TextUnit(kind="body", text=text)],
-        metadata={"from": "Jane Doe <jane.doe@example.com>"},
-    )
-    return assess_case(document, [])
+    return assess_case(document(text), [])
 
 
 def _sentences(*texts: str) -> list[Sentence]:

@@ -4,13 +4,13 @@ reporter said (a denial, whose event it was, which drug is suspected)."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from case_inputs import document
 from pv.intelligence import EndpointSummarizer, assess_case
 from pv.intelligence.summary import SummarizerError, check_grounded
-from pv.models import CaseFacts, Channel, SourceDocument, TextUnit
+from pv.models import CaseFacts
 
 _EXAMPLES = Path(__file__).resolve().parents[1] / "model" / "examples" / "summaries.csv"
 
@@ -24,19 +24,8 @@ _MOTHERS_VITAMIN_K = (
 _METFORMIN_FOR_DIABETES = "I take metformin for my diabetes. Since starting lisinopril I have a rash."
 
 
-def _document(text: str) -> SourceDocument:
-    return SourceDocument(
-        document_id="e" * 64,
-        channel=Channel.EMAIL,
-        source_key="email/case.txt",
-        received_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
-        units=[TextUnit(kind="body", text=text)],
-        metadata={"from": "Jane Doe <jane.doe@example.com>"},
-    )
-
-
 def _facts(text: str) -> CaseFacts:
-    return assess_case(_document(text), [])
+    return assess_case(document(text), [])
 
 
 def _examples() -> list[tuple[str, str]]:
@@ -85,7 +74,7 @@ def test_flipped_negation_falls_back_to_the_extractive_summary():
     THEN the case keeps the extractive summary, which still says the rash is denied."""
     flipped = "Email sender reports rash after lisinopril."
     summarizer = EndpointSummarizer(lambda r: [{"summary_text": flipped}])
-    facts = assess_case(_document(_DENIES_RASH), [], summarizer=summarizer)
+    facts = assess_case(document(_DENIES_RASH), [], summarizer=summarizer)
     assert facts.summary == (
         "Email sender reports dizziness after starting lisinopril. Not serious on the reported facts. "
         "Denies rash."
@@ -178,7 +167,7 @@ def test_faithful_summary_is_accepted(text: str, summary: str):
 def test_example_summaries_of_the_summarizer_training_data_are_accepted(text: str, summary: str):
     """GIVEN a note of model/examples/summaries.csv WHEN its reference summary is checked
     THEN it passes, and the case keeps it."""
-    facts = assess_case(_document(text), [], summarizer=EndpointSummarizer(lambda r: [summary]))
+    facts = assess_case(document(text), [], summarizer=EndpointSummarizer(lambda r: [summary]))
     assert facts.summary == summary
 
 
