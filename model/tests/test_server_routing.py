@@ -7,9 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pv_model.commands.serving import serve_models
 from pv_model.ner.tiny import build_tiny_extractor
@@ -38,21 +36,8 @@ def endpoint(folders: dict[str, Path]):
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-def _runtime(url: str):
-    no_retries = Config(retries={"max_attempts": 1, "mode": "standard"})
-    return boto3.client("sagemaker-runtime", endpoint_url=url, config=no_retries)
-
-
-@pytest.fixture
-def runtime(endpoint, aws_env):
-    return _runtime(endpoint[1])
+def runtime(endpoint, sagemaker_runtime):
+    return sagemaker_runtime(endpoint[1])
 
 
 def _invoke(runtime, name: str, texts: list[str]):
@@ -155,10 +140,10 @@ def test_a_named_one_model_server_answers_its_name_and_the_container_route_only(
         server.stop()
 
 
-def test_one_folder_is_still_served_under_any_name(folders, aws_env) -> None:
+def test_one_folder_is_still_served_under_any_name(folders, sagemaker_runtime) -> None:
     server, url = start_server(folders[CLASSIFIER], port=0)
     try:
-        runtime = _runtime(url)
+        runtime = sagemaker_runtime(url)
         for name in ("ae-classifier", "whatever-name"):
             assert len(json.loads(_invoke(runtime, name, SENTENCES)["Body"].read())) == 2
         assert list(server.models) == [ANY_NAME]

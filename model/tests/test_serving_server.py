@@ -10,9 +10,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from pv_model.serving.code import inference
 from pv_model.serving.server import MAX_BODY_BYTES, MicroBatcher, start_server
@@ -38,19 +36,6 @@ def endpoint(model_dir: Path):
     server.stop()
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-def _runtime(url: str | None = None):
-    no_retries = Config(retries={"max_attempts": 1, "mode": "standard"})
-    return boto3.client("sagemaker-runtime", endpoint_url=url, config=no_retries)
-
-
 def _rounded(predictions: list[dict]) -> list[tuple[str, float]]:
     """Predictions comparable across batchings (padding changes the last float digits)."""
     return [(item["label"], round(item["score"], 4)) for item in predictions]
@@ -60,11 +45,13 @@ def _invoke(client, body: bytes | str, content_type: str = "application/json"):
     return client.invoke_endpoint(EndpointName="ae-classifier", ContentType=content_type, Body=body)
 
 
-def test_boto3_invoke_endpoint_gets_one_prediction_per_input_in_order(endpoint, model_dir, aws_env) -> None:
+def test_boto3_invoke_endpoint_gets_one_prediction_per_input_in_order(
+    endpoint, model_dir, sagemaker_runtime
+) -> None:
     """GIVEN the server WHEN boto3 InvokeEndpoint sends 4 sentences THEN it gets the handler's 4 answers."""
     server, url = endpoint
 
-    response = _invoke(_runtime(url), json.dumps({"inputs": SENTENCES}))
+    response = _invoke(sagemaker_runtime(url), json.dumps({"inputs": SENTENCES}))
 
     predictions = json.loads(response["Body"].read())
     assert _rounded(predictions) == _rounded(inference.predict(server.bundle, SENTENCES))
@@ -72,11 +59,13 @@ def test_boto3_invoke_endpoint_gets_one_prediction_per_input_in_order(endpoint, 
     assert response["InvokedProductionVariant"] == "ae-tiny-000000000000"
 
 
-def test_endpoint_url_from_the_environment_variable_works_unchanged(endpoint, aws_env, monkeypatch) -> None:
+def test_endpoint_url_from_the_environment_variable_works_unchanged(
+    endpoint, sagemaker_runtime, monkeypatch
+) -> None:
     _, url = endpoint
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", url)
 
-    response = _invoke(_runtime(), json.dumps({"inputs": SENTENCES[:2]}))
+    response = _invoke(sagemaker_runtime(), json.dumps({"inputs": SENTENCES[:2]}))
 
     assert [item["label"] for item in json.loads(response["Body"].read())] == [
         item["label"] for item in inference.predict(endpoint[0].bundle, SENTENCES[:2])
@@ -91,11 +80,11 @@ def test_ping_answers_healthy_with_the_model_version(endpoint) -> None:
         assert json.loads(response.read()) == {"status": "healthy", "model_version": "ae-tiny-000000000000"}
 
 
-def test_malformed_payload_is_a_400_model_error_with_a_message(endpoint, aws_env) -> None:
+def test_malformed_payload_is_a_400_model_error_with_a_message(endpoint, sagemaker_runtime) -> None:
     _, url = endpoint
 
     with pytest.raises(ClientError) as caught:
-        _invoke(_runtime(url), json.dumps({"inputs": ["fine", 7]}))
+        _invoke(sagemaker_runtime(url), json.dumps({"inputs": ["fine", 7]}))
 
     error = caught.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -104,16 +93,18 @@ def test_malformed_payload_is_a_400_model_error_with_a_message(endpoint, aws_env
     assert error["Error"]["Message"] == '"inputs" must contain only strings; items [1] are not strings'
 
 
-def test_unsupported_content_type_is_a_415(endpoint, aws_env) -> None:
+def test_unsupported_content_type_is_a_415(endpoint, sagemaker_runtime) -> None:
     _, url = endpoint
 
     with pytest.raises(ClientError) as caught:
-        _invoke(_runtime(url), "a,b", content_type="text/csv")
+        _invoke(sagemaker_runtime(url), "a,b", content_type="text/csv")
 
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 415
 
 
-def test_model_failure_is_a_500_and_the_server_keeps_serving(endpoint, aws_env, monkeypatch) -> None:
+def test_model_failure_is_a_500_and_the_server_keeps_serving(
+    endpoint, sagemaker_runtime, monkeypatch
+) -> None:
     server, url = endpoint
 
     def broken(**_: object) -> None:
@@ -122,11 +113,12 @@ def test_model_failure_is_a_500_and_the_server_keeps_serving(endpoint, aws_env, 
     with monkeypatch.context() as patch:
         patch.setattr(server.bundle, "model", broken)
         with pytest.raises(ClientError) as caught:
-            _invoke(_runtime(url), json.dumps({"inputs": SENTENCES}))
+            _invoke(sagemaker_runtime(url), json.dumps({"inputs": SENTENCES}))
 
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert caught.value.response["Error"]["Message"] == "model failed on a batch of 4: out of memory"
-    assert len(json.loads(_invoke(_runtime(url), json.dumps({"inputs": SENTENCES}))["Body"].read())) == 4
+    answer = _invoke(sagemaker_runtime(url), json.dumps({"inputs": SENTENCES}))
+    assert len(json.loads(answer["Body"].read())) == 4
 
 
 def test_body_over_the_sagemaker_payload_limit_is_a_413(endpoint) -> None:
@@ -155,11 +147,11 @@ def test_unknown_route_is_a_404(endpoint) -> None:
     assert caught.value.code == 404
 
 
-def test_concurrent_requests_all_get_their_own_answers(endpoint, aws_env) -> None:
+def test_concurrent_requests_all_get_their_own_answers(endpoint, sagemaker_runtime) -> None:
     """GIVEN 24 clients at once WHEN each sends a different request THEN each gets its own predictions."""
     server, url = endpoint
     requests = [SENTENCES[i % 4 :] + SENTENCES[: i % 4] for i in range(24)]
-    client = _runtime(url)
+    client = sagemaker_runtime(url)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(
@@ -206,11 +198,11 @@ def test_requests_queued_while_the_model_is_busy_are_scored_in_one_batch(model_d
     assert _rounded(results[-1]) == _rounded(inference.predict(bundle, SENTENCES))
 
 
-def test_latency_is_logged_without_the_text(endpoint, aws_env, caplog) -> None:
+def test_latency_is_logged_without_the_text(endpoint, sagemaker_runtime, caplog) -> None:
     _, url = endpoint
 
     with caplog.at_level(logging.INFO, logger="pv_model.serving"):
-        _invoke(_runtime(url), json.dumps({"inputs": SENTENCES}))
+        _invoke(sagemaker_runtime(url), json.dumps({"inputs": SENTENCES}))
 
     lines = [record.getMessage() for record in caplog.records if "latency_ms=" in record.getMessage()]
     assert len(lines) == 1
