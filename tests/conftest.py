@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,20 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def idle_handlers() -> dict[str, Handler]:
+    """Handlers of the local stack's functions that take a batch and report no failure: for tests
+    of what the stack serves and wires, not of what the functions do."""
+
+    def idle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"batchItemFailures": []}
+
+    return {"ScreenFunction": idle, "CaseFunction": idle}
 
 
 @pytest.fixture

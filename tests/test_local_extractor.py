@@ -96,15 +96,12 @@ def test_pv_screen_without_extractor_keeps_the_lexicon_alone_even_when_one_is_tr
     assert (line["suspect_drugs"], line["events"]) == (["amoxicillin"], ["rash"])
 
 
-def test_the_stack_serves_the_extractor_under_its_endpoint_name(models: dict[str, Path]) -> None:
+def test_the_stack_serves_the_extractor_under_its_endpoint_name(
+    models: dict[str, Path], idle_handlers: dict[str, Any]
+) -> None:
     """GIVEN extractor_dir WHEN the stack starts THEN CaseFunction names ae-extractor-local, which answers."""
-
-    def unused(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return {"batchItemFailures": []}
-
-    handlers = {"ScreenFunction": unused, "CaseFunction": unused}
     with LocalStack(
-        model_dir=models["classifier"], extractor_dir=models["extractor"], handlers=handlers
+        model_dir=models["classifier"], extractor_dir=models["extractor"], handlers=idle_handlers
     ) as stack:
         assert stack.functions["CaseFunction"].environment["EXTRACTOR_ENDPOINT_NAME"] == "ae-extractor-local"
         assert stack.served == {
@@ -112,7 +109,7 @@ def test_the_stack_serves_the_extractor_under_its_endpoint_name(models: dict[str
             "ae-extractor-local": models["extractor"],
         }
         assert set(stack.model_server.models) == {"ae-classifier-local", "ae-extractor-local"}
-    with LocalStack(model_dir=models["classifier"], handlers=handlers) as stack:
+    with LocalStack(model_dir=models["classifier"], handlers=idle_handlers) as stack:
         assert stack.functions["CaseFunction"].environment["EXTRACTOR_ENDPOINT_NAME"] == ""
         assert stack.served == {"ae-classifier-local": models["classifier"]}
 

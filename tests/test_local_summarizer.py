@@ -115,13 +115,11 @@ def test_without_summarizer_none_is_served_and_the_summary_is_extractive(
     assert line["summary"] == EXTRACTIVE
 
 
-def test_the_stack_names_the_summarizer_endpoint_for_case_function(models: dict[str, Path]) -> None:
-    def unused(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return {"batchItemFailures": []}
-
-    handlers = {"ScreenFunction": unused, "CaseFunction": unused}
+def test_the_stack_names_the_summarizer_endpoint_for_case_function(
+    models: dict[str, Path], idle_handlers: dict[str, Any]
+) -> None:
     with LocalStack(
-        model_dir=models["classifier"], summarizer_dir=models["rash"], handlers=handlers
+        model_dir=models["classifier"], summarizer_dir=models["rash"], handlers=idle_handlers
     ) as stack:
         environment = stack.functions["CaseFunction"].environment
         assert environment["SUMMARIZER_ENDPOINT_NAME"] == "case-summarizer-local"
@@ -130,7 +128,7 @@ def test_the_stack_names_the_summarizer_endpoint_for_case_function(models: dict[
             "ae-classifier-local": models["classifier"],
             "case-summarizer-local": models["rash"],
         }
-    with LocalStack(model_dir=models["classifier"], handlers=handlers) as stack:
+    with LocalStack(model_dir=models["classifier"], handlers=idle_handlers) as stack:
         assert stack.functions["CaseFunction"].environment["SUMMARIZER_ENDPOINT_NAME"] == ""
 
 
