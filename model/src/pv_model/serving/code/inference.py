@@ -84,6 +84,12 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def architectures(model_dir: str | os.PathLike[str]) -> list[str]:
+    """The architecture names of a model folder's `config.json` (none without one): what the
+    handlers tell their models apart by."""
+    return [str(name) for name in _read_json(Path(model_dir) / "config.json").get("architectures") or []]
+
+
 def model_version(model_dir: str | os.PathLike[str]) -> str:
     """Version string of a model folder: `serving.json` "version", else folder name + data hash.
 

@@ -58,8 +58,7 @@ class NerBundle:
 
 def is_extractor(model_dir: str | os.PathLike[str]) -> bool:
     """True when the folder's config names a `*ForTokenClassification` architecture."""
-    config = _base._read_json(Path(model_dir) / "config.json")
-    return any(str(name).endswith("ForTokenClassification") for name in config.get("architectures") or [])
+    return any(name.endswith("ForTokenClassification") for name in _base.architectures(model_dir))
 
 
 def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> NerBundle:

@@ -55,10 +55,9 @@ class SummarizerBundle:
 
 def is_summarizer(model_dir: str | os.PathLike[str]) -> bool:
     """True when the folder's config names `EncoderDecoderModel` or a `*ForConditionalGeneration`."""
-    config = _base._read_json(Path(model_dir) / "config.json")
     return any(
-        name == "EncoderDecoderModel" or str(name).endswith("ForConditionalGeneration")
-        for name in config.get("architectures") or []
+        name == "EncoderDecoderModel" or name.endswith("ForConditionalGeneration")
+        for name in _base.architectures(model_dir)
     )
 
 
