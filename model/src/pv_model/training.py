@@ -168,6 +168,57 @@ def _softmax_ae(logits: np.ndarray) -> np.ndarray:
     return exp[:, 1] / exp.sum(axis=1)
 
 
+def begin_run(config: Any) -> tuple[float, str, Path]:
+    """What every `pv-model` trainer does first: note the start (a `time.monotonic()` reading, which
+    the time budget counts from), seed everything with `config.seed` and set torch's CPU threads
+    (`config.num_threads`; 0 keeps torch's default). Returns the start, the base model
+    (`config.base_model` resolved) and the output folder (`config.output_dir`)."""
+    import torch
+    from transformers import set_seed
+
+    started = time.monotonic()
+    set_seed(config.seed)
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    return started, resolve_base_model(config.base_model), Path(config.output_dir)
+
+
+def stopping_callbacks(config: Any, started: float) -> list[Any]:
+    """The Trainer callbacks every `pv-model` trainer stops by: early stopping after
+    `config.early_stopping_patience` evaluations without a better metric, and the time budget of
+    `config.time_budget_minutes` from `started`."""
+    from transformers import EarlyStoppingCallback
+
+    return [
+        EarlyStoppingCallback(config.early_stopping_patience),
+        time_budget_callback(config.time_budget_minutes, started),
+    ]
+
+
+def save_model(model: Any, tokenizer: Any, output: Path) -> None:
+    """Write the model (safetensors) and its tokenizer into the folder `output`."""
+    output.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+
+
+def run_progress(trainer: Any, train_result: Any, logged: tuple[str, ...]) -> dict[str, Any]:
+    """How far a finished run got, for its `training.json` metrics: epochs and steps run, the
+    training loss, and the `logged` values of each entry of the Trainer's log."""
+    return {
+        "epochs_run": trainer.state.epoch,
+        "steps": trainer.state.global_step,
+        "train_loss": train_result.training_loss,
+        "history": [{k: v for k, v in entry.items() if k in logged} for entry in trainer.state.log_history],
+    }
+
+
+def finish_run(output: Path, record: dict[str, Any]) -> None:
+    """Write the run's record as the model folder's `training.json` and remove its checkpoints."""
+    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(checkpoint_dir(output), ignore_errors=True)
+
+
 def time_budget_callback(minutes: float, started: float) -> Any:
     """A Trainer callback that stops training once `minutes` have passed since `started`
     (a `time.monotonic()` reading); the partial epoch is still evaluated and saved. 0 = no budget."""
@@ -185,25 +236,31 @@ def time_budget_callback(minutes: float, started: float) -> Any:
     return TimeBudget()
 
 
+def checkpoint_dir(output: Path) -> Path:
+    """Where the run that writes the model folder `output` keeps its checkpoints (a hidden folder
+    beside it, removed at the end)."""
+    return output.parent / f".{output.name}-checkpoints"
+
+
 def checkpointed_arguments(
     config: Any,
     train_size: int,
-    checkpoints: Path,
     metric: str,
     *,
     arguments_class: Any = None,
     **overrides: Any,
 ) -> Any:
     """The Trainer arguments every `pv-model` trainer shares: evaluate and save `config.evals_per_epoch`
-    times per epoch into `checkpoints`, keep the best by `metric` (higher is better) and load it at
-    the end; no reporting integrations; progress bars on. `overrides` win over these."""
+    times per epoch into the `checkpoint_dir` of `config.output_dir`, keep the best by `metric`
+    (higher is better) and load it at the end; no reporting integrations; progress bars on.
+    `overrides` win over these."""
     import torch
     from transformers import TrainingArguments
 
     steps_per_epoch = max(1, -(-train_size // config.batch_size))
     eval_steps = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
     values = {
-        "output_dir": str(checkpoints),
+        "output_dir": str(checkpoint_dir(Path(config.output_dir))),
         "learning_rate": config.learning_rate,
         "num_train_epochs": config.epochs,
         "per_device_train_batch_size": config.batch_size,
@@ -288,22 +345,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     `threshold` (validation only; the test part is never looked at here).
     """
     import torch
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        EarlyStoppingCallback,
-        Trainer,
-        set_seed,
-    )
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer
 
     from pv_model.evaluation import best_f1, binary_metrics, choose_threshold
 
-    started = time.monotonic()
-    set_seed(config.seed)
-    if config.num_threads > 0:
-        torch.set_num_threads(config.num_threads)
-    base = resolve_base_model(config.base_model)
-    output = Path(config.output_dir)
+    started, base, output = begin_run(config)
 
     examples = load_corpus(config.data_dir)
     splits = split(examples, protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
@@ -391,12 +437,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         return {k: metrics[k] for k in ("f1", "precision", "recall", "pr_auc")}
 
     snapshots: list[tuple[float, int, dict[str, Any]]] = []
-    checkpoints = output.parent / f".{output.name}-checkpoints"
     bf16 = _use_bf16(config.precision)
     args = checkpointed_arguments(
         config,
         len(train_set),
-        checkpoints,
         "f1",
         lr_scheduler_type="linear" if config.lr_scheduler == "budget_linear" else config.lr_scheduler,
         bf16=bf16,
@@ -411,11 +455,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         data_collator=_collator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[
-            EarlyStoppingCallback(config.early_stopping_patience),
-            time_budget_callback(config.time_budget_minutes, started),
-            snapshot_callback(snapshots),
-        ],
+        callbacks=[*stopping_callbacks(config, started), snapshot_callback(snapshots)],
     )
     train_result = trainer.train()
     soup: dict[str, Any] = {"method": config.weight_averaging}
@@ -440,11 +480,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         del trainer.model.ae_tagger  # a training aid only: the saved model is the plain classifier
     training_seconds = time.monotonic() - started
 
-    output.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(output, safe_serialization=True)
-    tokenizer.save_pretrained(output)
-    record_path = output / "training.json"
-    record_path.write_text(json.dumps({"max_length": config.max_length}) + "\n")
+    save_model(trainer.model, tokenizer, output)
+    (output / "training.json").write_text(json.dumps({"max_length": config.max_length}) + "\n")
 
     # The threshold is chosen on validation scores from the saved folder through the serving code
     # (fp32, the endpoint's own tokenization), so it fits what the endpoint will actually return.
@@ -457,23 +494,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
     threshold = choose_threshold(val_labels, val_scores)
     val_metrics = binary_metrics(val_labels, val_scores, threshold)
     val_at_half = binary_metrics(val_labels, val_scores, 0.5)
-    history = [
-        {
-            k: v
-            for k, v in entry.items()
-            if k in ("epoch", "step", "loss", "eval_f1", "eval_loss", "learning_rate")
-        }
-        for entry in trainer.state.log_history
-    ]
     metrics = {
         "validation": val_metrics,
         "validation_at_0.5": val_at_half,
         "best_checkpoint_val_f1_at_0.5": trainer.state.best_metric,
         "weight_averaging": soup,
-        "epochs_run": trainer.state.epoch,
-        "steps": trainer.state.global_step,
-        "train_loss": train_result.training_loss,
-        "history": history,
+        **run_progress(
+            trainer, train_result, ("epoch", "step", "loss", "eval_f1", "eval_loss", "learning_rate")
+        ),
     }
     record = {
         "threshold": threshold,
@@ -488,8 +516,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "metrics": metrics,
         "training_seconds": round(training_seconds, 1),
     }
-    record_path.write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    finish_run(output, record)
     return {
         "f1": val_metrics["f1"],
         "precision": val_metrics["precision"],

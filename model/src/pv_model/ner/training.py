@@ -10,23 +10,27 @@ Scoring stays on the Adverse_Event sentences, whose labels are the corpus's own.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pv_model.base_model import resolve_base_model
 from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
 from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
 from pv_model.ner.alignment import AlignedSentence, Span, align_example, bio_labels
-from pv_model.training import _versions, checkpointed_arguments, time_budget_callback
+from pv_model.training import (
+    _versions,
+    begin_run,
+    checkpointed_arguments,
+    finish_run,
+    run_progress,
+    save_model,
+    stopping_callbacks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,19 +138,12 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         AutoModelForTokenClassification,
         AutoTokenizer,
         DataCollatorForTokenClassification,
-        EarlyStoppingCallback,
         Trainer,
-        set_seed,
     )
 
     from pv_model.ner.evaluation import entity_metrics, spans_of
 
-    started = time.monotonic()
-    set_seed(config.seed)
-    if config.num_threads > 0:
-        torch.set_num_threads(config.num_threads)
-    base = resolve_base_model(config.base_model)
-    output = Path(config.output_dir)
+    started, base, output = begin_run(config)
 
     splits = split(load_corpus(config.data_dir), protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
     if splits.protocol == "random":
@@ -181,10 +178,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         metrics = entity_metrics(gold, predicted)
         return {"f1": metrics["micro"]["f1"], "f1_ae": metrics["AE"]["f1"], "f1_drug": metrics["DRUG"]["f1"]}
 
-    checkpoints = output.parent / f".{output.name}-checkpoints"
-    args = checkpointed_arguments(
-        config, len(train_set), checkpoints, "f1", train_sampling_strategy="group_by_length"
-    )
+    args = checkpointed_arguments(config, len(train_set), "f1", train_sampling_strategy="group_by_length")
 
     class InOrderTrainer(Trainer):
         """Evaluates in dataset order: with `group_by_length` the stock Trainer also length-shuffles
@@ -201,10 +195,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[
-            EarlyStoppingCallback(config.early_stopping_patience),
-            time_budget_callback(config.time_budget_minutes, started),
-        ],
+        callbacks=stopping_callbacks(config, started),
     )
     train_result = trainer.train()
     training_seconds = time.monotonic() - started
@@ -213,17 +204,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
     predicted = spans_of(entities_from_logits(val_set, np.asarray(final.predictions)))
     val_metrics = entity_metrics(gold, predicted)
 
-    output.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output, safe_serialization=True)  # the best checkpoint, loaded in place
-    tokenizer.save_pretrained(output)
-    history = [
-        {
-            k: v
-            for k, v in entry.items()
-            if k in ("epoch", "step", "loss", "eval_f1", "eval_f1_ae", "eval_f1_drug")
-        }
-        for entry in trainer.state.log_history
-    ]
+    save_model(model, tokenizer, output)  # the best checkpoint, loaded in place
     record = {
         "task": "token-classification",
         "max_length": config.max_length,
@@ -243,15 +224,13 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         "metrics": {
             "validation": val_metrics,
             "best_checkpoint_val_f1": trainer.state.best_metric,
-            "epochs_run": trainer.state.epoch,
-            "steps": trainer.state.global_step,
-            "train_loss": train_result.training_loss,
-            "history": history,
+            **run_progress(
+                trainer, train_result, ("epoch", "step", "loss", "eval_f1", "eval_f1_ae", "eval_f1_drug")
+            ),
         },
         "training_seconds": round(training_seconds, 1),
     }
-    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    finish_run(output, record)
     return {
         "f1": val_metrics["micro"]["f1"],
         "f1_ae": val_metrics["AE"]["f1"],

@@ -20,7 +20,6 @@ import json
 import logging
 import random
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,10 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from pv_model.base_model import resolve_base_model
 from pv_model.summarizer import DEFAULT_SUMMARIZER_DIR
 from pv_model.summarizer.rouge import mean_rouge_l
-from pv_model.training import _versions, checkpointed_arguments, time_budget_callback
+from pv_model.training import (
+    _versions,
+    begin_run,
+    checkpointed_arguments,
+    finish_run,
+    run_progress,
+    save_model,
+    stopping_callbacks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,26 +176,13 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
     Returns the validation ROUGE-L of the saved model as the endpoint serves it, and the lead
     baseline's on the same notes.
     """
-    import torch
-    from transformers import (
-        AutoTokenizer,
-        DataCollatorForSeq2Seq,
-        EarlyStoppingCallback,
-        Seq2SeqTrainer,
-        Seq2SeqTrainingArguments,
-        set_seed,
-    )
+    from transformers import AutoTokenizer, DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
     from pv_model.serving.code import summarizer_inference
 
     if not config.data:
         raise ValueError("no training data: give the CSV of note/summary pairs (--data)")
-    started = time.monotonic()
-    set_seed(config.seed)
-    if config.num_threads > 0:
-        torch.set_num_threads(config.num_threads)
-    base = resolve_base_model(config.base_model)
-    output = Path(config.output_dir)
+    started, base, output = begin_run(config)
 
     pairs = read_pairs(config.data, config.text_column, config.summary_column)
     train_pairs, validation = split_pairs(pairs, config.validation_fraction, config.seed)
@@ -223,11 +216,9 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
         texts = tokenizer.batch_decode(np.where(generated < 0, pad_id, generated), skip_special_tokens=True)
         return {"rougeL": mean_rouge_l(texts, references)}
 
-    checkpoints = output.parent / f".{output.name}-checkpoints"
     args = checkpointed_arguments(
         config,
         len(train_set),
-        checkpoints,
         "rougeL",
         arguments_class=Seq2SeqTrainingArguments,
         predict_with_generate=True,
@@ -242,17 +233,12 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorForSeq2Seq(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[
-            EarlyStoppingCallback(config.early_stopping_patience),
-            time_budget_callback(config.time_budget_minutes, started),
-        ],
+        callbacks=stopping_callbacks(config, started),
     )
     train_result = trainer.train()
     training_seconds = time.monotonic() - started
 
-    output.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output, safe_serialization=True)  # the best checkpoint, loaded in place
-    tokenizer.save_pretrained(output)
+    save_model(model, tokenizer, output)  # the best checkpoint, loaded in place
     record: dict[str, Any] = {
         "task": "summarization",
         "max_source_length": max_source_length,
@@ -270,14 +256,6 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
     )
     val_rouge = mean_rouge_l(served, references)
     lead_rouge = mean_rouge_l([lead_sentence(text) for text, _ in validation], references)
-    history = [
-        {
-            k: v
-            for k, v in entry.items()
-            if k in ("epoch", "step", "loss", "eval_loss", "eval_rougeL", "learning_rate")
-        }
-        for entry in trainer.state.log_history
-    ]
     data_path = Path(config.data)
     record |= {
         "data": str(data_path),
@@ -296,15 +274,13 @@ def train_summarizer(config: SummarizerTrainConfig) -> dict[str, Any]:
         "metrics": {
             "validation": {"rougeL": val_rouge, "lead_sentence_rougeL": lead_rouge},
             "best_checkpoint_val_rougeL": trainer.state.best_metric,
-            "epochs_run": trainer.state.epoch,
-            "steps": trainer.state.global_step,
-            "train_loss": train_result.training_loss,
-            "history": history,
+            **run_progress(
+                trainer, train_result, ("epoch", "step", "loss", "eval_loss", "eval_rougeL", "learning_rate")
+            ),
         },
         "training_seconds": round(training_seconds, 1),
     }
-    (output / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    finish_run(output, record)
     return {
         "rougeL": val_rouge,
         "lead_sentence_rougeL": lead_rouge,
