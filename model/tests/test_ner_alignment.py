@@ -107,8 +107,8 @@ def test_decoding_turns_bio_tags_into_entities_with_character_offsets() -> None:
 
 
 def test_decoding_starts_an_entity_at_a_stray_inside_tag_and_splits_on_a_type_change() -> None:
-    text = "rash nausea aspirin"
-    offsets = [(0, 4), (5, 11), (12, 19)]
+    text = "rash, nausea aspirin"
+    offsets = [(0, 4), (6, 12), (13, 20)]
 
     entities = decode_entities(text, offsets, ["I-AE", "B-AE", "I-DRUG"], [0.5, 0.5, 0.5])
 
@@ -116,6 +116,22 @@ def test_decoding_starts_an_entity_at_a_stray_inside_tag_and_splits_on_a_type_ch
         ("AE", "rash"),
         ("AE", "nausea"),
         ("DRUG", "aspirin"),
+    ]
+
+
+def test_event_pieces_split_by_one_space_or_hyphen_are_one_event_while_drugs_stay_apart() -> None:
+    text = "sinoatrial block, T-cell lymphocytopenia and magnesium aluminum"
+    offsets = [(0, 10), (11, 16), (16, 17), (18, 19), (19, 20), (20, 24), (25, 40), (41, 44)]
+    offsets += [(45, 54), (55, 63)]
+    tags = ["B-AE", "B-AE", "O", "B-AE", "B-AE", "I-AE", "B-AE", "O", "B-DRUG", "B-DRUG"]
+
+    entities = decode_entities(text, offsets, tags, [0.8] * len(tags))
+
+    assert [(e["type"], e["text"]) for e in entities] == [
+        ("AE", "sinoatrial block"),
+        ("AE", "T-cell lymphocytopenia"),
+        ("DRUG", "magnesium"),
+        ("DRUG", "aluminum"),
     ]
 
 

@@ -98,6 +98,10 @@ def _word_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# What may stand between two adverse-event pieces that decoding joins into one event.
+EVENT_JOINS = (" ", "-")
+
+
 def decode_entities(
     text: str,
     offsets: list[tuple[int, int]],
@@ -134,15 +138,27 @@ def decode_entities(
         entities.append(
             {"start": start, "end": end, "_scores": list(scores), "_votes": Counter({kind: sum(scores)})}
         )
+    typed: list[dict[str, Any]] = []
+    for e in entities:
+        kind = e["_votes"].most_common(1)[0][0]
+        last = typed[-1] if typed else None
+        joined = last is not None and text[last["end"] : e["start"]] in EVENT_JOINS
+        if joined and kind == last["type"] == "AE":
+            # The model splits long event names ("sinoatrial" "block", "T-cell" "lymphocytopenia");
+            # two events are separated by a word or punctuation, not by a bare space or hyphen.
+            last["end"] = e["end"]
+            last["_scores"].extend(e["_scores"])
+            continue
+        typed.append({"type": kind, "start": e["start"], "end": e["end"], "_scores": list(e["_scores"])})
     return [
         {
-            "type": e["_votes"].most_common(1)[0][0],
+            "type": e["type"],
             "text": text[e["start"] : e["end"]],
             "start": e["start"],
             "end": e["end"],
             "score": float(np.mean(e["_scores"])),
         }
-        for e in entities
+        for e in typed
     ]
 
 
