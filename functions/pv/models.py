@@ -136,17 +136,21 @@ class CaseRequest(BaseModel):
     model: str | None = None
 
 
+# The ICH E2A seriousness criteria, most severe first (the order cases and alerts list them in).
+Criterion = Literal[
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "medically_important",
+]
+
+
 class SeriousnessCriterion(BaseModel):
     """One ICH E2A seriousness criterion met, with the sentence that shows it."""
 
-    criterion: Literal[
-        "death",
-        "life_threatening",
-        "hospitalisation",
-        "disability",
-        "congenital_anomaly",
-        "medically_important",
-    ]
+    criterion: Criterion
     evidence: str
 
 

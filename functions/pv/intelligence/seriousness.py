@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import get_args
 
-from pv.models import SeriousnessCriterion
+from pv.models import Criterion, SeriousnessCriterion
 
 from .context import RELATIVES, clause_bounds, is_negated, is_uncertain
 from .lexicon import lexicon
@@ -70,14 +71,7 @@ _POSSESSIVES = frozenset({"my", "our"})
 _EXPOSED = frozenset({"baby"})
 _FIRST_PERSON = word_set("i me i'm i've i'd myself")
 
-ORDER = (
-    "death",
-    "life_threatening",
-    "hospitalisation",
-    "disability",
-    "congenital_anomaly",
-    "medically_important",
-)
+ORDER: tuple[Criterion, ...] = get_args(Criterion)
 
 
 @dataclass(frozen=True, slots=True)
