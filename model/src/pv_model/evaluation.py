@@ -149,7 +149,7 @@ def evaluate(
         out.parent.mkdir(parents=True, exist_ok=True)
         stem = out.with_suffix("")
         pr_png, cm_png = Path(f"{stem}-pr-curve.png"), Path(f"{stem}-confusion.png")
-        title = f"{protocol} split, {part}" + (" (LEAKY)" if protocol == "random" else "")
+        title = figure_title(protocol, part)
         save_pr_curves(
             {"transformer": (y, scores), "tf-idf + logreg": (y, baseline_scores)}, pr_png, title=title
         )
@@ -159,11 +159,21 @@ def evaluate(
     return report
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """A short human-readable table of a report (numbers only, no text)."""
+def figure_title(protocol: str, part: str) -> str:
+    """The title of a report's figures: the split it scored, marked when it is the leaky one."""
+    return f"{protocol} split, {part}" + (" (LEAKY)" if protocol == "random" else "")
+
+
+def report_header(report: dict[str, Any]) -> list[str]:
+    """The first lines of a printed report: which split and part, and its notes."""
     split_info = report["split"]
     lines = [f"split: {split_info['protocol']} / {split_info['part']} ({split_info['sentences']} sentences)"]
-    lines += [f"NOTE: {note}" for note in report["notes"]]
+    return lines + [f"NOTE: {note}" for note in report["notes"]]
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A short human-readable table of a report (numbers only, no text)."""
+    lines = report_header(report)
     lines.append(f"{'system':<38}{'thr':>6}{'P':>7}{'R':>7}{'F1':>7}{'acc':>7}{'ROC':>7}{'PR-AUC':>8}")
     for system, variants in (
         ("transformer", report["model"]),

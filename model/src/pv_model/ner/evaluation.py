@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pv_model.data import LEAKY_NOTE, load_corpus
-from pv_model.evaluation import scored_parts
+from pv_model.evaluation import figure_title, report_header, scored_parts
 from pv_model.ner import ENTITY_TYPES
 from pv_model.ner.alignment import Span
 from pv_model.ner.training import annotated
@@ -186,8 +186,7 @@ def evaluate_ner(
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
         png = Path(f"{out.with_suffix('')}-scores.png")
-        title = f"{protocol} split, {part}" + (" (LEAKY)" if protocol == "random" else "")
-        save_figure(report, png, title=title)
+        save_figure(report, png, title=figure_title(protocol, part))
         report["figures"] = {"scores": str(png)}
         out.write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -195,9 +194,7 @@ def evaluate_ner(
 
 def format_report(report: dict[str, Any]) -> str:
     """A short human-readable table of a report (numbers only, no text)."""
-    split_info = report["split"]
-    lines = [f"split: {split_info['protocol']} / {split_info['part']} ({split_info['sentences']} sentences)"]
-    lines += [f"NOTE: {note}" for note in report["notes"]]
+    lines = report_header(report)
     lines.append(f"{'type':<8}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'overlap F1':>12}")
     for kind in ENTITY_TYPES:
         m = report["per_type"][kind]
