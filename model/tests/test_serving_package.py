@@ -58,6 +58,19 @@ def _unpack(archive: Path, into: Path) -> list[str]:
     return names
 
 
+def _package_and_serve(
+    source: Path, tmp_path: Path, load_handler
+) -> tuple[list[str], Path, ModuleType, list]:
+    """Package `source`, unpack it as /opt/ml/model would be, and serve one request through the
+    archive's own code/inference.py: (archive names, model dir, handler, response)."""
+    archive = tmp_path / f"{source.name}.tar.gz"
+    main(["package", "--model", str(source), "--out", str(archive)])
+    model_dir = tmp_path / "opt-ml-model"
+    names = _unpack(archive, model_dir)
+    handler = load_handler(model_dir / "code")
+    return names, model_dir, handler, _serve_once(handler, model_dir)
+
+
 def _serve_once(handler: ModuleType, model_dir: Path) -> list[dict]:
     model = handler.model_fn(str(model_dir))
     body = json.dumps({"inputs": SENTENCES}).encode()
@@ -112,13 +125,7 @@ def test_unpacked_package_serves_the_same_predictions_and_version(
     """GIVEN model.tar.gz unpacked as /opt/ml/model WHEN its own code/inference.py serves a request
     THEN it answers as the source folder does, and keeps the source folder's version."""
     monkeypatch.delenv("PV_BACKEND", raising=False)
-    archive = tmp_path / "model.tar.gz"
-    main(["package", "--model", str(exported_dir), "--out", str(archive)])
-    model_dir = tmp_path / "opt-ml-model"
-    _unpack(archive, model_dir)
-    handler = load_handler(model_dir / "code")
-
-    response = _serve_once(handler, model_dir)
+    _, model_dir, handler, response = _package_and_serve(exported_dir, tmp_path, load_handler)
 
     expected = inference.predict(inference.load_model(exported_dir), SENTENCES)
     assert [item["label"] for item in response] == [item["label"] for item in expected]
@@ -164,13 +171,7 @@ def test_a_packaged_extraction_model_is_served_as_an_extractor_by_the_toolkit_en
     THEN the extractor's handler answers: one entity list per input, not classifier labels."""
     monkeypatch.delenv("PV_BACKEND", raising=False)
     source = build_tiny_extractor(tmp_path / "ae-extractor-tiny")
-    archive = tmp_path / "extractor.tar.gz"
-    main(["package", "--model", str(source), "--out", str(archive)])
-    model_dir = tmp_path / "opt-ml-model"
-    _unpack(archive, model_dir)
-    handler = load_handler(model_dir / "code")
-
-    response = _serve_once(handler, model_dir)
+    _, _, _, response = _package_and_serve(source, tmp_path, load_handler)
 
     assert response == ner_inference.predict_entities(ner_inference.load_model(source), SENTENCES)
     assert all(isinstance(entities, list) for entities in response)
@@ -186,13 +187,7 @@ def test_a_packaged_summarizer_is_served_as_a_summarizer_by_the_toolkit_entry_po
 
     monkeypatch.delenv("PV_BACKEND", raising=False)
     source = build_tiny_summarizer(tmp_path / "case-summarizer-tiny", says="rash", max_new_tokens=2)
-    archive = tmp_path / "summarizer.tar.gz"
-    main(["package", "--model", str(source), "--out", str(archive)])
-    model_dir = tmp_path / "opt-ml-model"
-    names = _unpack(archive, model_dir)
-    handler = load_handler(model_dir / "code")
-
-    response = _serve_once(handler, model_dir)
+    names, model_dir, handler, response = _package_and_serve(source, tmp_path, load_handler)
 
     assert {"generation_config.json", "code/summarizer_inference.py"} <= set(names)
     assert response == [{"summary_text": "rash rash"}] * len(SENTENCES)
