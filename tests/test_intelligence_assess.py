@@ -526,3 +526,14 @@ def test_reporter_who_is_a_customer_patient_or_carer_of_a_relative_is_not_a_thir
     company forwarding a customer's message, or a carer of a relative WHEN assessed THEN the
     patient is the reporter or the relative."""
     assert _assess(text).patient == patient
+
+
+def test_hay_fever_is_the_indication_of_an_antihistamine_not_a_fever():
+    """GIVEN cetirizine taken for hay fever that makes the reporter drowsy WHEN assessed THEN the
+    only event is the drowsiness, and hay fever is the indication."""
+    facts = _assess("I take cetirizine for my hay fever and it makes me drowsy.")
+    assert facts.suspect_drugs == ["cetirizine"]
+    assert facts.events == ["somnolence"]
+    assert _roles(facts, "allergic rhinitis") == ["indication"]
+    assert _roles(facts, "fever") == []
+    assert "Indication: allergic rhinitis." in facts.summary

@@ -118,3 +118,29 @@ def test_entity_offsets_point_into_the_sentence():
     sentence = "Since Zestril I feel dizzy."
     [entities] = LexiconExtractor().extract([sentence])
     assert [(e.type, sentence[e.start : e.end]) for e in entities] == [("DRUG", "Zestril"), ("AE", "dizzy")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "condition"),
+    [
+        ("I get bad hay fever every June.", "allergic rhinitis"),
+        ("My hayfever is awful this year.", "allergic rhinitis"),
+        ("I had scarlet fever as a child.", "scarlet fever"),
+        ("She had glandular fever last spring.", "glandular fever"),
+        ("He had rheumatic fever years ago.", "rheumatic fever"),
+    ],
+)
+def test_a_named_condition_containing_an_event_word_is_not_that_event(sentence: str, condition: str):
+    """GIVEN "hay fever", "scarlet fever" ... WHEN matched THEN the condition, never "fever"."""
+    assert _events(sentence) == [condition]
+
+
+def test_a_yellow_fever_jab_is_a_vaccine_not_a_fever():
+    assert (_drugs("I had my yellow fever jab."), _events("I had my yellow fever jab.")) == (
+        ["yellow fever vaccine"],
+        [],
+    )
+
+
+def test_heart_burn_written_as_two_words_is_dyspepsia():
+    assert _events("I've had terrible heart burn since Monday.") == ["dyspepsia"]
