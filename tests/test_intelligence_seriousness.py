@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 from case_inputs import document
 from pv.intelligence import assess_case
+from pv.intelligence.lexicon import lexicon
 from pv.intelligence.seriousness import Sentence, criteria, urgent_treatment
 from pv.intelligence.text import tokenize
 from pv.models import CaseFacts
@@ -114,6 +115,54 @@ def test_important_medical_event_is_serious_by_itself():
     THEN the case is medically important."""
     facts = _assess("Two weeks after starting naproxen I was vomiting blood.")
     assert [c.criterion for c in facts.seriousness_criteria] == ["medically_important"]
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("Since starting azathioprine I developed acute pancreatitis.", "pancreatitis"),
+        ("The CT showed pneumonitis after three cycles of nivolumab.", "interstitial lung disease"),
+        ("I ended up with acute kidney injury after the ibuprofen and lisinopril.", "renal failure"),
+        ("My ECG showed a prolonged QT interval after I started citalopram.", "qt prolongation"),
+        ("Ten days into methotrexate I had neutropenic fever.", "febrile neutropenia"),
+    ],
+)
+def test_an_event_of_the_ema_important_medical_event_list_is_medically_important(text: str, event: str):
+    """GIVEN one sentence naming an important medical event WHEN assessed THEN the case is serious,
+    medically important with that sentence as evidence, and the summary names the event."""
+    facts = _assess(text)
+    assert event in facts.events
+    assert [(c.criterion, c.evidence) for c in facts.seriousness_criteria] == [("medically_important", text)]
+    assert f"Serious: medically important event ({event})." in facts.summary
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "pancreatitis",
+        "interstitial lung disease",
+        "agranulocytosis",
+        "stevens-johnson syndrome",
+        "toxic epidermal necrolysis",
+        "anaphylaxis",
+        "seizure",
+        "qt prolongation",
+        "torsade de pointes",
+        "hepatic failure",
+        "renal failure",
+        "rhabdomyolysis",
+        "pulmonary embolism",
+        "thrombosis",
+        "myocardial infarction",
+        "stroke",
+        "angioedema",
+        "aplastic anaemia",
+        "febrile neutropenia",
+        "suicidal ideation",
+    ],
+)
+def test_events_on_the_ema_important_medical_event_list_are_flagged_ime(term: str):
+    assert "ime" in lexicon().phrases[(*(t.text for t in tokenize(term)),)].flags
 
 
 @pytest.mark.parametrize("name", _treatment_names())
