@@ -220,3 +220,35 @@ def test_assess_case_gives_the_extractor_the_documents_known_names() -> None:
     facts = assess_case(email, [], extractor=_combined([("DRUG", "Denise"), ("DRUG", "zorvastib")]))
 
     assert (facts.suspect_drugs, facts.events) == (["zorvastib"], ["rash"])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tagged", "kept"),
+    [
+        ("Hi, I started lisinopril last week and now I have a rash.", "Hi", False),
+        ("I went to A&E after lisinopril gave me a rash.", "A&E", False),  # read as "a e"
+        ("Kind regards, and the rash from lisinopril is still there.", "Kind regards", False),
+        ("The rash from lisinopril is on both of my arms.", "of my", False),
+        ("Thanks, lisinopril gave me a rash.", "Thanks", False),
+        ("Hi, lisinopril gave me a rash and hi-res photos show it.", "hi-res", True),
+        ("Lisinopril gave me a rash and photosensitivity.", "photosensitivity", True),
+    ],
+)
+def test_model_entities_that_are_greetings_function_words_or_single_letters_are_dropped(
+    sentence: str, tagged: str, kept: bool
+) -> None:
+    """GIVEN a sentence that names a drug and a model that tags a greeting, a closing, function
+    words or letters in it WHEN combined THEN the guard drops them; real words stay. Checked without
+    the redactor, so this rule alone decides."""
+    [entities] = _combined([("AE", tagged)], redactor=_NoPersonalData()).extract([sentence])
+
+    assert (("AE", tagged) in [(e.type, e.text) for e in entities]) is kept
+
+
+def test_a_greeting_tagged_by_the_model_is_no_event_of_the_case() -> None:
+    """GIVEN "Hi, I started lisinopril ... rash" and a model that tags "Hi" and "A&E" as events
+    WHEN assessed THEN the events are the rash alone."""
+    text = "Hi, I started lisinopril last week and now I have a rash. I went to A&E with lisinopril."
+    facts = assess_case(_document(text), [], extractor=_combined([("AE", "Hi"), ("AE", "A&E")]))
+
+    assert (facts.suspect_drugs, facts.events) == (["lisinopril"], ["rash"])

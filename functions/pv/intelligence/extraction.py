@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .lexicon import lexicon
 from .redaction import RuleRedactor
-from .text import tokenize
+from .text import tokenize, word_set
 
 
 class Entity(BaseModel):
@@ -114,7 +114,9 @@ class CombinedExtractor:
     - when it reads as a name, not an identifier: it has a letter, no run of five or more digits
       (record, phone and zip numbers; drug codes such as mRNA-1273 have at most four), and is not
       a label: a word of at most four letters followed by a colon or a number ("Fwd:", "DOB:",
-      "MRN 00482913").
+      "MRN 00482913");
+    - when it reads as a term, not as filler: not only greetings, closings and function words
+      ("Hi", "Kind regards", "of the"), and not only single letters ("A&E" read as "a e").
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class CombinedExtractor:
         ]
 
     def _guarded(self, sentence: str, extra: list[Entity], known_names: list[str]) -> list[Entity]:
-        kept = [e for e in extra if not _looks_like_identifier(sentence, e)]
+        kept = [e for e in extra if not _looks_like_identifier(sentence, e) and not _is_filler(e)]
         if not kept:
             return []
         personal = self._redactor.personal_spans(sentence, known_names=known_names)
@@ -154,6 +156,27 @@ def _looks_like_identifier(sentence: str, entity: Entity) -> bool:
         return True
     label = len(text) <= 4 and text.isalpha()
     return label and _AFTER_LABEL.match(sentence, min(entity.end, len(sentence))) is not None
+
+
+# Greetings, closings and function words: a model entity made only of these names nothing.
+_FILLER = word_set(
+    "hi hello hey hiya dear morning afternoon evening good thanks thank cheers regards best wishes "
+    "kind warm sincerely yours faithfully truly bye goodbye ok okay yes please sorry many "
+    "a an the and or but so then now just also very really quite too not no nor "
+    "i me my mine myself you your he him his she her it its we us our they them their "
+    "this that these those who whom whose which what there here when where how why "
+    "to of in on at for with from by about as into onto over under after before since until "
+    "during through up down out off is am are was were be been being have has had do does did "
+    "will would shall should can could may might must get got all any some each every much more "
+    "still again ever even i'm i've i'd it's"
+)
+
+
+def _is_filler(entity: Entity) -> bool:
+    """Only greetings, closings and function words ("Hi", "of the"), or only single letters
+    ("A&E": "a", "e")."""
+    words = [t.text for t in tokenize(entity.text) if t.is_word]
+    return all(len(w) == 1 or w in _FILLER for w in words)
 
 
 def _merged(base: list[Entity], extra: list[Entity]) -> list[Entity]:
