@@ -95,6 +95,7 @@ class SentenceScore(BaseModel):
 
 
 ScreeningStatus = Literal["screened", "quarantined"]
+FlagSource = Literal["classifier", "rules"]
 
 
 class Screening(BaseModel):
@@ -109,7 +110,7 @@ class Screening(BaseModel):
     threshold: float | None = None
     sentence_count: int = 0
     flagged: list[SentenceScore] = Field(default_factory=list)
-    flag_sources: list[Literal["classifier", "rules"]] = Field(
+    flag_sources: list[FlagSource] = Field(
         default_factory=list, description="what found the adverse event: the classifier, the rules, or both"
     )
     model: str | None = Field(default=None, description="model version the endpoint reports")

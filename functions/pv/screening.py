@@ -25,6 +25,7 @@ from pv.channels import parse_object, parse_social_message
 from pv.models import (
     CaseRequest,
     Channel,
+    FlagSource,
     ParseResult,
     Quarantined,
     Screening,
@@ -257,7 +258,7 @@ class ScreeningPipeline:
                 for text, score in scored.items()
                 if score >= self.threshold
             ]
-            sources = ["classifier"] if flagged else []
+            sources: list[FlagSource] = ["classifier"] if flagged else []
             if not flagged and self.rule_check is not None:
                 evidence = [text for text in self.rule_check(document) if text in scored]
                 flagged = [SentenceScore(text=t, label="Not_AE", score=round(scored[t], 4)) for t in evidence]

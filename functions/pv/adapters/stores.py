@@ -159,7 +159,8 @@ class CaseStore:
 
 def scan_items(table: Any) -> list[dict[str, Any]]:
     """Every item of a table, page by page."""
-    items, kwargs = [], {}
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
     while True:
         page = table.scan(**kwargs)
         items.extend(page.get("Items", []))

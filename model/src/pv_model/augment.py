@@ -137,7 +137,8 @@ def substitution_augment(examples: list[Example], per_positive: int, seed: int =
     for example in positives:
         for copy in range(per_positive):
             text: str | None = example.text
-            new_drugs, new_effects = [], []
+            new_drugs: list[str] = []
+            new_effects: list[str] = []
             for old, vocab, new_list in (
                 *((d, drugs, new_drugs) for d in example.drugs),
                 *((x, effects, new_effects) for x in example.effects),

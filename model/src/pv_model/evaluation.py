@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -23,7 +23,7 @@ from pv_model.data import LEAKY_NOTE, Example, load_corpus, split
 log = logging.getLogger(__name__)
 
 
-def binary_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: float = 0.5) -> dict[str, Any]:
+def binary_metrics(y_true: ArrayLike, scores: ArrayLike, threshold: float = 0.5) -> dict[str, Any]:
     """Precision, recall, F1 for Adverse_Event, accuracy, ROC-AUC and PR-AUC at `threshold`."""
     y = np.asarray(y_true, dtype=int)
     s = np.asarray(scores, dtype=float)
@@ -46,7 +46,7 @@ def binary_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: fl
     }
 
 
-def choose_threshold(y_true: Sequence[int], scores: Sequence[float]) -> float:
+def choose_threshold(y_true: ArrayLike, scores: ArrayLike) -> float:
     """The decision threshold that maximises F1 on the given (validation) labels and scores.
 
     Returns the midpoint between the chosen score and the next lower one, so the choice does
@@ -61,7 +61,7 @@ def choose_threshold(y_true: Sequence[int], scores: Sequence[float]) -> float:
     return float((best + lower.max()) / 2) if lower.size else best
 
 
-def best_f1(y_true: Sequence[int], scores: Sequence[float]) -> float:
+def best_f1(y_true: ArrayLike, scores: ArrayLike) -> float:
     """The highest F1 for Adverse_Event that any threshold reaches on these labels and scores."""
     y = np.asarray(y_true, dtype=int)
     if y.sum() == 0:

@@ -65,7 +65,7 @@ class TrainConfig:
     def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from a name -> value mapping (SageMaker hyperparameters arrive as strings)."""
         known = {f.name: f for f in fields(cls)}
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         for name, raw in values.items():
             key = name.replace("-", "_")
             if key in known and raw is not None:
@@ -376,7 +376,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     validation = _by_length(tokenizer, splits.validation, config.max_length)
     auxiliary = config.aux_ae_tagging > 0
     train_set = _Encoded(tokenizer, train_examples, config.max_length, ae_tags=auxiliary)
-    val_set = _Encoded(tokenizer, validation, config.max_length)
+    val_set: Any = _Encoded(tokenizer, validation, config.max_length)  # a Dataset by duck typing
     if auxiliary:
         from pv_model.ner import NER_LABELS
 
@@ -464,12 +464,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
         def score(state: dict[str, Any]) -> float:
             # Validation F1 at the threshold that is best for these weights (as the saved model's will be).
-            trainer.model.load_state_dict(state)
+            model.load_state_dict(state)
             logits = np.asarray(trainer.predict(val_set).predictions, dtype=np.float32)
             return best_f1(val_labels, _softmax_ae(logits))
 
         weights, steps, trials = greedy_soup(snapshots, score)
-        trainer.model.load_state_dict(weights)
+        model.load_state_dict(weights)
         soup |= {"steps": steps, "trials": trials}
         best = max(t["score"] for t in trials if t["kept"])
         log.info("greedy soup of checkpoints at steps %s (validation F1 %.4f)", steps, best)
@@ -477,10 +477,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"weight_averaging must be 'greedy' or 'none', not {config.weight_averaging!r}")
     snapshots.clear()
     if auxiliary:
-        del trainer.model.ae_tagger  # a training aid only: the saved model is the plain classifier
+        del model.ae_tagger  # a training aid only: the saved model is the plain classifier
     training_seconds = time.monotonic() - started
 
-    save_model(trainer.model, tokenizer, output)
+    save_model(model, tokenizer, output)
     (output / "training.json").write_text(json.dumps({"max_length": config.max_length}) + "\n")
 
     # The threshold is chosen on validation scores from the saved folder through the serving code

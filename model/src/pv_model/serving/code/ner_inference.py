@@ -142,8 +142,8 @@ def decode_entities(
     for e in entities:
         kind = e["_votes"].most_common(1)[0][0]
         last = typed[-1] if typed else None
-        joined = last is not None and text[last["end"] : e["start"]] in EVENT_JOINS
-        if joined and kind == last["type"] == "AE":
+        gap = text[last["end"] : e["start"]] if last is not None else None
+        if last is not None and kind == last["type"] == "AE" and gap in EVENT_JOINS:
             # The model splits long event names ("sinoatrial" "block", "T-cell" "lymphocytopenia");
             # two events are separated by a word or punctuation, not by a bare space or hyphen.
             last["end"] = e["end"]
