@@ -126,6 +126,55 @@ def test_clinicians_patient_is_identified():
 
 
 @pytest.mark.parametrize(
+    ("text", "patient", "opening"),
+    [
+        (
+            "I'm a carer. He started lisinopril last week and now has a rash.",
+            "patient",
+            "Email sender (a carer) reports rash in a patient after starting lisinopril.",
+        ),
+        (
+            "I look after a resident at our care home. She started amlodipine and her ankles are swollen.",
+            "patient",
+            "Email sender (a carer) reports oedema in a patient after starting amlodipine.",
+        ),
+        (
+            "My mother started lisinopril and now has a rash.",
+            "mother",
+            "Email sender (a relative) reports rash in their mother after starting lisinopril.",
+        ),
+        (
+            "My son is on Keppra and he has become very aggressive.",
+            "son",
+            "Email sender (a relative) reports abnormal behaviour in their son with levetiracetam.",
+        ),
+        (
+            "My husband started Ozempic and keeps throwing up.",
+            "husband",
+            "Email sender (a spouse) reports vomiting in their husband after starting semaglutide.",
+        ),
+        (
+            "I'm a nurse. My patient developed a rash on amoxicillin.",
+            "patient",
+            "Email sender (a healthcare professional) reports rash in a patient with amoxicillin.",
+        ),
+        (
+            "I started lisinopril last week and now I have a rash.",
+            "reporter",
+            "Email sender reports rash after starting lisinopril.",
+        ),
+    ],
+)
+def test_summary_says_what_the_reporter_is_to_the_patient(text: str, patient: str, opening: str):
+    """GIVEN a carer, a relative, a spouse or a nurse reporting about someone else, or a patient
+    about themselves WHEN assessed THEN the summary names the reporter as what they are: only a
+    pharmacist, nurse, doctor or other clinician is a healthcare professional."""
+    facts = _assess(text)
+    assert facts.patient == patient
+    assert facts.summary.startswith(opening)
+
+
+@pytest.mark.parametrize(
     ("text", "criteria"),
     [
         ("On Ozempic I kept throwing up and they kept me in hospital for two nights.", ["hospitalisation"]),

@@ -571,16 +571,27 @@ _ANY_CUSTOMER = re.compile(rf"\b(?:a|an|the|this|that|one)\s+{_AGED}{_CUSTOMER}\
 # Before "a patient", "a customer": the reporter or someone else is one ("I'm a customer", "my mum
 # is a patient at St Mary's"); not someone the reporter cares for.
 _IS_ONE = re.compile(r"\b(?:i|i'm|am|is|are|was|were|been|as|being|he's|she's|we're)\s*$")
-# The reporter says they care for others: a healthcare professional or a carer.
-_CARER = re.compile(
+# The reporter says what they are: a healthcare professional, or a carer (a lay person who looks
+# after others). Both care for others; only the first is a healthcare professional (ICH E2D).
+_SAYS_THEY_ARE = (
     r"\b(?:i am|i'm|i work as|i'm working as|i've been|i have been|this is|we are|we're)\s+"
     r"(?:(?:an?|the|his|her|their)\s+(?:[a-z]+\s+)?)?"
+)
+_HEALTHCARE_PROFESSIONAL = re.compile(
+    rf"{_SAYS_THEY_ARE}"
     r"(?:pharmacists?|nurses?|doctors?|gps?|physicians?|consultants?|surgeons?|midwi(?:fe|ves)|"
-    r"paramedics?|dentists?|carers?|caregivers?|care (?:worker|assistant)s?|support workers?|"
-    r"pharmacy(?: technicians?)?|dispensers?|health visitors?|physiotherapists?|optometrists?|"
-    r"prescribers?|clinicians?|psychiatrists?|registrars?|healthcare professionals?|"
-    r"health care professionals?)\b|"
+    r"paramedics?|dentists?|pharmacy(?: technicians?)?|dispensers?|health visitors?|"
+    r"physiotherapists?|optometrists?|prescribers?|clinicians?|psychiatrists?|registrars?|"
+    r"healthcare professionals?|health care professionals?)\b"
+)
+_LAY_CARER = re.compile(
+    rf"{_SAYS_THEY_ARE}(?:carers?|caregivers?|care (?:worker|assistant)s?|support workers?)\b|"
     r"\b(?:i|we)\s+(?:look after|care for|work (?:in|at) (?:an?\s+|the\s+)?(?:care|nursing) home)\b"
+)
+# Only a clinician calls someone "my patient" or "a patient of mine".
+_OWN_PATIENT = re.compile(
+    rf"\b(?:my|our|one of my|one of our)\s+{_AGED}(?:patient|pt)s?\b{_NOT_A_PERSON}|"
+    r"\ba\s+patient\s+of\s+(?:mine|ours)\b"
 )
 # Someone else, named without a name: what a carer's "he" or "she" refers to.
 _THIRD_PERSON = re.compile(
@@ -617,7 +628,7 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
     reporter.
     """
     text = " ".join(folded_sentences)
-    carer = _CARER.search(text) is not None
+    carer = _HEALTHCARE_PROFESSIONAL.search(text) is not None or _LAY_CARER.search(text) is not None
     cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
     if any(
         not _IS_ONE.search(text[max(0, m.start() - 12) : m.start()])
@@ -648,4 +659,35 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
         return "patient"
     if _FIRST_PERSON.search(text):
         return "reporter"
+    return None
+
+
+Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]
+_RELATIONS: dict[str, Qualification] = {
+    "husband": "spouse",
+    "wife": "spouse",
+    "partner": "partner",
+    "friend": "friend",
+}
+
+
+def reporter_qualification(folded_sentences: list[str], patient: str | None) -> Qualification | None:
+    """What the reporter is, when the patient is someone else (`patient` from `find_patient`).
+
+    A healthcare professional when they say they are one (pharmacist, nurse, doctor ...) or call
+    the patient "my patient"; a relative, spouse, partner or friend when the patient is theirs
+    ("my mum", "my husband"); a carer when they say they look after people as a lay person; None
+    when the patient is the reporter, or when the text does not say.
+    """
+    if patient in (None, "reporter"):
+        return None
+    text = " ".join(folded_sentences)
+    if _HEALTHCARE_PROFESSIONAL.search(text):
+        return "healthcare professional"
+    if patient != "patient":
+        return _RELATIONS.get(patient, "relative")
+    if _LAY_CARER.search(text):
+        return "carer"
+    if _OWN_PATIENT.search(text):
+        return "healthcare professional"
     return None

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pv.models import CaseFacts, Channel, Mention, SourceDocument, TextUnit
-from pv.sentences import split_sentences
+from pv.sentences import document_sentences, split_sentences
 
-from .context import RELATIVES
+from .context import RELATIVES, reporter_qualification
 from .lexicon import lexicon
-from .text import tokenize
+from .text import fold, tokenize
 
 _REPORTERS = {Channel.EMAIL: "Email sender", Channel.CALL: "Caller", Channel.SOCIAL: "Social media user"}
 _CRITERIA_WORDS = {
@@ -52,8 +52,9 @@ class ExtractiveSummarizer:
 
     def summarize(self, document: SourceDocument, facts: CaseFacts) -> str:
         reporter = _REPORTERS.get(document.channel, "Reporter")
-        if facts.patient == "patient":
-            reporter += " (a healthcare professional)"
+        qualification = reporter_qualification([fold(s) for s in document_sentences(document)], facts.patient)
+        if qualification is not None:
+            reporter += f" (a {qualification})"
         who = {None: "", "reporter": "", "patient": " in a patient"}.get(
             facts.patient, f" in their {facts.patient}"
         )
