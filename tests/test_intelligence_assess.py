@@ -586,3 +586,64 @@ def test_hay_fever_is_the_indication_of_an_antihistamine_not_a_fever():
     assert _roles(facts, "allergic rhinitis") == ["indication"]
     assert _roles(facts, "fever") == []
     assert "Indication: allergic rhinitis." in facts.summary
+
+
+def test_a_painkiller_taken_for_a_headache_after_starting_a_drug_leaves_the_headache_an_indication():
+    """GIVEN "I started lisinopril and took ibuprofen for the headache" WHEN assessed THEN the
+    headache is what ibuprofen was taken for, not said to follow lisinopril: the case has no event
+    and is stored incomplete for a human to read (the words do not say more)."""
+    facts = _assess("I started lisinopril and took ibuprofen for the headache.")
+    assert facts.suspect_drugs == ["lisinopril"]
+    assert facts.events == []
+    assert _roles(facts, "headache") == ["indication"]
+    assert "adverse_event" in facts.missing_elements
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I started lisinopril last week and got a bad headache, so I took ibuprofen for it.",
+        "Since starting lisinopril I've had headaches and took ibuprofen for the headache.",
+        "I started lisinopril and got a headache, took ibuprofen for the headache.",
+        "I started lisinopril and took ibuprofen for the headache it gave me.",
+        "I started lisinopril and took ibuprofen for the headaches it causes.",
+        "I took ibuprofen for the headache lisinopril gives me.",
+        "I started lisinopril and took ibuprofen for the headache from the lisinopril.",
+    ],
+)
+def test_a_headache_said_to_follow_a_drug_is_its_event_and_the_painkiller_treats_it(text: str):
+    """GIVEN a headache that came after lisinopril or is put down to it, and ibuprofen taken for
+    the headache WHEN assessed THEN the headache is an event, lisinopril the suspect and ibuprofen
+    a treatment."""
+    facts = _assess(text)
+    assert facts.suspect_drugs == ["lisinopril"]
+    assert facts.events == ["headache"]
+    assert _roles(facts, "ibuprofen") == ["treatment"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "They gave me cetirizine. Since then I've been drowsy.",
+        "I came out in hives after amoxicillin. They gave me cetirizine. Since then I've been drowsy.",
+        "I started amoxicillin and came out in hives. They gave me cetirizine. Ever since I've been drowsy.",
+    ],
+)
+def test_a_drug_followed_by_since_then_and_a_new_reaction_is_a_suspect(text: str):
+    """GIVEN a drug given (perhaps to treat a reaction) and a next sentence going back to it with a
+    new reaction ("Since then I've been drowsy") WHEN assessed THEN the drug is a suspect."""
+    facts = _assess(text)
+    assert "cetirizine" in facts.suspect_drugs
+    assert _roles(facts, "cetirizine") == ["suspect"]
+    assert "somnolence" in facts.events
+
+
+def test_a_treatment_followed_by_since_then_and_the_reaction_it_treats_stays_a_treatment():
+    """GIVEN cetirizine given for hives and "Since then the hives are still there" WHEN assessed
+    THEN cetirizine is still a treatment: no new reaction follows it."""
+    facts = _assess(
+        "I got hives after amoxicillin. They gave me cetirizine for the hives. "
+        "Since then the hives are still there."
+    )
+    assert facts.suspect_drugs == ["amoxicillin"]
+    assert _roles(facts, "cetirizine") == ["treatment"]

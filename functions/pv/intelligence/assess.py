@@ -23,6 +23,8 @@ from .context import (
     named_as_treated,
     phrase_bounds,
     purpose,
+    put_down_to_cause,
+    refers_back,
     rescue_treatments,
     worsening,
 )
@@ -233,9 +235,11 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
 
     The reporter blames it when the words around it do ("after the vitamin K my rash got worse",
     "a reaction to", "made it worse") or a new or worsening reaction follows it in its sentence ("I
-    was given amoxicillin and came out in hives"). A drug given for something else ("for my
-    stomach") or instead of another ("switched me to") is not a treatment. Later mentions of a
-    treatment are treatments unless blamed; an earlier one (a drug taken before) stays suspect.
+    was given amoxicillin and came out in hives"), or the next sentence goes back to it and names a
+    new reaction ("They gave me cetirizine. Since then I've been drowsy"). A drug given for
+    something else ("for my stomach") or instead of another ("switched me to") is not a treatment.
+    Later mentions of a treatment are treatments unless blamed; an earlier one (a drug taken
+    before) stays suspect.
     The treated reaction stays a reaction; its "for the ..." mention is not an indication.
     """
     order = sorted(found, key=lambda f: (f.sentence, f.first))
@@ -246,7 +250,11 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
             continue
         sentence = tokens[d.sentence]
         earlier = [r for r in reactions if (r.sentence, r.first) < (d.sentence, d.first)]
-        if _blamed(d, sentence, reactions, earlier) or is_replacing(sentence, d.first, d.last):
+        if (
+            _blamed(d, sentence, reactions, earlier)
+            or _blamed_next(d, order, tokens, reactions)
+            or is_replacing(sentence, d.first, d.last)
+        ):
             continue
         treated = _reactions_after(d, order, reactions)
         what_for = purpose(sentence, d.first, d.last, _tokens_of(treated), _drug_tokens(found, d.sentence))
@@ -276,6 +284,21 @@ def _mark_treatments(found: list[_Found], tokens: list[list[Token]]) -> None:
         for f in treated:
             if f.mention.role == "indication" and f.first < clause_bounds(sentence, d.first, d.last)[1]:
                 f.mention = f.mention.model_copy(update={"role": "other"})
+
+
+def _blamed_next(
+    drug: _Found, order: list[_Found], tokens: list[list[Token]], reactions: list[_Found]
+) -> bool:
+    """The sentence after the drug's goes back to it and names a new reaction: "They gave me
+    cetirizine. Since then I've been drowsy." Only for the last drug named in its sentence, and a
+    reaction not named up to there."""
+    after = drug.sentence + 1
+    if after >= len(tokens) or not refers_back(tokens[after]):
+        return False
+    if any(o.entity.type == "DRUG" and o.sentence == drug.sentence and o.first >= drug.last for o in order):
+        return False
+    before = {r.mention.normalized for r in reactions if r.sentence <= drug.sentence}
+    return any(r.sentence == after and r.mention.normalized not in before for r in reactions)
 
 
 def _reactions_after(drug: _Found, order: list[_Found], reactions: list[_Found]) -> list[_Found]:
@@ -366,7 +389,14 @@ def _mark_treated_reactions(found: list[_Found], tokens: list[list[Token]]) -> N
       drug named before it ("I got hives after amoxicillin and took cetirizine for the itching"); or
     - the reporter started or blames another drug earlier in its sentence, and says the drug was
       taken because of what followed ("I started amlodipine and my ankles swelled so I took
-      furosemide for the swelling").
+      furosemide for the swelling"); or
+    - the words right after the event put it down to another drug, or to "it" when another
+      suspect drug was named before ("I started lisinopril and took ibuprofen for the headache it
+      gave me", "for the rash from the amoxicillin").
+
+    Without any of these, "I started lisinopril and took ibuprofen for the headache" names the
+    headache as what ibuprofen was for, not as lisinopril's reaction: the case has no event and is
+    stored incomplete for a human to read.
 
     A chronic condition (flag "cond") or "for my diabetes" stays an indication.
     """
@@ -417,7 +447,10 @@ def _mark_treated_reactions(found: list[_Found], tokens: list[list[Token]]) -> N
         so = bool(started) and any(
             t.text in {"so", "therefore"} for t in sentence[started[-1].last : given.first]
         )
-        if (after_reaction and others) or so:
+        cause = put_down_to_cause(
+            sentence, f.last, _drug_tokens(found, f.sentence) - set(range(given.first, given.last))
+        )
+        if (after_reaction and others) or so or cause == "drug" or (cause == "pronoun" and others):
             f.mention = f.mention.model_copy(update={"role": "suspect"})
             reactions.append(f)
 

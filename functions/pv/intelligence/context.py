@@ -381,6 +381,7 @@ _REACTING = word_set("reaction reactions allergic allergy reacted reacting sensi
 _CAUSE_AFTER = word_set(
     "caused causing cause causes made makes making triggered triggering worse worsened worsening"
 )
+_THE_ONE = word_set("the this that these those")
 _RELIEF = word_set(
     "better helped helps helping eased settled stop stops stopped cleared improved relief worked calmed"
 )
@@ -481,6 +482,73 @@ def named_as_treated(tokens: list[Token], first: int) -> bool:
     return word == "for" or (word in _TREATING and j > 0 and tokens[j - 1].text == "to")
 
 
+# What caused an event, named right after it: "the headache it gave me", "the rash lisinopril
+# causes", "the swelling from the amlodipine".
+_CAUSERS = word_set("it it's they they've this")
+_CAUSING = word_set(
+    "gave gives give giving given caused causes causing cause triggered triggers brought brings"
+)
+_AUXILIARIES = word_set("is was has had have 's keeps kept always seems seemed must")
+
+
+def put_down_to_cause(tokens: list[Token], last: int, drug_tokens: set[int]) -> str | None:
+    """What the words right after the event ending at `last` say caused it: "drug" for a drug of
+    `drug_tokens` ("the rash lisinopril causes", "the rash from the lisinopril"), "pronoun" for it
+    or they ("the headache it gave me", "the nausea from it"), None when they do not say."""
+    end = clause_bounds(tokens, max(last - 1, 0), last)[1]
+    i = last
+    if i < end and tokens[i].text in {"that", "which"}:
+        i += 1  # "the headache that it gave me"
+    via = i < end and tokens[i].text in {"from", "by"}
+    i += via
+    while i < end and tokens[i].text in _DETERMINERS and i not in drug_tokens:
+        i += 1
+    if i < end and i in drug_tokens:
+        causer = "drug"
+        while i < end and i in drug_tokens:
+            i += 1
+    elif i < end and tokens[i].text in _CAUSERS:
+        causer, i = "pronoun", i + 1
+    else:
+        return None
+    if via:
+        return causer
+    while i < end and tokens[i].text in _AUXILIARIES:
+        i += 1
+    return causer if i < end and tokens[i].text in _CAUSING else None
+
+
+# A sentence that opens by going back to what the one before told: "Since then I've been drowsy".
+_BACK_REFERENCES = (
+    ("since", "then"),
+    ("ever", "since"),
+    ("since", "that"),
+    ("after", "that"),
+    ("afterwards",),
+    ("after", "it"),
+    ("after", "taking", "it"),
+    ("after", "having", "it"),
+    ("since", "taking", "it"),
+    ("since", "having", "it"),
+    ("since", "starting", "it"),
+    ("since", "i", "took", "it"),
+    ("since", "i", "had", "it"),
+    ("since", "i", "started", "it"),
+    ("from", "then", "on"),
+    ("soon", "after"),
+    ("shortly", "after"),
+)
+
+
+def refers_back(tokens: list[Token]) -> bool:
+    """The sentence opens with "since then", "ever since", "after that" or the like (after "and"
+    or "but")."""
+    words = [t.text for t in tokens if t.is_word]
+    while words and words[0] in {"and", "but", "so"}:
+        words = words[1:]
+    return any(tuple(words[: len(p)]) == p for p in _BACK_REFERENCES)
+
+
 # "started lisinopril", "since starting it", "my new tablets", "the GP put me on": a drug the
 # reporter began, looked for up to 3 words before it.
 _STARTING = word_set("started starting start starts began begun new newly put switched")
@@ -522,6 +590,12 @@ def is_blamed(tokens: list[Token], first: int, last: int) -> bool:
     ):
         return True
     after = _words(tokens, last, min(last + 6, clause_end))
+    # "ibuprofen for the headaches it causes": what follows "for the" is what it was taken for, and
+    # the cause named there is another's
+    purpose_at = next(
+        (k for k in range(len(after) - 1) if after[k] == "for" and after[k + 1] in _THE_ONE), len(after)
+    )
+    after = after[:purpose_at]
     return any(w in _CAUSE_AFTER for w in after) and not any(w in _RELIEF for w in clause)
 
 
