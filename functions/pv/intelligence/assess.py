@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pv.models import CaseFacts, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
+from pv.models import CaseFacts, Criterion, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 from pv.sentences import document_sentences, split_sentences
 
 from .context import (
@@ -205,7 +205,11 @@ def _criteria_from_events(
     """A reported death or birth defect is a criterion even when no criterion phrase matched."""
     have = {c.criterion for c in met}
     added = list(met)
-    for event, criterion in (("death", "death"), ("congenital anomaly", "congenital_anomaly")):
+    by_event: tuple[tuple[str, Criterion], ...] = (
+        ("death", "death"),
+        ("congenital anomaly", "congenital_anomaly"),
+    )
+    for event, criterion in by_event:
         reaction = next((f for f in reactions if f.mention.normalized == event), None)
         if reaction is not None and criterion not in have:
             added.append(SeriousnessCriterion(criterion=criterion, evidence=texts[reaction.sentence]))
