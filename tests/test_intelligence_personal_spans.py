@@ -33,17 +33,56 @@ def test_personal_spans_are_the_pieces_redact_replaces() -> None:
         "DOB is 30/11/1952",
         "Denise",
         "Denise Carver",
+        "Flat 2",
         "14 Cotham Road",
         "BS7 8QT",
         "555-0139",
         "denise.carver@example.com",
     ]
-    rebuilt, at = [], 0
+    assert _marked(_TEXT, spans) == re.sub(r"\[[A-Z]+\]", "[X]", redactor.redact(_TEXT, known_names=_NAMES))
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span replaced by [X]."""
+    pieces, at = [], 0
     for a, b in spans:
-        rebuilt += [_TEXT[at:a], "[X]"]
+        pieces += [text[at:a], "[X]"]
         at = b
-    rebuilt.append(_TEXT[at:])
-    assert "".join(rebuilt) == re.sub(r"\[[A-Z]+\]", "[X]", redactor.redact(_TEXT, known_names=_NAMES))
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+_FORWARDED = (
+    "Please handle.\n\n"
+    "Mark\n\n"
+    "-----Original Message-----\n"
+    "From: Rosa Delgado <rosa.delgado@example.com>\n"
+    "Sent: Friday, March 7, 2025 4:02 PM\n\n"
+    "Rosa's nosebleeds started on Xarelto. My date of birth? It's 2 June 1961.\n\n"
+    "Rosa Delgado\n"
+    "Hauptstraße 5, 10115 Berlin"
+)
+
+
+def test_personal_spans_of_a_forwarded_message_are_the_pieces_redact_replaces() -> None:
+    """GIVEN a forwarded message with a bare signature, a header line, the sender's first name
+    elsewhere and an answered date of birth WHEN its spans are taken THEN each is one of them, and
+    replacing the spans gives the redacted text."""
+    redactor = RuleRedactor()
+
+    spans = redactor.personal_spans(_FORWARDED)
+
+    assert [_FORWARDED[a:b] for a, b in spans] == [
+        "Mark",
+        "Rosa Delgado",
+        "rosa.delgado@example.com",
+        "Rosa",
+        "2 June 1961",
+        "Rosa Delgado",
+        "Hauptstraße 5",
+        "10115",
+    ]
+    assert _marked(_FORWARDED, spans) == re.sub(r"\[[A-Z]+\]", "[X]", redactor.redact(_FORWARDED))
 
 
 def test_text_without_personal_data_has_no_spans() -> None:

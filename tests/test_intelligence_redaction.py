@@ -237,3 +237,204 @@ def test_vocabulary_and_common_words_after_a_name_are_kept(text: str, expected: 
 def test_surname_after_a_known_name_is_one_of_the_personal_spans():
     text = "My mum (Jean Pike, 79)"
     assert [text[a:b] for a, b in RuleRedactor().personal_spans(text, known_names=["jean"])] == ["Jean Pike"]
+
+
+# --- Forwarded and quoted messages, signatures ----------------------------------------------------
+
+_FORWARDED = """FYI, a customer sent this to our sales inbox. Please handle.
+
+---------- Forwarded message ---------
+From: Rosa Delgado <rosa.delgado@example.com>
+Date: Sat, 15 Mar 2025 at 22:10
+Subject: side effects on Xarelto
+To: Medical Information <medinfo@pharma.example>
+Cc: Peter Lang; anna.weber@example.de
+
+Since I started Xarelto I get nosebleeds. Rosa's husband drove me to the GP.
+
+Rosa Delgado"""
+
+
+def test_forwarded_sender_line_is_redacted():
+    """GIVEN a forwarded message in an email body WHEN redacted THEN the display names of its From
+    and Cc lines go with the addresses, an organisation's display name stays, and the sender's
+    name goes wherever else it stands (the bare signature, "Rosa's")."""
+    assert RuleRedactor().redact(_FORWARDED) == (
+        "FYI, a customer sent this to our sales inbox. Please handle.\n\n"
+        "---------- Forwarded message ---------\n"
+        "From: [NAME] <[EMAIL]>\n"
+        "Date: Sat, 15 Mar 2025 at 22:10\n"
+        "Subject: side effects on Xarelto\n"
+        "To: Medical Information <[EMAIL]>\n"
+        "Cc: [NAME]; [EMAIL]\n\n"
+        "Since I started Xarelto I get nosebleeds. [NAME]'s husband drove me to the GP.\n\n"
+        "[NAME]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("On Mon, 3 Mar 2025, Rosa Delgado wrote:", "On Mon, 3 Mar 2025, [NAME] wrote:"),
+        (
+            "On Thu, 6 Mar 2025 at 11:20, Daniel Osei <daniel.osei@example.com> wrote:\n> I had a rash.",
+            "On Thu, 6 Mar 2025 at 11:20, [NAME] <[EMAIL]> wrote:\n> I had a rash.",
+        ),
+        ("> From: Delgado, Rosa [mailto:rosa@example.com]", "> From: [NAME], [NAME] [mailto:[EMAIL]]"),
+        ("Sent: Friday, March 7, 2025 4:02 PM", "Sent: Friday, March 7, 2025 4:02 PM"),
+        ("Dear Mr. Osei,", "Dear [NAME],"),
+    ],
+)
+def test_header_and_attribution_lines_of_quoted_messages_lose_their_names(text: str, expected: str):
+    assert RuleRedactor().redact(text, known_names=["Osei"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kind regards,\nRosa Delgado", "Kind regards,\n[NAME]"),
+        ("Thanks\n\nPeter", "Thanks\n\n[NAME]"),
+        ("I had a rash.\n-- \nDr. Anna Weber\nPharmacy Lead", "I had a rash.\n-- \n[NAME]\nPharmacy Lead"),
+        (
+            "Best wishes,\nAnna Weber, MRPharmS\nPharmacy Lead, Weber's Pharmacy",
+            "Best wishes,\n[NAME], MRPharmS\nPharmacy Lead, [NAME]'s Pharmacy",
+        ),
+        ("Cheers,\nSiobhan O'Neill", "Cheers,\n[NAME]"),
+        ("Thank you,\nMaría José García", "Thank you,\n[NAME]"),
+        ("Call me if you need to.\n\nRosa Delgado", "Call me if you need to.\n\n[NAME]"),
+        (
+            "It got worse.\n\nZoé Lefèvre\n12 rue des Acéries, 69003 Lyon\n+33 6 12 34 56 78",
+            "It got worse.\n\n[NAME]\n[ADDRESS], [POSTCODE] Lyon\n[PHONE]",
+        ),
+        (
+            "Please handle.\n\nMark\n\n-----Original Message-----\nFrom: Medical Information",
+            "Please handle.\n\n[NAME]\n\n-----Original Message-----\nFrom: Medical Information",
+        ),
+    ],
+)
+def test_bare_signature_lines_are_redacted(text: str, expected: str):
+    """GIVEN a name alone on its line after a closing, the "-- " delimiter, or as the last paragraph
+    before the end or a quoted message WHEN redacted THEN the name goes; a job title stays, and a
+    name in it goes with the signature's."""
+    assert RuleRedactor().redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kind regards,\nLisinopril",
+        "I came out in a rash.\n\nRash",
+        "Thanks,\nNausea",
+        "My arm is swollen.\n\nSent from my iPhone",
+        "It got worse.\n\nYours Sincerely",
+        "Background\n\nSymptoms\nItching and redness since Monday.",  # headings, not signatures
+        "My GP wrote:\nstop the Warfarin for a week.",
+    ],
+)
+def test_drug_event_and_closing_words_alone_on_a_line_are_not_signatures(text: str):
+    assert RuleRedactor().redact(text) == text
+
+
+def test_the_forwarded_sample_keeps_no_name_of_its_sender():
+    """GIVEN events/documents/email/forwarded_report.eml as parsed WHEN its units are redacted
+    without the metadata's names (they name the forwarder, not the sender) THEN Rosa Delgado is gone."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from pv.channels import parse_object
+
+    key = "email/forwarded_report.eml"
+    raw = (Path(__file__).parents[1] / "events" / "documents" / key).read_bytes()
+    (doc,) = parse_object(key, raw, datetime(2025, 3, 17, tzinfo=UTC), 1 << 20)
+    redacted = "\n".join(RuleRedactor().redact(u.text) for u in doc.units)
+    assert "Xarelto" in redacted
+    assert re.findall(r"Rosa|Delgado|Elm Street|97205|7734", redacted) == []
+
+
+# --- Realistic lines of every kind of personal data ----------------------------------------------
+
+# (line, pieces of it that are personal data): each piece must be gone after redaction.
+_PERSONAL_LINES = [
+    # names: headers, fields, titles, accents and apostrophes
+    ("From: Rosa Delgado <rosa.delgado@example.com>", ["Rosa", "Delgado", "rosa.delgado"]),
+    ('From: "Rosa Delgado" <rosa.delgado@example.com>', ["Rosa", "Delgado"]),
+    ("To: Daniel Osei", ["Daniel", "Osei"]),
+    ("Cc: Anna Weber; Peter Lang <p.lang@example.de>", ["Anna", "Weber", "Peter", "Lang"]),
+    ("Reply-To: Rosa Delgado <rosa@example.com>", ["Rosa", "Delgado"]),
+    ("On 03/03/2025 10:12, Rosa Delgado wrote:", ["Rosa", "Delgado"]),
+    ("Regards,\nJ. Smith", ["Smith"]),
+    ("Since my doctor (Dr. Béatrice Morel) started me on metformin", ["Béatrice", "Morel"]),
+    ("I saw Dr O'Brien yesterday", ["O'Brien"]),
+    ("My GP, Dr McAllister, stopped the warfarin", ["McAllister", "Allister"]),
+    ("Name: Zoé Lefèvre", ["Zoé", "Lefèvre"]),
+    ("Patient name: Walter Brennan", ["Walter", "Brennan"]),
+    ("Reporter: Sandra Kowalski, pharmacist", ["Sandra", "Kowalski"]),
+    # phone numbers: international, trunk prefixes, extensions, no separators
+    ("+33 6 12 34 56 78", ["12 34 56 78"]),
+    ("Tel: +44 (0)20 7946 0958", ["7946"]),
+    ("Call 0161 496 0123 ext. 214", ["0161", "214"]),
+    ("Phone: (555) 010-7734 x221", ["7734", "221"]),
+    ("+1 (415) 555-0132 ext 12", ["0132", "ext 12"]),
+    ("Mobile: +49 151 23456789", ["23456789"]),
+    ("Ring 1-800-555-0199", ["0199"]),
+    ("Tel. 0049-30-1234567", ["1234567"]),
+    ("Phone: 555.010.7734", ["7734"]),
+    ("+353 87 123 4567", ["4567"]),
+    ("call me on 07700900215", ["07700900215"]),
+    # email and postal addresses: UK, US and continental
+    ("Email: rosa_delgado@mail.example.co.uk", ["rosa_delgado"]),
+    ("12 rue des Acéries, 69003 Lyon", ["Acéries", "69003"]),
+    ("Hauptstraße 5, 10115 Berlin", ["Hauptstraße", "10115"]),
+    ("Calle Mayor 12, 28013 Madrid", ["Mayor 12", "28013"]),
+    ("Keizersgracht 123, 1015 CJ Amsterdam", ["Keizersgracht", "1015 CJ"]),
+    ("Bahnhofstrasse 5, 8001 Zürich", ["Bahnhofstrasse", "8001"]),
+    ("Flat 5, 27 Canal Street, Manchester M1 3HE", ["Flat 5", "27 Canal", "M1 3HE"]),
+    ("88 Elm Street, Apt 4B, Portland, OR 97205", ["88 Elm", "4B", "97205"]),
+    ("Apartment 12, 450 West 42nd Street, New York, NY 10036", ["Apartment 12", "450 West", "10036"]),
+    ("PO Box 1234, Springfield, IL 62704", ["1234", "62704"]),
+    ("Postcode: sw1a 1aa", ["sw1a"]),
+    ("3 Mill Lane, Kendal LA9 4PB", ["Mill Lane", "LA9 4PB"]),
+    # dates of birth
+    ("DOB: 03/11/1958", ["1958"]),
+    ("d.o.b. 3.11.58", ["3.11.58"]),
+    ("D.O.B 1958-11-03", ["1958-11-03"]),
+    ("born on 3rd November 1958", ["1958"]),
+    ("DOB 3rd Nov '58", ["'58"]),
+    ("born on the 9th of May 1955", ["1955"]),
+    ("DOB: May 9th, 1955", ["1955"]),
+    ("Can I take your date of birth?\nIt's May 9th 1955.", ["1955"]),
+    # record numbers
+    ("MRN#00482913", ["00482913"]),
+    ("NHS No. 943 476 5919", ["5919"]),
+    ("Patient ID PT-004829", ["004829"]),
+    ("Hospital number: RX1234567", ["1234567"]),
+    ("Case number: PV-2025-000123", ["000123"]),
+    ("Case ID: 48213377", ["48213377"]),
+    ("Your reference: CRM-55321", ["55321"]),
+    ("Ref: 2025/03/1187", ["1187"]),
+    ("Our ref ABC/123456", ["123456"]),
+    ("Unit number 7788123", ["7788123"]),
+]
+
+
+@pytest.mark.parametrize(("text", "pieces"), _PERSONAL_LINES, ids=[t for t, _ in _PERSONAL_LINES])
+def test_realistic_personal_data_lines_are_redacted(text: str, pieces: list[str]):
+    redacted = RuleRedactor().redact(text)
+    assert [p for p in pieces if p in redacted] == []
+    assert re.search(r"\[[A-Z]+\]", redacted)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I take 20 mg of Xarelto twice a day since 12/01/2025.",
+        "Her INR was 8.2 on 3 March 2025.",
+        "Lot number: AB1234, expiry 2026-05",
+        "Via email 2 days ago I asked again.",
+        "I took 1 000 000 units in total, 20000 Units a day.",
+        "In 2019, 2500 Patients were enrolled.",
+        "Case no. 1 showed features of photoallergy.",
+    ],
+)
+def test_realistic_clinical_lines_keep_their_numbers_and_words(text: str):
+    assert RuleRedactor().redact(text) == text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from itertools import accumulate
 from typing import Any, Protocol
 
 from pv.models import CaseFacts, SourceDocument
@@ -22,27 +23,43 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,30}\b")
 _DATE = (
-    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\.?,?\s+\d{4}|"
-    r"[A-Z][a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})"
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|"
+    r"(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+[A-Z][a-z]+\.?,?\s+(?:\d{4}|'\d{2})|"
+    r"[A-Z][a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:\d{4}|'\d{2}))"
 )
 _DOB = re.compile(
-    rf"\b(?:d\.?o\.?b\.?|date of birth|born(?: on)?|birth ?date|birthday)\s*(?:is|was|:|-)?\s*{_DATE}",
+    rf"\b(?:d\.?o\.?b\b\.?|date of birth|born(?: on)?|birth ?date|birthday)\s*(?:is|was|:|-)?\s*{_DATE}",
+    re.IGNORECASE,
+)
+# A date given in answer to a question about the date of birth ("... date of birth?\nIt's 2 June 2019").
+_DOB_ANSWER = re.compile(
+    rf"\b(?:d\.?o\.?b\b\.?|date of birth|birth ?date|birthday)[^?\n]{{0,80}}\?"
+    rf"\s*(?:[^\s?]+\s+){{0,6}}?({_DATE})",
     re.IGNORECASE,
 )
 _ID = re.compile(
     r"\b(?:MRN|medical record (?:number|no\.?)|record (?:number|no\.?)|hospital (?:number|no\.?)|"
     r"NHS (?:number|no\.?)|"
     r"patient (?:id|number|no\.?)|policy (?:number|no\.?)|member (?:id|number)|insurance (?:id|number)|"
-    r"account (?:number|no\.?)|reference (?:number|no\.?)|ref(?:erence)?|case (?:number|no\.?)|chi number|"
-    r"ssn|social security (?:number|no\.?)|(?:passport|licen[cs]e) (?:number|no\.?))"
-    r"\s*(?:is|was|:|#|-)?\s*(?:[A-Z]{0,4}[- ]?)?\d[\dA-Z -]{3,}\d\b",
+    r"account (?:number|no\.?)|reference (?:number|no\.?)|(?:our |your |my )?ref(?:erence)?|chi number|"
+    r"(?:case|unit|file|client|customer|claim|ticket|complaint|enquiry|study|subject) "
+    r"(?:id|number|no\.?|ref)|"
+    r"ssn|social security (?:number|no\.?)|(?:passport|licen[cs]e) (?:number|no\.?)|id(?=\s*[:#]))"
+    r"\s*(?:is|was|:|#|-)?\s*(?P<value>(?:[A-Z]{1,4}[-/ ]?)?\d[\dA-Z]*(?:[/-][\dA-Z]*\d[\dA-Z]*| \d{3,}\b)*)",
     re.IGNORECASE,
 )
 _NHS_NUMBER = re.compile(r"\b\d{3} \d{3} \d{4}\b")
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _PHONE = re.compile(
-    r"(?<![\w/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(0?\d{1,5}\)[\s.-]?)?\d{2,6}(?:[\s.-]\d{2,6}){1,4}(?![\w/-])(?!\.\d)"
+    r"(?<![\w/.-])"
+    r"(?:\+\d{1,3}[\s.-]?(?:\(0?\d{1,5}\)[\s.-]?)?\d{1,5}|(?:\b1[\s.-])?\(0?\d{1,5}\)[\s.-]?\d{2,8}|(?:\b1[\s.-])?\d{2,8})"
+    r"(?:[\s.-]\d{2,8}){1,5}"
+    r"(?:[ \t]*[,;]?[ \t]*(?:(?:ext|extn|extension)\.?[ \t]*|x)\d{1,6})?"  # an extension
+    r"(?![\w/-])(?!\.\d)",
+    re.IGNORECASE,
 )
+# A number written without separators: UK-style with its trunk 0, or international with its +.
+_BARE_PHONE = re.compile(r"(?<![\w/.+-])(?:\+\d{10,14}|0\d{9,10})(?![\w/-])(?!\.\d)")
 # A 7-digit local number (US exchanges start 2-9), and the units that make such digits a dose range.
 _LOCAL_PHONE = re.compile(r"[2-9]\d{2}[ -]\d{4}")
 _UNIT = re.compile(
@@ -53,32 +70,75 @@ _STREET_TYPES = (
     r"boulevard|blvd|gardens|grove|square|sq|parkway|highway|hwy|row|mews|walk"
 )
 _STREET = re.compile(
-    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'-]+\s+){{1,3}}(?:{_STREET_TYPES})\b\.?"
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:(?:[A-ZÀ-ÿ][\w'’-]+|\d+(?:st|nd|rd|th))\s+){{1,3}}(?:{_STREET_TYPES})\b\.?"
     r"(?:,?\s+(?:apt|apartment|flat|unit|suite)\.?\s*#?\w+)?",
     re.IGNORECASE,
 )
 _NAMED_STREET = re.compile(rf"\b(?:[A-Z][a-z'-]+\s+){{1,2}}(?:{_STREET_TYPES.replace('|dr|', '|')})\b")
+# Continental streets: the type first ("12 rue des Acéries"), or the number after ("Hauptstraße 5",
+# "Keizersgracht 123", "Calle Mayor 12").
+_EU_STREET = re.compile(
+    r"\b\d{1,5}[a-z]?,?[ \t]+(?i:rue|boulevard|chemin|allée|impasse|quai|calle|avenida|carrer|rua|travessa|"
+    r"viale|piazza)(?:[ \t]+[\w'’-]+){1,4}|"
+    r"\b(?:(?:Calle|Avenida|Via|Viale|Piazza|Corso|Rua|Carrer|Paseo|Plaza)"
+    r"(?:[ \t]+(?:de|del|la|di|da|do|dos|della|[A-ZÀ-Þ][\w'’-]*)){1,3}?|"
+    r"(?=[A-ZÀ-Þ])[\w'’-]*?(?i:straße|strasse|weg|gasse|platz|allee|damm|gracht|straat|laan|plein|"
+    r"vej|gatan|vägen|veien))[ \t]+\d{1,4}[a-z]?\b"
+)
+_FLAT = re.compile(r"\b(?:[Ff]lat|[Aa]pt|[Aa]partment|[Ss]uite|Unit)\.?[ \t]*#?\d{1,5}[A-Za-z]?\b")
+_PO_BOX = re.compile(r"\bP\.?[ \t]?O\.?[ \t]+Box[ \t]+\d{1,6}\b", re.IGNORECASE)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b")
 _US_STATE_ZIP = re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
-_ZIP = re.compile(r"\b(?:zip(?: code)?|postcode|post code)\s*:?\s*\d{5}(?:-\d{4})?\b", re.IGNORECASE)
-
-_NAME_WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
-_FULL_NAME = rf"{_NAME_WORD}(?:\s+(?:[A-Z]\.\s*)?{_NAME_WORD}){{0,2}}"
-_TITLE_NAME = re.compile(
-    rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor|Nurse|Sister|Rev)\.?\s+(?:[A-Z]\.\s*)*{_FULL_NAME}"
+_ZIP = re.compile(
+    r"\b(?:zip(?: code)?|postcode|post code|postal code)\s*:?\s*"
+    r"(?:\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{4})\b",
+    re.IGNORECASE,
 )
+# A continental postcode before its town, at the start of a line or after a comma ("69003 Lyon",
+# "1015 CJ Amsterdam"); four bare digits only right after a street ("Bahnhofstrasse 5, 8001 Zürich").
+_EU_POSTCODE = re.compile(
+    r"(?:^|(?<=,))[ \t]*((?:[A-Z]{1,2}-)?(?:\d{5}|\d{4}[ \t]?[A-Z]{2}|(?<=\[ADDRESS\],[ \t])\d{4}))"
+    r"(?=[ \t]+[A-ZÀ-Þ][a-zß-ÿ])",
+    re.MULTILINE,
+)
+
+# Letters of names, accented ones included (Python's re has no \p{Lu}).
+_UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isalpha() and c.isupper())
+_LOWER = "".join(c for c in map(chr, range(0x61, 0x250)) if c.isalpha() and c.islower())
+# Siobhan, O'Neill, McAllister, D'Angelo, Carver-Smith, García, Denise's
+_NAME_WORD = rf"(?:[{_UPPER}]['’])?(?:Ma?c)?[{_UPPER}][{_LOWER}]+(?:[-'’][{_UPPER}]?[{_LOWER}]+)?"
+_FULL_NAME = rf"(?:[A-Z]\.[ \t]*)?{_NAME_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]*)?{_NAME_WORD}){{0,2}}"
+_TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Doctor|Nurse|Sister|Rev"
+_TITLE_NAME = re.compile(rf"\b(?:{_TITLES})\.?[ \t]+(?:[A-Z]\.[ \t]*)*{_FULL_NAME}")
 _INTRO_NAME = re.compile(
-    rf"\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame:|I am|I'm|[Tt]his is|[Cc]alled|[Ss]igned)\s+({_FULL_NAME})"
+    rf"\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame:|I am|I'm|[Tt]his is|[Cc]alled|[Ss]igned)[ \t]+({_FULL_NAME})"
+)
+# A field that names a person: "Reporter: Sandra Kowalski", "Patient name: Walter Brennan".
+_LABELLED_NAME = re.compile(
+    r"^[ \t>]*(?i:reporter|patient|caller|contact|pharmacist|prescriber|gp|doctor|consultant|nurse|carer|"
+    rf"parent|guardian|signed|sender|recipient)(?i:'s)?(?i:[ \t]+name)?[ \t]*:[ \t]*({_FULL_NAME})",
+    re.MULTILINE,
 )
 _GREETING = re.compile(
     rf"^[ \t]*(?:[Dd]ear|[Hh]i|[Hh]ello|[Hh]ey|[Gg]ood (?:morning|afternoon|evening))[ \t]+({_FULL_NAME})\b",
     re.MULTILINE,
 )
+_CLOSINGS = (
+    r"[Rr]egards|[Kk]ind regards|[Bb]est regards|[Bb]est wishes|[Bb]est|[Tt]hanks|[Tt]hank you|[Cc]heers|"
+    r"[Ss]incerely|[Yy]ours(?: sincerely| truly| faithfully)?|[Mm]any thanks|[Ww]arm regards|[Ss]ent by|"
+    r"[Aa]ll the best|[Tt]hanks again|[Tt]hanks in advance|[Bb]est,? regards|[Rr]espectfully"
+)
 _SIGN_OFF = re.compile(
-    rf"\b(?:[Rr]egards|[Kk]ind regards|[Bb]est wishes|[Bb]est|[Tt]hanks|[Tt]hank you|[Cc]heers|[Ss]incerely|"
-    rf"[Yy]ours(?: sincerely| truly| faithfully)?|[Mm]any thanks|[Ww]arm regards|[Ss]ent by)"
-    rf"\s*[,.!-]?\s+({_FULL_NAME})\s*\.?\s*$",
+    rf"\b(?:{_CLOSINGS})\s*[,.!-]?\s+({_FULL_NAME})[ \t]*\.?[ \t]*$",
     re.MULTILINE,
+)
+# Header lines of a forwarded or quoted message in the body: every display name in them.
+_HEADER_LINE = re.compile(
+    r"^[ \t>]*(?i:from|to|cc|bcc|reply-to|sender)[ \t]*:[ \t]*(\S[^\n]*)$", re.MULTILINE
+)
+# "On Mon, 3 Mar 2025, Rosa Delgado wrote:" and "Rosa Delgado <[EMAIL]> wrote:"
+_ATTRIBUTION_LINE = re.compile(
+    r"^[ \t>]*(\S[^\n]*?)[ \t]+(?:wrote|writes|a écrit|schrieb|escribió)[ \t]*:[ \t]*$", re.MULTILINE
 )
 _RELATIVE_NAME = re.compile(
     rf"\b(?:[Mm]y|[Oo]ur|[Hh]er|[Hh]is|[Tt]heir)\s+(?:mother|mum|mom|father|dad|husband|wife|partner|son|daughter|brother|sister|"
@@ -94,33 +154,138 @@ _NOT_NAMES = word_set(
     "November December Caller Agent Patient Doctor Nurse Pharmacist Hospital Thanks Regards Please "
     "Hello Dear Sir Madam All Team Support Sorry Not Very Really Just Also Still Here There Taking On "
     "In At After Since Before Feeling Having Getting Worried Writing Calling Concerned Glad Happy "
-    "Sure Fine Okay Ok"
+    "Sure Fine Okay Ok Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun Jan Feb Mar Apr Jun Jul Aug Sep "
+    "Sept Oct Nov Dec Mr Mrs Ms Miss Mx Dr Prof Professor Sister Rev Male Female Unknown Anonymous "
+    "Adult Child Infant Elderly Young Old Pregnant Man Woman Lady Boy Girl Baby Teenager Toddler "
+    "Newborn Self Myself Wrote Sent Subject Date Re Fwd Fw Original Message Forwarded Yours Sincerely "
+    "Faithfully Truly Cordially Warmly Respectfully Care Safe Bye Ciao Cheers Best Wishes Warm Love "
+    "Urgent Question Help Update Important Note"
 )
+# Words of an organisation's display name ("Medical Information <medinfo@...>"): not a person's.
+_ORGANISATION_WORDS = word_set(
+    "Information Info Team Support Department Dept Services Service Sales Safety Pharmacovigilance "
+    "Inbox Office Desk Enquiries Enquiry Customer Customers Medical Pharmacy Pharmaceuticals Pharma "
+    "Ltd Limited Inc LLC GmbH Clinic Hospital Surgery Practice Centre Center Group Helpdesk Admin "
+    "Reception Unit Ward Trust Line Care"
+)
+# Qualifications after a name on a signature line: MD, RN, PharmD, MRPharmS, PhD.
+_CREDENTIAL = r"[A-Z][A-Za-z]{0,7}[A-Z]\b"
 
 
 # A pass finds spans (in the text as the earlier passes left it) to replace with its placeholder.
 _Pass = Callable[[str], list[tuple[int, int]]]
 
 
+def _is_name_word(word: str) -> bool:
+    return word not in _NOT_NAMES and not _is_vocabulary(word)
+
+
+def _trimmed(
+    text: str, start: int, end: int, is_name: Callable[[str], bool] = _is_name_word
+) -> tuple[int, int] | None:
+    """The span of text[start:end] without its leading and trailing words that are not names."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while words and not is_name(words[0].group()):
+        words.pop(0)
+    while words and not is_name(words[-1].group()):
+        words.pop()
+    return (start + words[0].start(), start + words[-1].end()) if words else None
+
+
 def _name_groups(pattern: re.Pattern[str]) -> _Pass:
     """Group 1 of each match (the name), trimmed of words that are not names; the words around stay."""
 
     def spans(text: str) -> list[tuple[int, int]]:
+        return [span for m in pattern.finditer(text) if (span := _trimmed(text, *m.span(1)))]
+
+    return spans
+
+
+_NAME_RUN = re.compile(_FULL_NAME)
+
+
+def _name_runs(pattern: re.Pattern[str]) -> _Pass:
+    """Every run of capitalised words in group 1 of each match (the display names of a header
+    line), trimmed like a signature's; a run with an organisation's word is no person."""
+
+    def spans(text: str) -> list[tuple[int, int]]:
         found = []
         for match in pattern.finditer(text):
-            name = match.group(1)
-            words = name.split()
-            while words and (words[0] in _NOT_NAMES or _is_vocabulary(words[0])):
-                words.pop(0)
-            while words and (words[-1] in _NOT_NAMES or _is_vocabulary(words[-1])):
-                words.pop()
-            if words:
-                kept = " ".join(words)
-                start = match.start(1) + name.index(kept)
-                found.append((start, start + len(kept)))
+            for run in _NAME_RUN.finditer(text, match.start(1), match.end(1)):
+                if any(word in _ORGANISATION_WORDS for word in run.group().split()):
+                    continue
+                if span := _trimmed(text, *run.span(), _is_signature_word):
+                    found.append(span)
         return found
 
     return spans
+
+
+_NAME_LINE = re.compile(
+    rf"[ \t>]*(?:(?:{_TITLES})\.?[ \t]+)?({_FULL_NAME})(?:,?[ \t]+{_CREDENTIAL})*[ \t]*[,.]?[ \t]*"
+)
+_CLOSING_LINE = re.compile(rf"[ \t>]*(?:(?:{_CLOSINGS})[ \t]*[,.!]*|--|—)[ \t]*")
+# Where a forwarded or quoted message begins: a rule, a quote mark, a header or attribution line.
+_QUOTED_PART = re.compile(r"[ \t>]*(?:-{2,}|_{3,}|>|(?i:from|sent|to)[ \t]*:|.*\bwrote:)")
+
+
+def _signature_names(text: str) -> list[tuple[int, int]]:
+    """Names alone on their line that sign a message (`_signs`). Every word must be a name, so
+    "Lisinopril" or "Rash" alone on a line stays."""
+    lines = text.split("\n")
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    found = []
+    previous = None  # the last line before this one that is not blank
+    for i, line in enumerate(lines):
+        match = _NAME_LINE.fullmatch(line)
+        if (
+            match
+            and all(_is_signature_word(w) for w in match.group(1).split())
+            and _signs(lines, i, previous)
+        ):
+            found.append((starts[i] + match.start(1), starts[i] + match.end(1)))
+        if line.strip():
+            previous = i
+    return found
+
+
+def _signs(lines: list[str], i: int, previous: int | None) -> bool:
+    """Whether name line i signs: after a closing line ("Kind regards,") or the "-- " delimiter,
+    or after a blank line as the first line of the last paragraph before the end of the text or a
+    forwarded or quoted message, with at most five lines under it (title, contact lines). A
+    lone word signs only as a paragraph of its own: under it, it would be a heading."""
+    if previous is None:
+        return False
+    if _CLOSING_LINE.fullmatch(lines[previous]):
+        return True
+    if previous == i - 1:
+        return False
+    end = next((j for j in range(i + 1, len(lines)) if not lines[j].strip()), len(lines))
+    if end - i > 6 or (end > i + 1 and len(lines[i].split()) == 1):
+        return False
+    rest = next((lines[j] for j in range(end, len(lines)) if lines[j].strip()), None)
+    return rest is None or bool(_QUOTED_PART.match(rest))
+
+
+def _is_signature_word(word: str) -> bool:
+    return _is_name_word(word) and word not in _NOT_SURNAMES and word not in _ORGANISATION_WORDS
+
+
+def _name_forms(names: Iterable[str]) -> list[str]:
+    """The words of names found in a text that can stand alone for the person elsewhere in it:
+    "Rosa" and "Delgado" of "From: Rosa Delgado", "Weber" of a signature's "Anna Weber"."""
+    forms = set()
+    for name in names:
+        for word in re.findall(_NAME_WORD, name):
+            word = re.sub(r"['’]s$", "", word)
+            if len(word) >= 3 and _is_signature_word(word):
+                forms.add(word)
+    return sorted(forms, key=len, reverse=True)
+
+
+def _words_of(forms: list[str]) -> re.Pattern[str]:
+    """The forms as whole words, case as written (a name found in the text, not a known one)."""
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, forms))})(?!\w)")
 
 
 # A capitalised word or two right after a redacted name, on the same line: the rest of the name
@@ -184,7 +349,8 @@ class RuleRedactor:
     """The default redactor: patterns for contact details, dates of birth, record numbers and names.
 
     Order matters: structured identifiers go first so a phone number inside an address or an
-    NHS number is never half-replaced; names last, so placeholders are not read as names.
+    NHS number is never half-replaced; names last, so placeholders are not read as names. A name
+    found anywhere (a forwarded From: line, a signature) goes wherever else its words stand.
     `redact` and `personal_spans` run the same passes: one says what the text becomes, the other
     which characters of the original text that replaced.
     """
@@ -202,9 +368,10 @@ class _Redaction:
     characters stands for (a placeholder stands for all the characters it replaced)."""
 
     def __init__(self, text: str) -> None:
+        self.source = text
         self.text = text
-        # per character of self.text: (start, end) in the original, and whether it is a placeholder
-        self.origin: list[tuple[int, int, bool]] = [(i, i + 1, False) for i in range(len(text))]
+        # per character of self.text: (start, end) in the original, and the placeholder it is part of
+        self.origin: list[tuple[int, int, str | None]] = [(i, i + 1, None) for i in range(len(text))]
 
     @classmethod
     def run(cls, text: str, known_names: Iterable[str]) -> _Redaction:
@@ -215,8 +382,16 @@ class _Redaction:
             if len(name) >= 3 and not _is_vocabulary(name):
                 pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
                 redaction.replace(_matches(pattern)(redaction.text), "[NAME]")
-        for find, placeholder in _NAME_PASSES:
-            redaction.replace(find(redaction.text), placeholder)
+        found: list[str] = []
+        for find in _NAME_FINDERS:
+            spans = find(redaction.text)
+            found.extend(redaction.text[a:b] for a, b in spans)
+            redaction.replace(spans, "[NAME]")
+        forms = _name_forms(found)
+        if forms:
+            redaction.replace(_matches(_words_of(forms))(redaction.text), "[NAME]")
+        for find in (_rest_of_name, _matches(_NAMES_SIDE_BY_SIDE)):
+            redaction.replace(find(redaction.text), "[NAME]")
         return redaction
 
     def replace(self, spans: list[tuple[int, int]], placeholder: str) -> None:
@@ -224,7 +399,7 @@ class _Redaction:
         if not spans:
             return
         pieces: list[str] = []
-        origin: list[tuple[int, int, bool]] = []
+        origin: list[tuple[int, int, str | None]] = []
         at = 0
         for start, end in spans:
             if end <= start:
@@ -232,7 +407,7 @@ class _Redaction:
             pieces.append(self.text[at:start])
             origin.extend(self.origin[at:start])
             pieces.append(placeholder)
-            stands_for = (self.origin[start][0], self.origin[end - 1][1], True)
+            stands_for = (self.origin[start][0], self.origin[end - 1][1], placeholder)
             origin.extend([stands_for] * len(placeholder))
             at = end
         pieces.append(self.text[at:])
@@ -253,40 +428,72 @@ class _Redaction:
 
 
 def _phone(match: re.Match[str]) -> bool:
-    """Phone numbers have 9 to 15 digits, or are 7-digit local numbers (555-0139) that are not a
-    dose range (500-1000 mg); other doses, dates and counts are left alone."""
+    """Phone numbers have 9 to 15 digits, or are 7-digit local numbers (555-0139), and no unit
+    follows them (500-1000 mg, 1 000 000 units); other doses, dates and counts are left alone."""
+    if _UNIT.match(match.string, match.end()):
+        return False
     digits = sum(c.isdigit() for c in match.group(0))
-    if 9 <= digits <= 15:
-        return True
-    return bool(_LOCAL_PHONE.fullmatch(match.group(0))) and not _UNIT.match(match.string, match.end())
+    return 9 <= digits <= 15 or bool(_LOCAL_PHONE.fullmatch(match.group(0)))
+
+
+def _groups(pattern: re.Pattern[str], keep: Callable[[re.Match[str]], bool] | None = None) -> _Pass:
+    """Group 1 of each match: the words around it only say what it is."""
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [m.span(1) for m in pattern.finditer(text) if keep is None or keep(m)]
+
+    return spans
+
+
+def _town_follows(match: re.Match[str]) -> bool:
+    """A postcode is followed by its town, not by a unit or a drug ("20000 Units", "10000 Aspirin")."""
+    town = re.match(r"[ \t]+(\S+)", match.string[match.end() :])
+    return town is not None and not _UNIT.match(town.group(1)) and not _is_vocabulary(town.group(1))
+
+
+def _record_number(match: re.Match[str]) -> bool:
+    return sum(c.isdigit() for c in match.group("value")) >= 4
 
 
 _PASSES: list[tuple[_Pass, str]] = [
     (_matches(_EMAIL), "[EMAIL]"),
     (_matches(_URL), "[URL]"),
     (_matches(_DOB), "[DOB]"),
-    (_matches(_ID), "[ID]"),
+    (_groups(_DOB_ANSWER), "[DOB]"),
+    (_matches(_ID, _record_number), "[ID]"),
     (_matches(_SSN), "[ID]"),
     (_matches(_NHS_NUMBER), "[ID]"),
     (_matches(_STREET), "[ADDRESS]"),
+    (_matches(_EU_STREET), "[ADDRESS]"),
     (_matches(_NAMED_STREET), "[ADDRESS]"),
+    (_matches(_FLAT), "[ADDRESS]"),
+    (_matches(_PO_BOX), "[ADDRESS]"),
     (_matches(_UK_POSTCODE), "[POSTCODE]"),
     (_matches(_US_STATE_ZIP), "[POSTCODE]"),
     (_matches(_ZIP), "[POSTCODE]"),
+    (_groups(_EU_POSTCODE, _town_follows), "[POSTCODE]"),
     (_matches(_PHONE, _phone), "[PHONE]"),
+    (_matches(_BARE_PHONE), "[PHONE]"),
     (_matches(_HANDLE), "[NAME]"),
 ]
-# after the document's known names
-_NAME_PASSES: list[tuple[_Pass, str]] = [
-    (_matches(_TITLE_NAME), "[NAME]"),
-    (_name_groups(_RELATIVE_NAME), "[NAME]"),
-    (_name_groups(_INTRO_NAME), "[NAME]"),
-    (_name_groups(_GREETING), "[NAME]"),
-    (_name_groups(_SIGN_OFF), "[NAME]"),
-    (_matches(_INITIALS), "[NAME]"),
-    (_rest_of_name, "[NAME]"),
-    (_matches(re.compile(r"\[NAME\](?:\s+\[NAME\])+")), "[NAME]"),
+# After the document's known names; each finds names, whose words then go wherever else they
+# stand in the text; then the surname after a name, and a title and names side by side, merge.
+_NAME_FINDERS: list[_Pass] = [
+    _matches(_TITLE_NAME),
+    _name_runs(_HEADER_LINE),
+    _name_runs(_ATTRIBUTION_LINE),
+    _name_groups(_LABELLED_NAME),
+    _name_groups(_RELATIVE_NAME),
+    _name_groups(_INTRO_NAME),
+    _name_groups(_GREETING),
+    _name_groups(_SIGN_OFF),
+    _signature_names,
+    _matches(_INITIALS),
+    _rest_of_name,
 ]
+_NAMES_SIDE_BY_SIDE = re.compile(
+    rf"\b(?:{_TITLES})\.?[ \t]+\[NAME\](?:[ \t]+\[NAME\])*|\[NAME\](?:[ \t]+\[NAME\])+"
+)
 
 
 _PHI_PLACEHOLDERS = {
