@@ -10,8 +10,8 @@ import pytest
 from botocore.stub import Stubber
 from case_inputs import document
 from pv.intelligence import ComprehendMedicalRedactor, EndpointSummarizer, RuleRedactor, assess_case
-from pv.intelligence.redaction import name_variants
-from pv.models import SourceDocument
+from pv.intelligence.redaction import name_variants, publishable
+from pv.models import CaseFacts, Channel, SourceDocument, TextUnit
 
 # Every kind of personal data the redactor handles, and the exact strings that must disappear.
 _PERSONAL = {
@@ -349,6 +349,32 @@ def test_the_forwarded_sample_keeps_no_name_of_its_sender():
     redacted = "\n".join(RuleRedactor().redact(u.text) for u in doc.units)
     assert "Xarelto" in redacted
     assert re.findall(r"Rosa|Delgado|Elm Street|97205|7734", redacted) == []
+
+
+def test_the_alert_summary_loses_what_the_rules_find_anywhere_in_the_document():
+    """GIVEN a call whose caller gives a date of birth in the turn after the agent asks for it, and an
+    email forwarded with its sender's From: line, and summaries that repeat the answer alone and the
+    sender's first name alone WHEN published THEN neither is left: what the rules find in the
+    document read as one text is taken out of the summary, wherever and however partly it stands."""
+    call = document("").model_copy(
+        update={
+            "channel": Channel.CALL,
+            "units": [
+                TextUnit(kind="turn", speaker="agent", text="Could you confirm her date of birth?"),
+                TextUnit(kind="turn", speaker="caller", text="It's 2 June 2019. The rash is worse."),
+            ],
+        }
+    )
+    email = document(_FORWARDED, metadata={"from": "Mark Jennings <mark.jennings@pharma.example>"})
+    facts = CaseFacts(suspect_drugs=["rivaroxaban"], events=["epistaxis"], summary="")
+
+    said_of_call = "The child (2 June 2019) had a rash; 2 June 2019 is her birthday."
+    said_of_email = "Rosa reports nosebleeds on rivaroxaban; Delgado's husband drove her."
+    published_call = publishable(facts.model_copy(update={"summary": said_of_call}), call)
+    published_email = publishable(facts.model_copy(update={"summary": said_of_email}), email)
+
+    assert published_call.summary == "The child ([DOB]) had a rash; [DOB] is her birthday."
+    assert published_email.summary == "[NAME] reports nosebleeds on rivaroxaban; [NAME]'s husband drove her."
 
 
 # --- Realistic lines of every kind of personal data ----------------------------------------------

@@ -4,7 +4,8 @@ The sample documents of events/documents run through both handlers, with the err
 exercised too (an endpoint error that echoes its input, throttling, a malformed post, a poison case
 message); every personal-data string MANIFEST.json lists for them is then searched for in what
 the functions wrote to their log stream (powertools JSON logs, as CloudWatch receives them), in
-the EMF metrics on stdout, in any stdlib log record, and in the SNS messages the topic delivered.
+the EMF metrics on stdout, in any stdlib log record, and in the SNS messages the topic delivered;
+so are the words of its names alone, and personal data of the samples MANIFEST does not list.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ def personal_data() -> set[str]:
 
 
 PERSONAL = personal_data()
+# Personal data in the samples that MANIFEST does not list: agents' and doctors' names, a call
+# reference.
+UNLISTED = {"Okafor", "Priya", "Anna", "Jordan", "CC-2025-03-12-0457"}
+
+
+def name_parts(strings: set[str]) -> set[str]:
+    """The words of the personal strings that are names: "Rosa" alone names Rosa Delgado too."""
+    names = (s for s in strings if re.fullmatch(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*", s))
+    return {word for name in names for word in name.split() if len(word) >= 3}
+
+
+# Searched for as whole words, case as written ("Lang" of Peter Lang is not "language").
+PERSONAL_WORDS = name_parts(PERSONAL) | UNLISTED
 
 
 @pytest.fixture
@@ -69,13 +83,24 @@ def run_samples(pipeline: Any, endpoint: Any) -> list[dict[str, Any]]:
 
 def assert_clean(text: str, where: str) -> None:
     leaked = sorted(p for p in PERSONAL if p in text)
+    leaked += sorted(w for w in PERSONAL_WORDS if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text))
     assert leaked == [], f"{where} contains personal data: {leaked}"
+
+
+def alert_text(alerts: list[dict[str, Any]]) -> str:
+    """What subscribers read of the alerts: each message's fields and attributes, unescaped."""
+    parts = []
+    for alert in alerts:
+        parts += [str(value) for value in json.loads(alert["Message"]).values()]
+        parts += [str(a.get("Value")) for a in alert.get("MessageAttributes", {}).values()]
+    return "\n".join(parts)
 
 
 def test_the_manifest_lists_personal_data_for_the_samples():
     """Guard: the privacy checks below search for something real."""
     assert len(PERSONAL) >= 60
     assert {"Helen Marchetti", "MRN 00482913", "+44 7700 900481", "@fitwithkayla"} <= PERSONAL
+    assert {"Rosa", "Delgado", "Béatrice", "Morel", "Okafor"} <= PERSONAL_WORDS
 
 
 def test_logs_metrics_and_alerts_of_the_samples_carry_no_personal_data(
@@ -95,6 +120,7 @@ def test_logs_metrics_and_alerts_of_the_samples_carry_no_personal_data(
     assert_clean(metrics, "EMF metrics")
     assert_clean(records, "stdlib log records")
     assert_clean(json.dumps(alerts, ensure_ascii=False), "alerts")
+    assert_clean(alert_text(alerts), "alerts")
     # The run exercised what it claims to: AE cases alerted, documents logged, metrics emitted.
     # (The endpoint double's word list, not MANIFEST, decides which samples are AEs here.)
     assert len(alerts) == len(pipeline.cases()) >= len(MANIFEST) // 2
@@ -116,6 +142,34 @@ def test_the_stored_case_keeps_the_facts_but_its_summary_is_redacted(pipeline, e
     parsed = pipeline.s3.list_objects_v2(Bucket=pipeline.r["bucket"], Prefix="parsed/")["Contents"]
     body = pipeline.s3.get_object(Bucket=pipeline.r["bucket"], Key=parsed[0]["Key"])["Body"].read().decode()
     assert "Helen Marchetti" in body  # kept where it belongs: the encrypted bucket
+
+
+def _parrot(request: dict[str, Any]) -> list[dict[str, str]]:
+    """A summarizer endpoint that answers with the document it was sent: the worst a model can do."""
+    return [{"summary_text": text} for text in request["inputs"]]
+
+
+def test_alerts_carry_no_personal_data_even_when_the_summarizer_repeats_the_document(
+    pipeline, endpoint, monkeypatch
+):
+    """GIVEN a summarizer endpoint that answers with the document's own text (a forwarded message's
+    From: line and bare signature, a doctor's accented name, a date of birth given in answer to the
+    agent) WHEN every sample document is cased THEN no alert holds any personal string of the
+    samples, nor a name's word alone; and the alerts do carry the documents' own words."""
+    from pv import runtime
+    from pv.intelligence import EndpointSummarizer
+
+    summarizer = EndpointSummarizer(_parrot)
+    monkeypatch.setattr(runtime, "intelligence_backends", lambda config: {"summarizer": summarizer})
+    for key in MANIFEST:
+        pipeline.upload(key, (DOCUMENTS / key).read_bytes())
+    pipeline.run()
+
+    alerts = pipeline.alerts()
+    summaries = "\n".join(json.loads(alert["Message"])["summary"] for alert in alerts)
+    assert len(alerts) >= len(MANIFEST) // 2
+    assert "coughed up blood" in summaries and "[DOB]" in summaries  # the parrot's, redacted
+    assert_clean(alert_text(alerts), "alerts")
 
 
 # --- An extraction model that takes personal data for drugs and events ---------------------------

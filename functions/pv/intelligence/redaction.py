@@ -426,6 +426,17 @@ class _Redaction:
                 found.append((start, end))
         return found
 
+    def found(self) -> list[tuple[str, str]]:
+        """Each placeholder in the text, with the original text it stands for."""
+        found: list[tuple[str, str]] = []
+        previous = None
+        for item in self.origin:
+            start, end, placeholder = item
+            if placeholder and item != previous:
+                found.append((self.source[start:end], placeholder))
+            previous = item
+        return found
+
 
 def _phone(match: re.Match[str]) -> bool:
     """Phone numbers have 9 to 15 digits, or are 7-digit local numbers (555-0139), and no unit
@@ -568,7 +579,9 @@ def publishable(facts: CaseFacts, document: SourceDocument, *, redactor: Redacto
     redaction ("okafor" of "Dr Okafor", "bs7 8qt" of an address, "555-0139" of a contact line).
     Such names leave the alert's drugs and events, and the summary calls them [REDACTED]; the
     stored case (the encrypted table) keeps them for reviewers. A name only partly redacted is
-    published redacted.
+    published redacted. Whatever the rules find in the document read as one text (a date of birth
+    given in the turn after the question, a forwarded sender's name) is also taken out of the
+    summary wherever it stands, alone or in part ("Rosa" of "From: Rosa Delgado").
     """
     redactor = redactor or RuleRedactor()
     known_names = name_variants(document.metadata)
@@ -590,6 +603,8 @@ def publishable(facts: CaseFacts, document: SourceDocument, *, redactor: Redacto
     for name in sorted((n for n, p in public.items() if p != n), key=len, reverse=True):
         replacement = public[name] or "[REDACTED]"
         summary = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", replacement, summary, flags=re.IGNORECASE)
+    for form, placeholder in _document_personal_data(texts, known_names):
+        summary = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", placeholder, summary)
     return facts.model_copy(
         update={
             "suspect_drugs": [p for n in facts.suspect_drugs if (p := public[n])],
@@ -600,6 +615,22 @@ def publishable(facts: CaseFacts, document: SourceDocument, *, redactor: Redacto
 
 
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
+
+
+def _document_personal_data(texts: list[str], known_names: Iterable[str]) -> list[tuple[str, str]]:
+    """What the rules redact in the texts read as one, each with its placeholder, and the parts
+    that can stand for it alone: a name's words, a number without its label ("00482913" of
+    "MRN is 00482913"), a street without its house number. Longest first."""
+    forms: dict[str, str] = {}
+    for original, placeholder in _Redaction.run("\n".join(texts), known_names).found():
+        if placeholder == "[NAME]":
+            forms.update(dict.fromkeys(_name_forms([original]), placeholder))
+            continue
+        parts = [original, original[next((i for i, c in enumerate(original) if c.isdigit()), 0) :]]
+        if street := re.match(r"\d+\w?,?\s+(\D{6,})$", original):
+            parts.append(street.group(1))
+        forms.update((part, placeholder) for part in parts if len(part) >= 5)
+    return sorted(forms.items(), key=lambda item: len(item[0]), reverse=True)
 
 
 def _words(text: str) -> list[str]:
