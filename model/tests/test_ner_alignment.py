@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pv_model.data import AE, Example
-from pv_model.ner import NER_LABEL2ID
+from pv_model.ner import NER_LABEL2ID, NER_LABELS
 from pv_model.ner.alignment import IGNORE, Span, align, align_example, bio_labels, find_occurrences
-from pv_model.serving.code.ner_inference import decode_entities
+from pv_model.serving.code.ner_inference import bio_path, decode_entities, tag_entities
 from pv_model.serving.tiny import packaged_minilm_dir
 
 
@@ -104,6 +105,35 @@ def test_decoding_turns_bio_tags_into_entities_with_character_offsets() -> None:
         {"type": "AE", "text": "Severe rash", "start": 0, "end": 11, "score": pytest.approx(0.8)},
         {"type": "DRUG", "text": "amoxicillin", "start": 18, "end": 29, "score": pytest.approx(0.8)},
     ]
+
+
+def test_tagging_takes_the_most_probable_valid_bio_sequence_not_each_tokens_argmax() -> None:
+    # "acute renal failure": the first token leans to O (0.55), the others to I-AE; token by token
+    # that is "renal failure", while the best valid sequence is B-AE I-AE I-AE (0.45 x 0.9 x 0.9).
+    text = "acute renal failure"
+    offsets = [(0, 0), (0, 5), (6, 11), (12, 19), (0, 0)]
+    o, b_ae, i_ae = NER_LABELS.index("O"), NER_LABELS.index("B-AE"), NER_LABELS.index("I-AE")
+    probabilities = np.full((5, len(NER_LABELS)), 0.0)
+    probabilities[[0, 4], o] = 1.0
+    probabilities[1, [o, b_ae]] = [0.55, 0.45]
+    probabilities[2:4, [o, b_ae, i_ae]] = [0.05, 0.05, 0.9]
+
+    entities = tag_entities(text, offsets, probabilities, list(NER_LABELS))
+
+    assert [(e["type"], e["text"]) for e in entities] == [("AE", "acute renal failure")]
+    assert entities[0]["score"] == pytest.approx((0.45 + 0.9 + 0.9) / 3)
+
+
+def test_an_inside_tag_never_follows_another_type_in_the_tagged_sequence() -> None:
+    labels = list(NER_LABELS)
+    probabilities = np.full((3, len(labels)), 0.01)
+    for token, tag in enumerate(("B-DRUG", "I-AE", "I-AE")):
+        probabilities[token, labels.index(tag)] = 0.9
+
+    path = [labels[t] for t in bio_path(probabilities, labels)]
+
+    assert path == ["B-DRUG", "B-AE", "I-AE"]
+    assert bio_path(probabilities[:0], labels) == []
 
 
 def test_decoding_starts_an_entity_at_a_stray_inside_tag_and_splits_on_a_type_change() -> None:

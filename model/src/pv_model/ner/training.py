@@ -108,23 +108,16 @@ class TokenDataset:
 
 def entities_from_logits(dataset: TokenDataset, logits: np.ndarray) -> list[list[dict[str, Any]]]:
     """Decode (n, tokens, tags) logits of `dataset`'s rows into entity lists (same path as serving)."""
-    from pv_model.serving.code.ner_inference import decode_entities
+    from pv_model.serving.code.ner_inference import tag_entities
 
+    labels = [NER_ID2LABEL[i] for i in range(len(NER_ID2LABEL))]
     out = []
     for index, sentence in enumerate(dataset.sentences):
         n = len(dataset.rows[index]["input_ids"])
         row = logits[index, :n].astype(np.float64)
         probabilities = np.exp(row - row.max(axis=-1, keepdims=True))
         probabilities /= probabilities.sum(axis=-1, keepdims=True)
-        best = probabilities.argmax(axis=-1)
-        out.append(
-            decode_entities(
-                sentence.text,
-                dataset.offsets[index],
-                [NER_ID2LABEL[int(t)] for t in best],
-                [float(probabilities[i, t]) for i, t in enumerate(best)],
-            )
-        )
+        out.append(tag_entities(sentence.text, dataset.offsets[index], probabilities, labels))
     return out
 
 

@@ -8,10 +8,13 @@ input and in input order, of entities `{"type": "DRUG" | "AE", "text", "start", 
 `start`/`end` are character offsets in the input sentence and `text == sentence[start:end]`;
 `score` is the mean, over the entity's tokens, of the probability of each token's predicted tag.
 
-Tags are BIO (`B-DRUG, I-DRUG, B-AE, I-AE, O`) on every sub-token. Decoding is lenient: an `I-`
-tag without a matching entity before it starts one, and an entity edge that falls inside a word
-is widened to the whole word (entities never cut a word in two); pieces of one word tagged as
-different entities become one, typed by the summed confidence of its tokens' tags.
+Tags are BIO (`B-DRUG, I-DRUG, B-AE, I-AE, O`) on every sub-token. A sentence's tags are the most
+probable *valid* BIO sequence under the model's per-token probabilities (Viterbi: `I-X` only after
+`B-X` or `I-X`), not each token's own argmax, so a long event is not cut where one inner token
+leans to `O`. Decoding tags into entities is lenient: an `I-` tag without a matching entity before
+it starts one, and an entity edge that falls inside a word is widened to the whole word (entities
+never cut a word in two); pieces of one word tagged as different entities become one, typed by the
+summed confidence of its tokens' tags.
 """
 
 from __future__ import annotations
@@ -162,6 +165,43 @@ def decode_entities(
     ]
 
 
+def bio_path(probabilities: np.ndarray, labels: list[str]) -> list[int]:
+    """Tag ids of the most probable valid BIO sequence (rows: tokens, columns: `labels`)."""
+
+    def forbidden(previous: str | None, tag: str) -> bool:
+        return tag.startswith("I-") and (previous is None or previous == "O" or previous[2:] != tag[2:])
+
+    if len(probabilities) == 0:
+        return []
+    log_p = np.log(np.clip(probabilities, 1e-12, None))
+    start = np.array([-np.inf if forbidden(None, tag) else 0.0 for tag in labels])
+    moves = np.array([[-np.inf if forbidden(a, b) else 0.0 for b in labels] for a in labels])
+    score = log_p[0] + start
+    back = np.zeros(log_p.shape, dtype=int)
+    for t in range(1, len(log_p)):
+        candidates = score[:, None] + moves + log_p[t][None, :]
+        back[t] = candidates.argmax(axis=0)
+        score = candidates.max(axis=0)
+    path = [int(score.argmax())]
+    for t in range(len(log_p) - 1, 0, -1):
+        path.append(int(back[t][path[-1]]))
+    return path[::-1]
+
+
+def tag_entities(
+    text: str, offsets: list[tuple[int, int]], probabilities: np.ndarray, labels: list[str]
+) -> list[dict[str, Any]]:
+    """Entities of one sentence from its tokens' tag probabilities (special tokens: offsets (0, 0))."""
+    real = [i for i, (start, end) in enumerate(offsets) if start != end]
+    path = bio_path(probabilities[real], labels)
+    return decode_entities(
+        text,
+        [offsets[i] for i in real],
+        [labels[tag] for tag in path],
+        [float(probabilities[i, tag]) for i, tag in zip(real, path, strict=True)],
+    )
+
+
 def _probabilities(bundle: NerBundle, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     import torch
 
@@ -197,14 +237,11 @@ def predict_entities(bundle: NerBundle, texts: list[str], batch_size: int = 32) 
             probabilities = _probabilities(bundle, ids, mask)
         except Exception as error:  # the backend's own errors become a 500 with a clear message
             raise ModelError(f"model failed on a batch of {len(chunk)}: {error}") from error
+        labels = [bundle.id2label[i] for i in range(len(bundle.id2label))]
         for row, index in enumerate(chunk):
             n = len(rows[index])
-            best = probabilities[row, :n].argmax(axis=-1)
-            results[index] = decode_entities(
-                texts[index],
-                [tuple(pair) for pair in offsets[index]],
-                [bundle.id2label[int(tag)] for tag in best],
-                [float(probabilities[row, t, tag]) for t, tag in enumerate(best)],
+            results[index] = tag_entities(
+                texts[index], [tuple(pair) for pair in offsets[index]], probabilities[row, :n], labels
             )
     return results
 
