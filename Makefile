@@ -41,6 +41,7 @@ test: venv tools lint
 lint: venv
 	$(VENV)/bin/ruff check functions local model/src tests model/tests
 	$(VENV)/bin/ruff format --check functions local model/src tests model/tests
+	$(VENV)/bin/mypy functions local model/src
 
 $(MODEL_DIR)/training.json: | venv
 	$(VENV)/bin/pv-model train --data $(DATA_DIR) --output $(MODEL_DIR)
