@@ -223,6 +223,13 @@ def test_summary_is_structured_and_names_only_what_was_extracted():
     )
 
 
+def test_a_drug_the_reporter_has_no_trouble_with_is_not_listed_as_a_denied_event():
+    facts = _assess("Since starting atorvastatin I have muscle pain. No problems with the metformin itself.")
+    assert [(m.normalized, m.kind) for m in facts.mentions if m.negated] == [("metformin", "drug")]
+    assert "Denies" not in facts.summary
+    assert facts.summary.startswith("Email sender reports myalgia after starting atorvastatin.")
+
+
 def test_summary_names_the_suspect_after_starting_and_lists_concomitant_drugs_apart():
     """GIVEN metformin taken for diabetes and a rash since starting lisinopril WHEN assessed THEN the
     summary puts the rash after lisinopril only, and names metformin as concomitant."""

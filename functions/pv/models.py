@@ -165,6 +165,8 @@ class Mention(BaseModel):
     role: Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"] = (
         "suspect"
     )
+    # None only in cases stored before the kind was recorded.
+    kind: Literal["drug", "event"] | None = None
 
 
 ValidCaseElement = Literal["reporter", "patient", "suspect_drug", "adverse_event"]

@@ -151,6 +151,7 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
                 negated=ctx.negated,
                 uncertain=ctx.uncertain,
                 role=ctx.role,
+                kind="drug" if entity.type == "DRUG" else "event",
             )
             found.append(_Found(i, entity, first, last, mention))
 

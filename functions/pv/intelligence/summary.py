@@ -75,7 +75,7 @@ class ExtractiveSummarizer:
             parts.append(f"Serious: {', '.join(names)}.")
         else:
             parts.append("Not serious on the reported facts.")
-        denied = _unique(m.normalized for m in facts.mentions if m.negated and m.role == "suspect")
+        denied = _denied_events(facts)
         if denied:
             parts.append(f"Denies {join_words(denied)}.")
         indications = _unique(
@@ -135,6 +135,13 @@ def _is_important(normalized: str) -> bool:
 
 def _unique(values: Any) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def _denied_events(facts: CaseFacts) -> list[str]:
+    """Events the reporter denies ("no rash"); a drug they say gives no trouble is not one."""
+    return _unique(
+        m.normalized for m in facts.mentions if m.negated and m.role == "suspect" and m.kind != "drug"
+    )
 
 
 class EndpointSummarizer:
@@ -229,8 +236,7 @@ def _flips(summary: str, said: CaseFacts, facts: CaseFacts) -> dict[str, int]:
             add("asserts an event the source denies")
         elif event not in with_relative and all(m.negated or m.role in _NOT_NOW for m in mentions):
             add("asserts as the patient's an event the source gives a relative or the past")
-    denied = _unique(m.normalized for m in said.mentions if m.negated and m.role == "suspect")
-    for event in denied:
+    for event in _denied_events(said):
         held_denied = any(m.negated for m in held.get(event, []))
         if event in facts.events and event not in said.events and not held_denied:
             add("denies an event the source reports")
