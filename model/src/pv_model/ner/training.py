@@ -44,7 +44,7 @@ class NerTrainConfig:
     base_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     split: str = "pmid"
     learning_rate: float = 1e-4
-    epochs: float = 3.0
+    epochs: float = 6.0
     batch_size: int = 16
     eval_batch_size: int = 64
     max_length: int = 128
@@ -52,7 +52,7 @@ class NerTrainConfig:
     weight_decay: float = 0.01
     lr_scheduler: str = "linear"
     seed: int = 42
-    early_stopping_patience: int = 2
+    early_stopping_patience: int = 3  # evaluations without a better validation micro F1
     evals_per_epoch: int = 2
     time_budget_minutes: float = 40.0  # stop (keeping the best checkpoint so far) after this long
     limit_train: int = 0  # >0: train on the first N training sentences only (smoke runs, tests)
