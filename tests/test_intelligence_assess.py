@@ -654,3 +654,12 @@ def test_a_treatment_followed_by_since_then_and_the_reaction_it_treats_stays_a_t
     )
     assert facts.suspect_drugs == ["amoxicillin"]
     assert _roles(facts, "cetirizine") == ["treatment"]
+
+
+def test_a_person_named_like_an_abbreviation_is_no_event_of_the_case():
+    """GIVEN a pharmacist called Aki (AKI: acute kidney injury, an important medical event) WHEN
+    assessed THEN the name is no event and the case is not serious; "AKI" in capitals still is."""
+    facts = _assess("Aki at the pharmacy said my muscle pain could be the Lipitor.")
+    assert (facts.events, facts.serious) == (["myalgia"], False)
+    facts = _assess("Since starting ibuprofen I was told I have an AKI.")
+    assert (facts.events, facts.serious) == (["renal failure"], True)

@@ -252,3 +252,16 @@ def test_a_greeting_tagged_by_the_model_is_no_event_of_the_case() -> None:
     facts = assess_case(_document(text), [], extractor=_combined([("AE", "Hi"), ("AE", "A&E")]))
 
     assert (facts.suspect_drugs, facts.events) == (["lisinopril"], ["rash"])
+
+
+def test_a_model_entity_spelt_like_an_abbreviation_is_normalized_only_when_written_in_capitals() -> None:
+    """GIVEN a model that tags "Aki" (a name) and "AKI" as events WHEN normalized THEN only the
+    capitals are renal failure (an important medical event); the name keeps its own text."""
+    sentence = "Aki said the AKI was from the ibuprofen."
+
+    [entities] = EndpointExtractor(ExtractorDouble([("AE", "Aki"), ("AE", "AKI")])).extract([sentence])
+
+    assert [(e.text, e.normalized, "ime" in e.flags) for e in entities] == [
+        ("Aki", "aki", False),
+        ("AKI", "renal failure", True),
+    ]

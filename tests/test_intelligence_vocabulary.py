@@ -144,3 +144,47 @@ def test_a_yellow_fever_jab_is_a_vaccine_not_a_fever():
 
 def test_heart_burn_written_as_two_words_is_dyspepsia():
     assert _events("I've had terrible heart burn since Monday.") == ["dyspepsia"]
+
+
+@pytest.mark.parametrize(
+    ("abbreviation", "term"),
+    [
+        ("AKI", "renal failure"),
+        ("ILD", "interstitial lung disease"),
+        ("DVT", "thrombosis"),
+        ("UTI", "urinary tract infection"),
+        ("CVA", "stroke"),
+        ("SJS", "stevens-johnson syndrome"),
+        ("NMS", "neuroleptic malignant syndrome"),
+        ("DKA", "ketoacidosis"),
+        ("HIV", "hiv infection"),
+    ],
+)
+def test_an_event_abbreviation_matches_only_when_written_in_capitals(abbreviation: str, term: str):
+    """GIVEN a short abbreviation of an event ("AKI") WHEN written in capitals THEN it is the event;
+    WHEN written as a name or a word ("Aki", "aki") THEN it is nothing."""
+    assert _events(f"The letter said {abbreviation} last week.") == [term]
+    assert _events(f"The letter said {abbreviation}s last week.") == [term]
+    assert _events(f"{abbreviation.title()} said to call back.") == []
+    assert _events(f"the letter said {abbreviation.lower()} last week.") == []
+
+
+@pytest.mark.parametrize(
+    ("abbreviation", "generic"),
+    [
+        ("GTN", "nitroglycerin"),
+        ("PTU", "propylthiouracil"),
+        ("MTX", "methotrexate"),
+        ("INH", "isoniazid"),
+        ("EPO", "epoetin alfa"),
+        ("MMR", "mmr vaccine"),
+    ],
+)
+def test_a_drug_abbreviation_matches_only_when_written_in_capitals(abbreviation: str, generic: str):
+    assert _drugs(f"I was given {abbreviation} yesterday.") == [generic]
+    assert _drugs(f"{abbreviation.title()} gave me a lift yesterday.") == []
+
+
+@pytest.mark.parametrize(("brand", "generic"), [("LIPITOR", "atorvastatin"), ("XARELTO", "rivaroxaban")])
+def test_a_brand_written_in_capitals_still_matches(brand: str, generic: str):
+    assert _drugs(f"I TAKE {brand} EVERY DAY.") == [generic]

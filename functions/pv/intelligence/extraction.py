@@ -197,8 +197,9 @@ def _normalized(sentence: str, entities: list[Entity]) -> list[Entity]:
         text = sentence[entity.start : entity.end] if entity.end <= len(sentence) else entity.text
         if not text.strip():
             continue
-        words = tuple(t.text for t in tokenize(text) if t.is_word)
-        term = lex.lookup(words) if words else None
+        word_tokens = [t for t in tokenize(text) if t.is_word]
+        words = tuple(t.text for t in word_tokens)
+        term = lex.lookup(words, in_capitals=all(t.capitals for t in word_tokens)) if words else None
         if term is None and len(words) == 1 and entity.type == "DRUG":
             term = lex.fuzzy_drug(words[0])
         known = term is not None and term.kind == entity.type

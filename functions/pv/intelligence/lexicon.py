@@ -49,24 +49,35 @@ class Lexicon:
     longest: dict[str, int] = field(default_factory=dict)
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
     known_words: frozenset[str] = frozenset()
+    capitals_only: set[tuple[str, ...]] = field(default_factory=set)  # "aki": only "AKI" matches
     _fuzzy_seen: dict[str, Term | None] = field(default_factory=dict)
 
     def add(self, phrase: str, term: Term) -> None:
+        """Add a phrase of a term; one written in capitals (an abbreviation: "AKI") matches only
+        words written in capitals."""
         words = tuple(t.text for t in tokenize(phrase))
         if not words or words in self.phrases:
             return  # first entry wins: a brand listed under two generics keeps the first
         self.phrases[words] = term
+        if phrase.strip().isupper():
+            self.capitals_only.add(words)
         self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
         if term.kind == "DRUG" and len(words) == 1 and words[0].isalpha():
             self.single_drugs.setdefault(words[0][0], {})[words[0]] = term
 
-    def lookup(self, words: tuple[str, ...]) -> Term | None:
-        """The term of a phrase, also accepting a plural last word ("headaches", "rashes")."""
-        term = self.phrases.get(words)
-        if term is None and len(words[-1]) > 3 and words[-1].endswith("s"):
+    def lookup(self, words: tuple[str, ...], *, in_capitals: bool | None = None) -> Term | None:
+        """The term of a phrase (folded words), also accepting a plural last word ("headaches",
+        "rashes"). `in_capitals`: whether the words were written in capitals; when False, a phrase
+        that matches only in capitals ("AKI") does not match. None: not known, every phrase may."""
+        keys = [words]
+        if len(words[-1]) > 3 and words[-1].endswith("s"):
             stem = words[-1][:-2] if words[-1].endswith("es") else words[-1][:-1]
-            term = self.phrases.get((*words[:-1], words[-1][:-1])) or self.phrases.get((*words[:-1], stem))
-        return term
+            keys += [(*words[:-1], words[-1][:-1]), (*words[:-1], stem)]
+        for key in keys:
+            term = self.phrases.get(key)
+            if term is not None and (in_capitals is not False or key not in self.capitals_only):
+                return term
+        return None
 
     def match(self, tokens: list[Token], kinds: frozenset[Kind] = frozenset({"DRUG", "AE"})) -> list[Match]:
         """Non-overlapping terms in tokens, longest first, left to right; drugs also misspelt."""
@@ -89,7 +100,7 @@ class Lexicon:
             window = tokens[i : i + length]
             if not all(t.is_word for t in window):
                 continue
-            term = self.lookup(tuple(t.text for t in window))
+            term = self.lookup(tuple(t.text for t in window), in_capitals=all(t.capitals for t in window))
             if term is not None and term.kind in kinds:
                 return Match(term, i, i + length, window[0].start, window[-1].end)
         if "DRUG" in kinds:

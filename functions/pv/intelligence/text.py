@@ -21,11 +21,13 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A word or punctuation mark of a sentence: folded lowercase text and character offsets."""
+    """A word or punctuation mark of a sentence: folded lowercase text, character offsets, and
+    whether the word was written in capitals ("AKI", or the plural "AKIs")."""
 
     text: str
     start: int
     end: int
+    capitals: bool = False
 
     @property
     def is_word(self) -> bool:
@@ -52,4 +54,14 @@ def _fold_char(char: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Words (with inner apostrophes and hyphens) and single punctuation marks, folded."""
     folded = fold(text)
-    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
+    return [
+        Token(m.group(), m.start(), m.end(), in_capitals(text[m.start() : m.end()]))
+        for m in _TOKEN.finditer(folded)
+    ]
+
+
+def in_capitals(word: str) -> bool:
+    """Every letter upper case, but for a plural's final "s" ("AKI", "AKIs"; not "Aki")."""
+    if len(word) > 2 and word.endswith("s"):
+        word = word[:-1]
+    return word.isupper()
