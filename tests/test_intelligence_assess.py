@@ -663,3 +663,32 @@ def test_a_person_named_like_an_abbreviation_is_no_event_of_the_case():
     assert (facts.events, facts.serious) == (["myalgia"], False)
     facts = _assess("Since starting ibuprofen I was told I have an AKI.")
     assert (facts.events, facts.serious) == (["renal failure"], True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I took some pain killers.",
+        "I've had two pain killers today.",
+        "The pain relief from the chemist did nothing.",
+        "Can I take pain medication with Xarelto?",
+    ],
+)
+def test_pain_killers_pain_relief_and_pain_medication_are_no_pain_event(text: str):
+    """GIVEN "pain killers", "pain relief" or "pain medication" (a drug, not a reaction) WHEN
+    assessed THEN no "pain" event is read in them."""
+    assert "pain" not in _assess(text).events
+
+
+@pytest.mark.parametrize(
+    ("text", "suspects"),
+    [
+        ("I take paracetamol for pain relief and it gave me a rash.", ["paracetamol"]),
+        ("I was given morphine for pain relief and was sick all night.", ["morphine"]),
+        ("I took some pain relief and came out in hives.", ["analgesic"]),
+    ],
+)
+def test_a_drug_class_named_as_what_another_drug_is_for_is_not_a_suspect(text: str, suspects: list[str]):
+    """GIVEN "paracetamol for pain relief" WHEN assessed THEN pain relief says what paracetamol is
+    for, not a second drug; taken by itself ("I took some pain relief") it is the suspect."""
+    assert _assess(text).suspect_drugs == suspects

@@ -188,3 +188,19 @@ def test_a_drug_abbreviation_matches_only_when_written_in_capitals(abbreviation:
 @pytest.mark.parametrize(("brand", "generic"), [("LIPITOR", "atorvastatin"), ("XARELTO", "rivaroxaban")])
 def test_a_brand_written_in_capitals_still_matches(brand: str, generic: str):
     assert _drugs(f"I TAKE {brand} EVERY DAY.") == [generic]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I took some pain killers.",
+        "I took some painkillers last night.",
+        "I bought pain relief at the chemist.",
+        "The pain medication helped.",
+        "I asked for pain meds.",
+    ],
+)
+def test_pain_killers_relief_and_medication_are_a_drug_not_the_event_pain(sentence: str):
+    """GIVEN "pain killers", "pain relief", "pain medication" WHEN matched THEN the longest match
+    reads an analgesic, never the event "pain" inside it."""
+    assert (_drugs(sentence), _events(sentence)) == (["analgesic"], [])

@@ -276,6 +276,20 @@ def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[
     return bool(after) and after[0] in _INDICATION_AFTER
 
 
+def _names_purpose(tokens: list[Token], first: int, drug_tokens: set[int]) -> bool:
+    """The mention at `first` follows "for" after another drug or a taking word of its clause: it
+    says what that drug is for ("paracetamol for pain relief", "I take it for pain relief")."""
+    clause_start = clause_bounds(tokens, first, first + 1)[0]
+    i = first - 1
+    while i >= clause_start and tokens[i].text in _DETERMINERS:
+        i -= 1
+    return (
+        i > clause_start
+        and tokens[i].text == "for"
+        and any(j in drug_tokens or tokens[j].text in _TAKING for j in range(clause_start, i))
+    )
+
+
 def _relative_before(tokens: list[Token], clause_start: int, first: int) -> str | None:
     words = _words(tokens, clause_start, first)
     for i in range(len(words) - 1, 0, -1):
@@ -311,6 +325,8 @@ def mention_context(
             and not any(t.text in _FIRST_PERSON_WORDS for t in tokens[clause_start:clause_end])
         ):
             return Context(negated=negated, role="family", relative=relative)
+        if "class" in flags and _names_purpose(tokens, first, drug_tokens or set()):
+            return Context(negated=negated, role="other")
         return Context(negated=negated, role="suspect")
     uncertain = is_uncertain(tokens, first, last)
     clause_start, clause_end = clause_bounds(tokens, first, last)

@@ -22,7 +22,7 @@ _FUZZY_TWO_EDITS_LENGTH = 9
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A vocabulary entry: its kind, normalized name and flags (e.g. "ime" for events)."""
+    """A vocabulary entry: its kind, normalized name and flags ("ime" for events, "class" for drugs)."""
 
     kind: Kind
     normalized: str
@@ -165,19 +165,22 @@ def _resource_lines(name: str) -> list[list[str]]:
     return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _flags(row: list[str]) -> frozenset[str]:
+    return frozenset(f.strip() for f in row[2].split(",") if f.strip()) if len(row) > 2 else frozenset()
+
+
 @cache
 def lexicon() -> Lexicon:
     """The drug and event vocabularies of pv/resources, read once per container."""
     lex = Lexicon()
     for row in _resource_lines("drugs.tsv"):
-        term = Term("DRUG", row[0].strip().lower())
+        term = Term("DRUG", row[0].strip().lower(), _flags(row))
         for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
             if phrase.strip():
                 lex.add(phrase, term)
     event_words: set[str] = set()
     for row in _resource_lines("events.tsv"):
-        flags = frozenset(f.strip() for f in row[2].split(",")) if len(row) > 2 else frozenset()
-        term = Term("AE", row[0].strip().lower(), flags)
+        term = Term("AE", row[0].strip().lower(), _flags(row))
         for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
             if phrase.strip():
                 lex.add(phrase, term)
