@@ -692,3 +692,19 @@ def test_a_drug_class_named_as_what_another_drug_is_for_is_not_a_suspect(text: s
     """GIVEN "paracetamol for pain relief" WHEN assessed THEN pain relief says what paracetamol is
     for, not a second drug; taken by itself ("I took some pain relief") it is the suspect."""
     assert _assess(text).suspect_drugs == suspects
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ibuprofen for the headache caused stomach pain.",
+        "Ibuprofen for my headache gave me stomach pain.",
+        "The ibuprofen to treat my headache caused stomach pain.",
+    ],
+)
+def test_a_reaction_after_what_a_drug_was_for_is_its_event_not_an_indication(text: str):
+    """GIVEN "Ibuprofen for the headache caused stomach pain" WHEN assessed THEN the purpose phrase
+    ends at "caused": the stomach pain is ibuprofen's event and the headache its indication."""
+    facts = _assess(text)
+    assert (facts.suspect_drugs, facts.events) == (["ibuprofen"], ["abdominal pain"])
+    assert _roles(facts, "headache") == ["indication"]

@@ -69,6 +69,9 @@ _INDICATION_PHRASES = (
     ("to", "stop"),
     ("because", "of"),
 )
+# A verb saying what something did ends a purpose phrase before it: in "ibuprofen for the headache
+# caused stomach pain" the stomach pain is not what ibuprofen was for.
+_DID = word_set("caused causes causing gave gives made makes making triggered triggers brought brings")
 _TAKING = word_set(
     "take takes taking took taken prescribed on using use used started start given injecting inject"
 )
@@ -264,7 +267,8 @@ def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[
     # "for" and its like count only in the event's own verb phrase: "I take metformin for diabetes
     # and get diarrhoea" names an indication and then a reaction
     phrase_start = phrase_bounds(tokens, first, last)[0]
-    window_start = max(phrase_start, first - 5)
+    did = max((i + 1 for i in range(phrase_start, first) if tokens[i].text in _DID), default=phrase_start)
+    window_start = max(did, first - 5)
     before = _words(tokens, window_start, first)
     earlier = range(clause_start, first)
     drug_or_taking_before = any(i in drug_tokens or tokens[i].text in _TAKING for i in earlier)
