@@ -708,3 +708,41 @@ def test_a_reaction_after_what_a_drug_was_for_is_its_event_not_an_indication(tex
     facts = _assess(text)
     assert (facts.suspect_drugs, facts.events) == (["ibuprofen"], ["abdominal pain"])
     assert _roles(facts, "headache") == ["indication"]
+
+
+@pytest.mark.parametrize(
+    ("text", "condition"),
+    [
+        ("I've got a bad back and paracetamol isn't doing much.", "back pain"),
+        ("Paracetamol isn't helping my headache.", "headache"),
+        ("I have a headache and the ibuprofen doesn't really help.", "headache"),
+        ("My back hurts but co-codamol hasn't helped.", "back pain"),
+        ("I get a rash every spring and cetirizine does nothing for it.", "rash"),
+        ("Naproxen is not touching my back pain.", "back pain"),
+    ],
+)
+def test_a_condition_a_drug_does_nothing_for_is_its_indication_not_a_reaction(text: str, condition: str):
+    """GIVEN a condition named beside a drug that "isn't doing much", "isn't helping", "hasn't
+    helped" or "does nothing for it" WHEN assessed THEN the condition is what the drug is taken
+    for (its indication, not denied), and no reaction."""
+    facts = _assess(text)
+    assert facts.events == []
+    assert [(m.role, m.negated) for m in facts.mentions if m.normalized == condition] == [
+        ("indication", False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("Since starting Xarelto I've had a bad back.", "back pain"),
+        ("Since starting Xarelto I've had a bad back and paracetamol isn't doing much.", "back pain"),
+        ("Lipitor gave me muscle pain and paracetamol isn't helping.", "myalgia"),
+        ("I started Lipitor last month. Now I have muscle pain and paracetamol isn't helping.", "myalgia"),
+        ("Paracetamol isn't helping my headache and now I have a rash.", "rash"),
+    ],
+)
+def test_a_reaction_stays_a_reaction_beside_a_drug_that_does_nothing_for_it(text: str, event: str):
+    """GIVEN a reaction said to follow a drug, or one the condition-and-useless-drug reading does not
+    cover WHEN assessed THEN it is still an event."""
+    assert event in _assess(text).events

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pv.channels import parse_object, parse_social_message
+from pv.intelligence import adverse_event_sentences
 from pv.models import CaseRequest, Quarantined, SourceDocument
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -76,6 +77,24 @@ def test_each_sample_parses_to_its_expected_outcome(key):
         text = _everything(result)
         missing = [value for value in entry["personal_data"] if value not in text]
         assert missing == [], "personal data listed in MANIFEST but not in the parsed document"
+
+
+_WITHOUT_AN_AE = sorted(
+    (key, source_key)
+    for key in MANIFEST
+    for source_key, entry in _expected(key).items()
+    if entry.get("is_ae") is False
+)
+
+
+@pytest.mark.parametrize(("key", "source_key"), _WITHOUT_AN_AE)
+def test_the_rules_find_no_adverse_event_sentence_in_a_sample_without_an_ae(key, source_key):
+    """GIVEN a sample the MANIFEST says reports no AE (a question, denied symptoms, a drug that
+    "isn't doing much" for a bad back) WHEN screening's rules read it THEN no sentence is an AE."""
+    results = parse_object(key, (DOCUMENTS / key).read_bytes(), LANDED, 5 * 1024 * 1024)
+    [document] = [r for r in results if r.source_key == source_key]
+    assert isinstance(document, SourceDocument)
+    assert adverse_event_sentences(document) == []
 
 
 def test_the_s3_notification_event_names_a_sample_with_its_size_and_etag():

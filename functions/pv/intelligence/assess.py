@@ -21,6 +21,7 @@ from .context import (
     is_started,
     mention_context,
     named_as_treated,
+    not_helped_by,
     phrase_bounds,
     purpose,
     put_down_to_cause,
@@ -155,6 +156,7 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
             )
             found.append(_Found(i, entity, first, last, mention))
 
+    _mark_conditions_not_helped(found, tokens)
     _mark_treated_reactions(found, tokens)
     _mark_treatments(found, tokens)
     _mark_concomitants(found, tokens)
@@ -383,6 +385,40 @@ def _put_down_to(sentence: list[Token], reaction: _Found, drugs: set[int]) -> bo
     return drug_at is not None and any(
         t.text in {"after", "from", "since", "on", "with", "by"} for t in sentence[reaction.last : drug_at]
     )
+
+
+def _mark_conditions_not_helped(found: list[_Found], tokens: list[list[Token]]) -> None:
+    """An event named beside a drug said to do nothing for it is what the drug is taken for: its
+    indication, not a reaction ("I've got a bad back and paracetamol isn't doing much";
+    `not_helped_by`). Lack of effect is not a reaction.
+
+    Not when another drug is started or blamed anywhere in the document: the condition may be its
+    reaction ("I started Lipitor last month. Now I have muscle pain and paracetamol isn't helping").
+    """
+    drugs = [
+        d for d in found if d.entity.type == "DRUG" and d.mention.role == "suspect" and not d.mention.negated
+    ]
+    for f in found:
+        if f.entity.type != "AE" or not _occurred(f.mention):
+            continue
+        sentence = tokens[f.sentence]
+        drug_tokens = _drug_tokens(found, f.sentence)
+        useless = {
+            d.mention.normalized
+            for d in drugs
+            if d.sentence == f.sentence
+            and not_helped_by(sentence, f.first, f.last, (d.first, d.last), drug_tokens)
+        }
+        suspected_other = any(
+            o.mention.normalized not in useless
+            and (
+                is_started(tokens[o.sentence], o.first, o.last)
+                or is_blamed(tokens[o.sentence], o.first, o.last)
+            )
+            for o in drugs
+        )
+        if useless and not suspected_other:
+            f.mention = f.mention.model_copy(update={"role": "indication"})
 
 
 def _mark_treated_reactions(found: list[_Found], tokens: list[list[Token]]) -> None:

@@ -49,6 +49,21 @@ _PSEUDO_NEGATIONS = (
 )
 _POST_NEGATIONS = (("ruled", "out"), ("was", "negative"), ("were", "negative"), ("not", "present"))
 
+# A drug that does nothing for a condition: "isn't helping", "doesn't really work", "hasn't
+# helped", "is not touching it", "isn't doing much", "does nothing for it". The condition is not
+# denied ("paracetamol isn't helping my headache": the headache is there).
+_NO_EFFECT_NEGATIONS = word_set(
+    "not never isn't wasn't aren't weren't doesn't didn't don't hasn't haven't won't"
+)
+_NO_EFFECT_FILLERS = word_set("really even seem seems seemed to")
+_HELPING = word_set("help helps helped helping work works worked working touch touches touched touching")
+_DOING = word_set("do does did doing done")
+_NOTHING = word_set("nothing little")
+# Between a drug and what it does not do: "paracetamol is not helping", "... and it's not working".
+_NO_EFFECT_LEAD = word_set(
+    "is was are has have just still really also even honestly , which that it it's and"
+)
+
 _HYPOTHETICAL = word_set(
     "could might may can possible possibly potential potentially risk risks worried worry afraid "
     "concerned if whether wonder wondering warned warns leaflet sure certain"
@@ -225,7 +240,11 @@ def is_negated(tokens: list[Token], first: int, last: int) -> bool:
         if word in _SCOPE_ENDS or (word == "," and i + 1 < first and tokens[i + 1].text in {"and", "so"}):
             break
         following = _words(tokens, i, min(i + 4, first))
-        if word in _NEGATIONS and not any(tuple(following[: len(p)]) == p for p in _PSEUDO_NEGATIONS):
+        if (
+            word in _NEGATIONS
+            and not any(tuple(following[: len(p)]) == p for p in _PSEUDO_NEGATIONS)
+            and not _not_helping(following)
+        ):
             return True
         if any(tuple(following[: len(p)]) == p for p in _NEGATION_PHRASES):
             return True
@@ -234,6 +253,66 @@ def is_negated(tokens: list[Token], first: int, last: int) -> bool:
         i -= 1
     after = _words(tokens, last, min(last + 3, clause_end))
     return any(tuple(after[: len(p)]) == p for p in _POST_NEGATIONS)
+
+
+def _not_helping(words: list[str]) -> bool:
+    """The words open with a negation of helping or working ("isn't helping", "doesn't really
+    work", "not touching")."""
+    return _no_effect(words, _HELPING) > 0
+
+
+def _no_effect(words: list[str], verbs: frozenset[str] = _HELPING | _DOING) -> int:
+    """How many words open by saying something has no effect (0: none): a negation of one of
+    `verbs` ("isn't helping", "doesn't really work", "isn't doing much") or "does nothing"."""
+    if len(words) > 1 and words[0] in _DOING and words[1] in _NOTHING and words[0] in verbs:
+        return 2
+    if not words or words[0] not in _NO_EFFECT_NEGATIONS:
+        return 0
+    i = 1
+    while i < len(words) and words[i] in _NO_EFFECT_FILLERS:
+        i += 1
+    return i + 1 if i < len(words) and words[i] in verbs else 0
+
+
+def _no_effect_span(tokens: list[Token], last: int) -> tuple[int, int] | None:
+    """The tokens right after the drug ending at `last`, in its clause, that say it has no effect
+    ("paracetamol isn't doing much", "is not helping", "doesn't really work", "does nothing")."""
+    end = clause_bounds(tokens, max(last - 1, 0), last)[1]
+    words = _words(tokens, last, min(last + 8, end))
+    i = 0
+    while i < 3 and i < len(words) and words[i] in _NO_EFFECT_LEAD and not _no_effect(words[i:]):
+        i += 1
+    length = _no_effect(words[i:])
+    return (last + i, last + i + length) if length else None
+
+
+def not_helped_by(
+    tokens: list[Token], first: int, last: int, drug: tuple[int, int], drug_tokens: set[int]
+) -> bool:
+    """The event at tokens [first, last) is a condition that the drug at tokens `drug` is said to
+    do nothing for: what the drug is taken for, not a reaction.
+
+    The words right after the drug say it has no effect ("isn't doing much", "isn't helping",
+    "hasn't helped", "does nothing for it"); the event is not those words ("doesn't work" is the
+    event "drug ineffective"), it is named in the drug's verb phrase ("I've got a bad back and
+    paracetamol isn't doing much", "paracetamol isn't helping my headache") or in the clause right
+    before the drug's ("my back hurts but co-codamol hasn't helped"), and its clause names no
+    other drug and no reaction cue ("since starting", "caused", "new" ...).
+    """
+    drug_first, drug_last = drug
+    span = _no_effect_span(tokens, drug_last)
+    if span is None or (first < span[1] and span[0] < last):
+        return False
+    phrase_start, phrase_end = phrase_bounds(tokens, drug_first, drug_last)
+    clause_start, clause_end = clause_bounds(tokens, first, last)
+    beside = (phrase_start <= first and last <= phrase_end) or (
+        clause_end + 1 == clause_bounds(tokens, drug_first, drug_last)[0]
+    )
+    other_drug = any(
+        i in drug_tokens and not drug_first <= i < drug_last for i in range(clause_start, clause_end)
+    )
+    cue = any(w in _REACTION_CUES for w in _words(tokens, clause_start, clause_end))
+    return beside and not other_drug and not cue
 
 
 def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
