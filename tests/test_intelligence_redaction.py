@@ -108,6 +108,14 @@ def test_rule_redactor_replaces_personal_data_with_typed_placeholders(text: str,
     assert RuleRedactor().redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text", ["Kind regards,\nAki Tanaka", "Thanks,\nAki", "My husband Aki Virtanen got a rash."]
+)
+def test_a_name_spelled_like_a_capitals_only_abbreviation_is_still_a_name(text: str):
+    # "AKI" (acute kidney injury) is vocabulary only when written in capitals.
+    assert "Aki" not in RuleRedactor().redact(text)
+
+
 def test_doses_dates_and_counts_are_not_phone_numbers():
     text = "I took 2 x 200 mg on 12.03.2024, about 1,000 units in 2023."
     assert RuleRedactor().redact(text) == text

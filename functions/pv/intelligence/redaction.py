@@ -322,8 +322,9 @@ def _matches(pattern: re.Pattern[str], keep: Callable[[re.Match[str]], bool] | N
 
 
 def _is_vocabulary(word: str) -> bool:
-    """Drug and event words are never names ("Dear Lipitor team" keeps Lipitor)."""
-    return lexicon().lookup((word.lower(),)) is not None
+    """Drug and event words are never names ("Dear Lipitor team" keeps Lipitor); an abbreviation
+    the vocabulary knows only in capitals is one only so written ("Aki" may be a name, "AKI" not)."""
+    return lexicon().lookup((word.lower(),), in_capitals=word.isupper()) is not None
 
 
 def name_variants(metadata: Mapping[str, str]) -> list[str]:
