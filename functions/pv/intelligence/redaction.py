@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from pv.models import CaseFacts, SourceDocument
 
 from .lexicon import lexicon
-from .text import tokenize, word_set
+from .text import tokenize, word_set, words
 
 
 class Redactor(Protocol):
@@ -371,8 +371,15 @@ class _Redaction:
     def __init__(self, text: str) -> None:
         self.source = text
         self.text = text
-        # per character of self.text: (start, end) in the original, and the placeholder it is part of
-        self.origin: list[tuple[int, int, str | None]] = [(i, i + 1, None) for i in range(len(text))]
+        # per character of self.text: (start, end) in the original, and the placeholder it is part
+        # of; built at the first replacement (most sentences have nothing to replace)
+        self._origin: list[tuple[int, int, str | None]] | None = None
+
+    @property
+    def origin(self) -> list[tuple[int, int, str | None]]:
+        if self._origin is None:
+            self._origin = [(i, i + 1, None) for i in range(len(self.text))]
+        return self._origin
 
     @classmethod
     def run(cls, text: str, known_names: Iterable[str]) -> _Redaction:
@@ -414,11 +421,11 @@ class _Redaction:
         pieces.append(self.text[at:])
         origin.extend(self.origin[at:])
         self.text = "".join(pieces)
-        self.origin = origin
+        self._origin = origin
 
     def spans(self) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
-        for start, end, placeholder in self.origin:
+        for start, end, placeholder in self._origin or ():
             if not placeholder:
                 continue
             if found and start <= found[-1][1]:
@@ -431,7 +438,7 @@ class _Redaction:
         """Each placeholder in the text, with the original text it stands for."""
         found: list[tuple[str, str]] = []
         previous = None
-        for item in self.origin:
+        for item in self._origin or ():
             start, end, placeholder = item
             if placeholder and item != previous:
                 found.append((self.source[start:end], placeholder))
@@ -587,13 +594,13 @@ def publishable(facts: CaseFacts, document: SourceDocument, *, redactor: Redacto
     redactor = redactor or RuleRedactor()
     known_names = name_variants(document.metadata)
     texts = [u.text for u in document.units]
-    original = [_words(text) for text in texts]
+    original = [words(text) for text in texts]
     # placeholders out: "[DOB]" must not count as the word "dob" surviving
-    redacted = [_words(_PLACEHOLDER.sub(" ", redactor.redact(t, known_names=known_names))) for t in texts]
+    redacted = [words(_PLACEHOLDER.sub(" ", redactor.redact(t, known_names=known_names))) for t in texts]
 
     def published(name: str) -> str | None:
-        words = _words(name)
-        if any(_occurs(words, t) for t in original) and not any(_occurs(words, t) for t in redacted):
+        named = words(name)
+        if any(_occurs(named, t) for t in original) and not any(_occurs(named, t) for t in redacted):
             return None
         alone = redactor.redact(name, known_names=known_names)
         return alone if _PLACEHOLDER.sub("", alone).strip(" ,.;:-") else None
@@ -632,10 +639,6 @@ def _document_personal_data(texts: list[str], known_names: Iterable[str]) -> lis
             parts.append(street.group(1))
         forms.update((part, placeholder) for part in parts if len(part) >= 5)
     return sorted(forms.items(), key=lambda item: len(item[0]), reverse=True)
-
-
-def _words(text: str) -> list[str]:
-    return [t.text for t in tokenize(text)]
 
 
 def _occurs(words: list[str], text: list[str]) -> bool:

@@ -54,10 +54,18 @@ def _fold_char(char: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Words (with inner apostrophes and hyphens) and single punctuation marks, folded."""
     folded = fold(text)
-    return [
-        Token(m.group(), m.start(), m.end(), in_capitals(text[m.start() : m.end()]))
-        for m in _TOKEN.finditer(folded)
-    ]
+    tokens = []
+    for m in _TOKEN.finditer(folded):
+        start, end = m.span()
+        # in_capitals only for a word that starts with a capital: most words do not (hot path).
+        capitals = text[start].isupper() and in_capitals(text[start:end])
+        tokens.append(Token(m.group(), start, end, capitals))
+    return tokens
+
+
+def words(text: str) -> list[str]:
+    """The folded texts of `tokenize`'s tokens, without their offsets (cheaper on long texts)."""
+    return _TOKEN.findall(fold(text))
 
 
 def in_capitals(word: str) -> bool:
