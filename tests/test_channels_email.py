@@ -97,6 +97,50 @@ def test_forwarded_message_stays_screened_body():
     assert "I get nosebleeds on Xarelto." in units[0].text
 
 
+def _forward_as_attachment(inner: str, outer_text: str = "FYI, see the attached report.") -> bytes:
+    return (
+        HEADERS.format(subject="Fw: report", extra="")
+        + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        + f"--B\nContent-Type: text/plain; charset=utf-8\n\n{outer_text}\n"
+        + '--B\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename="report.eml"\n\n'
+        + inner
+        + "\n--B--\n"
+    ).encode()
+
+
+def test_a_message_forwarded_as_an_attachment_is_screened_as_a_forward():
+    """GIVEN a colleague's email with the patient's report attached as a message ("Forward as
+    attachment") WHEN it is parsed THEN the report's subject and text are screened body, after a
+    forward marker, and the enclosed sender's address stays out of the text."""
+    inner = (
+        "From: Rosa Delgado <rosa@example.com>\nTo: medinfo@pharma.example\nSubject: nosebleeds\n"
+        "Content-Type: text/plain; charset=utf-8\n\nI get nosebleeds on Xarelto.\n"
+    )
+    doc = _parse(_forward_as_attachment(inner))
+    assert _kinds(doc) == [
+        ("subject", "Fw: report"),
+        (
+            "body",
+            "FYI, see the attached report.\n\n---------- Forwarded message ---------\n"
+            "Subject: nosebleeds\n\nI get nosebleeds on Xarelto.",
+        ),
+    ]
+    assert "rosa@example.com" not in doc.text
+    assert doc.metadata["attachments"] == "0"
+
+
+def test_an_attached_message_reads_its_own_body_and_counts_its_own_attachments():
+    inner = (
+        'Subject: rash\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="I"\n\n'
+        "--I\nContent-Type: text/html; charset=utf-8\n\n<p>Rash after <b>amoxicillin</b>.</p>\n"
+        '--I\nContent-Type: application/pdf; name="photo.pdf"\nContent-Disposition: attachment\n\n'
+        "JVBERi0=\n--I--\n"
+    )
+    doc = _parse(_forward_as_attachment(inner))
+    assert doc.units[-1].text.endswith("Subject: rash\n\nRash after amoxicillin.")
+    assert doc.metadata["attachments"] == "1"
+
+
 def test_signature_delimiter_and_sent_from_my_iphone_are_signatures():
     assert [(u.kind, u.text) for u in split_body("Rash after the pill.\n-- \nJane\n555-0100")] == [
         ("body", "Rash after the pill."),

@@ -86,6 +86,19 @@ def test_deeply_nested_json_is_malformed_json_not_a_crash(key):
     assert [getattr(r, "reason", None) for r in results] == ["malformed_json"]
 
 
+def test_hundreds_of_nested_forwarded_messages_are_a_malformed_email_not_a_crash():
+    """GIVEN a message forwarded inside itself 1,000 times (past what the parsers can recurse into)
+    WHEN it is parsed THEN it is quarantined as malformed_email, not a RecursionError."""
+    message = "Subject: s\nContent-Type: text/plain\n\nI bled on Xarelto.\n"
+    for i in range(1000):
+        message = (
+            f'Subject: fw {i}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B{i}"\n\n'
+            f"--B{i}\nContent-Type: message/rfc822\n\n{message}\n--B{i}--\n"
+        )
+    results = parse_object("email/deep.eml", message.encode(), LANDED, MAX_BYTES)
+    assert [getattr(r, "reason", None) for r in results] == ["malformed_email"]
+
+
 def test_deep_nesting_inside_one_post_quarantines_only_that_post():
     deep = b'{"id": "d", "text": "t", "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     results, _ = _bounded("social/d.jsonl", deep + b'\n{"id": "ok", "text": "rash"}\n')

@@ -110,6 +110,48 @@ def test_an_email_a_transcript_a_call_note_and_a_social_batch_become_screenings_
     assert "atorvastatin" in json.loads(attributes["drug"]["Value"])
 
 
+ATTACHED_FORWARD_EMAIL = b"""From: Mark Jennings <mark.jennings@pharma.example>
+To: medinfo@pharma.example
+Subject: Fw: customer email
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="OUTER"
+
+--OUTER
+Content-Type: text/plain; charset=utf-8
+
+FYI, this came to the sales inbox. Please handle.
+
+--OUTER
+Content-Type: message/rfc822
+Content-Disposition: attachment; filename="customer.eml"
+
+From: Rosa Delgado <rosa.delgado@example.com>
+To: sales@pharma.example
+Subject: nosebleeds
+Content-Type: text/plain; charset=utf-8
+
+Since I started Xarelto I get nosebleeds almost every day.
+
+--OUTER--
+"""
+
+
+def test_a_report_forwarded_as_an_attachment_becomes_a_case_without_its_senders_address(pipeline):
+    """GIVEN a colleague forwards a customer's email as an attachment WHEN the pipeline runs
+    THEN the enclosed report is screened and becomes a case and an alert, and neither the
+    enclosed sender's address nor name is in the alert."""
+    pipeline.upload("email/attached-forward.eml", ATTACHED_FORWARD_EMAIL)
+
+    pipeline.run()
+
+    [screening] = pipeline.screenings()
+    assert screening["is_ae"] is True
+    [case] = pipeline.cases()
+    assert "rivaroxaban" in case["facts"]["suspect_drugs"]
+    [alert] = pipeline.alerts()
+    assert "rosa" not in json.dumps(alert).lower()
+
+
 def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):
     pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)  # hospitalised overnight: serious
     pipeline.push_post({"id": "p-9", "text": "This cream gave me a mild rash, annoying.", "author": "@x"})

@@ -3,8 +3,10 @@
 The new text is screened; quoted replies (`>` lines, the history after "On ... wrote:" or an
 Outlook "-----Original Message-----" / "From: ... Sent: ..." block) and signatures are kept as
 their own units and not screened. A forwarded message ("---------- Forwarded message ---------")
-stays body: it is often a report the company has not seen yet. From/To/Cc are personal data and
-go to metadata only (the encrypted store), never into text units.
+stays body: it is often a report the company has not seen yet. So does a message forwarded as an
+attachment (message/rfc822): its subject and body follow the same forward marker. From/To/Cc are
+personal data and go to metadata only (the encrypted store), never into text units; an enclosed
+message's From/To are not read at all. Nesting past what the parsers recurse into is malformed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _RULE = re.compile(r"^\s*_{8,}\s*$")
 _FORWARDED = re.compile(
     r"^\s*(-{2,}\s*Forwarded message\s*-{2,}|Begin forwarded message:)\s*$", re.IGNORECASE
 )
+_FORWARD_MARKER = "---------- Forwarded message ---------"
 _SIG_DELIMITER = re.compile(r"^--\s?$")
 _VALEDICTION = re.compile(
     r"^\s*((best|kind|warm|warmest|many thanks and)?\s*(regards|wishes)"
@@ -67,10 +70,7 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
         subject = str(message.get("subject") or "").strip()
         sent_at = _date(message)
         parts = _body_parts(message)
-        text = "\n\n".join(
-            _part_text(p) if p.get_content_subtype() == "plain" else html_to_text(_part_text(p))
-            for p in parts
-        )
+        text = _body_text(message)
         metadata = {
             "from": str(message.get("from") or ""),
             "to": str(message.get("to") or ""),
@@ -80,7 +80,15 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             "body_type": parts[0].get_content_type() if parts else "none",
             "attachments": str(_attachment_count(message, parts)),
         }
-    except (ValueError, TypeError, LookupError, IndexError, AttributeError, email.errors.MessageError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        LookupError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+        email.errors.MessageError,
+    ) as exc:
         if isinstance(exc, ParseError):
             raise
         raise ParseError(Reason.MALFORMED_EMAIL) from exc
@@ -117,12 +125,41 @@ def _part_text(part: MIMEPart) -> str:
     raise ParseError(Reason.BAD_ENCODING)
 
 
+def _body_text(message: MIMEPart) -> str:
+    """The body's text parts joined in order; a message forwarded as an attachment follows as a
+    forwarded block (marker, its subject, its body), screened like an inline forward."""
+    pieces = []
+    for part in _body_parts(message):
+        if part.get_content_type() == "message/rfc822":
+            pieces.append(_forwarded_text(part))
+        elif part.get_content_subtype() == "plain":
+            pieces.append(_part_text(part))
+        else:
+            pieces.append(html_to_text(_part_text(part)))
+    return "\n\n".join(p for p in pieces if p)
+
+
+def _forwarded_text(part: MIMEPart) -> str:
+    inner = next(iter(part.iter_parts()), None)
+    if inner is None:
+        return ""
+    subject = str(inner.get("subject") or "").strip()
+    # Only the subject of the enclosed headers: its From/To are personal data, kept out of the text.
+    header = f"{_FORWARD_MARKER}\nSubject: {subject}" if subject else _FORWARD_MARKER
+    body = _body_text(inner)
+    return f"{header}\n\n{body}" if body else header
+
+
 def _body_parts(part: MIMEPart) -> list[MIMEPart]:
-    """The text parts that make up the body, in order: one per alternative, every inline one.
+    """The parts that make up the body, in order: one text part per alternative, every inline one,
+    and every enclosed message (message/rfc822, inline or attached).
 
     Mail clients split a body around inline images into several text parts of a
-    multipart/mixed; all of them are the reporter's text, not only the first.
+    multipart/mixed; all of them are the reporter's text, not only the first. "Forward as
+    attachment" sends the original report as an attached message: it is read, not counted away.
     """
+    if part.get_content_type() == "message/rfc822":
+        return [part]
     if part.is_attachment() or part.get_filename():
         return []
     if part.get_content_type() == "multipart/alternative":
@@ -135,11 +172,23 @@ def _body_parts(part: MIMEPart) -> list[MIMEPart]:
     return []
 
 
+def _text_parts_read(body: list[MIMEPart]) -> list[MIMEPart]:
+    """The text parts that `_body_text` reads from `body`, enclosed messages opened."""
+    read = []
+    for part in body:
+        if part.get_content_type() == "message/rfc822":
+            read += [t for inner in part.iter_parts() for t in _text_parts_read(_body_parts(inner))]
+        else:
+            read.append(part)
+    return read
+
+
 def _attachment_count(message: EmailMessage, body: list[MIMEPart]) -> int:
     """Leaf parts that are neither the body nor a text alternative of it."""
+    read = _text_parts_read(body)
     count = 0
     for part in message.walk():
-        if part.is_multipart() or any(part is b for b in body):
+        if part.is_multipart() or any(part is r for r in read):
             continue
         if part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text":
             count += 1
