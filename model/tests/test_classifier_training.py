@@ -228,3 +228,25 @@ def test_event_tags_mark_the_annotated_effect_words_and_nothing_in_not_ae_senten
     assert tagged["severe"] == NER_LABEL2ID["B-AE"] and tagged["rash"] == NER_LABEL2ID["I-AE"]
     assert tagged["am"] == NER_LABEL2ID["O"] and tagged["[CLS]"] == -100  # drugs are not tagged here
     assert set(rows[1]["ae_tags"]) == {NER_LABEL2ID["O"], -100}
+
+
+def test_a_new_seed_keeps_the_split_that_split_seed_names(
+    tmp_path: Path, corpus_dir: Path, trained: dict
+) -> None:
+    """GIVEN a run with another seed (weights, dropout, batch order) WHEN it trains THEN its
+    train / validation / test parts are those of `split_seed`, so seeds compare on one test part."""
+    import dataclasses
+
+    import pv_model.training as training
+
+    config = dataclasses.replace(
+        trained["config"], output_dir=str(tmp_path / "model"), seed=7, epochs=1, weight_averaging="none"
+    )
+    training.train(config)
+    again = json.loads((tmp_path / "model" / "training.json").read_text())["split"]
+    first = json.loads((trained["dir"] / "training.json").read_text())["split"]
+    assert again["seed"] == first["seed"] == 42
+    assert {k: again[k] for k in ("train", "validation", "test")} == {
+        k: first[k] for k in ("train", "validation", "test")
+    }
+    assert again["train_used"] == first["train_used"]

@@ -42,7 +42,8 @@ class TrainConfig:
     # comes first (the schedule still anneals when a busy CPU cuts training short); else any HF name.
     lr_scheduler: str = "budget_linear"
     precision: str = "auto"  # "auto": bf16 autocast where the CPU/GPU supports it, else fp32; "bf16"; "fp32"
-    seed: int = 42
+    seed: int = 42  # weights, dropout and batch order
+    split_seed: int = 42  # which PMIDs go to train / validation / test: keep it to compare seeds
     class_weight: str = "balanced"  # "balanced" (inverse class frequency) or "none"
     early_stopping_patience: int = 4  # evaluations without a better validation F1 (one epoch)
     evals_per_epoch: int = 4  # also the checkpoints the soup can average
@@ -338,6 +339,25 @@ def greedy_soup(
     return averaged([m[2] for m in members]), sorted(m[1] for m in members), trials
 
 
+def apply_soup(
+    method: str, model: Any, snapshots: list[tuple[float, int, dict[str, Any]]], score: Any
+) -> dict[str, Any]:
+    """Load into `model` what `method` makes of the evaluated checkpoints: "greedy", the
+    `greedy_soup` judged by `score(state) -> float` (validation only); "none", the weights as they
+    are (the Trainer's best checkpoint). Empties `snapshots`; returns the record for `training.json`."""
+    if method not in ("greedy", "none"):
+        raise ValueError(f"weight_averaging must be 'greedy' or 'none', not {method!r}")
+    record: dict[str, Any] = {"method": method}
+    if method == "greedy" and len(snapshots) > 1:
+        weights, steps, trials = greedy_soup(snapshots, score)
+        model.load_state_dict(weights)
+        record |= {"steps": steps, "trials": trials}
+        best = max(t["score"] for t in trials if t["kept"])
+        log.info("greedy soup of checkpoints at steps %s (validation score %.4f)", steps, best)
+    snapshots.clear()
+    return record
+
+
 def train(config: TrainConfig) -> dict[str, Any]:
     """Fine-tune, pick the threshold on validation, save the model folder; return its metrics.
 
@@ -352,7 +372,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     started, base, output = begin_run(config)
 
     examples = load_corpus(config.data_dir)
-    splits = split(examples, protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
+    splits = split(examples, protocol=config.split, seed=config.split_seed)  # type: ignore[arg-type]
     train_examples = splits.train[: config.limit_train] if config.limit_train > 0 else splits.train
     if config.augment_per_positive > 0:
         from pv_model.augment import substitution_augment
@@ -458,24 +478,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
         callbacks=[*stopping_callbacks(config, started), snapshot_callback(snapshots)],
     )
     train_result = trainer.train()
-    soup: dict[str, Any] = {"method": config.weight_averaging}
-    if config.weight_averaging == "greedy" and len(snapshots) > 1:
-        val_labels = [e.target for e in validation]
+    val_labels = [e.target for e in validation]
 
-        def score(state: dict[str, Any]) -> float:
-            # Validation F1 at the threshold that is best for these weights (as the saved model's will be).
-            model.load_state_dict(state)
-            logits = np.asarray(trainer.predict(val_set).predictions, dtype=np.float32)
-            return best_f1(val_labels, _softmax_ae(logits))
+    def score(state: dict[str, Any]) -> float:
+        # Validation F1 at the threshold that is best for these weights (as the saved model's will be).
+        model.load_state_dict(state)
+        logits = np.asarray(trainer.predict(val_set).predictions, dtype=np.float32)
+        return best_f1(val_labels, _softmax_ae(logits))
 
-        weights, steps, trials = greedy_soup(snapshots, score)
-        model.load_state_dict(weights)
-        soup |= {"steps": steps, "trials": trials}
-        best = max(t["score"] for t in trials if t["kept"])
-        log.info("greedy soup of checkpoints at steps %s (validation F1 %.4f)", steps, best)
-    elif config.weight_averaging not in ("greedy", "none"):
-        raise ValueError(f"weight_averaging must be 'greedy' or 'none', not {config.weight_averaging!r}")
-    snapshots.clear()
+    soup = apply_soup(config.weight_averaging, model, snapshots, score)
     if auxiliary:
         del model.ae_tagger  # a training aid only: the saved model is the plain classifier
     training_seconds = time.monotonic() - started
