@@ -42,6 +42,17 @@ def test_initials_and_times_do_not_split_names():
     ]
 
 
+def test_a_letter_that_names_a_vitamin_or_type_ends_a_sentence_unlike_an_initial():
+    assert split_sentences(
+        "I take vitamin D. Then I got a rash. Hepatitis B. Vaccine given by Dr. A. Khan."
+    ) == [
+        "I take vitamin D.",
+        "Then I got a rash.",
+        "Hepatitis B.",
+        "Vaccine given by Dr. A. Khan.",
+    ]
+
+
 def test_question_and_exclamation_runs_end_sentences_even_before_lowercase():
     assert split_sentences("Was it the drug?! i felt awful!!! why me? no idea") == [
         "Was it the drug?!",

@@ -24,6 +24,13 @@ _SOMETIMES_ABBREVIATIONS = frozenset(
     | {"apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri"}
 )
 
+# Words a single capital letter names a kind of ("vitamin D", "hepatitis B", "type A"): that letter
+# is not an initial, so "I take vitamin D. Then I got a rash." is two sentences.
+_LETTER_NAMERS = frozenset(
+    {"vitamin", "hepatitis", "type", "group", "grade", "stage", "class", "phase", "factor", "plan"}
+    | {"vitamins", "protein", "antigen", "ward", "wing", "block", "bay", "room", "unit", "level"}
+)
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣◦–—>]+|\(?\d{1,3}[.)]|\(?[a-z][.)]|\([A-Z]\))\s+")
 _LABEL = re.compile(r"^[A-Za-z][\w'’ -]{0,24}:\s")
@@ -125,6 +132,9 @@ def _ends_sentence(segment: str, match: re.Match[str]) -> bool:
     if token in _SOMETIMES_ABBREVIATIONS or "." in token:
         return next_is_upper  # "20 mg. daily", "9 a.m. She"
     if len(token) == 1 and token.isalpha() and before[-1].isupper():
+        named = segment[: match.start() - 1].rsplit(None, 1)
+        if named and named[-1].lower() in _LETTER_NAMERS:
+            return next_is_upper  # "vitamin D. Then"
         return not next_is_upper  # an initial: "J. Smith"
     return True
 
