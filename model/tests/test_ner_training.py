@@ -18,12 +18,13 @@ from pv_model.ner.training import weak_negatives
 def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     tmp_path: Path, capsys
 ) -> None:
-    """GIVEN ~200 sentences WHEN train-ner runs a few steps THEN the saved model finds their entities."""
+    """GIVEN ~200 sentences WHEN train-ner runs a few steps (checkpoints averaged by the greedy
+    soup) THEN the saved model finds their entities."""
     corpus = write_corpus(synthetic_examples(n_pmids=160, seed=1), tmp_path / "ade")
     out = tmp_path / "ae-extractor"
 
     flags = ["--epochs", "4", "--batch-size", "8", "--learning-rate", "3e-4", "--warmup-steps", "2"]
-    flags += ["--evals-per-epoch", "1", "--max-length", "48"]
+    flags += ["--evals-per-epoch", "1", "--max-length", "48", "--weight-averaging", "greedy"]
 
     code = main(["train-ner", "--data", str(corpus), "--output", str(out), *flags])
 
@@ -40,6 +41,9 @@ def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     assert training["split"]["train_sentences_used"] == positives
     assert training["split"]["train_not_ae_sentences_used"] == positives  # one per AE sentence by default
     assert result["f1"] == training["metrics"]["validation"]["micro"]["f1"]
+    soup = training["metrics"]["weight_averaging"]
+    assert soup["method"] == "greedy" and soup["steps"] and soup["trials"][0]["kept"]
+    assert result["f1"] >= soup["trials"][0]["score"]  # the soup never scores below its best checkpoint
     assert not (tmp_path / ".ae-extractor-checkpoints").exists()
     report = evaluate_ner(out, corpus, part="test")
     assert report["f1_drug"] >= 0.9

@@ -24,11 +24,13 @@ from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
 from pv_model.ner.alignment import AlignedSentence, Span, align_example, bio_labels
 from pv_model.training import (
     _versions,
+    apply_soup,
     begin_run,
     checkpointed_arguments,
     finish_run,
     run_progress,
     save_model,
+    snapshot_callback,
     stopping_callbacks,
 )
 
@@ -51,7 +53,8 @@ class NerTrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     lr_scheduler: str = "linear"
-    seed: int = 42
+    seed: int = 42  # weights, dropout, batch order and the Not_AE sample
+    split_seed: int = 42  # which PMIDs go to train / validation / test
     early_stopping_patience: int = 3  # evaluations without a better validation micro F1
     evals_per_epoch: int = 2
     time_budget_minutes: float = 40.0  # stop (keeping the best checkpoint so far) after this long
@@ -59,6 +62,9 @@ class NerTrainConfig:
     freeze_embeddings: bool = False
     num_threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
     negatives_per_positive: float = 1.0  # Not_AE sentences (weak DRUG labels) per Adverse_Event one
+    # "greedy": average the weights of the evaluated checkpoints that keep or raise validation
+    # micro entity F1 (best checkpoint first); "none": keep the best checkpoint alone.
+    weight_averaging: str = "none"
 
 
 def annotated(examples: list[Example]) -> list[AlignedSentence]:
@@ -138,7 +144,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
 
     started, base, output = begin_run(config)
 
-    splits = split(load_corpus(config.data_dir), protocol=config.split, seed=config.seed)  # type: ignore[arg-type]
+    splits = split(load_corpus(config.data_dir), protocol=config.split, seed=config.split_seed)  # type: ignore[arg-type]
     if splits.protocol == "random":
         log.warning(LEAKY_NOTE)
     train_sentences = annotated(splits.train)
@@ -172,6 +178,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         return {"f1": metrics["micro"]["f1"], "f1_ae": metrics["AE"]["f1"], "f1_drug": metrics["DRUG"]["f1"]}
 
     args = checkpointed_arguments(config, len(train_set), "f1", train_sampling_strategy="group_by_length")
+    snapshots: list[tuple[float, int, dict[str, Any]]] = []
 
     class InOrderTrainer(Trainer):
         """Evaluates in dataset order: with `group_by_length` the stock Trainer also length-shuffles
@@ -188,14 +195,22 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=stopping_callbacks(config, started),
+        callbacks=stopping_callbacks(config, started)
+        + ([snapshot_callback(snapshots)] if config.weight_averaging == "greedy" else []),
     )
     train_result = trainer.train()
-    training_seconds = time.monotonic() - started
 
-    final = trainer.predict(val_set)  # type: ignore[arg-type]
-    predicted = spans_of(entities_from_logits(val_set, np.asarray(final.predictions)))
-    val_metrics = entity_metrics(gold, predicted)
+    def validation_metrics() -> dict[str, Any]:
+        final = trainer.predict(val_set)  # type: ignore[arg-type]
+        return entity_metrics(gold, spans_of(entities_from_logits(val_set, np.asarray(final.predictions))))
+
+    def score(state: dict[str, Any]) -> float:
+        model.load_state_dict(state)
+        return float(validation_metrics()["micro"]["f1"])
+
+    soup = apply_soup(config.weight_averaging, model, snapshots, score)
+    training_seconds = time.monotonic() - started
+    val_metrics = validation_metrics()
 
     save_model(model, tokenizer, output)  # the best checkpoint, loaded in place
     record = {
@@ -217,6 +232,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         "metrics": {
             "validation": val_metrics,
             "best_checkpoint_val_f1": trainer.state.best_metric,
+            "weight_averaging": soup,
             **run_progress(
                 trainer, train_result, ("epoch", "step", "loss", "eval_f1", "eval_f1_ae", "eval_f1_drug")
             ),
