@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pv.intelligence import assess_case
+from pv.intelligence import adverse_event_sentences, assess_case
 from pv.models import CaseFacts, Channel, SentenceScore, SourceDocument, TextUnit
 
 
@@ -293,6 +293,31 @@ def test_non_english_post_keeps_drugs_drops_events_and_asks_for_review():
     assert facts.events == []
     assert "adverse_event" in facts.missing_elements
     assert "Report in language 'es': events not extracted, needs human review." in facts.summary
+
+
+def test_screening_flags_a_non_english_post_that_names_a_drug_for_a_person_to_read():
+    """GIVEN posts the English rules cannot read WHEN screening's rules check them THEN one that
+    names a drug is flagged by that sentence (a case for human review), one that names none is not."""
+    spanish = "Desde que empecé con Xarelto me salen moretones por todo el cuerpo."
+    flagged = adverse_event_sentences(_document(spanish, channel=Channel.SOCIAL, metadata={"author": "x"}))
+    assert flagged == [spanish]
+    weather = _document("Hace muy buen tiempo hoy en Sevilla, vamos a la playa.", channel=Channel.SOCIAL)
+    assert adverse_event_sentences(weather) == []
+
+
+def test_screening_flags_a_callers_reaction_to_the_drug_only_the_agent_named():
+    """GIVEN a safety callback where the agent names the drug and the caller only the reaction
+    WHEN screening's rules check it THEN the caller's reaction sentence is flagged, as the case
+    will take the agent's drug as the suspect; a caller with no reaction is not flagged."""
+    units = [
+        TextUnit(kind="turn", speaker="agent", text="I'm returning your call about the amoxicillin."),
+        TextUnit(kind="turn", speaker="caller", text="Yes. The rash spread to her face this morning."),
+    ]
+    call = _document("", channel=Channel.CALL, units=units, metadata={})
+    assert adverse_event_sentences(call) == ["The rash spread to her face this morning."]
+    assert assess_case(call, []).suspect_drugs == ["amoxicillin"]
+    calm = [units[0], TextUnit(kind="turn", speaker="caller", text="Yes, I wanted to ask about storage.")]
+    assert adverse_event_sentences(_document("", channel=Channel.CALL, units=calm, metadata={})) == []
 
 
 def test_language_given_by_the_channel_wins_over_detection():

@@ -97,6 +97,25 @@ def test_the_rules_find_no_adverse_event_sentence_in_a_sample_without_an_ae(key,
     assert adverse_event_sentences(document) == []
 
 
+_WITH_AN_AE = sorted(
+    (key, source_key)
+    for key in MANIFEST
+    for source_key, entry in _expected(key).items()
+    if entry.get("is_ae") is True
+)
+
+
+@pytest.mark.parametrize(("key", "source_key"), _WITH_AN_AE)
+def test_the_rules_flag_every_sample_that_reports_an_ae(key, source_key):
+    """GIVEN a sample the MANIFEST says reports an AE (also a callback where only the agent names
+    the drug, and a Spanish post) WHEN screening's rules read it THEN they flag it, whatever the
+    classifier scores."""
+    results = parse_object(key, (DOCUMENTS / key).read_bytes(), LANDED, 5 * 1024 * 1024)
+    [document] = [r for r in results if r.source_key == source_key]
+    assert isinstance(document, SourceDocument)
+    assert adverse_event_sentences(document)
+
+
 def test_the_s3_notification_event_names_a_sample_with_its_size_and_etag():
     [record] = json.loads((EVENTS / "s3-notification-in-sqs.json").read_text())["Records"]
     assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()

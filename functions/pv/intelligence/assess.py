@@ -168,11 +168,21 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
 
 
 def adverse_event_sentences(document: SourceDocument, *, extractor: Extractor | None = None) -> list[str]:
-    """The sentences where the reporter's text names a reaction that occurred, when it also names a
-    suspect drug; empty otherwise. Screening's second detector, beside the classifier."""
+    """Screening's second detector, beside the classifier: the sentences where the reporter's text
+    names a reaction that occurred, when the document names a suspect drug (in the reporter's words,
+    else in the agent's or a quoted message's, as the case will take it); empty otherwise.
+
+    The rules read English only. A document in another language is flagged by its sentences that
+    name a drug, so a person reads it: "Desde que empecé con Xarelto me salen moretones" must not
+    pass as screened without an adverse event.
+    """
     texts = document_sentences(document)
     reading = _read(document, texts, extractor)
-    if not reading.suspects:
+    if reading.language != "en":
+        return _unique(texts[f.sentence] for f in reading.found if f.entity.type == "DRUG")
+    if not reading.reactions:
+        return []
+    if not reading.suspects and not _drugs_named_by_others(document, extractor):
         return []
     return _unique(texts[f.sentence] for f in reading.reactions)
 

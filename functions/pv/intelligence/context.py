@@ -817,12 +817,11 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
         named = [m.group(1) for m in _RELATIVE_NAMED.finditer(text, 0, pronoun.start())]
         if named:
             return RELATIVES[named[-1]]
-    for i, sentence in enumerate(folded_sentences):
-        if i not in drug_sentences:
-            continue
-        if re.search(r"\b(?:i|i'm|i've|i'd)\b", sentence):
-            continue  # "my mum told me to stop the ibuprofen I take": the reporter takes it
-        for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", sentence):
+    first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
+    # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
+    # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
+    for i in sorted(drug_sentences) if not first_person else []:
+        for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
             if match.group(1) in RELATIVES:
                 return RELATIVES[match.group(1)]
     if carer and any(
