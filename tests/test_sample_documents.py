@@ -79,41 +79,36 @@ def test_each_sample_parses_to_its_expected_outcome(key):
         assert missing == [], "personal data listed in MANIFEST but not in the parsed document"
 
 
-_WITHOUT_AN_AE = sorted(
-    (key, source_key)
-    for key in MANIFEST
-    for source_key, entry in _expected(key).items()
-    if entry.get("is_ae") is False
-)
+def _samples(is_ae: bool) -> list[tuple[str, str]]:
+    """(file key, source key) of the samples whose MANIFEST entry has this `is_ae`."""
+    return sorted(
+        (key, source_key)
+        for key in MANIFEST
+        for source_key, entry in _expected(key).items()
+        if entry.get("is_ae") is is_ae
+    )
 
 
-@pytest.mark.parametrize(("key", "source_key"), _WITHOUT_AN_AE)
-def test_the_rules_find_no_adverse_event_sentence_in_a_sample_without_an_ae(key, source_key):
-    """GIVEN a sample the MANIFEST says reports no AE (a question, denied symptoms, a drug that
-    "isn't doing much" for a bad back) WHEN screening's rules read it THEN no sentence is an AE."""
+def _sample_document(key: str, source_key: str) -> SourceDocument:
     results = parse_object(key, (DOCUMENTS / key).read_bytes(), LANDED, 5 * 1024 * 1024)
     [document] = [r for r in results if r.source_key == source_key]
     assert isinstance(document, SourceDocument)
-    assert adverse_event_sentences(document) == []
+    return document
 
 
-_WITH_AN_AE = sorted(
-    (key, source_key)
-    for key in MANIFEST
-    for source_key, entry in _expected(key).items()
-    if entry.get("is_ae") is True
-)
+@pytest.mark.parametrize(("key", "source_key"), _samples(is_ae=False))
+def test_the_rules_find_no_adverse_event_sentence_in_a_sample_without_an_ae(key, source_key):
+    """GIVEN a sample the MANIFEST says reports no AE (a question, denied symptoms, a drug that
+    "isn't doing much" for a bad back) WHEN screening's rules read it THEN no sentence is an AE."""
+    assert adverse_event_sentences(_sample_document(key, source_key)) == []
 
 
-@pytest.mark.parametrize(("key", "source_key"), _WITH_AN_AE)
+@pytest.mark.parametrize(("key", "source_key"), _samples(is_ae=True))
 def test_the_rules_flag_every_sample_that_reports_an_ae(key, source_key):
     """GIVEN a sample the MANIFEST says reports an AE (also a callback where only the agent names
     the drug, and a Spanish post) WHEN screening's rules read it THEN they flag it, whatever the
     classifier scores."""
-    results = parse_object(key, (DOCUMENTS / key).read_bytes(), LANDED, 5 * 1024 * 1024)
-    [document] = [r for r in results if r.source_key == source_key]
-    assert isinstance(document, SourceDocument)
-    assert adverse_event_sentences(document)
+    assert adverse_event_sentences(_sample_document(key, source_key))
 
 
 def test_the_s3_notification_event_names_a_sample_with_its_size_and_etag():
