@@ -152,6 +152,32 @@ def test_a_report_forwarded_as_an_attachment_becomes_a_case_without_its_senders_
     assert "rosa" not in json.dumps(alert).lower()
 
 
+def test_a_post_in_another_language_naming_a_drug_becomes_an_incomplete_case_for_review(pipeline):
+    """GIVEN a Spanish post about bruising on Xarelto, which the classifier (English case reports)
+    scores low WHEN the pipeline runs THEN the rules flag it, and its case is incomplete (no event
+    the English rules could extract) with a summary that asks for a person to read it."""
+    pipeline.push_post(
+        {
+            "id": "es-1",
+            "text": "Desde que empecé con Xarelto me salen moretones por todo el cuerpo.",
+            "author": "@fake_user3",
+            "language": "es",
+        }
+    )
+
+    pipeline.run()
+
+    [screening] = pipeline.screenings()
+    assert screening["is_ae"] is True and screening["flag_sources"] == ["rules"]
+    [case] = pipeline.cases()
+    assert case["status"] == "incomplete"
+    assert case["facts"]["suspect_drugs"] == ["rivaroxaban"]
+    assert "adverse_event" in case["facts"]["missing_elements"]
+    assert "needs human review" in case["facts"]["summary"]
+    [alert] = pipeline.alerts()
+    assert "fake_user3" not in json.dumps(alert)
+
+
 def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):
     pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)  # hospitalised overnight: serious
     pipeline.push_post({"id": "p-9", "text": "This cream gave me a mild rash, annoying.", "author": "@x"})
