@@ -177,3 +177,68 @@ def test_transcript_with_only_agent_turns_has_no_text():
     result = _parse("call/t6.txt", b"Agent: Hello?\nAgent: Anyone there?\n")
     assert isinstance(result, Quarantined)
     assert result.reason == "no_text"
+
+
+def _analytics(transcript: list[dict], **extra: object) -> bytes:
+    return json.dumps(
+        {"JobStatus": "COMPLETED", "LanguageCode": "en-US", "Transcript": transcript, **extra}
+    ).encode()
+
+
+def test_a_call_analytics_transcript_takes_each_turns_participant_role():
+    """GIVEN a Transcribe Call Analytics result WHEN parsed THEN CUSTOMER turns are the caller's
+    (screened), AGENT turns the agent's (not screened), consecutive turns of one role joined."""
+    raw = _analytics(
+        [
+            {
+                "ParticipantRole": "AGENT",
+                "Content": "Drug safety line, how can I help?",
+                "BeginOffsetMillis": 0,
+            },
+            {
+                "ParticipantRole": "CUSTOMER",
+                "Content": "I started Eliquis last week.",
+                "BeginOffsetMillis": 900,
+            },
+            {"ParticipantRole": "CUSTOMER", "Content": "Now my gums bleed.", "BeginOffsetMillis": 2100},
+        ]
+    )
+    doc = _parse("call/analytics.json", raw)
+    assert _turns(doc) == [
+        ("agent", "Drug safety line, how can I help?"),
+        ("caller", "I started Eliquis last week.\nNow my gums bleed."),
+    ]
+    assert isinstance(doc, SourceDocument)
+    assert [u.is_screened for u in doc.units] == [False, True]
+    assert doc.metadata["format"] == "call_analytics_json"
+    assert doc.language == "en-US"
+
+
+def test_a_contact_lens_transcript_finds_roles_through_its_participants():
+    """GIVEN a Contact Lens transcript (turns carry a ParticipantId, Participants give the roles)
+    WHEN parsed THEN the customer is the caller, and a bot or another unknown role is not the agent."""
+    raw = _analytics(
+        [
+            {"ParticipantId": "BOT-1", "Content": "Press one for drug safety."},
+            {"ParticipantId": "C-1", "Content": "My son got a rash from the amoxicillin."},
+            {"ParticipantId": "A-7", "Content": "I'm sorry to hear that."},
+            {"ParticipantId": "X-9", "Content": "Hello?"},
+        ],
+        Participants=[
+            {"ParticipantId": "BOT-1", "ParticipantRole": "CUSTOM_BOT"},
+            {"ParticipantId": "C-1", "ParticipantRole": "CUSTOMER"},
+            {"ParticipantId": "A-7", "ParticipantRole": "AGENT"},
+        ],
+    )
+    assert [speaker for speaker, _ in _turns(_parse("call/lens.json", raw))] == [
+        "agent",
+        "caller",
+        "agent",
+        "unknown",
+    ]
+
+
+def test_a_call_analytics_turn_without_text_content_is_a_malformed_transcript():
+    raw = _analytics([{"ParticipantRole": "CUSTOMER", "Content": {"text": "rash"}}])
+    result = _parse("call/bad.json", raw)
+    assert isinstance(result, Quarantined) and result.reason == "malformed_transcript"

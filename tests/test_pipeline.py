@@ -178,6 +178,25 @@ def test_a_post_in_another_language_naming_a_drug_becomes_an_incomplete_case_for
     assert "fake_user3" not in json.dumps(alert)
 
 
+def test_a_call_analytics_transcript_becomes_a_case_from_the_customers_words(pipeline):
+    """GIVEN a Transcribe Call Analytics transcript WHEN the pipeline runs THEN only the customer's
+    turns are screened and the case holds their drug and reaction."""
+    transcript = [
+        {"ParticipantRole": "AGENT", "Content": "Thank you for calling, how can I help?"},
+        {"ParticipantRole": "CUSTOMER", "Content": "I vomited twice since I started the metformin."},
+    ]
+    pipeline.upload("call/analytics-0001.json", json.dumps({"Transcript": transcript}).encode())
+
+    pipeline.run()
+
+    [screening] = pipeline.screenings()
+    assert screening["is_ae"] is True
+    assert [f["text"] for f in screening["flagged"]] == ["I vomited twice since I started the metformin."]
+    [case] = pipeline.cases()
+    assert case["facts"]["suspect_drugs"] == ["metformin"]
+    assert "vomiting" in case["facts"]["events"]
+
+
 def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):
     pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)  # hospitalised overnight: serious
     pipeline.push_post({"id": "p-9", "text": "This cream gave me a mild rash, annoying.", "author": "@x"})

@@ -6,6 +6,12 @@ speaker is a caller (the patient, a relative, a nurse on the line: all reporters
 When the call-centre export knows better it adds a top-level `"speaker_roles"` object
 (`{"spk_0": "caller", "spk_1": "agent"}`) next to Transcribe's fields, and that wins.
 
+Amazon Transcribe Call Analytics and Amazon Connect Contact Lens write their own JSON: a
+top-level `Transcript` list of `{"Content", "ParticipantRole" | "ParticipantId", ...}` (Contact
+Lens also lists `Participants` with each id's role). There the roles are known: `CUSTOMER` is
+the caller; `AGENT`, `SUPERVISOR`, `SYSTEM` and `CUSTOM_BOT` speak for the company and are not
+screened; a role of any other name is `unknown`, which is screened.
+
 Plain text: lines starting `Agent:`, `Rep:`, `Representative:`, `Pharmacist:` are the agent;
 `Caller:`, `Customer:`, `Patient:` the caller (any case, optionally after a `[00:01:02]`
 timestamp). Unlabelled lines continue the current turn. Text with no labels at all is one
@@ -60,9 +66,15 @@ def parse_text_transcript(text: str) -> tuple[list[TextUnit], dict[str, str]]:
     return units, {"format": "text", "labelled": str(labelled).lower()}
 
 
+_COMPANY_ROLES = frozenset({"agent", "supervisor", "system", "custom_bot"})
+
+
 def parse_transcribe_json(text: str) -> tuple[list[TextUnit], dict[str, str]]:
-    """Turns of an Amazon Transcribe result (speaker labels, audio segments, or neither)."""
+    """Turns of an Amazon Transcribe result (speaker labels, audio segments, or neither), or of a
+    Transcribe Call Analytics / Contact Lens transcript (participant roles)."""
     data = load_json(text)
+    if isinstance(data, dict) and isinstance(data.get("Transcript"), list):
+        return _analytics_turns(data)
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise ParseError(Reason.MALFORMED_TRANSCRIPT)
     try:
@@ -84,6 +96,28 @@ def parse_transcribe_json(text: str) -> tuple[list[TextUnit], dict[str, str]]:
     if isinstance(data.get("jobName"), str):
         metadata["job_name"] = data["jobName"]
     return _units(turns), metadata
+
+
+def _analytics_turns(data: dict[str, Any]) -> tuple[list[TextUnit], dict[str, str]]:
+    """Turns of a Call Analytics / Contact Lens transcript, each by its participant's role."""
+    participants = data.get("Participants") if isinstance(data.get("Participants"), list) else []
+    declared = {
+        str(p.get("ParticipantId")): str(p.get("ParticipantRole"))
+        for p in participants
+        if isinstance(p, dict) and p.get("ParticipantId") and p.get("ParticipantRole")
+    }
+    turns: list[tuple[str, str]] = []
+    for entry in data["Transcript"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("Content"), str):
+            raise ParseError(Reason.MALFORMED_TRANSCRIPT)
+        participant = str(entry.get("ParticipantId") or "")
+        role = str(entry.get("ParticipantRole") or declared.get(participant) or participant).lower()
+        speaker = CALLER if role == "customer" else AGENT if role in _COMPANY_ROLES else UNKNOWN
+        turns.append((speaker, entry["Content"]))
+    metadata = {"format": "call_analytics_json", "speakers_from": "participant_roles"}
+    if isinstance(data.get("LanguageCode"), str):
+        metadata["language_code"] = data["LanguageCode"]
+    return _units(_merge(turns)), metadata
 
 
 def _segment_turns(results: dict[str, Any]) -> list[tuple[str, str]]:

@@ -68,6 +68,7 @@ def parse_object(key: str, body: bytes, received_at: datetime, max_bytes: int) -
         received_at=received_at,
         units=units,
         metadata=metadata,
+        language=metadata.get("language_code"),  # as the channel declares it (Call Analytics)
     )
     return [document]
 
