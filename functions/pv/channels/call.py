@@ -100,7 +100,8 @@ def parse_transcribe_json(text: str) -> tuple[list[TextUnit], dict[str, str]]:
 
 def _analytics_turns(data: dict[str, Any]) -> tuple[list[TextUnit], dict[str, str]]:
     """Turns of a Call Analytics / Contact Lens transcript, each by its participant's role."""
-    participants = data.get("Participants") if isinstance(data.get("Participants"), list) else []
+    listed = data.get("Participants")
+    participants: list[Any] = listed if isinstance(listed, list) else []
     declared = {
         str(p.get("ParticipantId")): str(p.get("ParticipantRole"))
         for p in participants
