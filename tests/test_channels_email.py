@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
+from mail_inputs import email_with_pdf, text_pdf
 from pv.channels import parse_object
 from pv.channels.email import html_to_text, split_body
 from pv.models import Quarantined, SourceDocument
@@ -139,6 +140,25 @@ def test_an_attached_message_reads_its_own_body_and_counts_its_own_attachments()
     doc = _parse(_forward_as_attachment(inner))
     assert doc.units[-1].text.endswith("Subject: rash\n\nRash after amoxicillin.")
     assert doc.metadata["attachments"] == "1"
+
+
+def test_the_text_of_a_pdf_attachment_is_screened_as_an_attachment_unit():
+    """GIVEN an email whose report is in an attached PDF letter WHEN parsed THEN the PDF's text is
+    an attachment unit after the body, screened like the body, and the attachment counts as read."""
+    pdf = text_pdf("Re: Mr W. B., 64", "Two days after his first Humira injection he developed a high fever.")
+    doc = _parse(email_with_pdf(pdf))
+    assert _kinds(doc)[-1] == (
+        "attachment",
+        "Re: Mr W. B., 64\nTwo days after his first Humira injection he developed a high fever.",
+    )
+    assert doc.units[-1].is_screened
+    assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "1")
+
+
+def test_an_unreadable_pdf_is_counted_unread_and_the_email_is_still_screened():
+    doc = _parse(email_with_pdf(b"%PDF-1.7\n\x00\x01 this is not a PDF body"))
+    assert [u.kind for u in doc.units] == ["subject", "body"]
+    assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "0")
 
 
 def test_signature_delimiter_and_sent_from_my_iphone_are_signatures():

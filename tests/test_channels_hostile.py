@@ -99,6 +99,24 @@ def test_hundreds_of_nested_forwarded_messages_are_a_malformed_email_not_a_crash
     assert [getattr(r, "reason", None) for r in results] == ["malformed_email"]
 
 
+def test_a_pdf_decompression_bomb_is_left_unread_and_the_email_is_screened():
+    """GIVEN an email whose PDF attachment inflates to 100 MB of page content (past pypdf's
+    decompression limits) WHEN parsed THEN the email is a document, its body is screened and the
+    PDF is counted as an attachment that was not read."""
+    import zlib
+
+    from mail_inputs import email_with_pdf, one_page_pdf
+
+    packer = zlib.compressobj(9)
+    content = packer.compress(b"BT /F1 11 Tf 72 720 Td (rash) Tj ET\n")
+    content += b"".join(packer.compress(b" " * 1_000_000) for _ in range(100)) + packer.flush()
+    pdf = one_page_pdf(content, filters=" /Filter /FlateDecode")
+    [doc] = parse_object("email/bomb.eml", email_with_pdf(pdf, body="Rash after Keflex."), LANDED, MAX_BYTES)
+    assert isinstance(doc, SourceDocument)
+    assert [u.kind for u in doc.units] == ["subject", "body"]
+    assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "0")
+
+
 def test_deep_nesting_inside_one_post_quarantines_only_that_post():
     deep = b'{"id": "d", "text": "t", "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     results, _ = _bounded("social/d.jsonl", deep + b'\n{"id": "ok", "text": "rash"}\n')

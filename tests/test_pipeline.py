@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import endpoint_double
+from mail_inputs import email_with_pdf, text_pdf
 
 AE_EMAIL = b"""From: Jane Example <jane.example@example.org>
 To: medinfo@pharma.example
@@ -195,6 +196,42 @@ def test_a_call_analytics_transcript_becomes_a_case_from_the_customers_words(pip
     [case] = pipeline.cases()
     assert case["facts"]["suspect_drugs"] == ["metformin"]
     assert "vomiting" in case["facts"]["events"]
+
+
+def test_a_report_only_in_an_attached_pdf_becomes_a_case_without_the_patients_name(pipeline):
+    """GIVEN an email that only points to an attached PDF letter, and the letter reports the
+    reaction WHEN the pipeline runs THEN the letter's sentence flags the document and the case
+    holds its drug and event, while the patient's name in the letter stays out of the alert."""
+    letter = text_pdf(
+        "Patient: Walter Brennan, DOB 22/07/1961.",
+        "Two days after his first Humira injection he developed a high fever.",
+    )
+    pipeline.upload("email/letter.eml", email_with_pdf(letter))
+
+    pipeline.run()
+
+    [screening] = pipeline.screenings()
+    assert screening["is_ae"] is True
+    assert any("Humira" in f["text"] for f in screening["flagged"])
+    assert screening["unread_attachments"] == 0
+    [case] = pipeline.cases()
+    assert case["facts"]["suspect_drugs"] == ["adalimumab"]
+    assert "fever" in case["facts"]["events"]
+    [alert] = pipeline.alerts()
+    assert "brennan" not in json.dumps(alert).lower() and "1961" not in json.dumps(alert)
+
+
+def test_an_email_with_an_unreadable_attachment_records_it_as_unread(pipeline):
+    """GIVEN a question by email with a broken PDF attached WHEN screened THEN the screening record
+    counts one unread attachment, for a person to open."""
+    pipeline.upload(
+        "email/broken.eml", email_with_pdf(b"%PDF-1.7 not really", body="Can I take it with food?")
+    )
+
+    pipeline.screen()
+
+    [screening] = pipeline.screenings()
+    assert (screening["status"], screening["unread_attachments"]) == ("screened", 1)
 
 
 def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):

@@ -18,11 +18,12 @@ class Channel(StrEnum):
     SOCIAL = "social"
 
 
-UnitKind = Literal["subject", "body", "quoted", "signature", "turn", "post"]
+UnitKind = Literal["subject", "body", "quoted", "signature", "turn", "post", "attachment"]
 
 
 class TextUnit(BaseModel):
-    """A piece of a document: an email body, a quoted reply, a speaker turn, a post."""
+    """A piece of a document: an email body, a quoted reply, a speaker turn, a post, the text of
+    an attached PDF."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -121,6 +122,9 @@ class Screening(BaseModel):
     screened_at: datetime
     duplicate_keys: list[str] = Field(
         default_factory=list, description="other keys that delivered the same bytes (not screened again)"
+    )
+    unread_attachments: int = Field(
+        default=0, description="attachments whose text was not screened (not a PDF with a text layer)"
     )
 
 

@@ -279,6 +279,7 @@ class ScreeningPipeline:
                 timings_ms={"classify_batch": round(classify_ms, 1)},
                 received_at=document.received_at,
                 screened_at=self.clock(),
+                unread_attachments=_unread_attachments(document),
             )
 
     def _quarantined(self, item: Quarantined, parse_ms: float) -> Screening:
@@ -304,6 +305,13 @@ def _quarantine_unread(key: str, reason: str, received_at: datetime) -> Quaranti
         reason=reason,
         received_at=received_at,
     )
+
+
+def _unread_attachments(document: SourceDocument) -> int:
+    """Attachments the email parser counted but whose text is not among the document's units."""
+    counted = document.metadata.get("attachments", "0")
+    read = document.metadata.get("attachments_read", "0")
+    return max(0, int(counted) - int(read)) if counted.isdigit() and read.isdigit() else 0
 
 
 def _batches_spanned(start: int, end: int, batch_size: int) -> int:

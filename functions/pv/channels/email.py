@@ -7,6 +7,9 @@ stays body: it is often a report the company has not seen yet. So does a message
 attachment (message/rfc822): its subject and body follow the same forward marker. From/To/Cc are
 personal data and go to metadata only (the encrypted store), never into text units; an enclosed
 message's From/To are not read at all. Nesting past what the parsers recurse into is malformed.
+The text layer of a PDF attachment (a letter, a reporting form) is an `attachment` unit, screened;
+other attachments, and PDFs that cannot be read, are only counted (`attachments`,
+`attachments_read` in the metadata).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 
+from pv.channels.attachments import PDF_TYPES, pdf_text
 from pv.channels.base import ParseError, Reason
 from pv.models import TextUnit
 
@@ -71,6 +75,9 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
         sent_at = _date(message)
         parts = _body_parts(message)
         text = _body_text(message)
+        attachments = _attachments(message, parts)
+        read = [(part, pdf_text(_payload(part))) for part in attachments if _is_pdf(part)]
+        attached_texts = [t for _, t in read if t]
         metadata = {
             "from": str(message.get("from") or ""),
             "to": str(message.get("to") or ""),
@@ -78,7 +85,8 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             "message_id": str(message.get("message-id") or ""),
             "date": str(message.get("date") or ""),
             "body_type": parts[0].get_content_type() if parts else "none",
-            "attachments": str(_attachment_count(message, parts)),
+            "attachments": str(len(attachments)),
+            "attachments_read": str(sum(1 for _, t in read if t is not None)) if read else "",
         }
     except (
         ValueError,
@@ -93,6 +101,7 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             raise
         raise ParseError(Reason.MALFORMED_EMAIL) from exc
     units = ([TextUnit(kind="subject", text=subject)] if subject else []) + split_body(text)
+    units += [TextUnit(kind="attachment", text=t) for t in attached_texts]
     metadata = {k: v for k, v in metadata.items() if v}
     return units, metadata, _received(sent_at, received_at)
 
@@ -183,16 +192,26 @@ def _text_parts_read(body: list[MIMEPart]) -> list[MIMEPart]:
     return read
 
 
-def _attachment_count(message: EmailMessage, body: list[MIMEPart]) -> int:
-    """Leaf parts that are neither the body nor a text alternative of it."""
+def _attachments(message: EmailMessage, body: list[MIMEPart]) -> list[MIMEPart]:
+    """Leaf parts that are neither the body nor a text alternative of it (also those of an
+    enclosed message)."""
     read = _text_parts_read(body)
-    count = 0
-    for part in message.walk():
-        if part.is_multipart() or any(part is r for r in read):
-            continue
-        if part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text":
-            count += 1
-    return count
+    return [
+        part
+        for part in message.walk()
+        if not part.is_multipart()
+        and not any(part is r for r in read)
+        and (part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text")
+    ]
+
+
+def _is_pdf(part: MIMEPart) -> bool:
+    return part.get_content_type() in PDF_TYPES or (part.get_filename() or "").lower().endswith(".pdf")
+
+
+def _payload(part: MIMEPart) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def split_body(text: str) -> list[TextUnit]:
