@@ -91,7 +91,7 @@ def test_screen_writes_one_line_per_document_and_post(screened: tuple[Path, list
     ]
     assert set(lines[0]) >= {
         "key", "status", "is_ae", "score", "suspect_drugs", "events", "serious",
-        "seriousness_criteria", "case_id", "summary", "alert",
+        "seriousness_criteria", "case_id", "summary", "alert", "unread_attachments",
     }  # fmt: skip
 
 

@@ -56,6 +56,7 @@ def _line(key: str, **fields: Any) -> dict[str, Any]:
         "due_date": None,
         "summary": None,
         "alert": None,
+        "unread_attachments": 0,
     }
     line.update(fields)
     return line
@@ -70,6 +71,7 @@ def _screened_line(key: str, screening: Screening, case: Case | None, alert: Any
         is_ae=screening.is_ae if screening.status == "screened" else None,
         score=screening.max_score,
         alert=alert,
+        unread_attachments=screening.unread_attachments,
     )
     if case is not None:
         facts = case.facts
