@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
+from xml.sax.saxutils import escape
 
 
 def pdf_of(objects: list[bytes]) -> bytes:
@@ -37,13 +40,39 @@ def text_pdf(*lines: str) -> bytes:
     return one_page_pdf(f"BT /F1 11 Tf 72 720 Td 14 TL {shown} ET".encode("latin-1"))
 
 
-def email_with_pdf(pdf: bytes, body: str = "Please see the attached letter from the clinic.") -> bytes:
-    """An email whose body points to a PDF attachment (base64, as mail clients send it)."""
+def docx(*paragraphs: str, inflated: int = 0) -> bytes:
+    """A Word document (.docx) of these paragraphs; `inflated` pads its main part with that many
+    spaces (which compress to almost nothing)."""
+    body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(p)}</w:t></w:r></w:p>' for p in paragraphs)
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w='
+        '"http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{body}{' ' * inflated}</w:body></w:document>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", xml)
+    return out.getvalue()
+
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def email_with_pdf(
+    pdf: bytes,
+    body: str = "Please see the attached letter from the clinic.",
+    *,
+    filename: str = "letter.pdf",
+    content_type: str = "application/pdf",
+) -> bytes:
+    """An email whose body points to an attachment, a PDF unless told otherwise (base64, as mail
+    clients send it)."""
     encoded = base64.encodebytes(pdf).decode()
     return (
         "From: Jane Roe <jane.roe@example.com>\nTo: medinfo@pharma.example\nSubject: Letter\n"
         + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
         + f"--B\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
-        + '--B\nContent-Type: application/pdf; name="letter.pdf"\nContent-Transfer-Encoding: base64\n'
-        + f'Content-Disposition: attachment; filename="letter.pdf"\n\n{encoded}--B--\n'
+        + f'--B\nContent-Type: {content_type}; name="{filename}"\nContent-Transfer-Encoding: base64\n'
+        + f'Content-Disposition: attachment; filename="{filename}"\n\n{encoded}--B--\n'
     ).encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from mail_inputs import email_with_pdf, text_pdf
+from mail_inputs import DOCX_TYPE, docx, email_with_pdf, text_pdf
 from pv.channels import parse_object
 from pv.channels.email import html_to_text, split_body
 from pv.models import Quarantined, SourceDocument
@@ -153,6 +153,26 @@ def test_the_text_of_a_pdf_attachment_is_screened_as_an_attachment_unit():
     )
     assert doc.units[-1].is_screened
     assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "1")
+
+
+def test_the_paragraphs_of_a_word_attachment_are_screened_as_an_attachment_unit():
+    """GIVEN an email with a .docx report (entities escaped as Word writes them) WHEN parsed THEN
+    its paragraphs, unescaped, are one attachment unit, and the attachment counts as read."""
+    report = docx("Adverse event report", "Since starting Lipitor & Zetia <10 mg> she has muscle pain.")
+    doc = _parse(email_with_pdf(report, filename="report.docx", content_type=DOCX_TYPE))
+    assert _kinds(doc)[-1] == (
+        "attachment",
+        "Adverse event report\nSince starting Lipitor & Zetia <10 mg> she has muscle pain.",
+    )
+    assert doc.metadata["attachments_read"] == "1"
+
+
+def test_a_word_attachment_inflating_past_the_limit_or_not_a_zip_is_left_unread():
+    bomb = docx("Rash after Keflex.", inflated=30_000_000)  # ~30 MB of XML in a ~30 KB zip
+    for attachment in (bomb, b"PK\x03\x04 not really a zip"):
+        doc = _parse(email_with_pdf(attachment, filename="report.docx", content_type=DOCX_TYPE))
+        assert [u.kind for u in doc.units] == ["subject", "body"]
+        assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "0")
 
 
 def test_an_unreadable_pdf_is_counted_unread_and_the_email_is_still_screened():

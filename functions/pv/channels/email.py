@@ -7,9 +7,9 @@ stays body: it is often a report the company has not seen yet. So does a message
 attachment (message/rfc822): its subject and body follow the same forward marker. From/To/Cc are
 personal data and go to metadata only (the encrypted store), never into text units; an enclosed
 message's From/To are not read at all. Nesting past what the parsers recurse into is malformed.
-The text layer of a PDF attachment (a letter, a reporting form) is an `attachment` unit, screened;
-other attachments, and PDFs that cannot be read, are only counted (`attachments`,
-`attachments_read` in the metadata).
+The text of a PDF attachment (its text layer: a letter, a reporting form) or of a Word document
+(.docx) is an `attachment` unit, screened; other attachments, and those that cannot be read, are
+only counted (`attachments`, `attachments_read` in the metadata).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 
-from pv.channels.attachments import PDF_TYPES, pdf_text
+from pv.channels.attachments import reader_for
 from pv.channels.base import ParseError, Reason
 from pv.models import TextUnit
 
@@ -76,8 +76,11 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
         parts = _body_parts(message)
         text = _body_text(message)
         attachments = _attachments(message, parts)
-        read = [(part, pdf_text(_payload(part))) for part in attachments if _is_pdf(part)]
-        attached_texts = [t for _, t in read if t]
+        readers = [
+            (part, reader_for(part.get_content_type(), part.get_filename() or "")) for part in attachments
+        ]
+        read = [reader(_payload(part)) for part, reader in readers if reader is not None]
+        attached_texts = [t for t in read if t]
         metadata = {
             "from": str(message.get("from") or ""),
             "to": str(message.get("to") or ""),
@@ -86,7 +89,7 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             "date": str(message.get("date") or ""),
             "body_type": parts[0].get_content_type() if parts else "none",
             "attachments": str(len(attachments)),
-            "attachments_read": str(sum(1 for _, t in read if t is not None)) if read else "",
+            "attachments_read": str(sum(1 for t in read if t is not None)) if read else "",
         }
     except (
         ValueError,
@@ -203,10 +206,6 @@ def _attachments(message: EmailMessage, body: list[MIMEPart]) -> list[MIMEPart]:
         and not any(part is r for r in read)
         and (part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text")
     ]
-
-
-def _is_pdf(part: MIMEPart) -> bool:
-    return part.get_content_type() in PDF_TYPES or (part.get_filename() or "").lower().endswith(".pdf")
 
 
 def _payload(part: MIMEPart) -> bytes:
