@@ -221,9 +221,9 @@ def test_a_report_only_in_an_attached_pdf_becomes_a_case_without_the_patients_na
     assert "brennan" not in json.dumps(alert).lower() and "1961" not in json.dumps(alert)
 
 
-def test_an_email_with_an_unreadable_attachment_records_it_as_unread(pipeline):
+def test_an_email_with_an_unreadable_attachment_records_it_as_unread(pipeline, capsys):
     """GIVEN a question by email with a broken PDF attached WHEN screened THEN the screening record
-    counts one unread attachment, for a person to open."""
+    counts one unread attachment, for a person to open, and the UnreadAttachments metric says so."""
     pipeline.upload(
         "email/broken.eml", email_with_pdf(b"%PDF-1.7 not really", body="Can I take it with food?")
     )
@@ -232,6 +232,10 @@ def test_an_email_with_an_unreadable_attachment_records_it_as_unread(pipeline):
 
     [screening] = pipeline.screenings()
     assert (screening["status"], screening["unread_attachments"]) == ("screened", 1)
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "UnreadAttachments" in line
+    ]
+    assert [m["UnreadAttachments"] for m in emitted] == [[1.0]]
 
 
 def test_a_serious_case_is_due_in_15_days_and_a_non_serious_one_in_90(pipeline):

@@ -57,6 +57,10 @@ def _record_metrics(message_id: str, outcome: MessageOutcome) -> None:
         metrics.add_metric(name="DocumentsScreened", unit=MetricUnit.Count, value=1)
         if screening.is_ae:
             metrics.add_metric(name="AdverseEventsFound", unit=MetricUnit.Count, value=1)
+        if screening.unread_attachments:
+            metrics.add_metric(
+                name="UnreadAttachments", unit=MetricUnit.Count, value=screening.unread_attachments
+            )
         logger.info(
             "document screened",
             message_id=message_id,
@@ -64,6 +68,7 @@ def _record_metrics(message_id: str, outcome: MessageOutcome) -> None:
             is_ae=screening.is_ae,
             max_score=screening.max_score,
             sentences=screening.sentence_count,
+            unread_attachments=screening.unread_attachments,
         )
     if outcome.screenings:
         latency = next(iter(outcome.screenings.values())).timings_ms.get("classify_batch")
