@@ -175,6 +175,31 @@ def test_a_word_attachment_inflating_past_the_limit_or_not_a_zip_is_left_unread(
         assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "0")
 
 
+def test_attached_text_and_html_files_are_read_and_one_in_an_unknown_charset_is_not():
+    """GIVEN a chat log attached as .txt, a web form attached as .html, and a text file whose
+    bytes fit none of the charsets tried WHEN parsed THEN the first two are attachment units (the
+    form's visible text only) and the third is counted unread."""
+    raw = (
+        HEADERS.format(subject="Reports", extra="")
+        + 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        + "--B\nContent-Type: text/plain; charset=utf-8\n\nSee the attached.\n"
+        + "--B\nContent-Type: text/plain; charset=utf-8\n"
+        + 'Content-Disposition: attachment; filename="chat.txt"\n\n'
+        + "Customer: I fainted after the Zoloft.\n"
+        + "--B\nContent-Type: text/html; charset=utf-8\n"
+        + 'Content-Disposition: attachment; filename="form.html"\n\n'
+        + "<html><script>x()</script><p>Reaction: <b>hives</b> after amoxicillin</p></html>\n"
+        + "--B\nContent-Type: text/plain; charset=x-unknown\nContent-Transfer-Encoding: base64\n"
+        + 'Content-Disposition: attachment; filename="odd.txt"\n\ngQ==\n--B--\n'
+    ).encode()
+    doc = _parse(raw)
+    assert _kinds(doc)[2:] == [
+        ("attachment", "Customer: I fainted after the Zoloft."),
+        ("attachment", "Reaction: hives after amoxicillin"),
+    ]
+    assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("3", "2")
+
+
 def test_an_unreadable_pdf_is_counted_unread_and_the_email_is_still_screened():
     doc = _parse(email_with_pdf(b"%PDF-1.7\n\x00\x01 this is not a PDF body"))
     assert [u.kind for u in doc.units] == ["subject", "body"]
@@ -309,5 +334,8 @@ def test_inline_text_parts_around_an_inline_image_are_all_body():
         + "Content-Disposition: attachment; filename=log.txt\n\nlog\n--B--\n"
     ).encode()
     doc = _parse(raw)
-    assert _kinds(doc)[1:] == [("body", "Here is my arm.\n\nThe rash spread after Humira.")]
-    assert doc.metadata["attachments"] == "2"
+    assert _kinds(doc)[1:] == [
+        ("body", "Here is my arm.\n\nThe rash spread after Humira."),
+        ("attachment", "log"),  # an attached text file is read, after the body, not as the body
+    ]
+    assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("2", "1")

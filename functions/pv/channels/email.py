@@ -7,15 +7,16 @@ stays body: it is often a report the company has not seen yet. So does a message
 attachment (message/rfc822): its subject and body follow the same forward marker. From/To/Cc are
 personal data and go to metadata only (the encrypted store), never into text units; an enclosed
 message's From/To are not read at all. Nesting past what the parsers recurse into is malformed.
-The text of a PDF attachment (its text layer: a letter, a reporting form) or of a Word document
-(.docx) is an `attachment` unit, screened; other attachments, and those that cannot be read, are
-only counted (`attachments`, `attachments_read` in the metadata).
+The text of an attached text or HTML file, a PDF (its text layer: a letter, a reporting form) or
+a Word document (.docx) is an `attachment` unit, screened; other attachments, and those that
+cannot be read, are only counted (`attachments`, `attachments_read` in the metadata).
 """
 
 from __future__ import annotations
 
 import email
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -49,6 +50,7 @@ _RULE = re.compile(r"^\s*_{8,}\s*$")
 _FORWARDED = re.compile(
     r"^\s*(-{2,}\s*Forwarded message\s*-{2,}|Begin forwarded message:)\s*$", re.IGNORECASE
 )
+_TEXT_ATTACHMENTS = frozenset({"text/plain", "text/html"})
 _FORWARD_MARKER = "---------- Forwarded message ---------"
 _SIG_DELIMITER = re.compile(r"^--\s?$")
 _VALEDICTION = re.compile(
@@ -76,10 +78,7 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
         parts = _body_parts(message)
         text = _body_text(message)
         attachments = _attachments(message, parts)
-        readers = [
-            (part, reader_for(part.get_content_type(), part.get_filename() or "")) for part in attachments
-        ]
-        read = [reader(_payload(part)) for part, reader in readers if reader is not None]
+        read = [_attachment_text(part) for part in attachments if _readable(part)]
         attached_texts = [t for t in read if t]
         metadata = {
             "from": str(message.get("from") or ""),
@@ -206,6 +205,27 @@ def _attachments(message: EmailMessage, body: list[MIMEPart]) -> list[MIMEPart]:
         and not any(part is r for r in read)
         and (part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text")
     ]
+
+
+def _readable(part: MIMEPart) -> bool:
+    """Whether an attachment is of a kind whose text is read: plain text, HTML, PDF, .docx."""
+    return part.get_content_type() in _TEXT_ATTACHMENTS or _reader(part) is not None
+
+
+def _reader(part: MIMEPart) -> Callable[[bytes], str | None] | None:
+    return reader_for(part.get_content_type(), part.get_filename() or "")
+
+
+def _attachment_text(part: MIMEPart) -> str | None:
+    """A readable attachment's text, or None when it cannot be decoded or parsed."""
+    if part.get_content_type() in _TEXT_ATTACHMENTS:
+        try:
+            text = _part_text(part)
+        except ParseError:
+            return None
+        return text if part.get_content_subtype() == "plain" else html_to_text(text)
+    reader = _reader(part)
+    return reader(_payload(part)) if reader is not None else None
 
 
 def _payload(part: MIMEPart) -> bytes:
