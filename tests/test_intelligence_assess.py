@@ -60,7 +60,7 @@ def test_death_of_the_patient_is_serious_with_evidence():
     )
     assert facts.patient == "mother"
     assert facts.suspect_drugs == ["warfarin"]
-    assert facts.events == ["bleeding", "death"]
+    assert facts.events == ["epistaxis", "death"]
     assert facts.serious is True
     assert [(c.criterion, c.evidence) for c in facts.seriousness_criteria] == [
         ("death", "She died on Tuesday.")

@@ -180,3 +180,15 @@ def test_rejection_names_reasons_not_terms():
         "summary asserts as the patient's an event the source gives a relative or the past (1); "
         "presents as suspect a drug the source does not (1)"
     )
+
+
+def test_a_broader_term_is_grounded_in_a_specific_event_and_read_by_its_negation():
+    """GIVEN a reporter who has nosebleeds on warfarin (epistaxis, a kind of bleeding) WHEN the
+    summary says "bleeding" THEN it is grounded; GIVEN one who denies nosebleeds WHEN the summary
+    reports bleeding THEN it asserts a denied event and is rejected."""
+    check_grounded(
+        "Patient reports bleeding on warfarin.", _facts("I started warfarin and now I get nosebleeds.")
+    )
+    denied = _facts("I started warfarin and now I feel dizzy. No nosebleeds.")
+    with pytest.raises(SummarizerError, match="asserts an event the source denies"):
+        check_grounded("Patient reports bleeding and dizziness on warfarin.", denied)

@@ -98,7 +98,9 @@ def test_two_drugs_in_one_sentence_are_both_found():
         ("I fainted", "syncope"),
         ("I came out in hives", "urticaria"),
         ("there is hair loss", "alopecia"),
-        ("my gums are bleeding", "bleeding"),
+        ("my gums are bleeding", "gingival bleeding"),
+        ("she had a nosebleed", "epistaxis"),
+        ("I bled a lot", "bleeding"),
         ("I get headaches", "headache"),
         ("a nasty rash", "rash"),
         ("I've been light-headed", "dizziness"),
@@ -204,3 +206,15 @@ def test_pain_killers_relief_and_medication_are_a_drug_not_the_event_pain(senten
     """GIVEN "pain killers", "pain relief", "pain medication" WHEN matched THEN the longest match
     reads an analgesic, never the event "pain" inside it."""
     assert (_drugs(sentence), _events(sentence)) == (["analgesic"], [])
+
+
+def test_a_specific_bleeding_is_a_kind_of_bleeding_and_every_broader_term_is_defined():
+    """GIVEN the event vocabulary WHEN its `under:` flags are read THEN epistaxis, gingival
+    bleeding and haematochezia are kinds of bleeding, and each broader term is an event itself."""
+    from pv.intelligence.lexicon import lexicon
+
+    broader = lexicon().broader
+    assert {t: broader[t] for t in ("epistaxis", "gingival bleeding", "haematochezia")} == dict.fromkeys(
+        ("epistaxis", "gingival bleeding", "haematochezia"), "bleeding"
+    )
+    assert "bleeding" not in broader

@@ -28,6 +28,11 @@ class Term:
     normalized: str
     flags: frozenset[str] = frozenset()
 
+    @property
+    def broader(self) -> str | None:
+        """The term this one is a kind of (flag `under:TERM`: epistaxis under bleeding), if any."""
+        return next((f.split(":", 1)[1] for f in self.flags if f.startswith("under:")), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -50,6 +55,7 @@ class Lexicon:
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
     known_words: frozenset[str] = frozenset()
     capitals_only: set[tuple[str, ...]] = field(default_factory=set)  # "aki": only "AKI" matches
+    broader: dict[str, str] = field(default_factory=dict)  # event -> the event it is a kind of
     _fuzzy_seen: dict[str, Term | None] = field(default_factory=dict)
 
     def add(self, phrase: str, term: Term) -> None:
@@ -187,4 +193,9 @@ def lexicon() -> Lexicon:
                 event_words.update(t.text for t in tokenize(phrase))
     known = {row[0].strip() for row in _resource_lines("known_words.txt")}
     lex.known_words = frozenset(known | event_words)
+    events = {t.normalized for t in lex.phrases.values() if t.kind == "AE"}
+    lex.broader = {t.normalized: t.broader for t in lex.phrases.values() if t.kind == "AE" and t.broader}
+    unknown = {b for b in lex.broader.values() if b not in events}
+    if unknown:
+        raise ValueError(f"events.tsv: under: names terms it does not define: {sorted(unknown)}")
     return lex

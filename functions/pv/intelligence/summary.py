@@ -193,7 +193,9 @@ def check_grounded(summary: str, facts: CaseFacts) -> None:
     as an indication). The message names reasons and counts, never terms.
     """
     said = _read_summary(summary)
-    known = {m.normalized for m in facts.mentions} | set(facts.suspect_drugs) | set(facts.events)
+    known = _with_broader(
+        {m.normalized for m in facts.mentions} | set(facts.suspect_drugs) | set(facts.events)
+    )
     invented = {m.normalized for m in said.mentions} - known
     if invented:
         raise SummarizerError(f"summary names {len(invented)} drug/event term(s) not in the source")
@@ -221,7 +223,9 @@ def _flips(summary: str, said: CaseFacts, facts: CaseFacts) -> dict[str, int]:
     """Why the summary's reading contradicts the facts: each reason with how many terms."""
     held: dict[str, list[Mention]] = {}
     for m in facts.mentions:
-        held.setdefault(m.normalized, []).append(m)
+        for term in _with_broader({m.normalized}):  # "bleeding" in the summary reads a nosebleed's
+            held.setdefault(term, []).append(m)
+    events = _with_broader(set(facts.events))
     with_relative = _named_with_relative(summary)
     reasons: dict[str, int] = {}
 
@@ -230,7 +234,7 @@ def _flips(summary: str, said: CaseFacts, facts: CaseFacts) -> dict[str, int]:
 
     for event in said.events:
         mentions = held.get(event, [])
-        if event in facts.events or not mentions:
+        if event in events or not mentions:
             continue
         if all(m.negated for m in mentions):
             add("asserts an event the source denies")
@@ -238,12 +242,18 @@ def _flips(summary: str, said: CaseFacts, facts: CaseFacts) -> dict[str, int]:
             add("asserts as the patient's an event the source gives a relative or the past")
     for event in _denied_events(said):
         held_denied = any(m.negated for m in held.get(event, []))
-        if event in facts.events and event not in said.events and not held_denied:
+        if event in events and event not in said.events and not held_denied:
             add("denies an event the source reports")
     for drug in said.suspect_drugs:
         if drug not in facts.suspect_drugs:
             add("presents as suspect a drug the source does not")
     return reasons
+
+
+def _with_broader(terms: set[str]) -> set[str]:
+    """The terms and the events each is a kind of (epistaxis: also bleeding)."""
+    broader = lexicon().broader
+    return terms | {broader[t] for t in terms if t in broader}
 
 
 def _named_with_relative(summary: str) -> set[str]:
