@@ -206,6 +206,14 @@ def test_an_unreadable_pdf_is_counted_unread_and_the_email_is_still_screened():
     assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("1", "0")
 
 
+def test_an_attached_message_in_an_unknown_charset_leaves_the_email_around_it_screened():
+    inner = "Subject: odd\nContent-Type: text/plain; charset=x-unknown\n"
+    inner += "Content-Transfer-Encoding: base64\n\ngQ==\n"  # byte 0x81: neither UTF-8 nor windows-1252
+    doc = _parse(_forward_as_attachment(inner, outer_text="My rash came back on Keflex."))
+    assert doc.units[1].text.startswith("My rash came back on Keflex.")
+    assert doc.units[1].text.endswith("---------- Forwarded message ---------\nSubject: odd")
+
+
 def test_signature_delimiter_and_sent_from_my_iphone_are_signatures():
     assert [(u.kind, u.text) for u in split_body("Rash after the pill.\n-- \nJane\n555-0100")] == [
         ("body", "Rash after the pill."),

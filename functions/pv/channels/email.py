@@ -157,7 +157,10 @@ def _forwarded_text(part: MIMEPart) -> str:
     subject = str(inner.get("subject") or "").strip()
     # Only the subject of the enclosed headers: its From/To are personal data, kept out of the text.
     header = f"{_FORWARD_MARKER}\nSubject: {subject}" if subject else _FORWARD_MARKER
-    body = _body_text(inner)
+    try:
+        body = _body_text(inner)
+    except ParseError:  # an enclosed message in no charset tried: the email around it is still read
+        body = ""
     return f"{header}\n\n{body}" if body else header
 
 
