@@ -200,6 +200,26 @@ def test_attached_text_and_html_files_are_read_and_one_in_an_unknown_charset_is_
     assert (doc.metadata["attachments"], doc.metadata["attachments_read"]) == ("3", "2")
 
 
+def test_a_pdf_locked_only_for_editing_is_read_and_one_needing_a_password_is_not():
+    """GIVEN a PDF form encrypted with an empty user password (printing and editing locked) and
+    one that needs a password to open WHEN attached THEN the first is read, the second counted."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    def locked(user_password: str) -> bytes:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf("Rash after Keflex."))))
+        writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    assert _kinds(_parse(email_with_pdf(locked(""))))[-1] == ("attachment", "Rash after Keflex.")
+    closed = _parse(email_with_pdf(locked("patient-password")))
+    assert [u.kind for u in closed.units] == ["subject", "body"]
+    assert closed.metadata["attachments_read"] == "0"
+
+
 def test_an_unreadable_pdf_is_counted_unread_and_the_email_is_still_screened():
     doc = _parse(email_with_pdf(b"%PDF-1.7\n\x00\x01 this is not a PDF body"))
     assert [u.kind for u in doc.units] == ["subject", "body"]

@@ -28,7 +28,7 @@ _DOCX_PIECES = re.compile(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>|<w:(tab|br|cr)\b[^>]*
 
 def pdf_text(data: bytes) -> str | None:
     """The text layer of a PDF's first pages ("" for a scan without one), or None when the
-    file cannot be read (broken, encrypted, not a PDF)."""
+    file cannot be read (broken, locked by a password, not a PDF)."""
     if data[:1024].lstrip()[:5] != b"%PDF-":
         return None
     try:
@@ -37,7 +37,9 @@ def pdf_text(data: bytes) -> str | None:
         # pypdf's warnings can quote the file's objects: keep them out of the function's logs.
         logging.getLogger("pypdf").setLevel(logging.CRITICAL)
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
+        # Forms are often encrypted with an empty user password (only printing or editing is
+        # locked): those open; one that needs a real password stays unread.
+        if reader.is_encrypted and not reader.decrypt(""):
             return None
         pieces: list[str] = []
         size = 0
