@@ -76,9 +76,9 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
         subject = str(message.get("subject") or "").strip()
         sent_at = _date(message)
         parts = _body_parts(message)
-        text = _body_text(message)
-        attachments = _attachments(message, parts)
-        read = [_attachment_text(part) for part in attachments if _readable(part)]
+        text, read_parts = _body_text(parts)
+        attachments = _attachments(message, read_parts)
+        read = [reader() for part in attachments if (reader := _attachment_reader(part))]
         attached_texts = [t for t in read if t]
         metadata = {
             "from": str(message.get("from") or ""),
@@ -136,32 +136,42 @@ def _part_text(part: MIMEPart) -> str:
     raise ParseError(Reason.BAD_ENCODING)
 
 
-def _body_text(message: MIMEPart) -> str:
-    """The body's text parts joined in order; a message forwarded as an attachment follows as a
-    forwarded block (marker, its subject, its body), screened like an inline forward."""
-    pieces = []
-    for part in _body_parts(message):
+def _text_of(part: MIMEPart) -> str:
+    """A text/plain part's text, or a text/html part's visible text (ParseError if undecodable)."""
+    text = _part_text(part)
+    return text if part.get_content_subtype() == "plain" else html_to_text(text)
+
+
+def _body_text(parts: list[MIMEPart]) -> tuple[str, list[MIMEPart]]:
+    """The body parts' text joined in order, and the text parts it was read from (those of an
+    enclosed message too); a message forwarded as an attachment follows as a forwarded block
+    (marker, its subject, its body), screened like an inline forward."""
+    pieces: list[str] = []
+    read: list[MIMEPart] = []
+    for part in parts:
         if part.get_content_type() == "message/rfc822":
-            pieces.append(_forwarded_text(part))
-        elif part.get_content_subtype() == "plain":
-            pieces.append(_part_text(part))
+            piece, inner_read = _forwarded_text(part)
+            pieces.append(piece)
+            read += inner_read
         else:
-            pieces.append(html_to_text(_part_text(part)))
-    return "\n\n".join(p for p in pieces if p)
+            pieces.append(_text_of(part))
+            read.append(part)
+    return "\n\n".join(p for p in pieces if p), read
 
 
-def _forwarded_text(part: MIMEPart) -> str:
+def _forwarded_text(part: MIMEPart) -> tuple[str, list[MIMEPart]]:
     inner = next(iter(part.iter_parts()), None)
     if inner is None:
-        return ""
+        return "", []
     subject = str(inner.get("subject") or "").strip()
     # Only the subject of the enclosed headers: its From/To are personal data, kept out of the text.
     header = f"{_FORWARD_MARKER}\nSubject: {subject}" if subject else _FORWARD_MARKER
+    inner_parts = _body_parts(inner)
     try:
-        body = _body_text(inner)
+        body, read = _body_text(inner_parts)
     except ParseError:  # an enclosed message in no charset tried: the email around it is still read
-        body = ""
-    return f"{header}\n\n{body}" if body else header
+        body, read = "", inner_parts
+    return (f"{header}\n\n{body}" if body else header), read
 
 
 def _body_parts(part: MIMEPart) -> list[MIMEPart]:
@@ -186,49 +196,33 @@ def _body_parts(part: MIMEPart) -> list[MIMEPart]:
     return []
 
 
-def _text_parts_read(body: list[MIMEPart]) -> list[MIMEPart]:
-    """The text parts that `_body_text` reads from `body`, enclosed messages opened."""
-    read = []
-    for part in body:
-        if part.get_content_type() == "message/rfc822":
-            read += [t for inner in part.iter_parts() for t in _text_parts_read(_body_parts(inner))]
-        else:
-            read.append(part)
-    return read
-
-
-def _attachments(message: EmailMessage, body: list[MIMEPart]) -> list[MIMEPart]:
-    """Leaf parts that are neither the body nor a text alternative of it (also those of an
-    enclosed message)."""
-    read = _text_parts_read(body)
+def _attachments(message: EmailMessage, read: list[MIMEPart]) -> list[MIMEPart]:
+    """Leaf parts that are neither body text that was `read` nor a text alternative of it (also
+    those of an enclosed message)."""
+    read_ids = {id(part) for part in read}
     return [
         part
         for part in message.walk()
         if not part.is_multipart()
-        and not any(part is r for r in read)
+        and id(part) not in read_ids
         and (part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text")
     ]
 
 
-def _readable(part: MIMEPart) -> bool:
-    """Whether an attachment is of a kind whose text is read: plain text, HTML, PDF, .docx."""
-    return part.get_content_type() in _TEXT_ATTACHMENTS or _reader(part) is not None
-
-
-def _reader(part: MIMEPart) -> Callable[[bytes], str | None] | None:
-    return reader_for(part.get_content_type(), part.get_filename() or "")
-
-
-def _attachment_text(part: MIMEPart) -> str | None:
-    """A readable attachment's text, or None when it cannot be decoded or parsed."""
+def _attachment_reader(part: MIMEPart) -> Callable[[], str | None] | None:
+    """How to read an attachment's text (plain text, HTML, PDF, .docx; None from the reader when
+    it cannot be decoded or parsed), or None for a kind whose text is not read."""
     if part.get_content_type() in _TEXT_ATTACHMENTS:
-        try:
-            text = _part_text(part)
-        except ParseError:
-            return None
-        return text if part.get_content_subtype() == "plain" else html_to_text(text)
-    reader = _reader(part)
-    return reader(_payload(part)) if reader is not None else None
+        return lambda: _decoded_or_none(part)
+    reader = reader_for(part.get_content_type(), part.get_filename() or "")
+    return (lambda: reader(_payload(part))) if reader is not None else None
+
+
+def _decoded_or_none(part: MIMEPart) -> str | None:
+    try:
+        return _text_of(part)
+    except ParseError:
+        return None
 
 
 def _payload(part: MIMEPart) -> bytes:
