@@ -132,8 +132,8 @@ def _ends_sentence(segment: str, match: re.Match[str]) -> bool:
     if token in _SOMETIMES_ABBREVIATIONS or "." in token:
         return next_is_upper  # "20 mg. daily", "9 a.m. She"
     if len(token) == 1 and token.isalpha() and before[-1].isupper():
-        named = segment[: match.start() - 1].rsplit(None, 1)
-        if named and named[-1].lower() in _LETTER_NAMERS:
+        previous = before[0].rsplit(None, 1)[-1].lower() if len(before) == 2 else ""
+        if previous in _LETTER_NAMERS:
             return next_is_upper  # "vitamin D. Then"
         return not next_is_upper  # an initial: "J. Smith"
     return True

@@ -820,10 +820,11 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
     first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
     # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
     # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
-    for i in sorted(drug_sentences) if not first_person else []:
-        for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
-            if match.group(1) in RELATIVES:
-                return RELATIVES[match.group(1)]
+    if not first_person:
+        for i in sorted(drug_sentences):
+            for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
+                if match.group(1) in RELATIVES:
+                    return RELATIVES[match.group(1)]
     if carer and any(
         _THIRD_PERSON.search(folded_sentences[i]) and not _FIRST_PERSON_TAKING.search(folded_sentences[i])
         for i in sorted(drug_sentences)

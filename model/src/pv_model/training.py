@@ -302,6 +302,12 @@ def snapshot_callback(snapshots: list[tuple[float, int, dict[str, Any]]]) -> Any
     return Snapshots()
 
 
+def soup_callbacks(method: str, snapshots: list[tuple[float, int, dict[str, Any]]]) -> list[Any]:
+    """The `snapshot_callback` filling `snapshots` when `method` averages checkpoints ("greedy");
+    none otherwise (no copies of the weights kept for nothing)."""
+    return [snapshot_callback(snapshots)] if method == "greedy" else []
+
+
 def averaged(states: list[dict[str, Any]]) -> dict[str, Any]:
     """The element-wise mean of state dicts with the same keys (integer buffers kept from the first)."""
     first = states[0]
@@ -475,7 +481,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         data_collator=_collator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=[*stopping_callbacks(config, started), snapshot_callback(snapshots)],
+        callbacks=[*stopping_callbacks(config, started), *soup_callbacks(config.weight_averaging, snapshots)],
     )
     train_result = trainer.train()
     val_labels = [e.target for e in validation]
@@ -501,7 +507,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
     val_scores = predict_scores(
         load_model(output), [e.text for e in validation], batch_size=config.eval_batch_size
     )
-    val_labels = [e.target for e in validation]
     threshold = choose_threshold(val_labels, val_scores)
     val_metrics = binary_metrics(val_labels, val_scores, threshold)
     val_at_half = binary_metrics(val_labels, val_scores, 0.5)

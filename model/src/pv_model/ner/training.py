@@ -30,7 +30,7 @@ from pv_model.training import (
     finish_run,
     run_progress,
     save_model,
-    snapshot_callback,
+    soup_callbacks,
     stopping_callbacks,
 )
 
@@ -195,8 +195,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=compute_metrics,
-        callbacks=stopping_callbacks(config, started)
-        + ([snapshot_callback(snapshots)] if config.weight_averaging == "greedy" else []),
+        callbacks=[*stopping_callbacks(config, started), *soup_callbacks(config.weight_averaging, snapshots)],
     )
     train_result = trainer.train()
 
