@@ -39,9 +39,9 @@ test: venv tools lint
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check functions local model/src tests model/tests
-	$(VENV)/bin/ruff format --check functions local model/src tests model/tests
-	$(VENV)/bin/mypy functions local model/src
+	$(VENV)/bin/ruff check functions local model/src model/scripts tests model/tests
+	$(VENV)/bin/ruff format --check functions local model/src model/scripts tests model/tests
+	$(VENV)/bin/mypy functions local model/src model/scripts
 
 $(MODEL_DIR)/training.json: | venv
 	$(VENV)/bin/pv-model train --data $(DATA_DIR) --output $(MODEL_DIR)
