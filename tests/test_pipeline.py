@@ -306,6 +306,19 @@ def test_a_social_post_pushed_to_the_social_queue_is_screened_like_a_file(pipeli
     assert len(pipeline.cases()) == 1
 
 
+def test_a_review_under_a_products_page_becomes_a_case_of_that_product(pipeline):
+    """GIVEN a post pushed with its product and a text that names no drug WHEN screened THEN the
+    rules flag it and the case and alert name the product as the feed's suspect drug."""
+    pipeline.push_post({"id": "rv-1", "text": "2 weeks on this and my muscles ache", "product": "Lipitor"})
+
+    pipeline.run()
+
+    [case] = pipeline.cases()
+    assert case["facts"]["suspect_drugs"] == ["atorvastatin"]
+    [alert] = pipeline.alerts()
+    assert json.loads(alert["Message"])["drugs_from_feed"] == ["atorvastatin"]
+
+
 def test_bad_input_is_quarantined_with_a_reason_and_never_fails_the_batch(pipeline):
     pipeline.upload("email/empty.eml", b"")
     pipeline.upload("call/binary.json", bytes(range(256)) * 4)

@@ -56,6 +56,11 @@ def alert_for(case: Case, facts: CaseFacts | None = None) -> SafetyAlert:
         suspect_drugs=facts.suspect_drugs,
         events=facts.events,
         summary=facts.summary,
+        drugs_from_feed=[
+            m.normalized
+            for m in facts.mentions
+            if m.source == "feed" and m.role == "suspect" and m.normalized in facts.suspect_drugs
+        ],
         due_date=case.due_date,
         received_at=case.received_at,
     )

@@ -53,6 +53,10 @@ class SourceDocument(BaseModel):
     units: list[TextUnit]
     language: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    products: list[str] = Field(
+        default_factory=list,
+        description="a social post's product (what the feed collected it for), as the feed names it",
+    )
 
     @property
     def screened_units(self) -> list[TextUnit]:
@@ -171,6 +175,9 @@ class Mention(BaseModel):
     )
     # None only in cases stored before the kind was recorded.
     kind: Literal["drug", "event"] | None = None
+    # "feed": a social post's product, the candidate suspect when its text names no drug; the text
+    # itself does not name it.
+    source: Literal["text", "feed"] = "text"
 
 
 ValidCaseElement = Literal["reporter", "patient", "suspect_drug", "adverse_event"]
@@ -223,3 +230,6 @@ class SafetyAlert(BaseModel):
     summary: str
     due_date: date
     received_at: datetime
+    drugs_from_feed: list[str] = Field(
+        default_factory=list, description="suspect drugs that are the post's product, not named in its text"
+    )

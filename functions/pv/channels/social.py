@@ -9,8 +9,13 @@ Post schema (one JSON object; unknown fields are ignored, the aliases cover the 
       "created_at": "2025-03-01T10:00:00Z",
       "platform": "x",                # x, reddit, facebook, forum, ...
       "language": "en",               # BCP 47 tag if the vendor knows it ("lang" accepted)
-      "url": "https://..."
+      "url": "https://...",
+      "product": "Lipitor"            # what the feed collected the post for, or a review page's
+                                      # product: a name or a list of names ("products" accepted)
     }
+
+A post's product is the candidate suspect drug when its text names none ("2 weeks on this and my
+legs ache" on Lipitor's review page); case intelligence records it as coming from the feed.
 
 A post without an id gets a stable derived one (`derived-` + hash of platform, author,
 created_at and text), so redelivery of the same post maps to the same document. A post's
@@ -43,6 +48,14 @@ class SocialPost(BaseModel):
     platform: str | None = None
     language: str | None = Field(default=None, validation_alias=AliasChoices("language", "lang"))
     url: str | None = None
+    product: list[str] = Field(default_factory=list, validation_alias=AliasChoices("product", "products"))
+
+    @field_validator("product", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # One name or a list of them; blanks and non-strings dropped, order kept, no repeats.
+        names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return list(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
 
     @field_validator("id", mode="before")
     @classmethod
@@ -96,6 +109,7 @@ def post_document(post: SocialPost, file: str, received_at: datetime) -> SourceD
         units=[TextUnit(kind="post", text=post.text)],
         language=post.language,
         metadata=metadata,
+        products=post.product,
     )
 
 

@@ -67,7 +67,12 @@ def assess_case(
     texts = document_sentences(document) or [s.text for s in flagged]
     language, tokens, found, reactions, suspects, patient = _read(document, texts, extractor)
     events = _unique(f.mention.normalized for f in reactions)
-    drugs = _unique(f.mention.normalized for f in suspects) or _drugs_named_by_others(document, extractor)
+    products = product_mentions(document, found, suspects)
+    drugs = (
+        _unique(f.mention.normalized for f in suspects)
+        or _drugs_named_by_others(document, extractor)
+        or _unique(m.normalized for m in products if m.role == "suspect")
+    )
 
     excluded = _excluded_tokens(found, tokens)
     important = {f.mention.normalized: texts[f.sentence] for f in reactions if "ime" in f.entity.flags}
@@ -87,7 +92,7 @@ def assess_case(
     facts = CaseFacts(
         suspect_drugs=drugs,
         events=events,
-        mentions=_unique_mentions(f.mention for f in found),
+        mentions=_unique_mentions([*(f.mention for f in found), *products]),
         serious=bool(met),
         seriousness_criteria=met,
         patient=patient,
@@ -182,9 +187,32 @@ def adverse_event_sentences(document: SourceDocument, *, extractor: Extractor | 
         return _unique(texts[f.sentence] for f in reading.found if f.entity.type == "DRUG")
     if not reading.reactions:
         return []
-    if not reading.suspects and not _drugs_named_by_others(document, extractor):
+    if not reading.suspects and not document.products and not _drugs_named_by_others(document, extractor):
         return []
     return _unique(texts[f.sentence] for f in reading.reactions)
+
+
+def product_mentions(document: SourceDocument, found: list[_Found], suspects: list[_Found]) -> list[Mention]:
+    """A social post's product as drug mentions from the feed (`source="feed"`), for the names the
+    text does not itself name: the candidate suspect (role "suspect") when the text names no
+    suspect drug, else only recorded (role "other"): the text's drugs come first."""
+    named = {f.mention.normalized for f in found if f.entity.type == "DRUG"}
+    role = "other" if suspects else "suspect"
+    mentions = []
+    for name in document.products:
+        normalized = _product_name(name)
+        if normalized not in named:
+            mentions.append(Mention(text=name, normalized=normalized, role=role, kind="drug", source="feed"))
+            named.add(normalized)
+    return mentions
+
+
+def _product_name(name: str) -> str:
+    """A product's generic name where the vocabulary knows it ("Lipitor 20mg": atorvastatin), else
+    the name in lowercase."""
+    [entities] = LexiconExtractor().extract([name])
+    drug = next((e for e in entities if e.type == "DRUG" and e.normalized), None)
+    return drug.normalized if drug is not None and drug.normalized else " ".join(name.lower().split())
 
 
 def _drugs_named_by_others(document: SourceDocument, extractor: Extractor | None) -> list[str]:

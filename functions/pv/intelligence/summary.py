@@ -65,6 +65,11 @@ class ExtractiveSummarizer:
             parts = [f"{reporter} reports {what}{who} {link} {join_words(facts.suspect_drugs)}."]
         else:
             parts = [f"{reporter} reports {what}{who}; suspect drug not identified."]
+        from_feed = [m.normalized for m in facts.mentions if m.source == "feed" and m.role == "suspect"]
+        if from_feed:
+            parts.append(
+                f"The text names no drug: {join_words(from_feed)} is the post's product (from the feed)."
+            )
         if facts.serious:
             names = [_CRITERIA_WORDS[c.criterion] for c in facts.seriousness_criteria]
             important = [
