@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pv.models import CaseFacts, Criterion, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
 from pv.sentences import document_sentences, split_sentences
@@ -197,7 +197,7 @@ def product_mentions(document: SourceDocument, found: list[_Found], suspects: li
     text does not itself name: the candidate suspect (role "suspect") when the text names no
     suspect drug, else only recorded (role "other"): the text's drugs come first."""
     named = {f.mention.normalized for f in found if f.entity.type == "DRUG"}
-    role = "other" if suspects else "suspect"
+    role: Literal["other", "suspect"] = "other" if suspects else "suspect"
     mentions = []
     for name in document.products:
         normalized = _product_name(name)
