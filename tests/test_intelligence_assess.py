@@ -339,7 +339,7 @@ def _roles(facts: CaseFacts, name: str) -> list[str]:
         (
             "I started warfarin and had a big nosebleed. They gave me vitamin K.",
             ["warfarin"],
-            "phytomenadione",
+            "phytonadione",
         ),
         (
             "He took too much oxycodone and stopped breathing; the paramedics gave him naloxone.",
@@ -385,8 +385,8 @@ def test_drug_given_for_the_reaction_is_a_treatment_not_a_suspect(
 @pytest.mark.parametrize(
     ("text", "suspects"),
     [
-        ("after the vitamin K my rash got worse", ["phytomenadione"]),
-        ("I had a rash on warfarin. After the vitamin K my rash got worse.", ["warfarin", "phytomenadione"]),
+        ("after the vitamin K my rash got worse", ["phytonadione"]),
+        ("I had a rash on warfarin. After the vitamin K my rash got worse.", ["warfarin", "phytonadione"]),
         (
             "Amoxicillin gave me hives. They gave me cetirizine and it made me drowsy.",
             ["amoxicillin", "cetirizine"],
@@ -398,7 +398,7 @@ def test_drug_given_for_the_reaction_is_a_treatment_not_a_suspect(
         ),
         ("I had a rash on Lipitor. The GP switched me to Crestor instead.", ["atorvastatin", "rosuvastatin"]),
         ("I had a bad cough for months. My GP gave me lisinopril.", ["lisinopril"]),
-        ("I took Tylenol for the headache. Now my headache is worse.", ["paracetamol"]),
+        ("I took Tylenol for the headache. Now my headache is worse.", ["acetaminophen"]),
     ],
 )
 def test_drug_the_reporter_blames_or_that_is_not_given_for_the_reaction_stays_suspect(
@@ -561,7 +561,7 @@ def test_a_drug_given_to_a_relative_who_is_not_the_patient_is_not_a_suspect():
     """GIVEN the reporter's father given vitamin K years ago WHEN assessed THEN it is his, not a suspect."""
     facts = _assess("My dad went to A&E years ago and they gave him vitamin K. I take warfarin and bruise.")
     assert facts.suspect_drugs == ["warfarin"]
-    assert _roles(facts, "phytomenadione") == ["family"]
+    assert _roles(facts, "phytonadione") == ["family"]
     assert facts.serious is False
 
 
@@ -708,7 +708,7 @@ def test_pain_killers_pain_relief_and_pain_medication_are_no_pain_event(text: st
 @pytest.mark.parametrize(
     ("text", "suspects"),
     [
-        ("I take paracetamol for pain relief and it gave me a rash.", ["paracetamol"]),
+        ("I take paracetamol for pain relief and it gave me a rash.", ["acetaminophen"]),
         ("I was given morphine for pain relief and was sick all night.", ["morphine"]),
         ("I took some pain relief and came out in hives.", ["analgesic"]),
     ],

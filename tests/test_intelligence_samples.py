@@ -95,5 +95,5 @@ def test_vitamin_k_given_in_a_and_e_is_a_treatment_of_the_call_not_a_suspect():
     treatment mention and the suspects are the warfarin and the antibiotic; still medically important."""
     facts = assess_case(_parsed("call/text_ae.txt"), [])
     assert facts.suspect_drugs == ["warfarin", "clarithromycin"]
-    assert [m.role for m in facts.mentions if m.normalized == "phytomenadione"] == ["treatment"]
+    assert [m.role for m in facts.mentions if m.normalized == "phytonadione"] == ["treatment"]
     assert [c.criterion for c in facts.seriousness_criteria] == ["medically_important"]

@@ -195,6 +195,10 @@ class CaseFacts(BaseModel):
     missing_elements: list[ValidCaseElement] = Field(default_factory=list)
     language: str | None = Field(default=None, description="ISO 639-1 code; non-English needs review")
     summary: str = Field(description="redacted: safe to publish")
+    vocabularies: dict[str, str] = Field(
+        default_factory=dict,
+        description="the vocabulary versions the case was read with: drugs, hpo (README 'Vocabularies')",
+    )
 
 
 CaseStatus = Literal["new", "incomplete"]

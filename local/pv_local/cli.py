@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "pv_local.queries",  # cases, alerts
     "pv_local.bench",  # bench
     "pv_local.load",  # load
+    "pv_local.vocabularies",  # vocabularies
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")

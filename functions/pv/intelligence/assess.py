@@ -31,6 +31,7 @@ from .context import (
 )
 from .extraction import Entity, Extractor, LexiconExtractor
 from .language import detect_language
+from .lexicon import vocabulary_versions
 from .redaction import Redactor, RuleRedactor, name_variants
 from .seriousness import ORDER, Sentence, criteria
 from .summary import ExtractiveSummarizer, Summarizer, SummarizerError
@@ -99,6 +100,7 @@ def assess_case(
         missing_elements=missing_elements(document, patient=patient, suspect_drugs=drugs, events=events),
         language=language,
         summary="",
+        vocabularies=vocabulary_versions(),
     )
     summary = ExtractiveSummarizer().summarize(document, facts)
     if summarizer is not None:

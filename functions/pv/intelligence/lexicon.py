@@ -1,20 +1,32 @@
 """The shipped vocabularies (drugs, events) and a longest-match phrase matcher over tokens.
 
-The vocabularies are read on first use, not at import: a Lambda cold start that never reaches
-case intelligence pays nothing.
+Sources (README "Vocabularies"): drugs.tsv, built by `pv vocabularies` from the package
+drug-named-entity-recognition and the project's drug_overrides.tsv; hpo_events.tsv, built from the
+Human Phenotype Ontology; events.tsv, the project's own lay lexicon (and the flags: ime, cond,
+under:), which wins where both name a phrase. The vocabularies are read on first use, not at
+import: a Lambda cold start that never reaches case intelligence pays nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from .text import Token, tokenize
 
 Kind = Literal["DRUG", "AE"]
+# Where a term comes from: "lay" (events.tsv), "hpo" (hpo_events.tsv), "drugs" (the package's names
+# in drugs.tsv), "project" (drug_overrides.tsv's rows in drugs.tsv).
+Source = Literal["lay", "hpo", "drugs", "project"]
+SOURCES: frozenset[Source] = frozenset({"lay", "hpo", "drugs", "project"})
 
+_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 # Misspelling tolerance: words this long may differ from a drug name by this many edits.
 _FUZZY_MIN_LENGTH = 6
 _FUZZY_TWO_EDITS_LENGTH = 9
@@ -27,6 +39,7 @@ class Term:
     kind: Kind
     normalized: str
     flags: frozenset[str] = frozenset()
+    source: Source = "lay"
 
     @property
     def broader(self) -> str | None:
@@ -61,14 +74,20 @@ class Lexicon:
     def add(self, phrase: str, term: Term) -> None:
         """Add a phrase of a term; one written in capitals (an abbreviation: "AKI") matches only
         words written in capitals."""
-        words = tuple(t.text for t in tokenize(phrase))
+        # most phrases are plain lowercase words: split them (tokenize gives the same, slower)
+        words = tuple(phrase.split()) if _PLAIN.fullmatch(phrase) else tuple(t.text for t in tokenize(phrase))
         if not words or words in self.phrases:
             return  # first entry wins: a brand listed under two generics keeps the first
         self.phrases[words] = term
         if phrase.strip().isupper():
             self.capitals_only.add(words)
         self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
-        if term.kind == "DRUG" and len(words) == 1 and words[0].isalpha():
+        if (
+            "fuzzy" in term.flags
+            and len(words) == 1
+            and words[0].isalpha()
+            and len(words[0]) >= _FUZZY_MIN_LENGTH
+        ):
             self.single_drugs.setdefault(words[0][0], {})[words[0]] = term
 
     def lookup(self, words: tuple[str, ...], *, in_capitals: bool | None = None) -> Term | None:
@@ -118,8 +137,10 @@ class Lexicon:
     def fuzzy_drug(self, word: str) -> Term | None:
         """The drug a misspelt word means: one edit (two from 9 letters), same first letter, unique.
 
-        Words of the event lexicon and of the known-words list (English and medical words close
-        to a drug name) never match, so "singular" is not Singulair.
+        Only drugs flagged `fuzzy` (those MedlinePlus or the NHS describe for patients, and the
+        project's overrides) are targets. Words of the event lexicons, of the hand-made
+        known-words list and of the dictionary words close to a drug name (common_words.txt)
+        never match, so "singular" is not Singulair.
         """
         if len(word) < _FUZZY_MIN_LENGTH or not word.isalpha() or word in self.known_words:
             return None
@@ -136,7 +157,7 @@ class Lexicon:
         best: dict[str, int] = {}
         terms: dict[str, Term] = {}
         for name, term in self.single_drugs.get(word[0], {}).items():
-            if abs(len(name) - len(word)) > limit or len(name) < _FUZZY_MIN_LENGTH:
+            if abs(len(name) - len(word)) > limit:
                 continue
             distance = edit_distance(word, name, limit)
             if distance <= limit:
@@ -175,27 +196,76 @@ def _flags(row: list[str]) -> frozenset[str]:
     return frozenset(f.strip() for f in row[2].split(",") if f.strip()) if len(row) > 2 else frozenset()
 
 
-@cache
+def _add_rows(
+    lex: Lexicon, rows: list[list[str]], kind: Kind, source: Source, *, named: bool = True
+) -> set[str]:
+    """Add a vocabulary file's rows (preferred term, phrases, flags; `named`: the preferred term is
+    a phrase too); the words of its phrases."""
+    seen: set[str] = set()
+    for row in rows:
+        flags = _flags(row)
+        row_source: Source = "project" if kind == "DRUG" and "project" in flags else source
+        term = Term(kind, row[0].strip().lower(), flags, row_source)
+        for phrase in [*row[: int(named)], *(row[1].split("|") if len(row) > 1 else [])]:
+            if phrase.strip():
+                lex.add(phrase, term)
+                if kind == "AE":
+                    seen.update(phrase.lower().split())
+    return seen
+
+
+_active_sources: frozenset[Source] = SOURCES
+
+
 def lexicon() -> Lexicon:
     """The drug and event vocabularies of pv/resources, read once per container."""
+    return _lexicon(_active_sources)
+
+
+@contextlib.contextmanager
+def only_sources(sources: frozenset[Source]) -> Iterator[None]:
+    """Read with some vocabulary sources only (to measure what each adds: `pv evaluate-lay`)."""
+    global _active_sources
+    previous, _active_sources = _active_sources, frozenset(sources)
+    try:
+        yield
+    finally:
+        _active_sources = previous
+
+
+@cache
+def _lexicon(sources: frozenset[Source]) -> Lexicon:
     lex = Lexicon()
-    for row in _resource_lines("drugs.tsv"):
-        term = Term("DRUG", row[0].strip().lower(), _flags(row))
-        for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
-            if phrase.strip():
-                lex.add(phrase, term)
     event_words: set[str] = set()
-    for row in _resource_lines("events.tsv"):
-        term = Term("AE", row[0].strip().lower(), _flags(row))
-        for phrase in [row[0], *(row[1].split("|") if len(row) > 1 else [])]:
-            if phrase.strip():
-                lex.add(phrase, term)
-                event_words.update(t.text for t in tokenize(phrase))
-    known = {row[0].strip() for row in _resource_lines("known_words.txt")}
-    lex.known_words = frozenset(known | event_words)
+    if "lay" in sources:
+        event_words |= _add_rows(lex, _resource_lines("events.tsv"), "AE", "lay")
+    if "hpo" in sources:
+        event_words |= _add_rows(lex, _resource_lines("hpo_events.tsv"), "AE", "hpo")
+    drug_rows = _resource_lines("drugs.tsv")
+    _add_rows(
+        lex,
+        [r for r in drug_rows if ("project" if "project" in _flags(r) else "drugs") in sources],
+        "DRUG",
+        "drugs",
+        named=False,
+    )
+    known = {
+        row[0].strip() for name in ("known_words.txt", "common_words.txt") for row in _resource_lines(name)
+    }
+    lex.known_words = frozenset(known | {w for w in event_words if w.isalpha()})
     events = {t.normalized for t in lex.phrases.values() if t.kind == "AE"}
     lex.broader = {t.normalized: t.broader for t in lex.phrases.values() if t.kind == "AE" and t.broader}
     unknown = {b for b in lex.broader.values() if b not in events}
-    if unknown:
+    if unknown and "lay" in sources:
         raise ValueError(f"events.tsv: under: names terms it does not define: {sorted(unknown)}")
     return lex
+
+
+@cache
+def vocabulary_versions() -> dict[str, str]:
+    """The version of each vocabulary source the shipped files were built from (vocabularies.json),
+    as recorded with each case: {"drugs": "drug-named-entity-recognition 2.0.9", "hpo": "2025-01-16"}."""
+    data: dict[str, Any] = json.loads(
+        resources.files("pv.resources").joinpath("vocabularies.json").read_text()
+    )
+    return {kind: f"{source['source'].split(' (')[0]} {source['version']}" for kind, source in data.items()}

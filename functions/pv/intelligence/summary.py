@@ -11,7 +11,7 @@ from pv.sentences import document_sentences, split_sentences
 
 from .context import RELATIVES, reporter_qualification
 from .lexicon import lexicon
-from .text import fold, tokenize
+from .text import fold, tokenize, words
 
 _REPORTERS = {Channel.EMAIL: "Email sender", Channel.CALL: "Caller", Channel.SOCIAL: "Social media user"}
 _CRITERIA_WORDS = {
@@ -164,7 +164,7 @@ class EndpointSummarizer:
     def summarize(self, document: SourceDocument, facts: CaseFacts) -> str:
         answer = self._invoke({"inputs": [document.text]})
         summary = _summary_text(answer)
-        check_grounded(summary, facts)
+        check_grounded(summary, facts, source=document.text)
         return summary
 
 
@@ -177,14 +177,16 @@ def _summary_text(answer: Any) -> str:
     return item.strip()
 
 
-def check_grounded(summary: str, facts: CaseFacts) -> None:
+def check_grounded(summary: str, facts: CaseFacts, *, source: str = "") -> None:
     """Raise SummarizerError when the summary names a drug or event absent from the facts, or
     states one otherwise than the reporter did.
 
     The summary is read as a document, by the rules the source was read with (`assess_case`:
     negation, hedging, indication, history, relatives, treatments), and rejected when it
 
-    - names a drug or an event the facts do not hold at all;
+    - names a drug or an event the facts do not hold at all, unless every word of the event's
+      term stands in the `source` text ("ankle pain" for "pain in my heel and ankle": the source
+      read more closely, not invented);
     - asserts an event (neither denied nor hedged, the patient's) that the facts hold only as
       denied ("reports rash" for "no rash"), or only as a relative's or a past one, unless the
       summary's sentence naming it names a relative ("her mother had a stroke": the rules read a
@@ -201,7 +203,12 @@ def check_grounded(summary: str, facts: CaseFacts) -> None:
     known = _with_broader(
         {m.normalized for m in facts.mentions} | set(facts.suspect_drugs) | set(facts.events)
     )
-    invented = {m.normalized for m in said.mentions} - known
+    source_words = set(words(source))
+    invented = {
+        m.normalized
+        for m in said.mentions
+        if m.normalized not in known and not (m.kind == "event" and set(words(m.normalized)) <= source_words)
+    }
     if invented:
         raise SummarizerError(f"summary names {len(invented)} drug/event term(s) not in the source")
     reasons = _flips(summary, said, facts)
