@@ -8,8 +8,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pv.models import CaseStatus, Channel, Criterion, ValidCaseElement
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pv.models import CaseStatus, Channel, Criterion, ValidCaseElement
 
 Decision = Literal["confirmed", "not_ae", "needs_follow_up", "closed"]
 SortOrder = Literal["asc", "desc"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+
 from pv.adapters.bucket import IntakeBucket, parsed_key
 from pv.adapters.review_store import ReviewStore, StaleVersion
 from pv.adapters.stores import listing_attributes
