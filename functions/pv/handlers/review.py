@@ -7,6 +7,7 @@ checks the token; the role is the `cognito:groups` claim it passes on (reviewer 
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -19,9 +20,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pv import runtime
 from pv.adapters.review_store import BadCursor, StaleVersion
+from pv.config import settings
 from pv.models import Channel
 from pv.observability import logger, metrics, tracer
 from pv.review.auth import Unauthenticated, actor_from_claims
+from pv.review.inbox_page import inbox_page
 from pv.review.lifecycle import InvalidTransition
 from pv.review.models import (
     ALL_STATUSES,
@@ -56,6 +59,15 @@ def _actor() -> Actor:
 
 def _request_id() -> str | None:
     return app.current_event.request_context.request_id
+
+
+@app.get("/", include_in_schema=False)
+def inbox() -> Response[str]:
+    """The web inbox (signs in with the stack's Cognito app client, or a token in its URL fragment)."""
+    page = inbox_page(
+        user_pool_client_id=settings().user_pool_client_id, region=os.environ.get("AWS_REGION", "")
+    )
+    return Response(200, content_types.TEXT_HTML, page.html, headers=page.headers)
 
 
 @app.get("/openapi.json", include_in_schema=False)
