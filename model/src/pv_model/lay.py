@@ -517,16 +517,31 @@ def _sentence_warnings(doc: LayDocument) -> list[str]:
     return warnings
 
 
-def sentence_examples(documents: Iterable[LayDocument]) -> list[Example]:
-    """Classifier examples: every screened sentence, `Adverse_Event` when an AE span lies in it.
-    The group id (`pmid`) is `lay:<document id>`."""
+def windowed(texts: list[str], window: int) -> list[str]:
+    """Each sentence with its `window` neighbours on each side, as classifier input:
+    `before [SEP] sentence [SEP] after` (the neighbours joined by spaces, empty at the edges);
+    `window=0`: the sentences alone."""
+    if window <= 0:
+        return list(texts)
+    out = []
+    for i, text in enumerate(texts):
+        before, after = " ".join(texts[max(0, i - window) : i]), " ".join(texts[i + 1 : i + 1 + window])
+        out.append(f"{before} [SEP] {text} [SEP] {after}")
+    return out
+
+
+def sentence_examples(documents: Iterable[LayDocument], window: int = 0) -> list[Example]:
+    """Classifier examples: every screened sentence, `Adverse_Event` when an AE span lies in it
+    (with `window`, its text carries its neighbours, see `windowed`). The group id (`pmid`) is
+    `lay:<document id>`."""
     out = []
     for doc in documents:
-        for sentence in document_sentences(doc):
+        sentences = document_sentences(doc)
+        for sentence, text in zip(sentences, windowed([s.text for s in sentences], window), strict=True):
             drugs = tuple(s.text for s in sentence.spans if s.type == "DRUG")
             effects = tuple(s.text for s in sentence.spans if s.type == "AE")
             label = AE if sentence.target else NOT_AE
-            out.append(Example(f"lay:{doc.id}", sentence.text, label, drugs, effects))
+            out.append(Example(f"lay:{doc.id}", text, label, drugs, effects))
     return out
 
 
@@ -541,17 +556,16 @@ def token_sentences(documents: Iterable[LayDocument]) -> list[AlignedSentence]:
     return out
 
 
-def document_groups(documents: Iterable[LayDocument]) -> tuple[list[str], list[int], list[LayDocument]]:
-    """(screened sentences, the index of each one's document, the documents), for scoring documents
-    as the pipeline does: the highest score of their sentences."""
+def document_groups(documents: Iterable[LayDocument], window: int = 0) -> tuple[list[str], list[int]]:
+    """(classifier inputs of every screened sentence, the index of each one's document), for
+    scoring documents as the pipeline does: the highest score of their sentences."""
     texts: list[str] = []
     owners: list[int] = []
-    docs = list(documents)
-    for index, doc in enumerate(docs):
-        for sentence in document_sentences(doc):
-            texts.append(sentence.text)
-            owners.append(index)
-    return texts, owners, docs
+    for index, doc in enumerate(documents):
+        inputs = windowed([s.text for s in document_sentences(doc)], window)
+        texts += inputs
+        owners += [index] * len(inputs)
+    return texts, owners
 
 
 def document_scores(sentence_scores: Iterable[float], owners: list[int], n_documents: int) -> list[float]:
