@@ -625,9 +625,8 @@ def stats(corpus: LayCorpus) -> dict[str, Any]:
         "families_by_writer": dict(Counter(w for w, _ in {(d.writer, d.family) for d in docs})),
         "spans_by_type": dict(Counter(s.type for s in spans)),
         "drug_roles": dict(Counter(s.role for s in spans if s.type == "DRUG")),
-        "distinct_drugs": len(
-            {s.norm for s in spans if s.type == "DRUG"} | {p.lower() for d in docs for p in d.product}
-        ),
+        "distinct_drugs": len({s.norm for s in spans if s.type == "DRUG"}),
+        "distinct_products": len({p.lower() for d in docs for p in d.product}),
         "distinct_reactions": len({s.norm.lower() for s in spans if s.type == "AE"}),
         "review_style_posts": sum(is_review_style(d) for d in docs),
         "social_posts": sum(d.register == "social" for d in docs),
@@ -657,7 +656,8 @@ def format_stats(summary: dict[str, Any]) -> str:
     lines = [
         f"{n} documents, {summary['sentences']} screened sentences ({summary['ae_sentences']} with an "
         f"adverse event), {summary['families']} families, {summary['batches']} batches; "
-        f"{summary['distinct_drugs']} distinct drugs and {summary['distinct_reactions']} distinct "
+        f"{summary['distinct_drugs']} distinct normalised drugs named in the text, "
+        f"{summary['distinct_products']} distinct products, {summary['distinct_reactions']} distinct "
         f"normalised reactions; {summary['serious_ae_documents']} serious AE documents; "
         f"{summary['review_style_posts']} of {summary['social_posts']} social posts are review-style "
         f"(a `product`, no drug named in the text).",
