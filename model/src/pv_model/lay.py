@@ -224,6 +224,7 @@ def load_lay(lay_dir: str | Path, *, strict: bool = True) -> LayCorpus:
     problems += _family_problems(documents)
     for doc in documents:
         warnings += _sentence_warnings(doc)
+    warnings += _untagged_drug_warnings(documents)
     corpus = LayCorpus(documents, metas, problems, warnings)
     if strict and problems:
         raise LayCorpusError(problems)
@@ -501,6 +502,23 @@ def _sentence_with_spans(doc: LayDocument, index: int, sentence: str, where: lis
             continue
         spans.append(LaySpan(span.type, whole, span.norm, local[0], local[1], span.role, span.why))
     return LaySentence(doc, index, sentence, tuple(spans), tuple(cut))
+
+
+def _untagged_drug_warnings(documents: list[LayDocument]) -> list[str]:
+    """A name tagged DRUG somewhere in the corpus that stands untagged in another text: the
+    extractor would learn it as no drug there."""
+    names = sorted(
+        {s.text.lower() for d in documents for s in d.spans if s.type == "DRUG" and len(s.text) >= 4}
+    )
+    if not names:
+        return []
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+    warnings = []
+    for doc in documents:
+        for match in pattern.finditer(doc.text):
+            if not any(s.start < match.end() and match.start() < s.end for s in doc.spans):
+                warnings.append(f"{doc.id}: {match[0]!r} is tagged DRUG elsewhere but not here")
+    return warnings
 
 
 def _sentence_warnings(doc: LayDocument) -> list[str]:
