@@ -27,6 +27,7 @@ _COMMAND_MODULES = [
     "pv_local.bench",  # bench
     "pv_local.load",  # load
     "pv_local.vocabularies",  # vocabularies
+    "pv_local.lay_evaluation",  # evaluate-lay
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")

@@ -202,14 +202,14 @@ def product_mentions(document: SourceDocument, found: list[_Found], suspects: li
     role: Literal["other", "suspect"] = "other" if suspects else "suspect"
     mentions = []
     for name in document.products:
-        normalized = _product_name(name)
+        normalized = product_name(name)
         if normalized not in named:
             mentions.append(Mention(text=name, normalized=normalized, role=role, kind="drug", source="feed"))
             named.add(normalized)
     return mentions
 
 
-def _product_name(name: str) -> str:
+def product_name(name: str) -> str:
     """A product's generic name where the vocabulary knows it ("Lipitor 20mg": atorvastatin), else
     the name in lowercase."""
     [entities] = LexiconExtractor().extract([name])

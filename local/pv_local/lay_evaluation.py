@@ -1,0 +1,287 @@
+"""`pv evaluate-lay`: screening's rules and case intelligence over the lay corpus, document by document.
+
+Each document of a part of model/data/lay (dev by default; never tune on test) becomes the
+SourceDocument the pipeline would make of it (a post with its `product`, an email's subject and new
+body text, a call's turns by speaker), goes through screening's second detector
+(`adverse_event_sentences`: the rules; the classifier is measured by `pv-model eval`) and, when
+flagged, through `assess_case`. Reported, overall and by register and language:
+
+- document AE recall, specificity, precision and F1 (flagged or not, against the document label);
+- event recall: the share of AE spans of AE documents that the case reports, a span matching an
+  event when the event's term is the span's `norm` read through the vocabulary (or the norm
+  itself), or when one of the case's event mentions overlaps the span's words (the mention's text
+  within the span's, or the span's within the mention's);
+- suspect-drug precision: of the suspect drugs of flagged AE documents, the share that are a gold
+  suspect (a DRUG span with role `suspect`, or the product of a post whose text names no drug),
+  both read through the vocabulary;
+- event precision: the share of the events of flagged documents that match an AE span (a false
+  alarm's events are all wrong);
+- indication leak: the share of INDICATION spans that a case reports as an event (same matching);
+- specificity by negative kind.
+
+`--ablation` runs it once per vocabulary configuration (what each source adds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pv_local.cli import UsageError
+
+# Vocabulary configurations of --ablation, in the order each source is added.
+ABLATION: tuple[tuple[str, frozenset[str]], ...] = (
+    ("lay lexicon + project drugs", frozenset({"lay", "project"})),
+    ("+ drug package", frozenset({"lay", "project", "drugs"})),
+    ("+ HPO", frozenset({"lay", "project", "drugs", "hpo"})),
+    ("HPO + drugs, no lay lexicon", frozenset({"project", "drugs", "hpo"})),
+)
+
+
+@dataclass
+class Tally:
+    """Counts of one group of documents."""
+
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+    ae_spans: int = 0
+    ae_spans_found: int = 0
+    events: int = 0
+    events_right: int = 0
+    suspects: int = 0
+    suspects_right: int = 0
+    indications: int = 0
+    indications_leaked: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def figures(self) -> dict[str, float | int | None]:
+        def ratio(a: int, b: int) -> float | None:
+            return round(a / b, 3) if b else None
+
+        precision, recall = ratio(self.tp, self.tp + self.fp), ratio(self.tp, self.tp + self.fn)
+        f1 = round(2 * precision * recall / (precision + recall), 3) if precision and recall else None
+        return {
+            "documents": self.tp + self.fn + self.fp + self.tn,
+            "ae_documents": self.tp + self.fn,
+            "recall": recall,
+            "specificity": ratio(self.tn, self.tn + self.fp),
+            "precision": precision,
+            "f1": f1,
+            "event_recall": ratio(self.ae_spans_found, self.ae_spans),
+            "event_precision": ratio(self.events_right, self.events),
+            "suspect_precision": ratio(self.suspects_right, self.suspects),
+            "indication_leak": ratio(self.indications_leaked, self.indications),
+        }
+
+
+@dataclass
+class Evaluation:
+    """Tallies overall, by register, by language; specificity by negative kind; the misses."""
+
+    overall: Tally = field(default_factory=Tally)
+    groups: dict[str, dict[str, Tally]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Tally))
+    )
+    negatives: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.figures(),
+            **{
+                f"by_{kind}": {name: tally.figures() for name, tally in sorted(groups.items())}
+                for kind, groups in self.groups.items()
+            },
+            "specificity_by_kind": {
+                kind: round(c["tn"] / (c["tn"] + c["fp"]), 3) for kind, c in sorted(self.negatives.items())
+            },
+        }
+
+
+def source_document(doc: Any) -> Any:
+    """The SourceDocument the pipeline makes of a lay document."""
+    from pv.models import Channel, SourceDocument
+    from pv_model.lay import document_units
+
+    return SourceDocument(
+        document_id=doc.id,
+        channel=Channel(doc.register),
+        source_key=f"{doc.register}/{doc.id}",
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+        units=document_units(doc),
+        language=None if doc.register != "social" else doc.lang,
+        products=list(doc.product),
+    )
+
+
+def _drug_name(name: str) -> str:
+    from pv.intelligence.assess import product_name
+
+    return product_name(name)
+
+
+def _term(name: str) -> str:
+    """A gold `norm` read through the event vocabulary ("diarrhea": diarrhoea), or itself."""
+    from pv.intelligence import LexiconExtractor
+
+    [entities] = LexiconExtractor().extract([name])
+    events = [e for e in entities if e.type == "AE" and e.normalized]
+    covers = events and events[0].start == 0 and events[-1].end >= len(name.rstrip()) - 1
+    return events[0].normalized or name.lower() if covers and len(events) == 1 else name.lower()
+
+
+def _matches(span_text: str, span_norm: str, events: set[str], mentions: list[str]) -> bool:
+    folded = span_text.lower()
+    return (
+        span_norm in events
+        or _term(span_norm) in events
+        or any(m in folded or folded in m for m in mentions if len(m) >= 3)
+    )
+
+
+def evaluate(documents: Iterable[Any], *, keep_errors: bool = False) -> Evaluation:
+    """Screen and assess each lay document and tally the figures (see the module docstring)."""
+    from pv.intelligence import adverse_event_sentences, assess_case
+
+    result = Evaluation()
+    for doc in documents:
+        document = source_document(doc)
+        flagged = bool(adverse_event_sentences(document))
+        tally = Tally()
+        gold = doc.label == "AE"
+        if gold:
+            tally.tp, tally.fn = int(flagged), int(not flagged)
+        else:
+            tally.fp, tally.tn = int(flagged), int(not flagged)
+            result.negatives[doc.kind]["fp" if flagged else "tn"] += 1
+        events: set[str] = set()
+        mentions: list[str] = []
+        suspects: list[str] = []
+        if flagged:
+            facts = assess_case(document, [])
+            events = set(facts.events)
+            mentions = [
+                m.text.lower()
+                for m in facts.mentions
+                if m.kind == "event" and m.role == "suspect" and not m.negated and not m.uncertain
+            ]
+            suspects = facts.suspect_drugs
+        ae_spans = [s for s in doc.spans if s.type == "AE"] if gold else []
+        tally.ae_spans = len(ae_spans)
+        tally.ae_spans_found = sum(_matches(s.text, s.norm.lower(), events, mentions) for s in ae_spans)
+        if flagged:
+            gold_terms = {s.norm.lower() for s in ae_spans} | {_term(s.norm) for s in ae_spans}
+            tally.events = len(events)
+            tally.events_right = sum(
+                e in gold_terms or any(_matches(s.text, s.norm.lower(), {e}, []) for s in ae_spans)
+                for e in events
+            )
+        indications = [s for s in doc.spans if s.type == "INDICATION"]
+        tally.indications = len(indications)
+        tally.indications_leaked = sum(
+            _matches(s.text, s.norm.lower(), events, mentions) for s in indications
+        )
+        if gold and flagged:
+            gold_drugs = {
+                _drug_name(s.norm or s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"
+            }
+            gold_drugs |= {_drug_name(s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"}
+            if not any(s.type == "DRUG" for s in doc.spans):
+                gold_drugs |= {_drug_name(p) for p in doc.product}
+            tally.suspects = len(suspects)
+            tally.suspects_right = sum(d in gold_drugs for d in suspects)
+        result.overall.add(tally)
+        result.groups["register"][doc.register].add(tally)
+        result.groups["language"][doc.lang].add(tally)
+        if keep_errors and (flagged != gold or tally.ae_spans_found < tally.ae_spans):
+            result.errors.append(
+                {
+                    "id": doc.id,
+                    "label": doc.label,
+                    "kind": doc.kind,
+                    "flagged": flagged,
+                    "events": sorted(events),
+                    "gold_events": [s.norm for s in ae_spans],
+                    "suspects": suspects,
+                }
+            )
+    return result
+
+
+def load_part(lay_dir: Path, part: str) -> list[Any]:
+    from pv_model.lay import load_lay
+
+    if not lay_dir.is_dir():
+        raise UsageError(f"no lay corpus at {lay_dir}")
+    return load_lay(lay_dir, strict=False).part(part)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "evaluate-lay", help="screening rules and case intelligence over the lay corpus, document by document"
+    )
+    parser.add_argument("--lay-dir", type=Path, default=Path("model/data/lay"))
+    parser.add_argument("--part", default="dev", choices=["train", "dev", "test", "all"])
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--errors", type=Path, help="write the misses and false alarms here (JSON Lines)")
+    parser.add_argument(
+        "--ablation", action="store_true", help="once per vocabulary configuration: what each source adds"
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pv.intelligence.lexicon import SOURCES, Source, only_sources
+
+    documents = load_part(args.lay_dir, args.part)
+    configurations: tuple[tuple[str, frozenset[str]], ...] = (
+        ABLATION if args.ablation else (("all sources", frozenset(SOURCES)),)
+    )
+    results: dict[str, Any] = {"part": args.part, "documents": len(documents), "configurations": {}}
+    for name, sources in configurations:
+        chosen: frozenset[Source] = frozenset(s for s in SOURCES if s in sources)
+        with only_sources(chosen):
+            evaluation = evaluate(documents, keep_errors=args.errors is not None)
+        report = evaluation.report()
+        results["configurations"][name] = report
+        print(_line(name, report["overall"]))
+        if not args.ablation:
+            for kind in ("by_register", "by_language"):
+                for group, figures in report[kind].items():
+                    print(_line(f"  {group}", figures))
+            print(
+                "  specificity by kind: "
+                + ", ".join(f"{k} {v}" for k, v in report["specificity_by_kind"].items())
+            )
+        if args.errors:
+            args.errors.parent.mkdir(parents=True, exist_ok=True)
+            args.errors.write_text("".join(json.dumps(e) + "\n" for e in evaluation.errors), encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _line(name: str, figures: dict[str, Any]) -> str:
+    shown = (
+        "documents",
+        "recall",
+        "specificity",
+        "f1",
+        "event_recall",
+        "event_precision",
+        "suspect_precision",
+        "indication_leak",
+    )
+    return f"{name:32} " + " ".join(f"{k}={figures[k]}" for k in shown)
