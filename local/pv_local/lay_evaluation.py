@@ -150,14 +150,16 @@ def _matches(span_text: str, span_norm: str, events: set[str], mentions: list[st
     )
 
 
-def evaluate(documents: Iterable[Any], *, keep_errors: bool = False) -> Evaluation:
+def evaluate(
+    documents: Iterable[Any], *, keep_errors: bool = False, judge_document: bool = True
+) -> Evaluation:
     """Screen and assess each lay document and tally the figures (see the module docstring)."""
     from pv.intelligence import adverse_event_sentences, assess_case
 
     result = Evaluation()
     for doc in documents:
         document = source_document(doc)
-        flagged = bool(adverse_event_sentences(document))
+        flagged = bool(adverse_event_sentences(document, judge_document=judge_document))
         tally = Tally()
         gold = doc.label == "AE"
         if gold:
@@ -238,6 +240,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--ablation", action="store_true", help="once per vocabulary configuration: what each source adds"
     )
+    parser.add_argument(
+        "--no-judgement",
+        action="store_true",
+        help="without the document-level judgement (pv.intelligence.judgement), to measure what it buys",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -252,7 +259,9 @@ def _run(args: argparse.Namespace) -> int:
     for name, sources in configurations:
         chosen: frozenset[Source] = frozenset(s for s in SOURCES if s in sources)
         with only_sources(chosen):
-            evaluation = evaluate(documents, keep_errors=args.errors is not None)
+            evaluation = evaluate(
+                documents, keep_errors=args.errors is not None, judge_document=not args.no_judgement
+            )
         report = evaluation.report()
         results["configurations"][name] = report
         print(_line(name, report["overall"]))

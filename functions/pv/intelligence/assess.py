@@ -30,6 +30,7 @@ from .context import (
     worsening,
 )
 from .extraction import Entity, Extractor, LexiconExtractor
+from .judgement import Verdict, judge
 from .language import detect_language
 from .lexicon import vocabulary_versions
 from .redaction import Redactor, RuleRedactor, name_variants
@@ -174,7 +175,9 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
     return _Reading(language, tokens, found, reactions, suspects, patient)
 
 
-def adverse_event_sentences(document: SourceDocument, *, extractor: Extractor | None = None) -> list[str]:
+def adverse_event_sentences(
+    document: SourceDocument, *, extractor: Extractor | None = None, judge_document: bool = True
+) -> list[str]:
     """Screening's second detector, beside the classifier: the sentences where the reporter's text
     names a reaction that occurred, when the document names a suspect drug (in the reporter's words,
     else in the agent's or a quoted message's, as the case will take it); empty otherwise.
@@ -191,7 +194,15 @@ def adverse_event_sentences(document: SourceDocument, *, extractor: Extractor | 
         return []
     if not reading.suspects and not document.products and not _drugs_named_by_others(document, extractor):
         return []
+    if judge_document and document_judgement(texts, reading) is not None:
+        return []  # the whole document says otherwise: a retraction, another cause ... (judgement.py)
     return _unique(texts[f.sentence] for f in reading.reactions)
+
+
+def document_judgement(texts: list[str], reading: _Reading) -> Verdict | None:
+    """The whole document's verdict (`judgement.judge`) on what the sentence rules read."""
+    drugs = [fold(f.mention.text) for f in reading.found if f.entity.type == "DRUG"]
+    return judge([fold(t) for t in texts], {f.sentence for f in reading.reactions}, drugs)
 
 
 def product_mentions(document: SourceDocument, found: list[_Found], suspects: list[_Found]) -> list[Mention]:

@@ -1,0 +1,92 @@
+"""Judge the document, not the sentence: whether a document that names a drug and a reaction that
+occurred still reports no adverse event (../shared/LABELLING.md, "Not an AE").
+
+The sentence rules (pv.intelligence.context) read each mention in its clause; what settles a
+document often stands elsewhere in it: a follow-up that takes the report back, a doctor who puts the
+symptom down to the disease, a symptom older than the first dose, a drug not taken yet, an advert or
+a newsletter listing effects. The cues are data (resources/judgement_cues.tsv), chosen on the dev
+part of the lay corpus (`pv evaluate-lay`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+Verdict = Literal["retraction", "other_cause", "disease", "pre_existing", "not_taken", "third_party"]
+# Words that stand for the drug when its name is not repeated ("not the tablets", "nothing to do with it").
+_MEDICINE_WORDS = (
+    "tablets?|pills?|meds?|medications?|medicines?|drugs?|injections?|jabs?|it|them|this|these|patch|"
+    "inhaler|vaccine|dose|treatment"
+)
+_NEGATION = re.compile(r"\b(?:never|didn't|did not|hadn't|had not|wasn't|no|not)\b")
+_FIRST_PERSON = re.compile(
+    r"\b(?:i|me|my|i'm|im|i've|ive|i'd|myself)\b|\b(?:our|his|her) (?:son|daughter|baby|child|mum|dad)\b"
+)
+
+
+@cache
+def _cues() -> tuple[tuple[str, str, str], ...]:
+    """(kind, scope, pattern) rows of judgement_cues.tsv."""
+    text = resources.files("pv.resources").joinpath("judgement_cues.tsv").read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, scope, pattern = line.split("\t", 2)
+            rows.append((kind, scope, pattern))
+    return tuple(rows)
+
+
+@cache
+def _compiled(pattern: str, drugs: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace("{drug}", f"(?:{drugs})"))
+
+
+def judge(
+    folded_sentences: Sequence[str], reaction_sentences: set[int], drug_names: Sequence[str]
+) -> Verdict | None:
+    """Why the document reports no adverse event although a reaction occurred with a drug named, or
+    None when nothing in it says so.
+
+    `folded_sentences`: the document's sentences, folded; `reaction_sentences`: the indices of those
+    that name a reaction that occurred; `drug_names`: the drugs as written, folded. Advert, news and
+    newsletter cues count only when no sentence naming a reaction speaks of the reporter or their
+    family ("I", "my son"): a patient may quote a study and still report a rash.
+    """
+    names = sorted({re.escape(n) for n in drug_names if n.strip()}, key=len, reverse=True)
+    drugs = "|".join([*names, _MEDICINE_WORDS])
+    document = " ".join(folded_sentences)
+    event_sentences = [folded_sentences[i] for i in sorted(reaction_sentences)]
+    events = " ".join(event_sentences)
+    found: set[str] = set()
+    for kind, scope, pattern in _cues():
+        if kind in found:
+            continue
+        compiled = _compiled(pattern, drugs)
+        if scope == "event":
+            # "I never had headaches before I started it" says the opposite
+            hit = any(
+                m and not _NEGATION.search(sentence, 0, m.start())
+                for sentence in event_sentences
+                for m in [compiled.search(sentence)]
+            )
+        else:
+            hit = compiled.search(document) is not None
+        if hit:
+            found.add(kind)
+    if "long_standing" in found and "unchanged" in found:
+        found.add("pre_existing")
+    if "third_party" in found and _FIRST_PERSON.search(events):
+        found.discard("third_party")
+    order: tuple[Verdict, ...] = (
+        "retraction",
+        "other_cause",
+        "disease",
+        "pre_existing",
+        "not_taken",
+        "third_party",
+    )
+    return next((kind for kind in order if kind in found), None)
