@@ -48,6 +48,7 @@ FUNCTION_VARS = {
         "SAFETY_ALERTS_TOPIC_ARN",
         "EXTRACTOR_ENDPOINT_NAME",
         "SUMMARIZER_ENDPOINT_NAME",
+        "PHRASE_MAPPER_ENDPOINT_NAME",
     },
     "ReviewFunction": {
         "INTAKE_BUCKET",

@@ -23,6 +23,7 @@ ENV_VARS = {
     "CLASSIFIER_MAX_ATTEMPTS": "classifier_max_attempts",
     "EXTRACTOR_ENDPOINT_NAME": "extractor_endpoint_name",
     "SUMMARIZER_ENDPOINT_NAME": "summarizer_endpoint_name",
+    "PHRASE_MAPPER_ENDPOINT_NAME": "phrase_mapper_endpoint_name",
     "MAX_DOCUMENT_BYTES": "max_document_bytes",
     "STAGE": "stage",
     "CASE_DRUGS_TABLE": "case_drugs_table",
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     classifier_max_attempts: int = Field(default=4, ge=1, le=10)
     extractor_endpoint_name: str = ""
     summarizer_endpoint_name: str = ""
+    phrase_mapper_endpoint_name: str = ""
     max_document_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     stage: str = "dev"
     case_drugs_table: str = ""  # a case's items by suspect drug (the inbox's drug index)

@@ -157,6 +157,12 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
         backends["extractor"] = CombinedExtractor(
             EndpointExtractor(lambda payload: invoker.invoke(payload).body)
         )
+    if config.phrase_mapper_endpoint_name:
+        from pv.intelligence.phrases import EndpointPhraseMapper, PhraseMappingExtractor
+
+        invoker_p = endpoint_invoker(config.phrase_mapper_endpoint_name, config)
+        mapper = EndpointPhraseMapper(lambda payload: invoker_p.invoke(payload).body)
+        backends["extractor"] = PhraseMappingExtractor(mapper, backends.get("extractor"))
     if config.summarizer_endpoint_name:
         invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
         backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)

@@ -74,6 +74,14 @@ def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = Tr
             "as endpoint case-summarizer-local; a case keeps its summary when it names no drug or event "
             "that the text does not, else the extractive one (default: none, the extractive summary)",
         )
+        parser.add_argument(
+            "--phrase-mapper",
+            type=Path,
+            metavar="DIR",
+            help="phrase mapper (pv-model build-embedder) served beside the classifier as endpoint "
+            "phrase-mapper-local: reaction phrases the vocabulary lacks get their nearest standard "
+            "term (default: none)",
+        )
     parser.add_argument("--template", type=Path, help="SAM template (default: the project's template.yaml)")
     parser.add_argument(
         "--retry-delay",
@@ -106,6 +114,7 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
         )
     extractor = extractor_from_args(args)
     summarizer = summarizer_from_args(args)
+    phrase_mapper = phrase_mapper_from_args(args)
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     function_log = LOCAL_DIR / "functions.log"
     with function_log.open("w", encoding="utf-8") as log:
@@ -115,12 +124,14 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             what = f"classifier {model} ({args.backend})"
             what += f", extractor {extractor}" if extractor is not None else ", lexicon extraction"
             what += f", summarizer {summarizer}" if summarizer is not None else ", extractive summaries"
+            what += f", phrase mapper {phrase_mapper}" if phrase_mapper is not None else ""
         with out.status(f"Starting the local stack from the template, serving {what}..."):
             stack = LocalStack(
                 model_dir=model,
                 endpoint_url=args.endpoint_url,
                 extractor_dir=extractor,
                 summarizer_dir=summarizer,
+                phrase_mapper_dir=phrase_mapper,
                 template=args.template or DEFAULT_TEMPLATE,
                 backend=args.backend,
                 retry_delay_s=args.retry_delay,
@@ -176,11 +187,23 @@ def summarizer_from_args(args: argparse.Namespace) -> Path | None:
     return _optional_model_from_args(args, "summarizer", "train-summarizer", kind, is_summarizer)
 
 
+def phrase_mapper_from_args(args: argparse.Namespace) -> Path | None:
+    """The phrase mapper to serve: only the one `--phrase-mapper` names (opt-in; none by default)."""
+    from pv_model.serving.code.embedder_inference import is_embedder
+
+    kind = "a phrase mapper (a folder with embedder.json)"
+    return _optional_model_from_args(args, "phrase_mapper", "build-embedder", kind, is_embedder)
+
+
 def served_models(stack: LocalStack) -> str:
     """Which model answers each endpoint the pipeline calls, for the console."""
     from pv_local.stack import CLASSIFIER_PARAMETER, OPTIONAL_ENDPOINTS
 
-    without = {"extractor": " (the lexicon extracts)", "summarizer": " (extractive summaries)"}
+    without = {
+        "extractor": " (the lexicon extracts)",
+        "summarizer": " (extractive summaries)",
+        "phrase_mapper": " (the vocabulary alone)",
+    }
     roles = [("classifier", CLASSIFIER_PARAMETER)] + [
         (role, p) for role, (p, _) in OPTIONAL_ENDPOINTS.items()
     ]

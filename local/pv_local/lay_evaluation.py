@@ -150,8 +150,26 @@ def _matches(span_text: str, span_norm: str, events: set[str], mentions: list[st
     )
 
 
+class InProcessPhraseMapper:
+    """The phrase mapper's handler loaded in this process (what the endpoint serves), remembering
+    its answers so that several floors are measured for the price of one."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from pv_model.serving.code import embedder_inference
+
+        self._handler = embedder_inference
+        self._bundle = embedder_inference.load_model(model_dir)
+        self._seen: dict[str, list[tuple[str, float]]] = {}
+
+    def nearest_terms(self, phrases: Any) -> list[list[tuple[str, float]]]:
+        new = [p for p in dict.fromkeys(phrases) if p not in self._seen]
+        for phrase, terms in zip(new, self._handler.nearest_terms(self._bundle, new), strict=True):
+            self._seen[phrase] = [(t["term"], t["score"]) for t in terms]
+        return [self._seen[p] for p in phrases]
+
+
 def evaluate(
-    documents: Iterable[Any], *, keep_errors: bool = False, judge_document: bool = True
+    documents: Iterable[Any], *, keep_errors: bool = False, judge_document: bool = True, extractor: Any = None
 ) -> Evaluation:
     """Screen and assess each lay document and tally the figures (see the module docstring)."""
     from pv.intelligence import adverse_event_sentences, assess_case
@@ -171,7 +189,7 @@ def evaluate(
         mentions: list[str] = []
         suspects: list[str] = []
         if flagged:
-            facts = assess_case(document, [])
+            facts = assess_case(document, [], extractor=extractor)
             events = set(facts.events)
             mentions = [
                 m.text.lower()
@@ -245,6 +263,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="without the document-level judgement (pv.intelligence.judgement), to measure what it buys",
     )
+    parser.add_argument(
+        "--phrase-mapper",
+        type=Path,
+        help="phrase mapper folder (pv-model build-embedder), loaded in this process; see --floors",
+    )
+    parser.add_argument("--floors", default="", help="similarity floors to measure, e.g. 0.6,0.7,0.8")
     parser.set_defaults(func=_run)
 
 
@@ -255,17 +279,28 @@ def _run(args: argparse.Namespace) -> int:
     configurations: tuple[tuple[str, frozenset[str]], ...] = (
         ABLATION if args.ablation else (("all sources", frozenset(SOURCES)),)
     )
+    extractors: list[tuple[str, Any]] = [("", None)]
+    if args.phrase_mapper:
+        from pv.intelligence.phrases import PHRASE_FLOOR, PhraseMappingExtractor
+
+        mapper = InProcessPhraseMapper(args.phrase_mapper)
+        floors = [float(f) for f in args.floors.split(",") if f.strip()] or [PHRASE_FLOOR]
+        extractors += [(f" + phrases >= {f}", PhraseMappingExtractor(mapper, floor=f)) for f in floors]
     results: dict[str, Any] = {"part": args.part, "documents": len(documents), "configurations": {}}
-    for name, sources in configurations:
+    for (base, sources), (suffix, extractor) in [(c, e) for c in configurations for e in extractors]:
+        name = base + suffix
         chosen: frozenset[Source] = frozenset(s for s in SOURCES if s in sources)
         with only_sources(chosen):
             evaluation = evaluate(
-                documents, keep_errors=args.errors is not None, judge_document=not args.no_judgement
+                documents,
+                keep_errors=args.errors is not None,
+                judge_document=not args.no_judgement,
+                extractor=extractor,
             )
         report = evaluation.report()
         results["configurations"][name] = report
         print(_line(name, report["overall"]))
-        if not args.ablation:
+        if not args.ablation and len(extractors) == 1:
             for kind in ("by_register", "by_language"):
                 for group, figures in report[kind].items():
                     print(_line(f"  {group}", figures))

@@ -46,14 +46,17 @@ DEFAULT_REGION = "eu-west-1"
 CLASSIFIER_PARAMETER = "ClassifierEndpointName"
 EXTRACTOR_PARAMETER = "ExtractorEndpointName"
 SUMMARIZER_PARAMETER = "SummarizerEndpointName"
+PHRASE_MAPPER_PARAMETER = "PhraseMapperEndpointName"
 THRESHOLD_PARAMETER = "ClassifierThreshold"
 LOCAL_EXTRACTOR_ENDPOINT = "ae-extractor-local"
 LOCAL_SUMMARIZER_ENDPOINT = "case-summarizer-local"
+LOCAL_PHRASE_MAPPER_ENDPOINT = "phrase-mapper-local"
 # The optional models served beside the classifier: role -> (the template parameter naming its
 # endpoint, that endpoint's local name).
 OPTIONAL_ENDPOINTS = {
     "extractor": (EXTRACTOR_PARAMETER, LOCAL_EXTRACTOR_ENDPOINT),
     "summarizer": (SUMMARIZER_PARAMETER, LOCAL_SUMMARIZER_ENDPOINT),
+    "phrase_mapper": (PHRASE_MAPPER_PARAMETER, LOCAL_PHRASE_MAPPER_ENDPOINT),
 }
 # Values for template parameters that have no default (the endpoint's name is free locally).
 LOCAL_PARAMETERS = {CLASSIFIER_PARAMETER: "ae-classifier-local"}
@@ -117,6 +120,7 @@ class LocalStack:
         *,
         extractor_dir: str | Path | None = None,
         summarizer_dir: str | Path | None = None,
+        phrase_mapper_dir: str | Path | None = None,
         template: str | Path = DEFAULT_TEMPLATE,
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, Handler] | None = None,
@@ -128,7 +132,11 @@ class LocalStack:
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
-        optional = {"extractor": extractor_dir, "summarizer": summarizer_dir}
+        optional = {
+            "extractor": extractor_dir,
+            "summarizer": summarizer_dir,
+            "phrase_mapper": phrase_mapper_dir,
+        }
         for role, folder in optional.items():
             if folder is not None and model_dir is None:
                 raise ValueError(
@@ -139,6 +147,7 @@ class LocalStack:
         self.model_dir = Path(model_dir) if model_dir is not None else None
         self.extractor_dir = Path(extractor_dir) if extractor_dir is not None else None
         self.summarizer_dir = Path(summarizer_dir) if summarizer_dir is not None else None
+        self.phrase_mapper_dir = Path(phrase_mapper_dir) if phrase_mapper_dir is not None else None
         # Role -> folder of each optional model to serve.
         self._optional = {role: Path(folder) for role, folder in optional.items() if folder is not None}
         self.backend = backend

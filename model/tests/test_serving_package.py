@@ -106,6 +106,7 @@ def test_package_has_the_sagemaker_layout(exported_dir: Path, tmp_path: Path) ->
     assert main(["package", "--model", str(exported_dir), "--out", str(archive)]) == 0
 
     assert _unpack(archive, tmp_path / "unpacked") == [
+        "code/embedder_inference.py",
         "code/inference.py",
         "code/ner_inference.py",
         "code/requirements.txt",

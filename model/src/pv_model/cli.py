@@ -16,6 +16,7 @@ _COMMAND_MODULES = [
     "pv_model.commands.ner",  # train-ner, eval-ner
     "pv_model.commands.summarizer",  # train-summarizer
     "pv_model.commands.lay",  # lay validate, lay stats
+    "pv_model.commands.embedder",  # build-embedder
 ]
 
 

@@ -29,8 +29,16 @@ MODEL_PATTERNS = (
     "added_tokens.json",
     "training.json",
     "generation_config.json",  # a summarizer's decoder start, end and padding tokens
+    "embedder.json",  # the phrase mapper's names and terms
+    "term_embeddings.npy",  # and their vectors
 )
-CODE_FILES = ("inference.py", "ner_inference.py", "summarizer_inference.py", "requirements.txt")
+CODE_FILES = (
+    "inference.py",
+    "ner_inference.py",
+    "summarizer_inference.py",
+    "embedder_inference.py",
+    "requirements.txt",
+)
 
 
 def package_files(model_dir: Path, include_onnx: bool) -> list[Path]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pv_model.serving.code import inference, ner_inference, summarizer_inference
+from pv_model.serving.code import embedder_inference, inference, ner_inference, summarizer_inference
 
 logger = logging.getLogger("pv_model.serving")
 
@@ -47,7 +47,12 @@ ANY_NAME = "*"  # the key of a one-model server's model that answers under every
 ACCOUNT_ID = "123456789012"  # named in "endpoint not found" (moto's default account, as locally)
 
 
-Bundle = inference.ModelBundle | ner_inference.NerBundle | summarizer_inference.SummarizerBundle
+Bundle = (
+    inference.ModelBundle
+    | ner_inference.NerBundle
+    | summarizer_inference.SummarizerBundle
+    | embedder_inference.EmbedderBundle
+)
 
 # The handler of a model folder, as SageMaker's entry point `code/inference.py` picks it: the
 # extractor's for `*ForTokenClassification`, the summarizer's for a sequence-to-sequence model,

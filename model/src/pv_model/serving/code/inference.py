@@ -243,7 +243,11 @@ def parse_inputs(payload: Any) -> list[str]:
 
 
 # The other handlers shipped beside this one in `code/`, each with the test of the folders it serves.
-_SIBLINGS = (("ner_inference", "is_extractor"), ("summarizer_inference", "is_summarizer"))
+_SIBLINGS = (
+    ("embedder_inference", "is_embedder"),
+    ("ner_inference", "is_extractor"),
+    ("summarizer_inference", "is_summarizer"),
+)
 # This module, taken while it is being imported: a loader may drop it from `sys.modules` afterwards.
 _THIS = sys.modules[__name__]
 
@@ -256,8 +260,9 @@ def _sibling(name: str) -> ModuleType:
 
 
 def handler_for(model_dir: str | os.PathLike[str]) -> ModuleType:
-    """The handler of a model folder: the extractor's for `*ForTokenClassification`, the
-    summarizer's for a sequence-to-sequence model, else this one (the classifier's)."""
+    """The handler of a model folder: the phrase mapper's for a folder with `embedder.json`, the
+    extractor's for `*ForTokenClassification`, the summarizer's for a sequence-to-sequence model,
+    else this one (the classifier's)."""
     for name, serves in _SIBLINGS:
         sibling = _sibling(name)
         if getattr(sibling, serves)(model_dir):
