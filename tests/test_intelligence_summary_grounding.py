@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from case_inputs import document
 from pv.intelligence import EndpointSummarizer, assess_case
-from pv.intelligence.summary import SummarizerError, check_grounded
+from pv.intelligence.grounding import check_grounded
+from pv.intelligence.summary import SummarizerError
 from pv.models import CaseFacts
 
 _EXAMPLES = Path(__file__).resolve().parents[1] / "model" / "examples" / "summaries.csv"

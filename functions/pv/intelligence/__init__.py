@@ -17,8 +17,9 @@ from .extraction import (
     ExtractorError,
     LexiconExtractor,
 )
+from .grounding import EndpointSummarizer
 from .redaction import ComprehendMedicalRedactor, Redactor, RuleRedactor
-from .summary import EndpointSummarizer, ExtractiveSummarizer, Summarizer, SummarizerError
+from .summary import ExtractiveSummarizer, Summarizer, SummarizerError
 
 __all__ = [
     "CombinedExtractor",

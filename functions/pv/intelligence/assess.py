@@ -12,7 +12,6 @@ from pv.sentences import document_sentences, split_sentences
 
 from .context import (
     clause_bounds,
-    find_patient,
     in_emergency_care,
     is_blamed,
     is_given,
@@ -33,6 +32,7 @@ from .extraction import Entity, Extractor, LexiconExtractor
 from .judgement import Verdict, judge
 from .language import detect_language
 from .lexicon import vocabulary_versions
+from .patients import find_patient
 from .redaction import Redactor, RuleRedactor, name_variants
 from .seriousness import ORDER, Sentence, criteria
 from .summary import ExtractiveSummarizer, Summarizer, SummarizerError

@@ -21,8 +21,9 @@ from typing import get_args
 
 from pv.models import Criterion, SeriousnessCriterion
 
-from .context import RELATIVES, clause_bounds, is_negated, is_uncertain
+from .context import clause_bounds, is_negated, is_uncertain
 from .lexicon import lexicon
+from .patients import RELATIVES
 from .text import Token, fold, word_set
 
 # Patterns run over folded (lowercase, accent-free) sentences.

@@ -1,0 +1,228 @@
+"""Who the patient is and who reports: the patient and reporter rules of case intelligence.
+
+`find_patient` (the reporter, a relative, someone the reporter cares for), `reporter_qualification`
+(a healthcare professional, a carer, a relative ...), and whether the reporter and the patient are
+identifiable (two of the four elements of a valid case, ICH E2D).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pv.models import Channel, SourceDocument
+
+from .text import fold
+
+RELATIVES = {
+    "mother": "mother",
+    "mum": "mother",
+    "mom": "mother",
+    "mam": "mother",
+    "mummy": "mother",
+    "father": "father",
+    "dad": "father",
+    "husband": "husband",
+    "wife": "wife",
+    "partner": "partner",
+    "son": "son",
+    "daughter": "daughter",
+    "brother": "brother",
+    "sister": "sister",
+    "grandmother": "grandmother",
+    "grandma": "grandmother",
+    "nan": "grandmother",
+    "nana": "grandmother",
+    "granny": "grandmother",
+    "grandfather": "grandfather",
+    "grandad": "grandfather",
+    "granddad": "grandfather",
+    "grandpa": "grandfather",
+    "aunt": "aunt",
+    "auntie": "aunt",
+    "uncle": "uncle",
+    "cousin": "cousin",
+    "baby": "baby",
+    "child": "child",
+    "kid": "child",
+    "boyfriend": "partner",
+    "girlfriend": "partner",
+    "friend": "friend",
+    "fiance": "partner",
+    "niece": "niece",
+    "nephew": "nephew",
+}
+
+_REPORTER_KEYS = {
+    Channel.EMAIL: ("from", "sender", "reply_to"),
+    Channel.SOCIAL: ("author", "user", "username", "handle", "author_id"),
+    Channel.CALL: ("caller", "caller_id", "phone", "caller_name"),
+}
+_SELF_IDENTIFIED = re.compile(
+    r"\b(?:my name is|my name's|this is [A-Z][a-z]+|regards|sincerely|thanks),?\s+[A-Z][a-z]+"
+)
+_AGE = re.compile(r"\b\d{1,3}[- ]?(?:years?|yrs?|y/?o)(?:[- ]old)?\b|\baged?\s+\d{1,3}\b|\bi'?m\s+\d{1,3}\b")
+_SEX = re.compile(r"\b(?:man|woman|male|female|boy|girl|gentleman|lady|mr|mrs|ms|miss)\b")
+_INITIALS = re.compile(r"\b(?:[A-Z]\.\s?){2,3}(?=\W|$)|\b(?:patient|pt|initials)\s*:?\s*[A-Z]{2,3}\b")
+
+
+def reporter_identifiable(document: SourceDocument) -> bool:
+    """A sender, author or caller we could contact: channel metadata, a caller's turns, or a name given."""
+    if any(document.metadata.get(key) for key in _REPORTER_KEYS.get(document.channel, ())):
+        return True
+    if document.channel == Channel.CALL and any(u.speaker == "caller" for u in document.units):
+        return True  # the call centre took the call: the caller is a contactable person
+    return bool(_SELF_IDENTIFIED.search("\n".join(u.text for u in document.units)))
+
+
+def patient_identifiable(text: str, patient: str | None) -> bool:
+    """Whether the patient is identifiable: someone the text points to, an age, a sex or initials."""
+    folded = fold(text)
+    return patient is not None or bool(_AGE.search(folded) or _SEX.search(folded) or _INITIALS.search(text))
+
+
+# Someone the reporter looks after: a clinician's patient, a pharmacist's customer, a carer's client.
+# Not a compound ("the patient leaflet", "customer services") and not the reporter ("I'm a customer").
+_NOT_A_PERSON = (
+    r"(?!\s+(?:information|leaflet|leaflets|support|advice|help ?line|line|portal|services?|forum|"
+    r"group|card|safety|care team|record|records|number|id|experience|inbox))"
+)
+_AGED = (
+    r"(?:\d+[- ]?(?:year|yr)s?[- ]?old\s+)?"
+    r"(?:(?:male|female|elderly|older|young|regular|long[- ]standing|new)\s+)?"
+)
+_CLINICIAN_PATIENT = re.compile(
+    rf"\b(?:my|our|a|an|the|this|that|one of my|one of our)\s+{_AGED}(?:patient|pt)s?\b{_NOT_A_PERSON}"
+)
+# A customer or client is the patient when the reporter's own ("our customer", "a client of mine"),
+# or when the reporter says they care for people ("I'm a pharmacist ... a customer came in"); a
+# company's "a customer sent this" is the reporter of the forwarded text.
+_CUSTOMER = r"(?:customer|client|resident|service user)s?"
+_OWN_CUSTOMER = re.compile(
+    rf"\b(?:(?:my|our|one of my|one of our)\s+{_AGED}{_CUSTOMER}\b|"
+    rf"(?:a|an|one)\s+{_AGED}{_CUSTOMER}\s+of\s+(?:ours|mine)\b){_NOT_A_PERSON}"
+)
+_ANY_CUSTOMER = re.compile(rf"\b(?:a|an|the|this|that|one)\s+{_AGED}{_CUSTOMER}\b{_NOT_A_PERSON}")
+# Before "a patient", "a customer": the reporter or someone else is one ("I'm a customer", "my mum
+# is a patient at St Mary's"); not someone the reporter cares for.
+_IS_ONE = re.compile(r"\b(?:i|i'm|am|is|are|was|were|been|as|being|he's|she's|we're)\s*$")
+# The reporter says what they are: a healthcare professional, or a carer (a lay person who looks
+# after others). Both care for others; only the first is a healthcare professional (ICH E2D).
+_SAYS_THEY_ARE = (
+    r"\b(?:i am|i'm|i work as|i'm working as|i've been|i have been|this is|we are|we're)\s+"
+    r"(?:(?:an?|the|his|her|their)\s+(?:[a-z]+\s+)?)?"
+)
+_HEALTHCARE_PROFESSIONAL = re.compile(
+    rf"{_SAYS_THEY_ARE}"
+    r"(?:pharmacists?|nurses?|doctors?|gps?|physicians?|consultants?|surgeons?|midwi(?:fe|ves)|"
+    r"paramedics?|dentists?|pharmacy(?: technicians?)?|dispensers?|health visitors?|"
+    r"physiotherapists?|optometrists?|prescribers?|clinicians?|psychiatrists?|registrars?|"
+    r"healthcare professionals?|health care professionals?)\b"
+)
+_LAY_CARER = re.compile(
+    rf"{_SAYS_THEY_ARE}(?:carers?|caregivers?|care (?:worker|assistant)s?|support workers?)\b|"
+    r"\b(?:i|we)\s+(?:look after|care for|work (?:in|at) (?:an?\s+|the\s+)?(?:care|nursing) home)\b"
+)
+# Only a clinician calls someone "my patient" or "a patient of mine".
+_OWN_PATIENT = re.compile(
+    rf"\b(?:my|our|one of my|one of our)\s+{_AGED}(?:patient|pt)s?\b{_NOT_A_PERSON}|"
+    r"\ba\s+patient\s+of\s+(?:mine|ours)\b"
+)
+# Someone else, named without a name: what a carer's "he" or "she" refers to.
+_THIRD_PERSON = re.compile(
+    r"\b(?:he|she|him|his|he's|she's|(?:a|an|the|this|one)\s+(?:(?:elderly|older|old|young)\s+)?"
+    r"(?:man|woman|lady|gentleman|gent|boy|girl|person|chap|fellow|teenager))\b"
+)
+# The reporter takes the drug themselves ("I started Lipitor", "the GP put me on it").
+_FIRST_PERSON_TAKING = re.compile(
+    r"\b(?:i|i'm|i've|i was|i am|i have|i had)\s+(?:\w+\s+)?"
+    r"(?:on|taking|take|took|started|start|using|use|used|injecting|inject|injected)\b|"
+    r"\b(?:gave|given|put|started|prescribed|switched)\s+me\b|\bmy\s+(?:\w+\s+)?(?:dose|prescription|tablets|meds)\b"
+)
+_RELATIVE_TAKING = re.compile(
+    rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
+    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
+)
+_PRONOUN_TAKING = re.compile(
+    r"\b(?:he|she)\s+(?:is|was|has been|had been)?\s*"
+    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
+)
+_RELATIVE_NAMED = re.compile(rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\b")
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
+
+
+def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str | None:
+    """Who the patient is: "patient" (someone the reporter cares for), a relative ("mother"),
+    "reporter", or None.
+
+    Someone the reporter looks after wins: a clinician's patient, a pharmacist's customer, a
+    carer's client ("one of our customers", "a patient of mine"), or, when the reporter says they
+    are a pharmacist, nurse, doctor or carer, the "he" or "she" of a sentence naming a drug that
+    the reporter does not take themselves. A relative is the patient when named in a sentence that
+    also names a drug ("my mum was put on warfarin"); otherwise a first-person report is about the
+    reporter.
+    """
+    text = " ".join(folded_sentences)
+    carer = _HEALTHCARE_PROFESSIONAL.search(text) is not None or _LAY_CARER.search(text) is not None
+    cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
+    if any(
+        not _IS_ONE.search(text[max(0, m.start() - 12) : m.start()])
+        for pattern in cared_for
+        for m in pattern.finditer(text)
+    ):
+        return "patient"
+    taking = _RELATIVE_TAKING.search(text)
+    if taking:
+        return RELATIVES[taking.group(1)]
+    pronoun = _PRONOUN_TAKING.search(text)
+    if pronoun:  # "my husband ... He is taking Eliquis": the last relative named before
+        named = [m.group(1) for m in _RELATIVE_NAMED.finditer(text, 0, pronoun.start())]
+        if named:
+            return RELATIVES[named[-1]]
+    first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
+    # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
+    # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
+    if not first_person:
+        for i in sorted(drug_sentences):
+            for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
+                if match.group(1) in RELATIVES:
+                    return RELATIVES[match.group(1)]
+    if carer and any(
+        _THIRD_PERSON.search(folded_sentences[i]) and not _FIRST_PERSON_TAKING.search(folded_sentences[i])
+        for i in sorted(drug_sentences)
+    ):
+        return "patient"
+    if _FIRST_PERSON.search(text):
+        return "reporter"
+    return None
+
+
+Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]
+_RELATIONS: dict[str, Qualification] = {
+    "husband": "spouse",
+    "wife": "spouse",
+    "partner": "partner",
+    "friend": "friend",
+}
+
+
+def reporter_qualification(folded_sentences: list[str], patient: str | None) -> Qualification | None:
+    """What the reporter is, when the patient is someone else (`patient` from `find_patient`).
+
+    A healthcare professional when they say they are one (pharmacist, nurse, doctor ...) or call
+    the patient "my patient"; a relative, spouse, partner or friend when the patient is theirs
+    ("my mum", "my husband"); a carer when they say they look after people as a lay person; None
+    when the patient is the reporter, or when the text does not say.
+    """
+    if patient in (None, "reporter"):
+        return None
+    text = " ".join(folded_sentences)
+    if _HEALTHCARE_PROFESSIONAL.search(text):
+        return "healthcare professional"
+    if patient != "patient":
+        return _RELATIONS.get(patient, "relative")
+    if _LAY_CARER.search(text):
+        return "carer"
+    if _OWN_PATIENT.search(text):
+        return "healthcare professional"
+    return None
