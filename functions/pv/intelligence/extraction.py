@@ -80,17 +80,30 @@ class EndpointExtractor:
         self._batch_size = batch_size
 
     def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]:
-        results: list[list[Entity]] = []
-        for i in range(0, len(sentences), self._batch_size):
-            batch = list(sentences[i : i + self._batch_size])
-            try:
-                answer = _RESPONSE.validate_python(self._invoke({"inputs": batch}))
-            except ValidationError as exc:
-                raise ExtractorError("extractor response does not follow the contract") from exc
-            if len(answer) != len(batch):
-                raise ExtractorError(f"extractor answered {len(answer)} items for {len(batch)} inputs")
-            results.extend(_normalized(s, ents) for s, ents in zip(batch, answer, strict=True))
-        return results
+        answer = answers_in_batches(self._invoke, sentences, _RESPONSE, self._batch_size, "extractor")
+        return [_normalized(s, ents) for s, ents in zip(sentences, answer, strict=True)]
+
+
+def answers_in_batches(
+    invoke: Callable[[dict[str, Any]], Any],
+    inputs: Sequence[str],
+    response: TypeAdapter[Any],
+    batch_size: int,
+    what: str,
+) -> list[Any]:
+    """One validated answer item per input, asking the endpoint `{"inputs": [...]}` in batches;
+    ExtractorError when an answer breaks the contract (`response`) or has another length."""
+    found: list[Any] = []
+    for i in range(0, len(inputs), batch_size):
+        batch = list(inputs[i : i + batch_size])
+        try:
+            answer = response.validate_python(invoke({"inputs": batch}))
+        except ValidationError as exc:
+            raise ExtractorError(f"{what} response does not follow the contract") from exc
+        if len(answer) != len(batch):
+            raise ExtractorError(f"{what} answered {len(answer)} items for {len(batch)} inputs")
+        found.extend(answer)
+    return found
 
 
 class CombinedExtractor:

@@ -19,10 +19,10 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 
 from .context import clause_bounds, opens_phrase
-from .extraction import Entity, Extractor, ExtractorError, LexiconExtractor
+from .extraction import Entity, Extractor, LexiconExtractor, answers_in_batches
 from .lexicon import lexicon
 from .text import Token, tokenize, word_set
 
@@ -61,17 +61,8 @@ class EndpointPhraseMapper:
         self._batch_size = batch_size
 
     def nearest_terms(self, phrases: Sequence[str]) -> list[list[tuple[str, float]]]:
-        found: list[list[tuple[str, float]]] = []
-        for start in range(0, len(phrases), self._batch_size):
-            batch = list(phrases[start : start + self._batch_size])
-            try:
-                answer = _RESPONSE.validate_python(self._invoke({"inputs": batch}))
-            except ValidationError as error:
-                raise ExtractorError("phrase mapper response does not follow the contract") from error
-            if len(answer) != len(batch):
-                raise ExtractorError(f"phrase mapper answered {len(answer)} items for {len(batch)} inputs")
-            found.extend([(t.term, t.score) for t in item.terms] for item in answer)
-        return found
+        answer = answers_in_batches(self._invoke, phrases, _RESPONSE, self._batch_size, "phrase mapper")
+        return [[(t.term, t.score) for t in item.terms] for item in answer]
 
 
 def candidate_phrases(
