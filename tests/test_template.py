@@ -46,6 +46,16 @@ FUNCTION_VARS = {
         "SAFETY_ALERTS_TOPIC_ARN",
         "EXTRACTOR_ENDPOINT_NAME",
         "SUMMARIZER_ENDPOINT_NAME",
+        "MEDDRA_BUCKET",
+        "MEDDRA_PREFIX",
+        "PRODUCT_LABELS_KEY",
+        "DUE_DATE_RULES",
+        "MATCH_KEYS_TABLE",
+        "MATCH_KEY_ID",
+        "E2B_SENDER_ORGANIZATION",
+        "E2B_SENDER_IDENTIFIER",
+        "E2B_SENDER_COUNTRY",
+        "E2B_RECEIVER_IDENTIFIER",
     },
 }
 # Set by the Lambda runtime itself (or read by the AWS SDK), never by the template.
@@ -379,7 +389,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
     buckets = resources(cfn, "AWS::S3::Bucket")
     log_groups = resources(cfn, "AWS::Logs::LogGroup")
     functions = resources(cfn, "AWS::Lambda::Function")
-    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (3, 6, 2, 1, 2)
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (4, 6, 2, 1, 2)
     for props in tables.values():
         assert props["SSESpecification"] == {
             "SSEEnabled": True,
@@ -398,7 +408,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
 
 
 def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services_using_it(cfn) -> None:
-    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    key = resources(cfn, "AWS::KMS::Key")["DataKey"]
     assert key["EnableKeyRotation"] is True
     principals = [st["Principal"] for st in key["KeyPolicy"]["Statement"]]
     services = {
@@ -423,7 +433,7 @@ def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services
 def test_services_writing_into_encrypted_resources_may_use_the_key(cfn) -> None:
     """S3 notifies an encrypted queue, alarms publish to an encrypted topic and CloudWatch Logs
     writes encrypted log groups: without a key policy grant each of these fails in AWS only."""
-    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    key = resources(cfn, "AWS::KMS::Key")["DataKey"]
     grants = {}
     for st in key["KeyPolicy"]["Statement"]:
         service = st["Principal"].get("Service")
@@ -474,7 +484,15 @@ def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> 
         for rid, res in cfn["Resources"].items()
         if res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
     }
-    assert kept == {"DataKey", "IntakeBucket", "ScreeningsTable", "CasesTable", "IdempotencyTable"}
+    assert kept == {
+        "DataKey",
+        "IntakeBucket",
+        "ScreeningsTable",
+        "CasesTable",
+        "IdempotencyTable",
+        "MatchKeysTable",
+        "MatchKey",
+    }
 
 
 # ------------------------------------------------------------------------------------ bucket
@@ -630,6 +648,7 @@ def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
         "ScreeningsTable": [("document_id", "HASH")],
         "CasesTable": [("case_id", "HASH")],
         "IdempotencyTable": [("id", "HASH")],
+        "MatchKeysTable": [("match_key", "HASH"), ("case_id", "RANGE")],
     }
     indexes = {i["IndexName"]: keys(i["KeySchema"]) for i in tables["CasesTable"]["GlobalSecondaryIndexes"]}
     assert indexes == {

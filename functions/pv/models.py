@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pv.regulatory.models import RegulatoryRecord
+
 
 class Channel(StrEnum):
     """Where a document came from; also its S3 key prefix."""
@@ -190,7 +192,9 @@ class CaseFacts(BaseModel):
     summary: str = Field(description="redacted: safe to publish")
 
 
-CaseStatus = Literal["new", "incomplete"]
+# A case opens `new` (or `incomplete`: a valid-case element missing), goes `in_review`, is decided
+# `confirmed`, `not_ae` or `needs_follow_up`, and ends `closed` (pv.review.lifecycle has the rules).
+CaseStatus = Literal["new", "incomplete", "in_review", "confirmed", "not_ae", "needs_follow_up", "closed"]
 
 
 class Case(BaseModel):
@@ -207,6 +211,9 @@ class Case(BaseModel):
     flagged: list[SentenceScore]
     facts: CaseFacts
     alert_state: Literal["pending", "sent"] = "pending"
+    regulatory: RegulatoryRecord | None = Field(
+        default=None, description="MedDRA coding, due-date rule, links and ICSR version (pv.regulatory)"
+    )
 
 
 class SafetyAlert(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -26,7 +26,12 @@ from pv.adapters.topic import AlertPublisher
 from pv.cases import CaseService
 from pv.config import Settings, settings
 from pv.models import CaseRequest, SourceDocument
+from pv.regulatory.sender import Sender
 from pv.screening import ScreeningPipeline
+
+if TYPE_CHECKING:
+    from pv.regulatory.intake import RegulatoryIntake
+    from pv.regulatory.meddra import MeddraRelease
 
 # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
@@ -98,11 +103,63 @@ def case_service() -> CaseService:
     def assess(document, flagged):  # type: ignore[no-untyped-def]
         return assess_case(document, flagged, **intelligence_backends(config))
 
+    cases = CaseStore(aws.dynamodb.Table(config.cases_table))
     return CaseService(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
-        cases=CaseStore(aws.dynamodb.Table(config.cases_table)),
+        cases=cases,
         publisher=AlertPublisher(aws.sns, config.safety_alerts_topic_arn),
         assess=assess,
+        regulatory=regulatory_intake(cases),
+    )
+
+
+def e2b_sender(config: Settings | None = None) -> Sender:
+    """C.3 and the batch routing ids, from the template's parameters."""
+    config = config or settings()
+    return Sender(
+        organization=config.e2b_sender_organization,
+        identifier=config.e2b_sender_identifier,
+        country=config.e2b_sender_country,
+        receiver=config.e2b_receiver_identifier,
+    )
+
+
+@lru_cache(maxsize=1)
+def meddra_release() -> MeddraRelease | None:
+    """The user's MedDRA release (MEDDRA_BUCKET/MEDDRA_PREFIX), read once per container; None
+    without one (reactions then stay uncoded verbatims, and cases and exports say so)."""
+    from pv.regulatory.meddra import release_from_s3
+
+    config = settings()
+    if not config.meddra_prefix:
+        return None
+    return release_from_s3(clients().s3, config.meddra_bucket or config.intake_bucket, config.meddra_prefix)
+
+
+def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
+    """Coding, due-date rule and links for new cases, as the template configures them."""
+    from pv.adapters.regulatory import MatchKeyTable
+    from pv.regulatory.coding import MeddraCoder
+    from pv.regulatory.due_dates import NO_LABELS, ProductLabels, rule_set
+    from pv.regulatory.intake import RegulatoryIntake
+    from pv.regulatory.linking import kms_keyer
+
+    config, aws = settings(), clients()
+    release = meddra_release()
+    labels = NO_LABELS
+    if config.product_labels_key:
+        bucket = config.meddra_bucket or config.intake_bucket
+        body = aws.s3.get_object(Bucket=bucket, Key=config.product_labels_key)["Body"].read()
+        labels = ProductLabels.from_json(body)
+    linking = bool(config.match_keys_table and config.match_key_id)
+    return RegulatoryIntake(
+        sender=e2b_sender(config),
+        rules=rule_set(config.due_date_rules),
+        get_case=cases.get,
+        keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
+        index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
+        coder=MeddraCoder(release) if release is not None else None,
+        labels=labels,
     )
 
 
@@ -143,5 +200,12 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
 
 def reset() -> None:
     """Forget settings, clients and services (after the environment changed)."""
-    for cached in (settings, clients, screening_pipeline, case_service, idempotent_case_opener):
+    for cached in (
+        settings,
+        clients,
+        screening_pipeline,
+        case_service,
+        idempotent_case_opener,
+        meddra_release,
+    ):
         cached.cache_clear()
