@@ -451,20 +451,7 @@ def _primary_source(event: Any, regulatory: RegulatoryRecord) -> None:
         codeSystemVersion="1.0",
         displayName="sourceReport",
     )
-    entity = _el(
-        _el(
-            _el(
-                _el(investigation, "subjectOf2", typeCode="SUBJ"),
-                "controlActEvent",
-                classCode="CACT",
-                moodCode="EVN",
-            ),
-            "author",
-            typeCode="AUT",
-        ),
-        "assignedEntity",
-        classCode="ASSIGNED",
-    )
+    entity = _author_entity(investigation, "subjectOf2")
     person = _el(entity, "assignedPerson", classCode="PSN", determinerCode="INSTANCE")
     _el(person, "name", nullFlavor="MSK")  # C.2.r.1: the reporter's name stays in the case
     qualification = _el(person, "asQualifiedEntity", classCode="QUAL")
@@ -478,17 +465,7 @@ def _primary_source(event: Any, regulatory: RegulatoryRecord) -> None:
 
 
 def _sender(event: Any, sender: Sender) -> None:
-    entity = _el(
-        _el(
-            _el(
-                _el(event, "subjectOf1", typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN"
-            ),
-            "author",
-            typeCode="AUT",
-        ),
-        "assignedEntity",
-        classCode="ASSIGNED",
-    )
+    entity = _author_entity(event, "subjectOf1")
     _el(
         entity, "code", code=sender.sender_type, codeSystem=f"{OID_CODE_LIST}.7", codeSystemVersion="1.0"
     )  # C.3.1
@@ -519,21 +496,14 @@ def _related(event: Any, code: str, code_list: str, fill: Any) -> None:
         moodCode="EVN",
     )
     _el(investigation, "code", code=code, codeSystem=f"{OID_CODE_LIST}.{code_list}", codeSystemVersion="1.0")
-    entity = _el(
-        _el(
-            _el(
-                _el(investigation, "subjectOf2", typeCode="SUBJ"),
-                "controlActEvent",
-                classCode="CACT",
-                moodCode="EVN",
-            ),
-            "author",
-            typeCode="AUT",
-        ),
-        "assignedEntity",
-        classCode="ASSIGNED",
-    )
+    entity = _author_entity(investigation, "subjectOf2")
     fill(entity)
+
+
+def _author_entity(parent: Any, via: str) -> Any:
+    """parent/<via>/controlActEvent/author/assignedEntity: who reported or sent (C.2.r, C.1.8.2, C.3)."""
+    act = _el(_el(parent, via, typeCode="SUBJ"), "controlActEvent", classCode="CACT", moodCode="EVN")
+    return _el(_el(act, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
 
 
 def _observation_event(event: Any, code: str, kind: str, value: str) -> None:
