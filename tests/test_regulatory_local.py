@@ -20,7 +20,8 @@ from pv.adapters.stores import CaseStore
 from pv.regulatory.sender import Sender
 from pv.regulatory.service import RegulatoryService
 from pv_local.cli import main
-from pv_local.regulatory_command import meddra_parameters, upload_meddra, write_stack_file
+from pv_local.inbox import serve_inbox, write_stack_file
+from pv_local.regulatory_command import meddra_parameters, upload_meddra
 from pv_local.stack import LocalStack
 
 FIRST = b"""From: Rosa Flint <rosa.flint@example.com>
@@ -62,7 +63,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             endpoint_url=url, retry_delay_s=0, parameters=meddra_parameters(release.folder)
         ) as stack:
             upload_meddra(stack, release.folder)
-            write_stack_file(stack)
+            write_stack_file(stack, serve_inbox(stack))
             stack.upload("email/first.eml", FIRST)
             stack.run_until_idle(timeout_s=120)
             stack.upload("email/reply.eml", REPLY)
@@ -84,7 +85,7 @@ def _driven(work: Path) -> tuple[Any, dict[str, str], dict[str, Any]]:
 
 def test_the_bars_on_the_local_stack(run: dict[str, Any]) -> None:
     session, endpoint, info = _driven(run["work"])
-    table = session.resource("dynamodb", **endpoint).Table(info["outputs"]["CasesTableName"])
+    table = session.resource("dynamodb", **endpoint).Table(info["resources"]["CasesTable"])
     store = CaseStore(table)
     cases = sorted(store.list(), key=lambda c: c.received_at)
     assert len(cases) == 2
@@ -114,7 +115,7 @@ def test_the_bars_on_the_local_stack(run: dict[str, Any]) -> None:
     service = RegulatoryService(
         cases=store,
         store=CaseRegulatoryStore(table),
-        archive=E2bBucket(session.client("s3", **endpoint), info["outputs"]["IntakeBucketName"]),
+        archive=E2bBucket(session.client("s3", **endpoint), info["resources"]["IntakeBucket"]),
         sender=Sender(organization="x", identifier="PVINTAKE"),
     )
     service.decide_link(reply.case_id, first.case_id, "confirmed", actor="reviewer")
@@ -138,7 +139,7 @@ def test_the_bars_on_the_local_stack(run: dict[str, Any]) -> None:
     assert {d.substances[0]: d.role.code for d in icsr.drugs} == {"amoxicillin": "1"}
     [exported] = stored_reply.regulatory.exports  # type: ignore[union-attr]
     s3 = session.client("s3", **endpoint)
-    body = s3.get_object(Bucket=info["outputs"]["IntakeBucketName"], Key=exported.key)["Body"].read()
+    body = s3.get_object(Bucket=info["resources"]["IntakeBucket"], Key=exported.key)["Body"].read()
     assert body == out.read_bytes()
 
 

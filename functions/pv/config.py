@@ -36,6 +36,9 @@ ENV_VARS = {
     "E2B_SENDER_IDENTIFIER": "e2b_sender_identifier",
     "E2B_SENDER_COUNTRY": "e2b_sender_country",
     "E2B_RECEIVER_IDENTIFIER": "e2b_receiver_identifier",
+    "CASE_DRUGS_TABLE": "case_drugs_table",
+    "AUDIT_TABLE": "audit_table",
+    "USER_POOL_CLIENT_ID": "user_pool_client_id",
 }
 
 
@@ -67,6 +70,9 @@ class Settings(BaseModel):
     e2b_sender_identifier: str = "PVINTAKE"
     e2b_sender_country: str = ""
     e2b_receiver_identifier: str = ""
+    case_drugs_table: str = ""  # a case's items by suspect drug (the inbox's drug index)
+    audit_table: str = ""
+    user_pool_client_id: str = ""  # the inbox signs in with this Cognito app client
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

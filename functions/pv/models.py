@@ -211,6 +211,11 @@ class Case(BaseModel):
     flagged: list[SentenceScore]
     facts: CaseFacts
     alert_state: Literal["pending", "sent"] = "pending"
+    # Review: every change bumps `version` (optimistic concurrency) and appends an audit record.
+    version: int = 1
+    updated_at: datetime | None = None
+    assignee: str | None = Field(default=None, description="username of the reviewer working the case")
+    document_ref: str | None = Field(default=None, description="S3 key of the parsed SourceDocument")
     regulatory: RegulatoryRecord | None = Field(
         default=None, description="MedDRA coding, due-date rule, links and ICSR version (pv.regulatory)"
     )

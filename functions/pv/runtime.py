@@ -32,6 +32,7 @@ from pv.screening import ScreeningPipeline
 if TYPE_CHECKING:
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
+    from pv.review.service import Workbench
 
 # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
@@ -103,7 +104,7 @@ def case_service() -> CaseService:
     def assess(document, flagged):  # type: ignore[no-untyped-def]
         return assess_case(document, flagged, **intelligence_backends(config))
 
-    cases = CaseStore(aws.dynamodb.Table(config.cases_table))
+    cases = case_store(config, aws)
     return CaseService(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
         cases=cases,
@@ -163,6 +164,25 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
     )
 
 
+def case_store(config: Settings, aws: Clients) -> CaseStore:
+    """The Cases table and, when the template names it, the case-drug index table."""
+    drugs = aws.dynamodb.Table(config.case_drugs_table) if config.case_drugs_table else None
+    return CaseStore(aws.dynamodb.Table(config.cases_table), drug_index=drugs)
+
+
+@lru_cache(maxsize=1)
+def review_workbench() -> Workbench:
+    """The review API's service: the inbox indexes, the audit table, the parsed documents."""
+    from pv.adapters.review_store import ReviewStore
+    from pv.review.service import Workbench
+
+    config, aws = settings(), clients()
+    return Workbench(
+        store=ReviewStore(case_store(config, aws), aws.dynamodb.Table(config.audit_table)),
+        bucket=IntakeBucket(aws.s3, config.intake_bucket),
+    )
+
+
 @lru_cache(maxsize=1)
 def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
     """`CaseService.open_case` behind powertools Idempotency, keyed on the document id."""
@@ -207,5 +227,6 @@ def reset() -> None:
         case_service,
         idempotent_case_opener,
         meddra_release,
+        review_workbench,
     ):
         cached.cache_clear()

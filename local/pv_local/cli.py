@@ -110,7 +110,7 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             f"no trained model in {model}: `make model` trains the default classifier, "
             "or pass --model DIR (a trained model) or --endpoint-url URL (a running endpoint server)"
         )
-    from pv_local.regulatory_command import meddra_parameters, upload_meddra, write_stack_file
+    from pv_local.regulatory_command import meddra_parameters, upload_meddra
 
     extractor = extractor_from_args(args)
     summarizer = summarizer_from_args(args)
@@ -139,7 +139,6 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             )
             stack.start()
             upload_meddra(stack, meddra)
-            write_stack_file(stack)
         try:
             out.print(
                 f"[green]Local stack up[/]: moto {stack.moto_url}, bucket {stack.bucket}, "

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pv_local.cli import LOCAL_DIR, UsageError, console
+from pv_local.cli import UsageError, console
+from pv_local.inbox import STACK_FILE
 
-STACK_FILE = LOCAL_DIR / "stack.json"
 LOCAL_MEDDRA_PREFIX = "meddra/local/"
 # Template parameters of the sender (C.3) and what they fill.
 _SENDER_PARAMETERS = {
@@ -68,26 +68,6 @@ def upload_meddra(stack: Any, folder: Path | None) -> None:
         )
 
 
-def write_stack_file(stack: Any, path: Path = STACK_FILE) -> None:
-    """What a script needs to drive the local stack as a deployed one: endpoint, region, outputs."""
-    outputs = {
-        "IntakeBucketName": stack.bucket,
-        "CasesTableName": stack.physical("CasesTable"),
-        "ScreeningsTableName": stack.physical("ScreeningsTable"),
-    }
-    if "MatchKeysTable" in stack.resources:
-        outputs["MatchKeysTableName"] = stack.physical("MatchKeysTable")
-    existing = json.loads(path.read_text()) if path.is_file() else {}
-    existing.update(
-        endpoint_url=stack.moto_url,
-        region=stack.region,
-        outputs={**existing.get("outputs", {}), **outputs},
-        parameters=dict(stack.parameters),
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(existing, indent=2))
-
-
 def _stack_resources(args: argparse.Namespace) -> tuple[Any, dict[str, str], dict[str, str]]:
     """(boto3 session, endpoint kwargs, outputs + parameters) of the local or the deployed stack."""
     import boto3
@@ -113,8 +93,12 @@ def _stack_resources(args: argparse.Namespace) -> tuple[Any, dict[str, str], dic
         aws_session_token="testing",
         region_name=info.get("region"),
     )
-    endpoint = info.get("endpoint_url") or info.get("moto_url")
-    return session, {"endpoint_url": endpoint}, {**info.get("parameters", {}), **info.get("outputs", {})}
+    resources = info.get("resources", {})
+    outputs = {
+        "CasesTableName": resources.get("CasesTable", ""),
+        "IntakeBucketName": resources.get("IntakeBucket", ""),
+    }
+    return session, {"endpoint_url": info.get("endpoint_url")}, {**info.get("parameters", {}), **outputs}
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pv.cases import due_date
+from pv.models import Case
 from pv.regulatory.coding import fold
 from pv.regulatory.models import DueRuleApplied, EventCoding
 
@@ -78,6 +80,20 @@ def rule_set(name: str = DEFAULT_RULE_SET, path: str | None = None) -> DueDateRu
         raise UnknownRuleSet(f"unknown due-date rule set {name!r} (known: {known})")
     entry = data[name]
     return DueDateRules(name=name, description=entry["description"], rules=tuple(entry["rules"]))
+
+
+def redated(case: Case) -> Case:
+    """The case with the due date its seriousness gives now: its recorded rule set applied again
+    (expectedness as recorded), or 15/90 days for a case without one."""
+    record = case.regulatory
+    if record is None or record.due_rule is None:
+        return case.model_copy(update={"due_date": due_date(case.received_at, case.facts.serious)})
+    applied = rule_set(record.due_rule.rule_set).apply(
+        case.received_at, serious=case.facts.serious, unexpected=bool(record.due_rule.unexpected)
+    )
+    return case.model_copy(
+        update={"due_date": applied.due_date, "regulatory": record.model_copy(update={"due_rule": applied})}
+    )
 
 
 @dataclass(frozen=True)
