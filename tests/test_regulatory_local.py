@@ -1,28 +1,20 @@
-"""The regulatory bars on the local stack, driven through .artifacts/local/stack.json: a MedDRA
-release in the real file format with invented content, an email and a reply in its thread, the
-follow-up confirmed, `pv case export-e2b` read back by e2br3."""
+"""The regulatory bars on the local stack, as a user meets them: `pv local up --meddra DIR` with a
+MedDRA release in the real file format and invented content, emails dropped into the watched
+folder, everything else through .artifacts/local/stack.json: the cases confirmed and the follow-up
+linked through the review API, `pv case export-e2b` read back by e2br3."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import e2br3
 import endpoint_double
 import pytest
-from meddra_release import DEFAULT_TERMS, InventedTerm, write_release
-from pv.adapters.regulatory import CaseRegulatoryStore, E2bBucket
-from pv.adapters.stores import CaseStore
-from pv.regulatory.sender import Sender
-from pv.regulatory.service import RegulatoryService
+from local_up import LocalUp, local_up
+from meddra_release import DEFAULT_TERMS, InventedRelease, InventedTerm, write_release
 from pv_local.cli import main
-from pv_local.inbox import serve_inbox, write_stack_file
-from pv_local.regulatory_command import meddra_parameters, upload_meddra
-from pv_local.stack import LocalStack
 
 FIRST = b"""From: Rosa Flint <rosa.flint@example.com>
 To: Medical Information <medinfo@pharma.example>
@@ -48,115 +40,180 @@ Since the amoxicillin I have also been vomiting every morning.
 On Mon, 3 Mar 2025 at 09:00, Rosa Flint wrote:
 > Two days after starting amoxicillin I came out in a rash all over my arms.
 """
+# A second thread, for the inbox: its reply reports a reaction the dictionary has no word for.
+OTHER = b"""From: Tom Reed <tom.reed@example.com>
+To: Medical Information <medinfo@pharma.example>
+Subject: Sertraline headaches
+Date: Thu, 06 Mar 2025 08:15:00 +0000
+Message-ID: <b-5512@mail.example.com>
+Content-Type: text/plain; charset="utf-8"
+
+I have been getting bad headaches since I started sertraline last week.
+"""
+OTHER_REPLY = b"""From: Tom Reed <tom.reed@example.com>
+To: Medical Information <medinfo@pharma.example>
+Subject: Re: Sertraline headaches
+Date: Fri, 07 Mar 2025 18:40:00 +0000
+Message-ID: <b-5513@mail.example.com>
+In-Reply-To: <b-5512@mail.example.com>
+References: <b-5512@mail.example.com>
+Content-Type: text/plain; charset="utf-8"
+
+Since the sertraline I now also have tingling in my fingers.
+"""
+TERMS = [
+    *DEFAULT_TERMS,
+    InventedTerm("Came out in a rash", "Rash", soc="Invented skin class"),
+    InventedTerm("Skin prickling", "Prickling sensation", soc="Invented nerve class"),
+]
+
+
+def _cases(up: LocalUp) -> list[dict[str, Any]]:
+    return sorted(up.get("cases?limit=100")["cases"], key=lambda c: c["received_at"])
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`pv local up --meddra DIR` with the emails dropped in one by one, each cased before the next
+    (a follow-up finds the case it continues)."""
     work = tmp_path_factory.mktemp("regulatory-local")
-    terms = [*DEFAULT_TERMS, InventedTerm("Came out in a rash", "Rash", soc="Invented skin class")]
-    release = write_release(work / "MedDRA_91_1", terms, seed=1791)
+    release = write_release(work / "MedDRA_91_1", TERMS, seed=1791)
     server, url = endpoint_double.start(endpoint_double.EndpointDouble())
-    before = Path.cwd()
-    os.chdir(work)
     try:
-        with LocalStack(
-            endpoint_url=url, retry_delay_s=0, parameters=meddra_parameters(release.folder)
-        ) as stack:
-            upload_meddra(stack, release.folder)
-            write_stack_file(stack, serve_inbox(stack))
-            stack.upload("email/first.eml", FIRST)
-            stack.run_until_idle(timeout_s=120)
-            stack.upload("email/reply.eml", REPLY)
-            stack.run_until_idle(timeout_s=120)
-            yield {"stack": stack, "release": release, "work": work}
+        with local_up(work, url, "--meddra", str(release.folder)) as up:
+            for i, (key, body) in enumerate(
+                [
+                    ("email/first.eml", FIRST),
+                    ("email/reply.eml", REPLY),
+                    ("email/other.eml", OTHER),
+                    ("email/other-reply.eml", OTHER_REPLY),
+                ]
+            ):
+                up.drop(key, body)
+                up.until(lambda n=i + 1: len(_cases(up)) == n)
+            yield {"up": up, "release": release}
     finally:
-        os.chdir(before)
         server.shutdown()
 
 
-def _driven(work: Path) -> tuple[Any, dict[str, str], dict[str, Any]]:
-    """A reviewer's tools see the stack only through stack.json."""
-    info = json.loads((work / ".artifacts/local/stack.json").read_text())
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=info["region"]
-    )
-    return session, {"endpoint_url": info["endpoint_url"]}, info
-
-
-def test_the_bars_on_the_local_stack(run: dict[str, Any]) -> None:
-    session, endpoint, info = _driven(run["work"])
-    table = session.resource("dynamodb", **endpoint).Table(info["resources"]["CasesTable"])
-    store = CaseStore(table)
-    cases = sorted(store.list(), key=lambda c: c.received_at)
-    assert len(cases) == 2
-    first, reply = cases
-    release = run["release"]
-
-    # The reactions carry the invented dictionary's LLT and PT codes and its version.
-    coded = {c.event: c.term for c in first.regulatory.coding}  # type: ignore[union-attr]
-    assert first.regulatory.meddra_version == release.version  # type: ignore[union-attr]
-    assert coded["rash"] is not None and coded["rash"].pt_code == release.pt_codes["Rash"]
-    assert coded["rash"].llt_code in release.llt_codes.values()
-    assert first.regulatory.due_rule.rule_id == "eu-serious-15"  # type: ignore[union-attr]
-
-    # The reply in the same thread is proposed as a follow-up of the first case.
-    [link] = reply.regulatory.links  # type: ignore[union-attr]
-    assert (link.case_id, link.kind, link.status) == (first.case_id, "possible_follow_up", "proposed")
-
-    # The reviewer confirms both cases and the follow-up (the review workbench does this through its
-    # API; here its decision is written as it stores one).
-    for case in (first, reply):
-        table.update_item(
-            Key={"case_id": case.case_id},
-            UpdateExpression="SET #s = :c",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":c": "confirmed"},
-        )
-    service = RegulatoryService(
-        cases=store,
-        store=CaseRegulatoryStore(table),
-        archive=E2bBucket(session.client("s3", **endpoint), info["resources"]["IntakeBucket"]),
-        sender=Sender(organization="x", identifier="PVINTAKE"),
-    )
-    service.decide_link(reply.case_id, first.case_id, "confirmed", actor="reviewer")
-
-    out = run["work"] / "reply.xml"
-    assert main(["case", "export-e2b", reply.case_id, "--out", str(out), "--actor", "reviewer"]) == 0
-    [icsr] = e2br3.parse(out.read_bytes()).icsrs
-    stored_first, stored_reply = store.get(first.case_id), store.get(reply.case_id)
-    assert icsr.worldwide_case_id == stored_first.regulatory.worldwide_case_id  # type: ignore[union-attr]
-    assert stored_reply.regulatory.report_version == 2  # type: ignore[union-attr]
-    assert e2br3.parse(out.read_bytes()).messages[0].message_id.endswith("-V2")
-    reactions = {r.meddra_code: r for r in icsr.reactions}
-    assert set(reactions) == {
-        c.term.llt_code
-        for case in (first, reply)
-        for c in case.regulatory.coding
-        if c.term  # type: ignore[union-attr]
+def _decide(up: LocalUp, case_id: str, decision: str = "confirmed") -> dict[str, Any]:
+    version = up.get(f"cases/{case_id}")["version"]
+    body = {
+        "decision": decision,
+        "reason": "drug, reaction and reporter checked",
+        "expected_version": version,
     }
+    answer = up.call("POST", f"cases/{case_id}/decision", body)
+    assert answer.status == 200, answer.text
+    return answer.body
+
+
+def _export(up: LocalUp, case_id: str, out: Path) -> int:
+    return main(["case", "export-e2b", case_id, "--out", str(out), "--stack-file", str(up.stack_file)])
+
+
+def test_the_bars_through_pv_local_up_and_stack_json(run: dict[str, Any]) -> None:
+    up: LocalUp = run["up"]
+    release: InventedRelease = run["release"]
+    first_row, reply_row = _cases(up)[:2]
+
+    # A case confirmed through the review API carries the dictionary's LLT and PT codes and version.
+    first = _decide(up, first_row["case_id"])
+    assert first["status"] == "confirmed" and first["version"] == 2
+    coding = {c["event"]: c for c in first["regulatory"]["coding"]}
+    assert first["regulatory"]["meddra_version"] == release.version
+    assert coding["rash"]["status"] == "coded"
+    assert coding["rash"]["term"]["llt_code"] in release.llt_codes.values()
+    assert coding["rash"]["term"]["pt_code"] == release.pt_codes["Rash"]
+    assert coding["rash"]["term"]["version"] == release.version
+    assert first["regulatory"]["due_rule"]["rule_id"] == "eu-serious-15"
+
+    # The reply in the same thread is proposed as a follow-up; confirmed, it is version 2 of the case.
+    reply = _decide(up, reply_row["case_id"])
+    [link] = reply["regulatory"]["links"]
+    assert (link["case_id"], link["kind"], link["status"]) == (
+        first["case_id"],
+        "possible_follow_up",
+        "proposed",
+    )
+    decision = {
+        "decision": "confirmed",
+        "reason": "same thread, same patient",
+        "expected_version": reply["version"],
+    }
+    linked = up.call("POST", f"cases/{reply['case_id']}/links/{first['case_id']}", decision)
+    assert linked.status == 200, linked.text
+    assert linked.body["regulatory"]["report_version"] == 2
+    assert linked.body["regulatory"]["worldwide_case_id"] == first["regulatory"]["worldwide_case_id"]
+    assert up.call("POST", f"cases/{reply['case_id']}/links/{first['case_id']}", decision).status == 409
+    assert up.get(f"cases/{first['case_id']}")["regulatory"]["follow_ups"] == [reply["case_id"]]
+
+    # pv case export-e2b writes XML that e2br3 reads, with matching C.1.8.1, reactions, drugs, seriousness.
+    out = up.work / "reply.xml"
+    assert _export(up, reply["case_id"], out) == 0
+    parsed = e2br3.parse(out.read_bytes())
+    [icsr] = parsed.icsrs
+    assert icsr.worldwide_case_id == first["regulatory"]["worldwide_case_id"]
+    assert parsed.messages[0].message_id.endswith("-V2")
+    both = [up.get(f"cases/{c}") for c in (first["case_id"], reply["case_id"])]
+    coded = {c["term"]["llt_code"] for view in both for c in view["regulatory"]["coding"] if c["term"]}
+    assert {r.meddra_code for r in icsr.reactions} == coded
+    pts = {c["term"]["pt_code"] for view in both for c in view["regulatory"]["coding"] if c["term"]}
+    assert pts == {release.pt_codes["Rash"], release.pt_codes["Vomiting"]}
     assert all(r.meddra_version == release.version for r in icsr.reactions)
-    assert all(r.hospitalisation is True for r in icsr.reactions)  # the first report's admission
+    # Seriousness: the first report's admission, and no other criterion (E.i.3.2a-f).
+    assert [c["criterion"] for c in first["seriousness_criteria"]] == ["hospitalisation"]
+    others = (
+        "results_in_death",
+        "life_threatening",
+        "disabling",
+        "congenital_anomaly",
+        "other_medically_important",
+    )
+    for reaction in icsr.reactions:
+        assert reaction.hospitalisation is True
+        assert all(e2br3.is_null(getattr(reaction, name)) for name in others)
     assert {d.substances[0]: d.role.code for d in icsr.drugs} == {"amoxicillin": "1"}
-    [exported] = stored_reply.regulatory.exports  # type: ignore[union-attr]
-    s3 = session.client("s3", **endpoint)
-    body = s3.get_object(Bucket=info["resources"]["IntakeBucket"], Key=exported.key)["Body"].read()
-    assert body == out.read_bytes()
+    assert [d.product_name for d in icsr.drugs] == ["amoxicillin"]
 
+    # The export is in the bucket, recorded on the case and in its audit trail.
+    exported = up.get(f"cases/{reply['case_id']}")
+    [record] = exported["regulatory"]["exports"]
+    info = up.stack
+    s3 = up.client("s3")
+    body = s3.get_object(Bucket=info["resources"]["IntakeBucket"], Key=record["key"])["Body"].read()
+    assert body == out.read_bytes() and record["exported_by"] == "local-reviewer"
+    actions = [r["action"] for r in up.get(f"cases/{reply['case_id']}/audit")["records"]]
+    assert actions == ["decision", "link_confirmed", "e2b_exported"]
+    assert [r["action"] for r in up.get(f"cases/{first['case_id']}/audit")["records"]] == [
+        "decision",
+        "follow_up_added",
+    ]
 
-def test_exports_and_the_release_in_the_bucket_are_never_screened(run: dict[str, Any]) -> None:
-    stack = run["stack"]
-    stack.run_until_idle(timeout_s=60)
-    screened = stack.client("dynamodb").scan(TableName=stack.physical("ScreeningsTable"))["Items"]
-    keys = {item["source_key"]["S"] for item in screened}
-    assert keys == {"email/first.eml", "email/reply.eml"}
+    # The initial report exports under the same worldwide case id.
+    initial = up.work / "first.xml"
+    assert _export(up, first["case_id"], initial) == 0
+    [first_icsr] = e2br3.parse(initial.read_bytes()).icsrs
+    assert first_icsr.worldwide_case_id == icsr.worldwide_case_id
 
 
 def test_an_unconfirmed_case_is_refused_with_its_reason(run: dict[str, Any], capsys) -> None:
-    stack = run["stack"]
-    stack.upload("email/third.eml", FIRST.replace(b"first-4471", b"third-1"))
-    stack.run_until_idle(timeout_s=120)
-    cases = CaseStore(stack.table("CasesTable")).list(status="new")
-    assert cases
-    code = main(["case", "export-e2b", cases[0].case_id, "--out", str(run["work"] / "x.xml")])
-    assert code == 2
+    up: LocalUp = run["up"]
+    other = _cases(up)[2]
+    assert other["status"] == "new"
+    assert _export(up, other["case_id"], up.work / "x.xml") == 2
     assert "not confirmed by a reviewer" in capsys.readouterr().err
+    assert not (up.work / "x.xml").exists()
+    assert up.get(f"cases/{other['case_id']}/audit")["records"] == []
+
+
+def test_exports_and_the_release_in_the_bucket_are_never_screened(run: dict[str, Any]) -> None:
+    info = run["up"].stack
+    ddb = run["up"].client("dynamodb")
+    screened = ddb.scan(TableName=info["resources"]["ScreeningsTable"])["Items"]
+    assert {item["source_key"]["S"] for item in screened} == {
+        "email/first.eml",
+        "email/reply.eml",
+        "email/other.eml",
+        "email/other-reply.eml",
+    }

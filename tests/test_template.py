@@ -65,6 +65,13 @@ FUNCTION_VARS = {
         "CASE_DRUGS_TABLE",
         "AUDIT_TABLE",
         "USER_POOL_CLIENT_ID",
+        "MEDDRA_BUCKET",
+        "MEDDRA_PREFIX",
+        "PRODUCT_LABELS_KEY",
+        "E2B_SENDER_ORGANIZATION",
+        "E2B_SENDER_IDENTIFIER",
+        "E2B_SENDER_COUNTRY",
+        "E2B_RECEIVER_IDENTIFIER",
     },
 }
 # Set by the Lambda runtime itself (or read by the AWS SDK), never by the template.
@@ -362,6 +369,30 @@ def test_case_function_reads_only_parsed_documents_and_invokes_optional_endpoint
         _endpoint_arn("ExtractorEndpointName"),
         _endpoint_arn("SummarizerEndpointName"),
     ]
+
+
+def test_review_function_writes_only_icsr_exports_and_reads_meddra_only_when_named(cfn) -> None:
+    """GET /cases/{case_id}/e2b puts under e2b/ only; the term picker reads the release's prefix
+    (and the labels' key) only when the stack names them, like CaseFunction."""
+    defaults = _grants(with_conditions(cfn, {}), "ReviewFunctionRole")
+    assert defaults["s3:PutObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/e2b/*"}]
+    assert defaults["s3:GetObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/parsed/*"}]
+    assert defaults["kms:GenerateDataKey"] == [{"Fn::GetAtt": ["DataKey", "Arn"]}]  # SSE-KMS puts
+    options = {"MeddraPrefix": "meddra/27_1/", "ProductLabelsKey": "labels/products.json"}
+    for extra, bucket in (
+        ({}, "${IntakeBucket.Arn}"),
+        ({"MeddraBucket": "pv-ref"}, "arn:${AWS::Partition}:s3:::${MeddraBucket}"),
+    ):
+        chosen = {**options, **extra}
+        grants = {
+            role: _grants(with_conditions(cfn, chosen), role)["s3:GetObject"]
+            for role in ("CaseFunctionRole", "ReviewFunctionRole")
+        }
+        for role, resources_read in grants.items():
+            assert resources_read[1:] == [
+                {"Fn::Sub": f"{bucket}/${{MeddraPrefix}}*"},
+                {"Fn::Sub": f"{bucket}/${{ProductLabelsKey}}"},
+            ], role
 
 
 def test_endpoint_name_parameters_accept_only_lowercase_names() -> None:

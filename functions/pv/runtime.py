@@ -32,6 +32,7 @@ from pv.screening import ScreeningPipeline
 if TYPE_CHECKING:
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
+    from pv.regulatory.service import RegulatoryService
     from pv.review.service import Workbench
 
 # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
@@ -138,7 +139,8 @@ def meddra_release() -> MeddraRelease | None:
 
 
 def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
-    """Coding, due-date rule and links for new cases, as the template configures them."""
+    """Coding, due-date rule and links for new cases, as the template configures them (linking
+    where the function has the match-key table: CaseFunction)."""
     from pv.adapters.regulatory import MatchKeyTable
     from pv.regulatory.coding import MeddraCoder
     from pv.regulatory.due_dates import NO_LABELS, ProductLabels, rule_set
@@ -159,6 +161,8 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
         get_case=cases.get,
         keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
         index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
+        # The phrase mapper of the patient-language work plugs in here when it lands:
+        # MeddraCoder(release, nearest_terms=...) (`nearest_terms(phrases) -> [[(term, score)]]`).
         coder=MeddraCoder(release) if release is not None else None,
         labels=labels,
     )
@@ -172,14 +176,32 @@ def case_store(config: Settings, aws: Clients) -> CaseStore:
 
 @lru_cache(maxsize=1)
 def review_workbench() -> Workbench:
-    """The review API's service: the inbox indexes, the audit table, the parsed documents."""
+    """The review API's service: the inbox indexes, the audit table, the parsed documents; every
+    change keeps the regulatory record in step (coding of corrected events, the due rule)."""
     from pv.adapters.review_store import ReviewStore
     from pv.review.service import Workbench
 
     config, aws = settings(), clients()
+    cases = case_store(config, aws)
     return Workbench(
-        store=ReviewStore(case_store(config, aws), aws.dynamodb.Table(config.audit_table)),
+        store=ReviewStore(cases, aws.dynamodb.Table(config.audit_table)),
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
+        upkeep=regulatory_intake(cases).upkeep,
+    )
+
+
+@lru_cache(maxsize=1)
+def regulatory_service() -> RegulatoryService:
+    """The review API's regulatory actions (export, links, terms), through the workbench."""
+    from pv.adapters.regulatory import E2bBucket
+    from pv.regulatory.service import RegulatoryService
+
+    config, aws = settings(), clients()
+    return RegulatoryService(
+        workbench=review_workbench(),
+        archive=E2bBucket(aws.s3, config.intake_bucket),
+        sender=e2b_sender(config),
+        release=meddra_release,
     )
 
 
@@ -228,5 +250,6 @@ def reset() -> None:
         idempotent_case_opener,
         meddra_release,
         review_workbench,
+        regulatory_service,
     ):
         cached.cache_clear()

@@ -31,6 +31,8 @@ _COMMAND_MODULES = [
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")
 LOCAL_DIR = Path(".artifacts/local")
+# The running local stack, for scripts: moto endpoint, resources, review API URL and tokens.
+STACK_FILE = LOCAL_DIR / "stack.json"
 
 
 class UsageError(Exception):

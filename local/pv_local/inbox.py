@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pv_local.cli import LOCAL_DIR
+from pv_local.cli import STACK_FILE
 from pv_local.gateway import ROLES
 from pv_local.stack import REVIEW_FUNCTION, LocalStack
-
-STACK_FILE = LOCAL_DIR / "stack.json"
 
 
 def serve_inbox(stack: LocalStack) -> dict[str, Any]:

@@ -1,6 +1,11 @@
-"""`pv case export-e2b CASE_ID --out FILE`: a case's E2B(R3) ICSR, from the local stack (through
-.artifacts/local/stack.json) or from a deployed stack (`--stack NAME`, through its CloudFormation
-outputs and parameters), written to FILE and to the bucket under e2b/, and recorded on the case.
+"""`pv case export-e2b CASE_ID --out FILE`: a case's E2B(R3) ICSR written to FILE, also to the
+bucket under e2b/, and recorded on the case and in its audit trail, through the review workbench:
+
+- the local stack: its review API (`GET /cases/{case_id}/e2b`, as the local reviewer), found
+  through .artifacts/local/stack.json;
+- a deployed stack (`--stack NAME`): the same service on its tables and bucket, found through its
+  CloudFormation outputs and parameters, with your AWS credentials (the audit record names your
+  IAM principal).
 
 Also: the MedDRA release of `--meddra DIR` uploaded into the local stack's bucket.
 """
@@ -9,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pv_local.cli import UsageError, console
-from pv_local.inbox import STACK_FILE
+from pv_local.cli import STACK_FILE, UsageError, console
 
 LOCAL_MEDDRA_PREFIX = "meddra/local/"
 # Template parameters of the sender (C.3) and what they fill.
@@ -35,7 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument("--stack-file", type=Path, default=STACK_FILE, help=f"default: {STACK_FILE}")
     export.add_argument("--region", help="AWS region of --stack (default: the SDK's)")
     export.add_argument("--schemas", type=Path, help="ICH ICSR XML schema set folder to validate against")
-    export.add_argument("--actor", default="pv-cli", help="who exports, as recorded on the case")
+    export.add_argument(
+        "--expected-version", type=int, help="export this case version (refused if the case changed since)"
+    )
+    export.add_argument("--actor", help="--stack: the username recorded (default: your IAM principal)")
     export.set_defaults(func=run_export)
 
 
@@ -68,72 +78,16 @@ def upload_meddra(stack: Any, folder: Path | None) -> None:
         )
 
 
-def _stack_resources(args: argparse.Namespace) -> tuple[Any, dict[str, str], dict[str, str]]:
-    """(boto3 session, endpoint kwargs, outputs + parameters) of the local or the deployed stack."""
-    import boto3
-
-    if args.stack:
-        session = boto3.Session(region_name=args.region)
-        cloudformation = session.client("cloudformation")
-        try:
-            [described] = cloudformation.describe_stacks(StackName=args.stack)["Stacks"]
-        except cloudformation.exceptions.ClientError as error:
-            raise UsageError(f"stack {args.stack}: {error}") from None
-        values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-        values |= {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
-        return session, {}, values
-    if not args.stack_file.is_file():
-        raise UsageError(
-            f"no {args.stack_file}: start the local stack with `pv local up`, or pass --stack NAME"
-        )
-    info = json.loads(args.stack_file.read_text())
-    session = boto3.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_session_token="testing",
-        region_name=info.get("region"),
-    )
-    resources = info.get("resources", {})
-    outputs = {
-        "CasesTableName": resources.get("CasesTable", ""),
-        "IntakeBucketName": resources.get("IntakeBucket", ""),
-    }
-    return session, {"endpoint_url": info.get("endpoint_url")}, {**info.get("parameters", {}), **outputs}
-
-
 def run_export(args: argparse.Namespace) -> int:
-    from pv.adapters.regulatory import CaseRegulatoryStore, E2bBucket
-    from pv.adapters.stores import CaseStore
-    from pv.regulatory.e2b import ExportRefused, validate
-    from pv.regulatory.sender import Sender
-    from pv.regulatory.service import CaseNotFound, RegulatoryService
+    from pv.regulatory.e2b import validate
 
-    session, endpoint, values = _stack_resources(args)
-    missing = [k for k in ("CasesTableName", "IntakeBucketName") if not values.get(k)]
-    if missing:
-        raise UsageError(f"the stack has no {', '.join(missing)} output")
-    table = session.resource("dynamodb", **endpoint).Table(values["CasesTableName"])
-    defaults = Sender(organization="Pharmacovigilance intake", identifier="PVINTAKE")
-    sender = Sender(
-        **{field: values.get(p) or getattr(defaults, field) for p, field in _SENDER_PARAMETERS.items()}
-    )
-    service = RegulatoryService(
-        cases=CaseStore(table),
-        store=CaseRegulatoryStore(table),
-        archive=E2bBucket(session.client("s3", **endpoint), values["IntakeBucketName"]),
-        sender=sender,
-    )
-    try:
-        export = service.export(args.case_id, actor=args.actor)
-    except CaseNotFound:
-        raise UsageError(f"no case {args.case_id}") from None
-    except ExportRefused as refused:
-        raise UsageError(str(refused)) from None
+    export = _deployed_export(args) if args.stack else _local_export(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(export.xml)
     out = console()
     out.print(
-        f"{args.case_id}: ICSR version {export.record.report_version} written to {args.out} and s3://{values['IntakeBucketName']}/{export.key}"
+        f"{args.case_id}: ICSR version {export.report_version} written to {args.out} and "
+        f"s3://{export.bucket}/{export.key} (case version {export.case_version})"
     )
     if args.schemas is not None:
         errors = validate(export.xml, args.schemas)
@@ -143,3 +97,118 @@ def run_export(args: argparse.Namespace) -> int:
             return 1
         out.print(f"valid against the schema set in {args.schemas}")
     return 0
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    xml: bytes
+    bucket: str
+    key: str
+    report_version: int
+    case_version: int
+
+
+def _local_export(args: argparse.Namespace) -> ExportedFile:
+    """Through the running local stack's review API, as the local reviewer."""
+    if not args.stack_file.is_file():
+        raise UsageError(
+            f"no {args.stack_file}: start the local stack with `pv local up`, or pass --stack NAME"
+        )
+    info = json.loads(args.stack_file.read_text())
+    if not info.get("review_url") or not info.get("tokens", {}).get("reviewer"):
+        raise UsageError(f"{args.stack_file} names no review API: restart the local stack with `pv local up`")
+    query = f"?expected_version={args.expected_version}" if args.expected_version else ""
+    request = urllib.request.Request(
+        f"{info['review_url']}cases/{args.case_id}/e2b{query}",
+        headers={"Authorization": f"Bearer {info['tokens']['reviewer']}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            xml, headers = response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        raise UsageError(_refusal(args.case_id, error.code, error.read())) from None
+    except urllib.error.URLError as error:
+        raise UsageError(
+            f"the local stack's review API does not answer ({error.reason}): is `pv local up` running?"
+        ) from None
+    return ExportedFile(
+        xml=xml,
+        bucket=info.get("resources", {}).get("IntakeBucket", "?"),
+        key=headers["X-E2B-Key"],
+        report_version=int(headers["X-Report-Version"]),
+        case_version=int(headers["X-Case-Version"]),
+    )
+
+
+def _refusal(case_id: str, status: int, body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {}
+    if status == 404:
+        return f"no case {case_id}"
+    reasons = answer.get("reasons")
+    if reasons:
+        return f"{case_id} cannot be exported: " + "; ".join(reasons)
+    return f"{case_id}: {answer.get('message') or f'HTTP {status}'}"
+
+
+def _deployed_export(args: argparse.Namespace) -> ExportedFile:
+    """The review workbench's export on a deployed stack's own tables and bucket."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.regulatory import E2bBucket
+    from pv.adapters.review_store import ReviewStore, StaleVersion
+    from pv.adapters.stores import CaseStore
+    from pv.regulatory.e2b import ExportRefused
+    from pv.regulatory.sender import Sender
+    from pv.regulatory.service import CaseNotFound, RegulatoryService
+    from pv.review.models import Actor, Role
+    from pv.review.service import Workbench
+
+    session = boto3.Session(region_name=args.region)
+    cloudformation = session.client("cloudformation")
+    try:
+        [described] = cloudformation.describe_stacks(StackName=args.stack)["Stacks"]
+        caller = session.client("sts").get_caller_identity()["Arn"]
+    except ClientError as error:
+        raise UsageError(f"stack {args.stack}: {error}") from None
+    values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    needed = ("CasesTableName", "CaseDrugsTableName", "AuditTableName", "IntakeBucketName")
+    missing = [k for k in needed if not values.get(k)]
+    if missing:
+        raise UsageError(f"stack {args.stack} has no {', '.join(missing)} output")
+    ddb, s3 = session.resource("dynamodb"), session.client("s3")
+    cases = CaseStore(ddb.Table(values["CasesTableName"]), drug_index=ddb.Table(values["CaseDrugsTableName"]))
+    defaults = Sender(organization="Pharmacovigilance intake", identifier="PVINTAKE")
+    sender = Sender(
+        **{field: parameters.get(p) or getattr(defaults, field) for p, field in _SENDER_PARAMETERS.items()}
+    )
+    bucket = values["IntakeBucketName"]
+    service = RegulatoryService(
+        workbench=Workbench(
+            store=ReviewStore(cases, ddb.Table(values["AuditTableName"])), bucket=IntakeBucket(s3, bucket)
+        ),
+        archive=E2bBucket(s3, bucket),
+        sender=sender,
+    )
+    actor = Actor(sub=caller, username=args.actor or caller.rsplit("/", 1)[-1], role=Role.REVIEWER)
+    try:
+        export = service.export(args.case_id, actor, args.expected_version)
+    except CaseNotFound:
+        raise UsageError(f"no case {args.case_id}") from None
+    except ExportRefused as refused:
+        raise UsageError(str(refused)) from None
+    except StaleVersion as stale:
+        raise UsageError(
+            f"{args.case_id} is at version {stale.current}, not {args.expected_version}"
+        ) from None
+    return ExportedFile(
+        xml=export.xml,
+        bucket=bucket,
+        key=export.key,
+        report_version=export.record.report_version,
+        case_version=export.case.version,
+    )

@@ -1,20 +1,13 @@
-"""boto3 behind the regulatory domain: the match-key index, regulatory records of cases, E2B files."""
+"""boto3 behind the regulatory domain: the match-key index and the E2B files (the cases themselves
+change through the review workbench's store, pv.adapters.review_store)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-
-from pv.adapters.stores import to_item
-from pv.models import Case
-from pv.regulatory.models import RegulatoryRecord
-
-# (case as read, its new record, what changed, who) -> a TransactWriteItems entry for the audit
-# table, from the review workbench's audit path; None until it gives one.
-AuditItem = Callable[[Case, RegulatoryRecord, str, str], dict[str, Any]]
 
 
 class MatchKeyTable:
@@ -39,33 +32,6 @@ class MatchKeyTable:
         with self.table.batch_writer(overwrite_by_pkeys=["match_key", "case_id"]) as batch:
             for match_key in dict.fromkeys(keys):
                 batch.put_item(Item={"match_key": match_key, "case_id": case_id})
-
-
-@dataclass
-class CaseRegulatoryStore:
-    """Writes the `regulatory` attribute of cases in the Cases table, several in one transaction."""
-
-    table: Any  # boto3 dynamodb Table resource
-    audit_item: AuditItem | None = None
-
-    def save(self, changes: Sequence[tuple[Case, RegulatoryRecord, str]], actor: str) -> None:
-        items: list[dict[str, Any]] = []
-        for case, record, what in changes:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table.name,
-                        "Key": {"case_id": case.case_id},
-                        "UpdateExpression": "SET regulatory = :record",
-                        "ConditionExpression": "attribute_exists(case_id)",
-                        "ExpressionAttributeValues": {":record": to_item(record)},
-                    }
-                }
-            )
-            if self.audit_item is not None:
-                items.append(self.audit_item(case, record, what, actor))
-        # The resource's client takes plain values (it serializes them as the Table does).
-        self.table.meta.client.transact_write_items(TransactItems=items)
 
 
 @dataclass

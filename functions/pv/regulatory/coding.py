@@ -309,3 +309,27 @@ def uncoded_without_dictionary(events: Sequence[tuple[str, Sequence[str]]]) -> l
         EventCoding(event=e, verbatim=_phrases(e, v)[0], status="no_dictionary", note=NO_DICTIONARY_NOTE)
         for e, v in events
     ]
+
+
+def search_terms(release: MeddraRelease, query: str, limit: int = 20) -> list[MeddraTerm]:
+    """Current LLTs for the reviewer's term picker: an LLT code, or names holding every word of
+    the query as a word start (accents, case and British/American spelling folded); names that
+    start with the query first, then shorter names."""
+    words = [_american(w) for w in fold(query).split()]
+    if not words:
+        return []
+    exact = release.term(query.strip())
+    found: list[tuple[tuple[bool, int, str], MeddraTerm]] = []
+    for llt in release.current_llts():
+        name = [_american(w) for w in fold(llt.name).split()]
+        if all(any(n.startswith(w) for n in name) for w in words):
+            term = release.term(llt.code)
+            if term is not None:
+                found.append(
+                    ((not " ".join(name).startswith(" ".join(words)), len(llt.name), llt.name), term)
+                )
+    found.sort(key=lambda f: f[0])
+    terms = [t for _, t in found]
+    if exact is not None and release.llts[exact.llt_code].current:
+        terms = [exact, *(t for t in terms if t.llt_code != exact.llt_code)]
+    return terms[:limit]

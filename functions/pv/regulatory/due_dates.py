@@ -82,14 +82,16 @@ def rule_set(name: str = DEFAULT_RULE_SET, path: str | None = None) -> DueDateRu
     return DueDateRules(name=name, description=entry["description"], rules=tuple(entry["rules"]))
 
 
-def redated(case: Case) -> Case:
+def redated(case: Case, unexpected: bool | None = None) -> Case:
     """The case with the due date its seriousness gives now: its recorded rule set applied again
-    (expectedness as recorded), or 15/90 days for a case without one."""
+    (expectedness as recorded unless `unexpected` says), or 15/90 days for a case without one."""
     record = case.regulatory
     if record is None or record.due_rule is None:
         return case.model_copy(update={"due_date": due_date(case.received_at, case.facts.serious)})
+    if unexpected is None:
+        unexpected = bool(record.due_rule.unexpected)
     applied = rule_set(record.due_rule.rule_set).apply(
-        case.received_at, serious=case.facts.serious, unexpected=bool(record.due_rule.unexpected)
+        case.received_at, serious=case.facts.serious, unexpected=unexpected
     )
     return case.model_copy(
         update={"due_date": applied.due_date, "regulatory": record.model_copy(update={"due_rule": applied})}

@@ -1,7 +1,7 @@
 """The regulatory record of a new case: MedDRA coding, the due-date rule, match keys and links.
 
-CaseFunction calls `RegulatoryIntake.record` when it opens a case, and `index` once the case is
-stored, so that later cases can find it.
+CaseFunction calls `RegulatoryIntake.record` when it opens a case, and `index_case` once the case
+is stored, so that later cases can find it. The review workbench calls `upkeep` on every change.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pv.models import Case, CaseFacts, SourceDocument
 from pv.regulatory.coding import NO_DICTIONARY_NOTE, MeddraCoder, uncoded_without_dictionary
-from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels
+from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels, redated
 from pv.regulatory.linking import DEFAULT_WINDOW, Candidate, CaseKeys, MatchKeyer, case_keys, links_for
 from pv.regulatory.models import EventCoding, PatientDetails, Qualification, RegulatoryRecord
 from pv.regulatory.sender import Sender, safety_report_id
@@ -83,7 +83,7 @@ class RegulatoryIntake:
 
     sender: Sender
     rules: DueDateRules
-    get_case: Callable[[str], Case | None]
+    get_case: Callable[[str], Case | None] = lambda _: None
     keyer: MatchKeyer | None = None  # with `index`: linking; without, no keys and no links
     index: MatchKeyIndex | None = None
     coder: MeddraCoder | None = None
@@ -92,7 +92,12 @@ class RegulatoryIntake:
 
     def code(self, facts: CaseFacts) -> tuple[list[EventCoding], str | None, str | None]:
         """The coded reactions, the MedDRA version, and a note when there is no dictionary."""
-        events = reactions_to_code(facts)
+        return self.code_reactions(reactions_to_code(facts))
+
+    def code_reactions(
+        self, events: Sequence[tuple[str, Sequence[str]]]
+    ) -> tuple[list[EventCoding], str | None, str | None]:
+        """`code` for (event, the reporter's words) pairs."""
         if self.coder is None:
             return uncoded_without_dictionary(events), None, NO_DICTIONARY_NOTE
         return self.coder.code_many(events), self.coder.version, None
@@ -128,6 +133,34 @@ class RegulatoryIntake:
             if len(facts.suspect_drugs) > 1 and _INTERACTION.search(text)
             else [],
         )
+
+    def upkeep(self, case: Case) -> Case:
+        """The case after a reviewer's change, its record kept in step: reactions the reviewer
+        added are coded (the others keep their coding, a reviewer's pick included), reactions
+        removed are dropped, expectedness follows them when labels are given, and the due date
+        follows the seriousness by the case's rule set."""
+        record = case.regulatory
+        if record is None:
+            return redated(case)
+        kept = {c.event: c for c in record.coding}
+        events = reactions_to_code(case.facts)
+        missing = [(event, verbatims) for event, verbatims in events if event not in kept]
+        if missing or len(kept) != len(events):
+            coded, version, note = self.code_reactions(missing)
+            fresh = {c.event: c for c in coded}
+            record = record.model_copy(
+                update={
+                    "coding": [kept.get(event) or fresh[event] for event, _ in events],
+                    "meddra_version": version or record.meddra_version,
+                    "coding_note": note if note and not record.meddra_version else record.coding_note,
+                }
+            )
+        unexpected = (
+            self.labels.is_unexpected(case.facts.suspect_drugs, record.coding)
+            if self.labels is not NO_LABELS
+            else None
+        )
+        return redated(case.model_copy(update={"regulatory": record}), unexpected=unexpected)
 
     def index_case(self, case: Case) -> None:
         """Make a stored case findable by later ones (idempotent)."""

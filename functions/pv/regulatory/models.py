@@ -5,9 +5,9 @@ set its due date, keyed match keys, links to possible duplicates and follow-ups,
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class MeddraTerm(BaseModel):
@@ -85,6 +85,7 @@ class ExportRecord(BaseModel):
     report_version: int
     exported_at: datetime
     exported_by: str
+    case_version: int | None = Field(default=None, description="the case version the ICSR was made from")
 
 
 class PatientDetails(BaseModel):
@@ -125,3 +126,66 @@ class RegulatoryRecord(BaseModel):
     @property
     def coding_needs_review(self) -> bool:
         return any(c.needs_review for c in self.coding)
+
+
+# ------------------------------------------------------------------- the review API's side
+
+
+def _said(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a reason is required")
+    return text.strip()
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_said)]
+
+
+class LinkDecisionRequest(BaseModel):
+    """`POST /cases/{case_id}/links/{linked_case_id}`: the reviewer's call on a proposed link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirmed", "rejected"]
+    reason: Reason = Field(description="why: kept in the audit trail")
+    expected_version: int = Field(ge=1, description="the case version the decision was made on")
+
+
+class TermChoiceRequest(BaseModel):
+    """`POST /cases/{case_id}/coding`: code a reaction to the current LLT the reviewer picked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str = Field(min_length=1, max_length=200, description="the reaction (its `event` name)")
+    llt_code: str = Field(pattern=r"^\d{1,12}$", description="a current LLT of the configured release")
+    reason: str | None = Field(default=None, max_length=2000)
+    expected_version: int = Field(ge=1)
+
+
+class TermSearch(BaseModel):
+    """`GET /meddra/terms`: current LLTs of the configured release whose name holds the words."""
+
+    version: str | None = Field(description="the release searched; null: no MedDRA release configured")
+    terms: list[MeddraTerm]
+
+
+class RegulatoryView(BaseModel):
+    """What the case view shows of the regulatory record (no match keys; for a viewer, no patient
+    details, and the reporter's words and reviewers' reasons redacted)."""
+
+    worldwide_case_id: str
+    safety_report_id: str
+    report_version: int
+    follow_up_of: str | None = None
+    follow_ups: list[str] = Field(default_factory=list)
+    duplicate_of: str | None = None
+    patient: PatientDetails | None = None
+    reporter_qualification: Qualification | None = None
+    meddra_version: str | None = None
+    coding: list[EventCoding] = Field(default_factory=list)
+    coding_note: str | None = None
+    needs_coding: bool = Field(description="a reaction is ambiguous or uncoded: the reviewer picks its term")
+    due_rule: DueRuleApplied | None = None
+    links: list[CaseLink] = Field(default_factory=list)
+    exports: list[ExportRecord] = Field(default_factory=list)
+    exportable: bool = Field(description="confirmed, valid and not a duplicate: GET /cases/{case_id}/e2b")
+    export_refusals: list[str] = Field(default_factory=list, description="why it may not be exported yet")
