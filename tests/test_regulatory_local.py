@@ -1,7 +1,8 @@
 """The regulatory bars on the local stack, as a user meets them: `pv local up --meddra DIR` with a
 MedDRA release in the real file format and invented content, emails dropped into the watched
 folder, everything else through .artifacts/local/stack.json: the cases confirmed and the follow-up
-linked through the review API, `pv case export-e2b` read back by e2br3."""
+linked through the review API, `pv case export-e2b` read back by e2br3; then the inbox in headless
+Chromium: a reaction's term picked and a link decided, side by side."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from local_up import LocalUp, local_up
 from meddra_release import DEFAULT_TERMS, InventedRelease, InventedTerm, write_release
 from pv_local.cli import main
+from test_review_browser import SCREENSHOTS, _until, browser  # noqa: F401  (the browser fixture)
 
 FIRST = b"""From: Rosa Flint <rosa.flint@example.com>
 To: Medical Information <medinfo@pharma.example>
@@ -217,3 +219,95 @@ def test_exports_and_the_release_in_the_bucket_are_never_screened(run: dict[str,
         "email/other.eml",
         "email/other-reply.eml",
     }
+
+
+def test_in_the_inbox_a_reviewer_picks_a_term_and_confirms_a_follow_up_side_by_side(
+    run: dict[str, Any],
+    browser,  # noqa: F811
+) -> None:
+    up: LocalUp = run["up"]
+    release: InventedRelease = run["release"]
+    other, other_reply = _cases(up)[2:4]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(up.stack["inbox_url"])
+    row = page.locator(f"#rows tr[data-case-id={other_reply['case_id']}]")
+    row.wait_for()
+
+    # Keyboard only: focus the row, Enter opens the case.
+    row.focus()
+    page.keyboard.press("Enter")
+    page.locator("#case h2", has_text=other_reply["case_id"]).wait_for()
+    uncoded = page.locator("#regulatory tr[data-event=paraesthesia]")
+    assert "uncoded" in uncoded.inner_text() and "tingling" in uncoded.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "regulatory-case.png"), full_page=True)
+
+    # The term picker: search by words, arrow to a term, Enter codes the reaction.
+    uncoded.locator("button.pick-term").focus()
+    page.keyboard.press("Enter")
+    search = page.locator("#term-picker input[name=q]")
+    search.wait_for()
+    assert page.evaluate("document.activeElement.name") == "q"
+    search.fill("prickl")
+    page.keyboard.press("Enter")
+    choice = page.locator("#term-picker input[name=llt_code]")
+    # Names that start with the words first: the PT's own LLT, then "Skin prickling".
+    _until(lambda: choice.count() == 2)
+    assert [choice.nth(i).get_attribute("value") for i in range(2)] == [
+        release.pt_codes["Prickling sensation"],  # the PT's own LLT has its code
+        release.llt_codes["Skin prickling"],
+    ]
+    choice.first.focus()
+    page.keyboard.press("ArrowDown")  # a radio group: the arrow moves and selects
+    assert (
+        page.locator("#term-picker input[name=llt_code]:checked").get_attribute("value")
+        == (release.llt_codes["Skin prickling"])
+    )
+    page.screenshot(path=str(SCREENSHOTS / "regulatory-term-picker.png"), full_page=True)
+    page.keyboard.press("Tab")  # the reason
+    page.keyboard.type("tingling: pins and needles")
+    page.locator("#submit-term").focus()
+    page.keyboard.press("Enter")
+    page.locator("#case-message", has_text="Coded").wait_for()
+    page.locator("#audit li", has_text="term chosen").wait_for()
+    coded = up.get(f"cases/{other_reply['case_id']}")
+    [tingling] = [c for c in coded["regulatory"]["coding"] if c["event"] == "paraesthesia"]
+    assert (tingling["status"], tingling["method"], tingling["coded_by"]) == (
+        "coded",
+        "reviewer",
+        "local-reviewer",
+    )
+    assert tingling["term"]["llt_code"] == release.llt_codes["Skin prickling"]
+
+    # The link: both cases side by side, the follow-up confirmed with a reason.
+    page.locator("#links button.compare").first.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog#compare")
+    dialog.wait_for()
+    columns = dialog.locator(".side-by-side > section")
+    assert columns.count() == 2
+    assert (
+        other_reply["case_id"] in columns.nth(0).inner_text()
+        and other["case_id"] in columns.nth(1).inner_text()
+    )
+    assert "tingling" in columns.nth(0).inner_text() and "headaches" in columns.nth(1).inner_text()
+    assert dialog.locator(".source").count() == 2
+    assert page.evaluate("document.activeElement.name") == "reason"
+    page.keyboard.type("Same reporter, same thread: a follow-up.")
+    page.screenshot(path=str(SCREENSHOTS / "regulatory-compare.png"))
+    page.locator("#confirm-link").focus()
+    page.keyboard.press("Enter")
+    page.locator("#case-message", has_text="Link confirmed").wait_for()
+    page.locator("#audit li", has_text="link confirmed").wait_for()
+    assert page.locator("dialog#compare").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "regulatory-linked.png"), full_page=True)
+
+    linked = up.get(f"cases/{other_reply['case_id']}")["regulatory"]
+    assert (linked["report_version"], linked["follow_up_of"]) == (2, other["case_id"])
+    assert linked["links"][0]["decided_by"] == "local-reviewer"
+    trail = up.get(f"cases/{other['case_id']}/audit")["records"]
+    assert [r["action"] for r in trail] == ["follow_up_added"]
+    assert errors == []
