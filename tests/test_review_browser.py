@@ -180,3 +180,30 @@ def test_a_viewer_sees_the_redacted_case_without_decision_controls(local_up, bro
     assert "Margaret Marchetti" not in text and "[NAME]" in text
     assert page.locator("#decision-form").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "viewer.png"))
+
+
+def test_pv_local_up_answers_a_stale_version_with_409_and_a_viewer_without_personal_data(local_up) -> None:
+    """The bars, driven through stack.json alone: 409 on a stale version (nothing changes), and
+    a viewer's case view carries none of the sample's personal data."""
+    import urllib.error
+
+    hospitalised = next(c for c in _api(local_up, "cases")["cases"] if "warfarin" in c["suspect_drugs"])
+    path = f"cases/{hospitalised['case_id']}"
+    before = _api(local_up, path)
+    body = {"decision": "not_ae", "reason": "stale", "expected_version": before["version"] + 1}
+    request = urllib.request.Request(
+        local_up["review_url"] + path + "/decision",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {local_up['tokens']['reviewer']}",
+            "Content-Type": "application/json",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 409
+    assert _api(local_up, path) == before
+    manifest = json.loads((SAMPLES / "MANIFEST.json").read_text())["documents"]
+    seen = json.dumps(_api(local_up, path, "viewer"))
+    assert [p for p in manifest["email/ae_hospitalisation.eml"]["personal_data"] if p in seen] == []

@@ -127,8 +127,11 @@ def case_view(case: Case, document: SourceDocument | None, role: Role, today: da
         return redactor.redact(value, known_names=known_names)
 
     review_document: ReviewDocument | None = None
-    flagged: list[FlaggedSentence] = []
-    criteria: list[CriterionView] = []
+    # Without the document nothing is located: the case's own texts, redacted for a viewer.
+    text = ""
+    flagged_spans: list[Span | None] = [None] * len(case.flagged)
+    evidence_spans: list[Span | None] = [None] * len(facts.seriousness_criteria)
+    mapped: Callable[[Span], Span] = _unchanged
     viewer = role is Role.VIEWER
     shown = _public_names(case, document) if viewer else (facts.suspect_drugs, facts.events)
     public_terms = {*shown[0], *shown[1]}
@@ -155,7 +158,7 @@ def case_view(case: Case, document: SourceDocument | None, role: Role, today: da
             for mark in _term_marks(original, case, [m for m in mentions if not m.negated])
             if not viewer or mark[2] in public_terms
         ]
-        text, mapped = original, (lambda span: span)
+        text = original
         if role is Role.VIEWER:
             redacted = _Redacted(*redacted_with_spans(original, known_names=known_names))
             text, mapped = redacted.text, redacted.span
@@ -165,32 +168,24 @@ def case_view(case: Case, document: SourceDocument | None, role: Role, today: da
             ]
         highlights = []
         for span, kind, label, mention_role in marks:
-            start, end = mapped(span)
-            if end > start:
-                highlights.append(Highlight(start=start, end=end, kind=kind, label=label, role=mention_role))  # type: ignore[arg-type]
+            at, until = mapped(span)
+            if until > at:
+                highlights.append(Highlight(start=at, end=until, kind=kind, label=label, role=mention_role))  # type: ignore[arg-type]
         highlights.sort(key=lambda h: (h.start, -h.end))
         review_document = ReviewDocument(
             text=text, redacted=role is Role.VIEWER, units=units, highlights=highlights
         )
-        flagged = [
-            _flagged(s.text, s.score, found, text, mapped, redact if role is Role.VIEWER else None)
-            for s, found in zip(case.flagged, flagged_spans, strict=True)
-        ]
-        criteria = [
-            _criterion(c.criterion, c.evidence, found, text, mapped, redact if role is Role.VIEWER else None)
-            for c, found in zip(facts.seriousness_criteria, evidence_spans, strict=True)
-        ]
-    else:
-        flagged = [
-            FlaggedSentence(text=redact(s.text) if role is Role.VIEWER else s.text, score=s.score)
-            for s in case.flagged
-        ]
-        criteria = [
-            CriterionView(
-                criterion=c.criterion, evidence=redact(c.evidence) if role is Role.VIEWER else c.evidence
-            )
-            for c in facts.seriousness_criteria
-        ]
+    viewer_redact = redact if viewer else None
+    flagged: list[FlaggedSentence] = []
+    for sentence, found in zip(case.flagged, flagged_spans, strict=True):
+        shown_text, start, end = _shown(sentence.text, found, text, mapped, viewer_redact)
+        flagged.append(FlaggedSentence(text=shown_text, score=sentence.score, start=start, end=end))
+    criteria: list[CriterionView] = []
+    for criterion, found in zip(facts.seriousness_criteria, evidence_spans, strict=True):
+        shown_text, start, end = _shown(criterion.evidence, found, text, mapped, viewer_redact)
+        criteria.append(
+            CriterionView(criterion=criterion.criterion, evidence=shown_text, start=start, end=end)
+        )
     return CaseView(
         case_id=case.case_id,
         document_id=case.document_id,
@@ -258,32 +253,23 @@ def _term_marks(text: str, case: Case, mentions: list[Mention]) -> list[tuple[Sp
     return list(marks.values())
 
 
-def _flagged(
-    sentence: str,
-    score: float,
+def _unchanged(span: Span) -> Span:
+    return span
+
+
+def _shown(
+    value: str,
     found: Span | None,
     text: str,
     mapped: Callable[[Span], Span],
     redact: Callable[[str], str] | None,
-) -> FlaggedSentence:
+) -> tuple[str, int | None, int | None]:
+    """A text of the case as shown, with its offsets: its stretch of the (redacted) document
+    where it was found; else itself, redacted for a viewer."""
     if found is None:
-        return FlaggedSentence(text=redact(sentence) if redact else sentence, score=score)
+        return (redact(value) if redact else value, None, None)
     start, end = mapped(found)
-    return FlaggedSentence(text=text[start:end], score=score, start=start, end=end)
-
-
-def _criterion(
-    criterion: Any,
-    evidence: str,
-    found: Span | None,
-    text: str,
-    mapped: Callable[[Span], Span],
-    redact: Callable[[str], str] | None,
-) -> CriterionView:
-    if found is None:
-        return CriterionView(criterion=criterion, evidence=redact(evidence) if redact else evidence)
-    start, end = mapped(found)
-    return CriterionView(criterion=criterion, evidence=text[start:end], start=start, end=end)
+    return (text[start:end], start, end)
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
