@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -27,6 +27,9 @@ from pv.cases import CaseService
 from pv.config import Settings, settings
 from pv.models import CaseRequest, SourceDocument
 from pv.screening import ScreeningPipeline
+
+if TYPE_CHECKING:
+    from pv.review.service import Workbench
 
 # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
@@ -100,9 +103,28 @@ def case_service() -> CaseService:
 
     return CaseService(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
-        cases=CaseStore(aws.dynamodb.Table(config.cases_table)),
+        cases=case_store(config, aws),
         publisher=AlertPublisher(aws.sns, config.safety_alerts_topic_arn),
         assess=assess,
+    )
+
+
+def case_store(config: Settings, aws: Clients) -> CaseStore:
+    """The Cases table and, when the template names it, the case-drug index table."""
+    drugs = aws.dynamodb.Table(config.case_drugs_table) if config.case_drugs_table else None
+    return CaseStore(aws.dynamodb.Table(config.cases_table), drug_index=drugs)
+
+
+@lru_cache(maxsize=1)
+def review_workbench() -> Workbench:
+    """The review API's service: the inbox indexes, the audit table, the parsed documents."""
+    from pv.adapters.review_store import ReviewStore
+    from pv.review.service import Workbench
+
+    config, aws = settings(), clients()
+    return Workbench(
+        store=ReviewStore(case_store(config, aws), aws.dynamodb.Table(config.audit_table)),
+        bucket=IntakeBucket(aws.s3, config.intake_bucket),
     )
 
 
@@ -143,5 +165,12 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
 
 def reset() -> None:
     """Forget settings, clients and services (after the environment changed)."""
-    for cached in (settings, clients, screening_pipeline, case_service, idempotent_case_opener):
+    for cached in (
+        settings,
+        clients,
+        screening_pipeline,
+        case_service,
+        idempotent_case_opener,
+        review_workbench,
+    ):
         cached.cache_clear()

@@ -223,14 +223,9 @@ class EventPump:
     def _deliver(self, source: QueueSource, messages: list[dict[str, Any]]) -> None:
         fn = source.function
         event = {"Records": [self._record(source, m) for m in messages]}
-        context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
-        with self._lock:
-            self.environment.activate(fn)
-            self.stats.invocations += 1
-            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
+        with self.invocation(fn) as context:
             try:
-                with self._function_output():
-                    response = fn.handler(event, context)
+                response = fn.handler(event, context)
             except Exception:
                 logging.getLogger(__name__).exception("function %s raised; the whole batch returns", fn.name)
                 self.stats.handler_errors += 1
@@ -269,6 +264,19 @@ class EventPump:
         self.stats.delivered += len(messages)
         self.stats.succeeded += len(succeeded)
         self.stats.failed += len(failed)
+
+    @contextlib.contextmanager
+    def invocation(self, fn: LocalFunction) -> Iterator[LambdaContext]:
+        """One invocation of `fn` at a time, as in its own container: its environment, a Lambda
+        context and its output sent to the function log. The pump's deliveries and the local HTTP
+        gateway's requests both invoke through here."""
+        context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
+        with self._lock:
+            self.environment.activate(fn)
+            self.stats.invocations += 1
+            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
+            with self._function_output():
+                yield context
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

@@ -266,3 +266,26 @@ def test_cli_validate_fails_on_a_problem_and_stats_rewrite_the_datasheet_block(
     capsys.readouterr()
     assert main(["lay", "validate", "--lay", str(tmp_path / "broken")]) == 1
     assert "is not in the text" in capsys.readouterr().out
+
+
+def test_a_drug_name_tagged_in_one_document_and_left_untagged_in_another_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    tagged = post(
+        product=None,
+        text="my Lipitor gave me sore legs",
+        spans=[
+            {"type": "DRUG", "text": "Lipitor", "norm": "atorvastatin", "role": "suspect"},
+            {"type": "AE", "text": "sore legs", "norm": "myalgia"},
+        ],
+    )
+    untagged = post(
+        id="b001-0002",
+        label="not_AE",
+        kind="no_event",
+        product=None,
+        text="Is Lipitor cheaper now?",
+        spans=[],
+    )
+    corpus = load_lay(write_lay_corpus([tagged, untagged], tmp_path / "lay"))
+    assert "b001-0002: 'Lipitor' is tagged DRUG elsewhere but not here" in corpus.warnings

@@ -224,6 +224,7 @@ def load_lay(lay_dir: str | Path, *, strict: bool = True) -> LayCorpus:
     problems += _family_problems(documents)
     for doc in documents:
         warnings += _sentence_warnings(doc)
+    warnings += _untagged_drug_warnings(documents)
     corpus = LayCorpus(documents, metas, problems, warnings)
     if strict and problems:
         raise LayCorpusError(problems)
@@ -503,6 +504,23 @@ def _sentence_with_spans(doc: LayDocument, index: int, sentence: str, where: lis
     return LaySentence(doc, index, sentence, tuple(spans), tuple(cut))
 
 
+def _untagged_drug_warnings(documents: list[LayDocument]) -> list[str]:
+    """A name tagged DRUG somewhere in the corpus that stands untagged in another text: the
+    extractor would learn it as no drug there."""
+    names = sorted(
+        {s.text.lower() for d in documents for s in d.spans if s.type == "DRUG" and len(s.text) >= 4}
+    )
+    if not names:
+        return []
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
+    warnings = []
+    for doc in documents:
+        for match in pattern.finditer(doc.text):
+            if not any(s.start < match.end() and match.start() < s.end for s in doc.spans):
+                warnings.append(f"{doc.id}: {match[0]!r} is tagged DRUG elsewhere but not here")
+    return warnings
+
+
 def _sentence_warnings(doc: LayDocument) -> list[str]:
     sentences = document_sentences(doc)
     warnings = [
@@ -517,16 +535,31 @@ def _sentence_warnings(doc: LayDocument) -> list[str]:
     return warnings
 
 
-def sentence_examples(documents: Iterable[LayDocument]) -> list[Example]:
-    """Classifier examples: every screened sentence, `Adverse_Event` when an AE span lies in it.
-    The group id (`pmid`) is `lay:<document id>`."""
+def windowed(texts: list[str], window: int) -> list[str]:
+    """Each sentence with its `window` neighbours on each side, as classifier input:
+    `before [SEP] sentence [SEP] after` (the neighbours joined by spaces, empty at the edges);
+    `window=0`: the sentences alone."""
+    if window <= 0:
+        return list(texts)
+    out = []
+    for i, text in enumerate(texts):
+        before, after = " ".join(texts[max(0, i - window) : i]), " ".join(texts[i + 1 : i + 1 + window])
+        out.append(f"{before} [SEP] {text} [SEP] {after}")
+    return out
+
+
+def sentence_examples(documents: Iterable[LayDocument], window: int = 0) -> list[Example]:
+    """Classifier examples: every screened sentence, `Adverse_Event` when an AE span lies in it
+    (with `window`, its text carries its neighbours, see `windowed`). The group id (`pmid`) is
+    `lay:<document id>`."""
     out = []
     for doc in documents:
-        for sentence in document_sentences(doc):
+        sentences = document_sentences(doc)
+        for sentence, text in zip(sentences, windowed([s.text for s in sentences], window), strict=True):
             drugs = tuple(s.text for s in sentence.spans if s.type == "DRUG")
             effects = tuple(s.text for s in sentence.spans if s.type == "AE")
             label = AE if sentence.target else NOT_AE
-            out.append(Example(f"lay:{doc.id}", sentence.text, label, drugs, effects))
+            out.append(Example(f"lay:{doc.id}", text, label, drugs, effects))
     return out
 
 
@@ -541,17 +574,16 @@ def token_sentences(documents: Iterable[LayDocument]) -> list[AlignedSentence]:
     return out
 
 
-def document_groups(documents: Iterable[LayDocument]) -> tuple[list[str], list[int], list[LayDocument]]:
-    """(screened sentences, the index of each one's document, the documents), for scoring documents
-    as the pipeline does: the highest score of their sentences."""
+def document_groups(documents: Iterable[LayDocument], window: int = 0) -> tuple[list[str], list[int]]:
+    """(classifier inputs of every screened sentence, the index of each one's document), for
+    scoring documents as the pipeline does: the highest score of their sentences."""
     texts: list[str] = []
     owners: list[int] = []
-    docs = list(documents)
-    for index, doc in enumerate(docs):
-        for sentence in document_sentences(doc):
-            texts.append(sentence.text)
-            owners.append(index)
-    return texts, owners, docs
+    for index, doc in enumerate(documents):
+        inputs = windowed([s.text for s in document_sentences(doc)], window)
+        texts += inputs
+        owners += [index] * len(inputs)
+    return texts, owners
 
 
 def document_scores(sentence_scores: Iterable[float], owners: list[int], n_documents: int) -> list[float]:
@@ -611,9 +643,8 @@ def stats(corpus: LayCorpus) -> dict[str, Any]:
         "families_by_writer": dict(Counter(w for w, _ in {(d.writer, d.family) for d in docs})),
         "spans_by_type": dict(Counter(s.type for s in spans)),
         "drug_roles": dict(Counter(s.role for s in spans if s.type == "DRUG")),
-        "distinct_drugs": len(
-            {s.norm for s in spans if s.type == "DRUG"} | {p.lower() for d in docs for p in d.product}
-        ),
+        "distinct_drugs": len({s.norm for s in spans if s.type == "DRUG"}),
+        "distinct_products": len({p.lower() for d in docs for p in d.product}),
         "distinct_reactions": len({s.norm.lower() for s in spans if s.type == "AE"}),
         "review_style_posts": sum(is_review_style(d) for d in docs),
         "social_posts": sum(d.register == "social" for d in docs),
@@ -643,7 +674,8 @@ def format_stats(summary: dict[str, Any]) -> str:
     lines = [
         f"{n} documents, {summary['sentences']} screened sentences ({summary['ae_sentences']} with an "
         f"adverse event), {summary['families']} families, {summary['batches']} batches; "
-        f"{summary['distinct_drugs']} distinct drugs and {summary['distinct_reactions']} distinct "
+        f"{summary['distinct_drugs']} distinct normalised drugs named in the text, "
+        f"{summary['distinct_products']} distinct products, {summary['distinct_reactions']} distinct "
         f"normalised reactions; {summary['serious_ae_documents']} serious AE documents; "
         f"{summary['review_style_posts']} of {summary['social_posts']} social posts are review-style "
         f"(a `product`, no drug named in the text).",
