@@ -2,6 +2,10 @@
 
 Clients are made lazily on first use (no side effects at import) and then reused by every
 invocation of the container. The local stack calls `reset()` after changing the environment.
+
+Each function's services are imported where they are built, so a container loads only its own:
+ScreenFunction never imports case handling or Idempotency, CaseFunction never the channel
+parsers, sentence splitter or classifier client (cold start: `pv bench` cold_import_ratio).
 """
 
 from __future__ import annotations
@@ -9,27 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from botocore.config import Config
 
-from pv.adapters.bucket import IntakeBucket
-from pv.adapters.endpoint import ClassifierClient, EndpointInvoker
-from pv.adapters.stores import CaseStore, ScreeningStore
-from pv.adapters.topic import AlertPublisher
-from pv.cases import CaseService
 from pv.config import Settings, settings
-from pv.models import CaseRequest, SourceDocument
-from pv.screening import ScreeningPipeline
 
-# A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
-IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from pv.adapters.endpoint import EndpointInvoker
+    from pv.cases import CaseService
+    from pv.models import SourceDocument
+    from pv.screening import ScreeningPipeline
+
+
+@lru_cache(maxsize=1)
+def idempotency_config() -> IdempotencyConfig:
+    """CaseFunction's Idempotency settings, keyed on the document id."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
+    return IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Clients:
 
 @lru_cache(maxsize=1)
 def clients() -> Clients:
+    from botocore.config import Config
+
     config = settings()
     endpoint_config = Config(
         connect_timeout=min(config.classifier_timeout_s, 5.0),
@@ -59,6 +66,8 @@ def clients() -> Clients:
 
 
 def endpoint_invoker(endpoint_name: str, config: Settings | None = None) -> EndpointInvoker:
+    from pv.adapters.endpoint import EndpointInvoker
+
     config = config or settings()
     return EndpointInvoker(
         clients().sagemaker_runtime, endpoint_name, max_attempts=config.classifier_max_attempts
@@ -67,6 +76,11 @@ def endpoint_invoker(endpoint_name: str, config: Settings | None = None) -> Endp
 
 @lru_cache(maxsize=1)
 def screening_pipeline() -> ScreeningPipeline:
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.endpoint import ClassifierClient
+    from pv.adapters.stores import ScreeningStore
+    from pv.screening import ScreeningPipeline
+
     config, aws = settings(), clients()
     return ScreeningPipeline(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
@@ -91,6 +105,10 @@ def _rule_check(document: SourceDocument) -> list[str]:
 
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.stores import CaseStore
+    from pv.adapters.topic import AlertPublisher
+    from pv.cases import CaseService
     from pv.intelligence import assess_case  # the case-intelligence seam
 
     config, aws = settings(), clients()
@@ -109,10 +127,16 @@ def case_service() -> CaseService:
 @lru_cache(maxsize=1)
 def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
     """`CaseService.open_case` behind powertools Idempotency, keyed on the document id."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    from pv.models import CaseRequest
+
     service = case_service()
     persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=IDEMPOTENCY)
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence, config=idempotency_config()
+    )
     def open_case(request: CaseRequest) -> dict[str, Any]:
         case = service.open_case(request)
         return {"case_id": case.case_id, "status": case.status, "serious": case.facts.serious}
@@ -143,5 +167,12 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
 
 def reset() -> None:
     """Forget settings, clients and services (after the environment changed)."""
-    for cached in (settings, clients, screening_pipeline, case_service, idempotent_case_opener):
+    for cached in (
+        settings,
+        clients,
+        screening_pipeline,
+        case_service,
+        idempotent_case_opener,
+        idempotency_config,
+    ):
         cached.cache_clear()

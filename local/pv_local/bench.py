@@ -56,6 +56,7 @@ if "pv.observability" in sys.modules:
     extra["tracing_disabled"] = bool(tracer.disabled)
     extra["tracer_provider"] = type(tracer.provider).__name__
 extra["loaded"] = sorted({{m.split(".")[0] for m in sys.modules}})
+extra["modules"] = sorted(sys.modules)
 print(json.dumps({{"cpu_ms": cpu * 1000, "wall_ms": wall * 1000, **extra}}))
 """
 
