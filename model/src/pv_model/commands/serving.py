@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--backend", choices=BACKEND_CHOICES, default="torch")
     serve.add_argument("--max-batch", type=int, default=256, help="most sentences scored in one model call")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker threads of an ONNX model, each scoring batches with its share of the cores "
+        "(default: one per usable core; a torch model has one worker on every core)",
+    )
     serve.set_defaults(func=_serve)
 
     export = subparsers.add_parser(
@@ -125,7 +131,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     models = serve_models(args.model)
     server = make_server(
-        models, port=args.port, host=args.host, backend=args.backend, max_batch=args.max_batch
+        models,
+        port=args.port,
+        host=args.host,
+        backend=args.backend,
+        max_batch=args.max_batch,
+        workers=args.workers,
     )
     if isinstance(models, dict):
         for name, folder in models.items():
