@@ -11,7 +11,7 @@ DATA_DIR ?= ../shared/data/ade-corpus-v2
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv tools test lint demo model bench load build deploy validate clean
+.PHONY: venv tools browser test lint demo model bench load build deploy validate clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt model/requirements.txt pyproject.toml model/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-test: venv tools lint
+# The inbox's browser test drives Debian's chromium (playwright never downloads a browser here).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: venv tools browser lint
 	$(PY) -m pytest -q
 
 lint: venv
@@ -49,7 +53,7 @@ $(MODEL_DIR)/training.json: | venv
 model: $(MODEL_DIR)/training.json
 
 demo: venv $(MODEL_DIR)/training.json
-	$(VENV)/bin/pv demo --model $(MODEL_DIR)
+	$(VENV)/bin/pv demo --model $(MODEL_DIR) --inbox
 
 bench: venv $(MODEL_DIR)/training.json
 	$(VENV)/bin/pv-model bench --model $(MODEL_DIR) --data $(DATA_DIR) --json .artifacts/bench/model.json

@@ -369,11 +369,11 @@ def test_a_case_function_crashing_mid_batch_is_redelivered_without_duplicates(pi
     create = store.create
     calls = []
 
-    def crash_on_second(case: Any) -> bool:
+    def crash_on_second(case: Any, **listed: Any) -> bool:
         calls.append(case.case_id)
         if len(calls) == 2:
             raise Crash()
-        return create(case)
+        return create(case, **listed)
 
     monkeypatch.setattr(store, "create", crash_on_second)
     keys = {f"email/ae-{i}.eml": 1 for i in range(3)}

@@ -28,6 +28,12 @@ RESOURCES = {
         ("dynamodb", "PutItem", {"TableName": "pv-screenings"}, "screening_write"),
         ("dynamodb", "PutItem", {"TableName": "pv-idempotency"}, "idempotency"),
         ("dynamodb", "UpdateItem", {"TableName": "pv-cases"}, "alert_mark"),
+        (
+            "dynamodb",
+            "TransactWriteItems",
+            {"TransactItems": [{"Put": {"TableName": "pv-cases"}}]},
+            "case_write",
+        ),
         ("sqs", "SendMessage", {"QueueUrl": "https://sqs/case"}, "case_enqueue"),
         ("sns", "Publish", {"TopicArn": "arn:sns:alerts"}, "publish"),
         ("sagemaker-runtime", "InvokeEndpoint", {"EndpointName": "x"}, "endpoint_wait"),

@@ -80,7 +80,13 @@ def test_bucket_is_kms_encrypted_versioned_and_private(stack: LocalStack) -> Non
 def test_tables_have_the_template_keys_indexes_and_ttl(stack: LocalStack) -> None:
     ddb = stack.client("dynamodb")
     tables = _template_resources("AWS::DynamoDB::Table")
-    assert set(tables) == {"ScreeningsTable", "CasesTable", "IdempotencyTable"}
+    assert set(tables) == {
+        "ScreeningsTable",
+        "CasesTable",
+        "IdempotencyTable",
+        "CaseDrugsTable",
+        "AuditTable",
+    }
     for rid, res in tables.items():
         table = ddb.describe_table(TableName=stack.physical(rid))["Table"]
         assert table["KeySchema"] == res["Properties"]["KeySchema"]

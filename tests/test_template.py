@@ -4,6 +4,7 @@ security review rely on. The linters and checkov run in test_template_gates.py."
 from __future__ import annotations
 
 import copy
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -42,10 +43,18 @@ FUNCTION_VARS = {
     "CaseFunction": {
         "INTAKE_BUCKET",
         "CASES_TABLE",
+        "CASE_DRUGS_TABLE",
         "IDEMPOTENCY_TABLE",
         "SAFETY_ALERTS_TOPIC_ARN",
         "EXTRACTOR_ENDPOINT_NAME",
         "SUMMARIZER_ENDPOINT_NAME",
+    },
+    "ReviewFunction": {
+        "INTAKE_BUCKET",
+        "CASES_TABLE",
+        "CASE_DRUGS_TABLE",
+        "AUDIT_TABLE",
+        "USER_POOL_CLIENT_ID",
     },
 }
 # Set by the Lambda runtime itself (or read by the AWS SDK), never by the template.
@@ -246,6 +255,7 @@ def test_functions_follow_the_runtime_contract() -> None:
     assert handlers == {
         "ScreenFunction": "pv.handlers.screen.handler",
         "CaseFunction": "pv.handlers.case.handler",
+        "ReviewFunction": "pv.handlers.review.handler",
     }
     for props in resources(body, "AWS::Serverless::Function").values():
         assert "CodeUri" not in props and "Runtime" not in props
@@ -272,7 +282,7 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
     """SAM's SQS event source adds AWSLambdaSQSQueueExecutionRole (sqs on "*") to roles it makes;
     the functions use the template's own roles, and those only carry the X-Ray policy."""
     roles = resources(cfn, "AWS::IAM::Role")
-    assert set(roles) == {"ScreenFunctionRole", "CaseFunctionRole"}
+    assert set(roles) == {"ScreenFunctionRole", "CaseFunctionRole", "ReviewFunctionRole"}
     for rid, props in roles.items():
         managed = {arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in props["ManagedPolicyArns"]}
         assert managed <= ALLOWED_MANAGED_POLICIES, rid
@@ -283,6 +293,7 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
     assert {rid: f["Role"] for rid, f in functions.items()} == {
         "ScreenFunction": {"Fn::GetAtt": ["ScreenFunctionRole", "Arn"]},
         "CaseFunction": {"Fn::GetAtt": ["CaseFunctionRole", "Arn"]},
+        "ReviewFunction": {"Fn::GetAtt": ["ReviewFunctionRole", "Arn"]},
     }
 
 
@@ -379,7 +390,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
     buckets = resources(cfn, "AWS::S3::Bucket")
     log_groups = resources(cfn, "AWS::Logs::LogGroup")
     functions = resources(cfn, "AWS::Lambda::Function")
-    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (3, 6, 2, 1, 2)
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (5, 6, 2, 1, 4)
     for props in tables.values():
         assert props["SSESpecification"] == {
             "SSEEnabled": True,
@@ -455,7 +466,11 @@ def test_each_function_logs_to_its_own_retained_log_group_and_may_write_only_the
     functions = resources(cfn, "AWS::Lambda::Function")
     groups = resources(cfn, "AWS::Logs::LogGroup")
     own = {rid: f["LoggingConfig"]["LogGroup"]["Ref"] for rid, f in functions.items()}
-    assert own == {"ScreenFunction": "ScreenLogGroup", "CaseFunction": "CaseLogGroup"}
+    assert own == {
+        "ScreenFunction": "ScreenLogGroup",
+        "CaseFunction": "CaseLogGroup",
+        "ReviewFunction": "ReviewLogGroup",
+    }
     for rid, group in own.items():
         assert groups[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         logs = {a: r for a, r in _grants(cfn, f"{rid}Role").items() if a.startswith("logs:")}
@@ -474,7 +489,14 @@ def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> 
         for rid, res in cfn["Resources"].items()
         if res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
     }
-    assert kept == {"DataKey", "IntakeBucket", "ScreeningsTable", "CasesTable", "IdempotencyTable"}
+    assert kept == {
+        "DataKey",
+        "IntakeBucket",
+        "ScreeningsTable",
+        "CasesTable",
+        "IdempotencyTable",
+        "AuditTable",
+    }
 
 
 # ------------------------------------------------------------------------------------ bucket
@@ -629,21 +651,83 @@ def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
     assert {rid: keys(t["KeySchema"]) for rid, t in tables.items()} == {
         "ScreeningsTable": [("document_id", "HASH")],
         "CasesTable": [("case_id", "HASH")],
+        "CaseDrugsTable": [("case_id", "HASH"), ("drug", "RANGE")],
+        "AuditTable": [("case_id", "HASH"), ("seq", "RANGE")],
         "IdempotencyTable": [("id", "HASH")],
     }
-    indexes = {i["IndexName"]: keys(i["KeySchema"]) for i in tables["CasesTable"]["GlobalSecondaryIndexes"]}
+    indexes = {
+        (rid, i["IndexName"]): keys(i["KeySchema"])
+        for rid, t in tables.items()
+        for i in t.get("GlobalSecondaryIndexes", [])
+    }
     assert indexes == {
-        "by-status-due": [("status", "HASH"), ("due_date", "RANGE")],
-        "by-drug": [("primary_drug", "HASH"), ("created_at", "RANGE")],
+        ("CasesTable", "by-status-due"): [("status", "HASH"), ("due_date", "RANGE")],
+        ("CaseDrugsTable", "by-drug-due"): [("drug", "HASH"), ("due_date", "RANGE")],
     }
     for table in tables.values():
-        assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {"S"}
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert tables["IdempotencyTable"]["TimeToLiveSpecification"] == {
         "AttributeName": "expiration",
         "Enabled": True,
     }
+
+
+def test_inbox_indexes_project_an_inbox_line_and_no_text(cfn) -> None:
+    """The projections are what the store writes as an inbox line: no flagged text, no source key,
+    no facts (finding 9 of issue 15)."""
+    from pv.adapters.stores import LISTED_ATTRIBUTES
+
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+    cases = tables["CasesTable"]["GlobalSecondaryIndexes"][0]["Projection"]
+    drugs = tables["CaseDrugsTable"]["GlobalSecondaryIndexes"][0]["Projection"]
+    assert cases == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LISTED_ATTRIBUTES)}
+    assert drugs == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status", *LISTED_ATTRIBUTES]}
+
+
+def test_no_role_may_update_or_delete_audit_records(cfn) -> None:
+    """Append and read only: the review role puts and queries; no role updates, deletes or
+    batch-writes; the table's own policy denies those to everyone."""
+    granted = {
+        (rid, action)
+        for rid, st in statements(cfn)
+        if st["Effect"] == "Allow"
+        for action in as_list(st["Action"])
+        for resource in as_list(st["Resource"])
+        if "AuditTable" in json.dumps(resource)
+    }
+    assert granted == {("ReviewFunctionRole", "dynamodb:PutItem"), ("ReviewFunctionRole", "dynamodb:Query")}
+    table = resources(cfn, "AWS::DynamoDB::Table")["AuditTable"]
+    (deny,) = table["ResourcePolicy"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= set(deny["Action"])
+
+
+def test_review_api_checks_cognito_tokens_except_on_the_page_and_its_openapi(cfn) -> None:
+    """Every route behind the user pool's JWT authorizer but / and /openapi.json; access logs
+    without bodies; throttled."""
+    body = sam_template()
+    api = body["Resources"]["ReviewApi"]["Properties"]
+    jwt = api["Auth"]["Authorizers"]["ReviewerPool"]["JwtConfiguration"]
+    assert api["Auth"]["DefaultAuthorizer"] == "ReviewerPool"
+    assert jwt["audience"] == [{"Ref": "ReviewUserPoolClient"}]
+    assert "${ReviewUserPool}" in jwt["issuer"]["Fn::Sub"]
+    events = body["Resources"]["ReviewFunction"]["Properties"]["Events"]
+    open_routes = {e["Properties"]["Path"] for e in events.values() if "Auth" in e["Properties"]}
+    assert open_routes == {"/", "/openapi.json"}
+    assert all(
+        e["Properties"]["Auth"] == {"Authorizer": "NONE"}
+        for e in events.values()
+        if "Auth" in e["Properties"]
+    )
+    log_format = api["AccessLogSettings"]["Format"]
+    assert "$context.requestId" in log_format and "body" not in log_format.lower()
+    assert "querystring" not in log_format.lower() and "authorization" not in log_format.lower()
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    groups = {p["GroupName"] for p in resources(body, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"reviewer", "viewer"}
+    pool = resources(body, "AWS::Cognito::UserPool")["ReviewUserPool"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
 
 
 def test_tables_are_deletion_protected_in_prod_only(cfn) -> None:
@@ -667,9 +751,13 @@ def test_alert_subscriptions_exist_only_when_an_address_is_given(cfn) -> None:
 
 def test_outputs_name_the_bucket_topics_tables_and_queues(cfn) -> None:
     values = {
-        name: (o["Value"].get("Ref") or tuple(o["Value"]["Fn::GetAtt"])) for name, o in cfn["Outputs"].items()
+        name: (o["Value"].get("Ref") or tuple(o["Value"].get("Fn::GetAtt", ())) or o["Value"]["Fn::Sub"])
+        for name, o in cfn["Outputs"].items()
     }
-    for table in ("ScreeningsTable", "CasesTable", "IdempotencyTable"):
+    assert "${ReviewApi}" in values["ReviewApiUrl"]
+    assert values["ReviewUserPoolId"] == "ReviewUserPool"
+    assert values["ReviewUserPoolClientId"] == "ReviewUserPoolClient"
+    for table in ("ScreeningsTable", "CasesTable", "IdempotencyTable", "CaseDrugsTable", "AuditTable"):
         assert values[f"{table}Name"] == table
     for queue in ("IntakeQueue", "SocialQueue", "CaseQueue"):
         assert values[f"{queue}Url"] == queue

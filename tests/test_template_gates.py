@@ -187,7 +187,9 @@ def test_checkov_runs_its_iam_checks_on_every_role(checkov) -> None:
     passed: dict[str, set[str]] = {}
     for check in checkov["resolved"]["passed"]:
         passed.setdefault(check["resource"], set()).add(check["check_id"])
-    roles = {f"AWS::IAM::Role.{rid}" for rid in ("ScreenFunctionRole", "CaseFunctionRole")}
+    roles = {
+        f"AWS::IAM::Role.{rid}" for rid in ("ScreenFunctionRole", "CaseFunctionRole", "ReviewFunctionRole")
+    }
     assert {role: IAM_CHECKS - passed.get(role, set()) for role in roles} == {role: set() for role in roles}
 
 

@@ -81,9 +81,11 @@ class CaseService:
         case_id = case_id_for(request.document_id)
         case = self.cases.get(case_id)
         document: SourceDocument | None = None
+        public: CaseFacts | None = None
         if case is None:
             document = self.bucket.get_parsed(request.document_ref)
             facts = self.assess(document, request.flagged)
+            public = self.publishable(facts, document)
             case = Case(
                 case_id=case_id,
                 document_id=request.document_id,
@@ -95,12 +97,16 @@ class CaseService:
                 created_at=self.clock(),
                 flagged=request.flagged,
                 facts=facts,
+                document_ref=request.document_ref,
             )
-            if not self.cases.create(case):
+            # The inbox lists the publishable names (its indexes carry no personal data).
+            if not self.cases.create(case, listed=public):
                 case = self.cases.get(case_id) or case  # a concurrent delivery won the race
+                public = None
         if case.alert_state != "sent":
             document = document or self.bucket.get_parsed(request.document_ref)
-            self.publisher.publish(alert_for(case, self.publishable(case.facts, document)))
+            public = public or self.publishable(case.facts, document)
+            self.publisher.publish(alert_for(case, public))
             self.cases.mark_alert_sent(case_id)
             case = case.model_copy(update={"alert_state": "sent"})
         logger.info("case ready", case_id=case_id, document_id=request.document_id, status=case.status)

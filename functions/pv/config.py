@@ -25,6 +25,9 @@ ENV_VARS = {
     "SUMMARIZER_ENDPOINT_NAME": "summarizer_endpoint_name",
     "MAX_DOCUMENT_BYTES": "max_document_bytes",
     "STAGE": "stage",
+    "CASE_DRUGS_TABLE": "case_drugs_table",
+    "AUDIT_TABLE": "audit_table",
+    "USER_POOL_CLIENT_ID": "user_pool_client_id",
 }
 
 
@@ -46,6 +49,9 @@ class Settings(BaseModel):
     summarizer_endpoint_name: str = ""
     max_document_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     stage: str = "dev"
+    case_drugs_table: str = ""  # a case's items by suspect drug (the inbox's drug index)
+    audit_table: str = ""
+    user_pool_client_id: str = ""  # the inbox signs in with this Cognito app client
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -190,7 +190,9 @@ class CaseFacts(BaseModel):
     summary: str = Field(description="redacted: safe to publish")
 
 
-CaseStatus = Literal["new", "incomplete"]
+# A case opens `new` (or `incomplete`: a valid-case element missing), goes `in_review`, is decided
+# `confirmed`, `not_ae` or `needs_follow_up`, and ends `closed` (pv.review.lifecycle has the rules).
+CaseStatus = Literal["new", "incomplete", "in_review", "confirmed", "not_ae", "needs_follow_up", "closed"]
 
 
 class Case(BaseModel):
@@ -207,6 +209,11 @@ class Case(BaseModel):
     flagged: list[SentenceScore]
     facts: CaseFacts
     alert_state: Literal["pending", "sent"] = "pending"
+    # Review: every change bumps `version` (optimistic concurrency) and appends an audit record.
+    version: int = 1
+    updated_at: datetime | None = None
+    assignee: str | None = Field(default=None, description="username of the reviewer working the case")
+    document_ref: str | None = Field(default=None, description="S3 key of the parsed SourceDocument")
 
 
 class SafetyAlert(BaseModel):

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from pv.adapters.endpoint import EndpointInvoker
+    from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
+    from pv.review.service import Workbench
     from pv.screening import ScreeningPipeline
 
 
@@ -106,7 +108,6 @@ def _rule_check(document: SourceDocument) -> list[str]:
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
     from pv.adapters.bucket import IntakeBucket
-    from pv.adapters.stores import CaseStore
     from pv.adapters.topic import AlertPublisher
     from pv.cases import CaseService
     from pv.intelligence import assess_case  # the case-intelligence seam
@@ -118,9 +119,31 @@ def case_service() -> CaseService:
 
     return CaseService(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
-        cases=CaseStore(aws.dynamodb.Table(config.cases_table)),
+        cases=case_store(config, aws),
         publisher=AlertPublisher(aws.sns, config.safety_alerts_topic_arn),
         assess=assess,
+    )
+
+
+def case_store(config: Settings, aws: Clients) -> CaseStore:
+    """The Cases table and, when the template names it, the case-drug index table."""
+    from pv.adapters.stores import CaseStore
+
+    drugs = aws.dynamodb.Table(config.case_drugs_table) if config.case_drugs_table else None
+    return CaseStore(aws.dynamodb.Table(config.cases_table), drug_index=drugs)
+
+
+@lru_cache(maxsize=1)
+def review_workbench() -> Workbench:
+    """The review API's service: the inbox indexes, the audit table, the parsed documents."""
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.review_store import ReviewStore
+    from pv.review.service import Workbench
+
+    config, aws = settings(), clients()
+    return Workbench(
+        store=ReviewStore(case_store(config, aws), aws.dynamodb.Table(config.audit_table)),
+        bucket=IntakeBucket(aws.s3, config.intake_bucket),
     )
 
 
@@ -174,5 +197,6 @@ def reset() -> None:
         case_service,
         idempotent_case_opener,
         idempotency_config,
+        review_workbench,
     ):
         cached.cache_clear()

@@ -175,6 +175,7 @@ AWS_STAGES = {
     ("dynamodb", "UpdateItem", "ScreeningsTable"): "duplicate_write",
     ("dynamodb", "GetItem", "CasesTable"): "case_lookup",
     ("dynamodb", "PutItem", "CasesTable"): "case_write",
+    ("dynamodb", "TransactWriteItems", "CasesTable"): "case_write",
     ("dynamodb", "UpdateItem", "CasesTable"): "alert_mark",
     ("sqs", "SendMessage", "CaseQueue"): "case_enqueue",
     ("sns", "Publish", "SafetyAlertsTopic"): "publish",
@@ -205,6 +206,8 @@ class StageClock:
     def aws_stage(self, service: str, operation: str, params: dict[str, Any]) -> str:
         names = [params.get(k) for k in ("TableName", "QueueUrl", "TopicArn", "Bucket")]
         names += list(params.get("RequestItems") or {})
+        for action in params.get("TransactItems") or []:  # the first table a transaction writes
+            names += [op.get("TableName") for op in action.values() if isinstance(op, dict)]
         logical = next((self.resources[n] for n in names if isinstance(n, str) and n in self.resources), "")
         if logical == "IdempotencyTable":
             return "idempotency"

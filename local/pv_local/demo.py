@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--documents", type=Path, default=SAMPLE_DOCUMENTS, help="folder with email/ call/ social/"
     )
     demo.add_argument("--report", type=Path, default=DEMO_REPORT, help="where to write the JSON report")
+    demo.add_argument(
+        "--inbox",
+        action="store_true",
+        help="afterwards keep the stack up and serve the review inbox until Ctrl-C (its URL is printed last)",
+    )
     demo.set_defaults(func=run_demo)
 
     screen = subparsers.add_parser(
@@ -63,7 +68,14 @@ def _progress(out: Any) -> tuple[Any, Callable[[Any, int], None]]:
     return progress, update
 
 
-def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: Any) -> dict[str, Any]:
+def _run_folder(
+    args: argparse.Namespace,
+    root: Path,
+    files: list[Path],
+    out: Any,
+    then: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the files through a local stack; `then(stack, report)` runs before the stack stops."""
     from pv_local.report import save_state
     from pv_local.run import process_files
 
@@ -78,7 +90,9 @@ def _run_folder(args: argparse.Namespace, root: Path, files: list[Path], out: An
             template=str(stack.template_path),
             documents_folder=str(root),
         )
-    save_state(STATE, outcome.cases, outcome.alerts)
+        save_state(STATE, outcome.cases, outcome.alerts)
+        if then is not None:
+            then(stack, report)
     return report
 
 
@@ -113,11 +127,39 @@ def run_demo(args: argparse.Namespace) -> int:
     files = [p for p in files_under(root) if p.relative_to(root).parts[0] in CHANNELS]
     if not files:
         raise UsageError(f"no documents under {root}/email, call or social")
-    report = _run_folder(args, root, files, out)
-    print_run(out, report)
-    write_json(args.report, report)
-    out.print(f"Report: {args.report}  (cases and alerts kept for `pv cases` / `pv alerts`)")
+
+    def show(stack: Any, report: dict[str, Any]) -> None:
+        print_run(out, report)
+        write_json(args.report, report)
+        out.print(f"Report: {args.report}  (cases and alerts kept for `pv cases` / `pv alerts`)")
+        if args.inbox:
+            _serve_inbox_until_interrupted(stack, out)
+
+    _run_folder(args, root, files, out, then=show)
+    if not args.inbox:
+        out.print(
+            "Review these cases in the web inbox: `pv demo --inbox` (or `make demo`) keeps the stack up."
+        )
     return 0
+
+
+def _serve_inbox_until_interrupted(stack: Any, out: Any) -> None:
+    import signal
+    import threading
+
+    from pv_local.inbox import serve_inbox, write_stack_file
+
+    review = serve_inbox(stack)
+    stack_file = write_stack_file(stack, review)
+    out.print(
+        f"Review API {review['review_url']} (bearer tokens per role in {stack_file}). Ctrl-C stops the stack."
+    )
+    out.print(f"Inbox, signed in as the local reviewer: {review['inbox_url']}", soft_wrap=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        out.print("Stopped; nothing left running.")
 
 
 def run_screen(args: argparse.Namespace) -> int:

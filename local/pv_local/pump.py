@@ -237,16 +237,10 @@ class EventPump:
         fn = source.function
         started = time.perf_counter()
         event = {"Records": [self._record(source, m) for m in messages]}
-        context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
-        with self._lock:
-            self.environment.activate(fn)
-            self.stats.invocations += 1
-            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
-            self.stats.overhead_s += time.perf_counter() - started
-            wall, cpu = time.perf_counter(), time.thread_time()
+        self.stats.overhead_s += time.perf_counter() - started
+        with self.invocation(fn) as context:
             try:
-                with self._function_output():
-                    response = fn.handler(event, context)
+                response = fn.handler(event, context)
             except Exception:
                 logging.getLogger(__name__).exception("function %s raised; the whole batch returns", fn.name)
                 self.stats.handler_errors += 1
@@ -259,8 +253,6 @@ class EventPump:
                 logging.getLogger(__name__).error("function %s timed out after %ss", fn.name, fn.timeout_s)
                 self.stats.timeouts += 1
                 failed_ids = {m["MessageId"] for m in messages}
-            _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
-            _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu)
         started = time.perf_counter()
         succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
         failed = [m for m in messages if m["MessageId"] in failed_ids]
@@ -289,6 +281,24 @@ class EventPump:
         self.stats.succeeded += len(succeeded)
         self.stats.failed += len(failed)
         self.stats.overhead_s += time.perf_counter() - started
+
+    @contextlib.contextmanager
+    def invocation(self, fn: LocalFunction) -> Iterator[LambdaContext]:
+        """One invocation of `fn` at a time, as in its own container: its environment, a Lambda
+        context and its output sent to the function log. The pump's deliveries and the local HTTP
+        gateway's requests both invoke through here."""
+        context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
+        with self._lock:
+            self.environment.activate(fn)
+            self.stats.invocations += 1
+            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                with self._function_output():
+                    yield context
+            finally:
+                _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
+                _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu)
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

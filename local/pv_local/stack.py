@@ -34,9 +34,10 @@ from typing import IO, Any
 
 import boto3
 
+from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
 from pv_local.resources import Provisioned, Provisioner
-from pv_local.template import Resolver, Template, TemplateError, load_template
+from pv_local.template import FunctionSpec, Resolver, Template, TemplateError, load_template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -63,6 +64,9 @@ SOCIAL_QUEUE = "SocialQueue"
 SAFETY_ALERTS_TOPIC = "SafetyAlertsTopic"
 SCREENINGS_TABLE = "ScreeningsTable"
 CASES_TABLE = "CasesTable"
+CASE_DRUGS_TABLE = "CaseDrugsTable"
+AUDIT_TABLE = "AuditTable"
+REVIEW_FUNCTION = "ReviewFunction"
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +161,8 @@ class LocalStack:
         self._pump: EventPump | None = None
         self._clients: dict[str, Any] = {}
         self._alerts: list[ReceivedAlert] = []
+        self._specs: dict[str, FunctionSpec] = {}
+        self._gateways: list[LocalGateway] = []
         self._alert_queue_url = ""
 
     # lifecycle ----------------------------------------------------------------------------
@@ -215,10 +221,16 @@ class LocalStack:
         self._subscribe_alert_inbox()
 
         specs = template.functions()
+        # A variable naming a resource the local stack does not emulate (the Cognito app client)
+        # is left empty: nothing answers to that name here.
         envs = {
-            s.logical_id: {k: _env_value(v) for k, v in resolver.resolve(s.environment).items()}
+            s.logical_id: {
+                k: "" if self._names_unemulated(s.environment[k]) else _env_value(v)
+                for k, v in resolver.resolve(s.environment).items()
+            }
             for s in specs
         }
+        self._specs = {s.logical_id: s for s in specs}
         environment = FunctionEnvironment(envs, self.region, reset_pipeline_runtime)
         os.environ.update(environment.shared())
         for spec in specs:
@@ -259,8 +271,38 @@ class LocalStack:
             log_stream=self.function_log,
         )
 
+    def _names_unemulated(self, value: Any) -> bool:
+        if not (isinstance(value, dict) and set(value) == {"Ref"}):
+            return False
+        resource = self.resources.get(str(value["Ref"]))
+        return resource is not None and not resource.emulated
+
+    def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
+        """Serve a function's HttpApi routes through the local HTTP gateway (stopped with the stack)."""
+        spec = self._specs.get(logical_id)
+        if spec is None or not spec.http_routes:
+            raise TemplateError(f"{logical_id} is no function with HttpApi events in the template")
+        pump = self.pump
+
+        def invoke(fn: LocalFunction, event: dict[str, Any]) -> Any:
+            with pump.invocation(fn) as context:
+                return fn.handler(event, context)
+
+        gateway = LocalGateway(
+            self.functions[logical_id],
+            spec.http_routes,
+            invoke,
+            tokens or LocalTokens(),
+            account_id=ACCOUNT_ID,
+        )
+        self._gateways.append(gateway.start())
+        return gateway
+
     def stop(self) -> None:
         """Stop the servers and restore the process environment."""
+        for gateway in self._gateways:
+            gateway.stop()
+        self._gateways.clear()
         if self._model_server is not None:
             self._model_server.stop()  # pv_model's EndpointServer: socket and batch worker
             self._model_server = None

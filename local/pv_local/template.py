@@ -40,6 +40,25 @@ class QueueEvent:
 
 
 @dataclass(frozen=True)
+class HttpRoute:
+    """An HttpApi event of a function: a route of an API Gateway HTTP API, with or without the
+    API's authorizer."""
+
+    name: str
+    method: str
+    path: str  # "/cases/{case_id}"
+    authorized: bool
+
+    def matches(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when a request is for this route, else None."""
+        if method.upper() != self.method and self.method != "ANY":
+            return None
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        match = re.fullmatch(pattern, path)
+        return match.groupdict() if match else None
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """A SAM function with Globals applied; values are still unresolved intrinsics."""
 
@@ -49,6 +68,7 @@ class FunctionSpec:
     memory_mb: int
     environment: dict[str, Any]
     queue_events: list[QueueEvent]
+    http_routes: list[HttpRoute] = field(default_factory=list)
 
 
 def _referenced_ids(value: Any) -> set[str]:
@@ -139,7 +159,14 @@ class Template:
             env = dict(((globals_.get("Environment") or {}).get("Variables")) or {})
             env.update(((props.get("Environment") or {}).get("Variables")) or {})
             events = []
+            routes = []
             for name, event in (props.get("Events") or {}).items():
+                if event.get("Type") == "HttpApi":
+                    ep = event.get("Properties") or {}
+                    authorizer = (ep.get("Auth") or {}).get("Authorizer")
+                    routes.append(
+                        HttpRoute(name, str(ep["Method"]).upper(), str(ep["Path"]), authorizer != "NONE")
+                    )
                 if event.get("Type") != "SQS":
                     continue
                 ep = event.get("Properties") or {}
@@ -161,6 +188,7 @@ class Template:
                     memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                     environment=env,
                     queue_events=events,
+                    http_routes=routes,
                 )
             )
         return specs

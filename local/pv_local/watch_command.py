@@ -1,4 +1,5 @@
-"""`pv local up --watch DIR`: the stack stays up; files dropped into DIR are processed, alerts printed."""
+"""`pv local up --watch DIR`: the stack stays up; files dropped into DIR are processed, alerts printed,
+and the review inbox is served (its URL and tokens in .artifacts/local/stack.json)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def run_up(args: argparse.Namespace) -> int:
     from pv.adapters.stores import CaseStore
 
     from pv_local.demo import STATE
+    from pv_local.inbox import serve_inbox, write_stack_file
     from pv_local.report import alert_dict, alerts_table, save_state
     from pv_local.stack import CASES_TABLE, ReceivedAlert
     from pv_local.watch import watch
@@ -39,6 +41,8 @@ def run_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with stack_from_args(args, out) as stack:
+        review = serve_inbox(stack)
+        stack_file = write_stack_file(stack, review)
 
         def keep_state() -> None:
             cases = CaseStore(stack.table(CASES_TABLE)).list()
@@ -52,6 +56,8 @@ def run_up(args: argparse.Namespace) -> int:
             f"Watching {root}/email, {root}/call and {root}/social (files already there are processed too). "
             "Ctrl-C stops the stack."
         )
+        out.print(f"Review API {review['review_url']} (tokens in {stack_file})")
+        out.print(f"Inbox, signed in as the local reviewer: {review['inbox_url']}", soft_wrap=True)
         try:
             watch(
                 stack,

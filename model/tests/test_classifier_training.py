@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pv_model.data import load_corpus, split, synthetic_examples, write_corpus
 from pv_model.evaluation import binary_metrics, choose_threshold
+from pv_model.lay import load_lay, sentence_examples, synthetic_lay_documents, write_lay_corpus
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -17,6 +18,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_corpus(synthetic_examples(n_pmids=120, seed=1), tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def lay_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny lay corpus: 40 families of a post, an email and a call."""
+    return write_lay_corpus(synthetic_lay_documents(40, seed=1), tmp_path_factory.mktemp("lay"))
 
 
 def build_tiny_base(folder: Path) -> Path:
@@ -41,7 +48,7 @@ def build_tiny_base(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> dict:
+def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, lay_dir: Path) -> dict:
     """Train a 2-layer BERT (MiniLM vocabulary) for a few steps; record what choose_threshold saw."""
     import pv_model.training as training
 
@@ -54,6 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> dict:
 
     config = training.TrainConfig(
         data_dir=str(corpus_dir),
+        lay_dir=str(lay_dir),
         output_dir=str(tmp_path_factory.mktemp("out") / "model"),
         base_model=str(base),
         learning_rate=3e-3,
@@ -75,13 +83,53 @@ def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> dict:
     return {"config": config, "result": result, "calls": calls, "dir": Path(config.output_dir)}
 
 
-def test_threshold_is_chosen_on_validation_labels_only(trained: dict, corpus_dir: Path) -> None:
-    """GIVEN a training run WHEN it picks the decision threshold THEN it looks at validation only."""
+def test_thresholds_are_chosen_on_validation_labels_only(
+    trained: dict, corpus_dir: Path, lay_dir: Path
+) -> None:
+    """GIVEN a training run on ADE and the lay corpus WHEN it picks its thresholds THEN it looks at
+    validation only: the sentence threshold at ADE validation and lay dev sentences, the document
+    threshold at lay dev documents."""
     validation = split(load_corpus(corpus_dir), protocol="pmid", seed=42).validation
-    [(labels, chosen)] = trained["calls"]
-    assert sorted(labels) == sorted(e.target for e in validation)
+    dev = load_lay(lay_dir).part("dev")
+    [(sentence_labels, chosen), (document_labels, chosen_for_documents)] = trained["calls"]
+    assert sentence_labels == [e.target for e in validation + sentence_examples(dev)]
+    assert document_labels == [d.target for d in dev]
     saved = json.loads((trained["dir"] / "training.json").read_text())
     assert saved["threshold"] == chosen == trained["result"]["threshold"]
+    assert saved["document_threshold"] == chosen_for_documents
+    assert set(saved["metrics"]["validation_parts"]) == {
+        "ade",
+        "lay_sentences",
+        "lay_documents",
+        "lay_documents_at_threshold",
+    }
+
+
+def test_the_run_learns_from_lay_train_families_and_records_its_cost(trained: dict, lay_dir: Path) -> None:
+    saved = json.loads((trained["dir"] / "training.json").read_text())
+    lay = load_lay(lay_dir)
+    recorded = saved["split"]["lay"]
+    assert recorded["train_documents"] == len(lay.part("train"))
+    assert recorded["train_sentences"] == len(sentence_examples(lay.part("train")))
+    assert saved["split"]["train_used"] == saved["split"]["ade_train_used"] + recorded["train_sentences"]
+    cost = saved["cost"]
+    assert cost["optimizer_steps"] == saved["metrics"]["steps"] > 0
+    assert cost["train_padded_tokens"] >= cost["optimizer_steps"] * 16  # at least a token per sentence
+    assert cost["eval_padded_tokens"] > 0 and cost["evaluations"] >= 1
+
+
+def test_ade_negatives_are_sampled_per_positive(corpus_dir: Path) -> None:
+    from pv_model.training import TrainConfig, classifier_data
+
+    full = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir=""))
+    sampled = classifier_data(
+        TrainConfig(data_dir=str(corpus_dir), lay_dir="", ade_negatives_per_positive=1.0)
+    )
+    positives = sum(e.target for e in full.train)
+    assert sum(e.target for e in sampled.train) == positives
+    assert sum(not e.target for e in sampled.train) == positives < sum(not e.target for e in full.train)
+    assert {e.text for e in sampled.train} <= {e.text for e in full.train}
+    assert sampled.validation == full.validation  # validation is never sampled
 
 
 def test_saved_folder_holds_weights_tokenizer_labels_and_training_record(trained: dict) -> None:
@@ -101,11 +149,15 @@ def test_trained_tiny_model_learns_the_synthetic_task(trained: dict) -> None:
     assert trained["result"]["f1"] >= 0.9
 
 
-def test_saved_model_reloads_and_predicts_what_training_measured(trained: dict, corpus_dir: Path) -> None:
-    """The reloaded folder, scored by the serving code, reproduces the validation confusion counts."""
+def test_saved_model_reloads_and_predicts_what_training_measured(
+    trained: dict, corpus_dir: Path, lay_dir: Path
+) -> None:
+    """The reloaded folder, scored by the serving code, reproduces the validation confusion counts
+    (ADE validation and lay dev sentences)."""
     from pv_model.serving.code.inference import load_model, predict_scores
 
     validation = split(load_corpus(corpus_dir), protocol="pmid", seed=42).validation
+    validation += sentence_examples(load_lay(lay_dir).part("dev"))
     saved = json.loads((trained["dir"] / "training.json").read_text())
     scores = predict_scores(load_model(trained["dir"]), [e.text for e in validation])
     again = binary_metrics([e.target for e in validation], scores, saved["threshold"])
@@ -129,8 +181,27 @@ def test_eval_writes_json_and_pngs_for_model_and_baseline(
     assert report["model"]["at_saved_threshold"]["threshold"] == saved_threshold
     for key in ("precision", "recall", "f1", "accuracy", "roc_auc", "pr_auc"):
         assert 0.0 <= report["model"]["at_0.5"][key] <= 1.0
-    for png in (tmp_path / "eval" / "report-pr-curve.png", tmp_path / "eval" / "report-confusion.png"):
-        assert png.read_bytes()[:8] == PNG_MAGIC
+    for name in ("pr-curve", "confusion", "lay-pr-curve", "lay-document-confusion", "lay-sentence-confusion"):
+        assert (tmp_path / "eval" / f"report-{name}.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_eval_scores_the_lay_test_families_by_sentence_and_by_document(
+    trained: dict, corpus_dir: Path, lay_dir: Path
+) -> None:
+    from pv_model.evaluation import evaluate
+
+    report = evaluate(trained["dir"], corpus_dir, part="test")
+    lay = report["lay"]
+    test_docs = load_lay(lay_dir).part("test")
+    saved = json.loads((trained["dir"] / "training.json").read_text())
+    assert lay["documents"] == len(test_docs) and lay["sentences"] == len(sentence_examples(test_docs))
+    assert lay["document_level"]["at_document_threshold"]["threshold"] == saved["document_threshold"]
+    assert lay["sentence_level"]["at_saved_threshold"]["threshold"] == saved["threshold"]
+    support = lay["document_level"]["at_document_threshold"]["support"]
+    assert support["adverse_event"] == sum(d.target for d in test_docs)
+    assert sum(row["documents"] for row in lay["flagged_by_kind"].values()) == len(test_docs)
+    assert lay["sentence_level"]["at_saved_threshold"]["f1"] >= 0.9  # the synthetic task is learnt
+    assert "lay" not in evaluate(trained["dir"], corpus_dir, part="test", lay_dir="")
 
 
 def test_eval_split_all_scores_every_sentence(trained: dict, corpus_dir: Path) -> None:

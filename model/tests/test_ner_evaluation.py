@@ -128,3 +128,46 @@ def test_eval_ner_command_writes_the_json_and_the_png_beside_it(corpus, model_di
     assert report["f1_ae"] == report["per_type"]["AE"]["f1"]
     assert report["f1_drug"] == report["per_type"]["DRUG"]["f1"]
     assert f"report: {out}" in capsys.readouterr().out
+
+
+def _names_drugs_and_calls_every_day_an_event(
+    bundle, texts: list[str], batch_size: int = 32
+) -> list[list[dict]]:
+    """A stand-in tagger for the synthetic lay corpus: right on every drug, and 'every day' as an AE."""
+    answers = []
+    for text in texts:
+        entities = []
+        for pattern, kind in (
+            (r"Lipitor|zoloft|metformin|Ventolin|ibuprofen|Keppra", "DRUG"),
+            (r"every day", "AE"),
+        ):
+            for match in re.finditer(pattern, text):
+                entities.append(
+                    {"type": kind, "text": match[0], "start": match.start(), "end": match.end(), "score": 1.0}
+                )
+        answers.append(entities)
+    return answers
+
+
+def test_report_scores_the_lay_test_families_and_counts_events_found_in_documents_without_one(
+    corpus, model_dir, tmp_path, monkeypatch
+) -> None:
+    from pv_model.lay import load_lay, synthetic_lay_documents, token_sentences, write_lay_corpus
+
+    lay = write_lay_corpus(synthetic_lay_documents(40, seed=2), tmp_path / "lay")
+    monkeypatch.setattr(ner_inference, "predict_entities", _names_drugs_and_calls_every_day_an_event)
+    test_docs = load_lay(lay).part("test")
+
+    report = evaluate_ner(
+        model_dir, corpus, part="test", lay_dir=lay, json_out=tmp_path / "eval" / "ner.json"
+    )
+
+    scored = report["lay"]
+    assert scored["documents"] == len(test_docs) > 0
+    assert scored["sentences"] == len(token_sentences(test_docs))
+    assert scored["f1_drug"] == 1.0
+    assert scored["per_type"]["AE"]["tp"] == 0  # "every day" is no annotated reaction
+    assert scored["not_ae_documents"]["ae_mentions"] == 0  # the negated emails never say "every day"
+    assert scored["not_ae_documents"]["documents"] == sum(not d.target for d in test_docs)
+    assert (tmp_path / "eval" / "ner-lay-scores.png").read_bytes()[:8] == PNG_MAGIC
+    assert "lay" not in evaluate_ner(model_dir, corpus, part="test")  # the tiny model names no lay corpus

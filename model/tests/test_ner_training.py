@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pv_model.cli import main
 from pv_model.data import load_corpus, split, synthetic_examples, write_corpus
+from pv_model.lay import load_lay, synthetic_lay_documents, token_sentences, write_lay_corpus
 from pv_model.ner import NER_LABELS
 from pv_model.ner.alignment import Span
 from pv_model.ner.evaluation import evaluate_ner
@@ -21,12 +22,13 @@ def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     """GIVEN ~200 sentences WHEN train-ner runs a few steps (checkpoints averaged by the greedy
     soup) THEN the saved model finds their entities."""
     corpus = write_corpus(synthetic_examples(n_pmids=160, seed=1), tmp_path / "ade")
+    lay = write_lay_corpus(synthetic_lay_documents(20, seed=3), tmp_path / "lay")
     out = tmp_path / "ae-extractor"
 
     flags = ["--epochs", "4", "--batch-size", "8", "--learning-rate", "3e-4", "--warmup-steps", "2"]
     flags += ["--evals-per-epoch", "1", "--max-length", "48", "--weight-averaging", "greedy"]
 
-    code = main(["train-ner", "--data", str(corpus), "--output", str(out), *flags])
+    code = main(["train-ner", "--data", str(corpus), "--lay", str(lay), "--output", str(out), *flags])
 
     printed = capsys.readouterr().out  # the Trainer's log dicts, then the result as JSON
     result = json.loads(printed[printed.rindex('{\n  "f1"') :])
@@ -40,6 +42,11 @@ def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     positives = sum(e.target for e in split(load_corpus(corpus)).train)
     assert training["split"]["train_sentences_used"] == positives
     assert training["split"]["train_not_ae_sentences_used"] == positives  # one per AE sentence by default
+    lay_train = token_sentences(load_lay(lay).part("train"))
+    assert training["split"]["lay"]["train_sentences"] == len(lay_train)
+    assert training["cost"]["train_sentences"] == 2 * positives + len(lay_train)
+    assert training["cost"]["optimizer_steps"] == training["metrics"]["steps"]
+    assert training["cost"]["train_padded_tokens"] > 0 and training["cost"]["eval_padded_tokens"] > 0
     assert result["f1"] == training["metrics"]["validation"]["micro"]["f1"]
     soup = training["metrics"]["weight_averaging"]
     assert soup["method"] == "greedy" and soup["steps"] and soup["trials"][0]["kept"]
@@ -48,6 +55,7 @@ def test_a_short_fine_tune_learns_drugs_and_effects_and_saves_a_servable_folder(
     report = evaluate_ner(out, corpus, part="test")
     assert report["f1_drug"] >= 0.9
     assert report["f1_ae"] >= 0.9
+    assert report["lay"]["lay_dir"] == str(lay) and report["lay"]["sentences"] > 0
     not_ae = report["not_ae_sentences"]
     assert not_ae["sentences"] == sum(not e.target for e in split(load_corpus(corpus)).test) > 0
     assert 0 <= not_ae["sentences_with_ae_mention"] <= not_ae["sentences"]

@@ -46,6 +46,10 @@ def test_hyperparameters_map_onto_train_config_fields_with_their_types(tmp_path:
     assert config.data_dir == str(tmp_path / "input" / "train")
     assert config.output_dir == str(tmp_path / "model")
     assert config.num_threads == 8
+    assert config.lay_dir == ""  # no lay channel: ADE alone
+    assert build_config({}, _env(tmp_path, SM_CHANNEL_LAY="/opt/ml/input/data/lay")).lay_dir == (
+        "/opt/ml/input/data/lay"
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,6 +57,7 @@ def test_hyperparameters_map_onto_train_config_fields_with_their_types(tmp_path:
     [
         ({"learnin_rate": "1e-4"}, None, "unknown hyperparameters ['learnin_rate']"),
         ({"output_dir": "/tmp/x"}, None, "output_dir comes from SM_CHANNEL_TRAIN / SM_MODEL_DIR"),
+        ({"lay_dir": "/tmp/x"}, None, "lay_dir comes from SM_CHANNEL_TRAIN / SM_MODEL_DIR / SM_CHANNEL_LAY"),
         ({"batch_size": "lots"}, None, "bad hyperparameter value"),
         ({}, "SM_CHANNEL_TRAIN", "SM_CHANNEL_TRAIN is not set"),
     ],

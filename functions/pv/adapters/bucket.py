@@ -12,6 +12,11 @@ from pv.models import SourceDocument
 PARSED_PREFIX = "parsed/"
 
 
+def parsed_key(document_id: str) -> str:
+    """Where the parsed SourceDocument of a document is kept."""
+    return f"{PARSED_PREFIX}{document_id}.json"
+
+
 class ObjectMissing(Exception):
     """The object was deleted (or never existed) before it could be read."""
 
@@ -45,7 +50,7 @@ class IntakeBucket:
 
     def put_parsed(self, document: SourceDocument) -> str:
         """Keep the parsed document (personal data: stays in this encrypted bucket)."""
-        key = f"{PARSED_PREFIX}{document.document_id}.json"
+        key = parsed_key(document.document_id)
         self.s3.put_object(
             Bucket=self.name,
             Key=key,

@@ -1,4 +1,4 @@
-"""DynamoDB tables: one screening record per document, and the cases."""
+"""DynamoDB tables: one screening record per document, the cases and their drug index."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from pv.models import Case, Screening
+from pv.models import Case, CaseFacts, Screening
 
-NO_DRUG = "unknown"
 _BATCH_GET_MAX = 100  # keys per DynamoDB BatchGetItem
 
 
@@ -115,26 +113,107 @@ class ScreeningStore:
         return sorted(records, key=lambda s: s.screened_at, reverse=True)
 
 
-class CaseStore:
-    """The Cases table, with GSIs by status and due date, and by suspect drug."""
+# What the inbox's indexes carry besides their keys (status, due date, case id, drug): the names
+# match the template's index projections. No text, no personal data.
+LISTED_ATTRIBUTES = ("channel", "received_at", "serious", "listed_drugs", "listed_events", "version")
+# A transaction holds at most 100 items: the case, its audit record and one index item per drug.
+MAX_INDEXED_DRUGS = 90
 
-    def __init__(self, table: Any) -> None:
-        self.table = table
 
-    def create(self, case: Case) -> bool:
-        """Store a new case; False when a case with this id already exists."""
-        drugs = case.facts.suspect_drugs
-        item = to_item(
-            case,
-            primary_drug=drugs[0] if drugs else NO_DRUG,
-            serious=case.facts.serious,
-        )
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(case_id)")
-        except ClientError as exc:
-            if _is_conditional_failure(exc):
-                return False
+def listing_attributes(case: Case, listed: CaseFacts) -> dict[str, Any]:
+    """The inbox's view of a case: its status and due date, and the publishable drug and event
+    names of `listed` (`pv.cases.publishable_facts`)."""
+    return {
+        "status": case.status,
+        "due_date": case.due_date.isoformat(),
+        "channel": case.channel.value,
+        "received_at": case.received_at.isoformat(),
+        "serious": listed.serious,
+        "listed_drugs": list(dict.fromkeys(listed.suspect_drugs)),
+        "listed_events": list(dict.fromkeys(listed.events)),
+        "version": case.version,
+    }
+
+
+def drug_index_items(case_id: str, listing: dict[str, Any]) -> list[dict[str, Any]]:
+    """One item per listed suspect drug: a case is found under any of them (a GSI indexes one value
+    per item, so the drugs of a case are items of their own)."""
+    return [
+        {"case_id": case_id, "drug": drug, **listing} for drug in listing["listed_drugs"][:MAX_INDEXED_DRUGS]
+    ]
+
+
+class TransactionConflict(Exception):
+    """A condition of a transaction failed; `index` is the position of the item that failed it."""
+
+    def __init__(self, index: int | None) -> None:
+        super().__init__(f"condition failed on item {index}")
+        self.index = index
+
+
+def transact(client: Any, actions: list[dict[str, Any]]) -> None:
+    """One TransactWriteItems, all or nothing. `client`: a Table resource's `meta.client`, which
+    takes plain values (floats as Decimals) in `Item`, `Key` and `ExpressionAttributeValues`.
+    Raises `TransactionConflict` when a condition failed."""
+    items = []
+    for action in actions:
+        ((kind, spec),) = action.items()
+        spec = dict(spec)
+        for field in ("Item", "Key", "ExpressionAttributeValues"):
+            if field in spec:
+                spec[field] = to_plain_item(spec[field])
+        items.append({kind: spec})
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
+        reasons = exc.response.get("CancellationReasons") or []
+        failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+        if not failed and reasons:
+            raise
+        raise TransactionConflict(failed[0] if failed else None) from exc
+
+
+def to_plain_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Floats as Decimals (what DynamoDB takes), everything else as it is."""
+    return json.loads(json.dumps(values, default=_plain), parse_float=Decimal)
+
+
+class CaseStore:
+    """The Cases table (its GSI `by-status-due` lists cases by status and due date) and, when
+    given, the case-drug index table (a case found under any of its suspect drugs)."""
+
+    def __init__(self, table: Any, drug_index: Any | None = None) -> None:
+        self.table = table
+        self.drug_index = drug_index
+
+    def create(self, case: Case, listed: CaseFacts | None = None) -> bool:
+        """Store a new case and its drug index items in one transaction; False when a case with
+        this id already exists. `listed`: the publishable facts the inbox shows (the case's own
+        when not given)."""
+        listing = listing_attributes(case, listed or case.facts)
+        item = to_item(case, **listing)
+        condition = "attribute_not_exists(case_id)"
+        if self.drug_index is None:
+            try:
+                self.table.put_item(Item=item, ConditionExpression=condition)
+            except ClientError as exc:
+                if _is_conditional_failure(exc):
+                    return False
+                raise
+            return True
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": condition}}
+        ]
+        actions += [
+            {"Put": {"TableName": self.drug_index.name, "Item": index_item}}
+            for index_item in drug_index_items(case.case_id, listing)
+        ]
+        try:
+            transact(self.table.meta.client, actions)
+        except TransactionConflict:
+            return False
         return True
 
     def get(self, case_id: str) -> Case | None:
@@ -151,14 +230,9 @@ class CaseStore:
     def list(
         self, *, status: str | None = None, serious: bool | None = None, drug: str | None = None
     ) -> list[Case]:
-        """Cases newest first, filtered by status, seriousness and suspect drug."""
-        if drug is not None:
-            items = _query(self.table, "by-drug", Key("primary_drug").eq(drug.lower()))
-        elif status is not None:
-            items = _query(self.table, "by-status-due", Key("status").eq(status))
-        else:
-            items = scan_items(self.table)
-        cases = [Case.model_validate(from_item(i)) for i in items]
+        """Every case, newest first, filtered by status, seriousness and suspect drug (a scan: for
+        the local stack and operators; the review API pages through the indexes instead)."""
+        cases = [Case.model_validate(from_item(i)) for i in scan_items(self.table)]
         cases = [
             c
             for c in cases
@@ -175,16 +249,6 @@ def scan_items(table: Any) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {}
     while True:
         page = table.scan(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _query(table: Any, index: str, condition: Any) -> list[dict[str, Any]]:
-    items, kwargs = [], {"IndexName": index, "KeyConditionExpression": condition}
-    while True:
-        page = table.query(**kwargs)
         items.extend(page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             return items

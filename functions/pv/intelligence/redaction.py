@@ -651,3 +651,24 @@ def contains_words(text: str, words: Iterable[str]) -> set[str]:
     """Which of the words appear in the text as whole tokens (for checks that redaction held)."""
     tokens = {t.text for t in tokenize(text)}
     return {w for w in words if w.lower() in tokens}
+
+
+def redacted_with_spans(
+    text: str, *, known_names: Iterable[str] = ()
+) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """`RuleRedactor().redact(text)`, and where each placeholder stands: (start, end) in `text`
+    and (start, end) in the redacted text, in order (for offsets that must follow the redaction)."""
+    redaction = _Redaction.run(text, known_names)
+    placed: list[tuple[int, int, int, int]] = []
+    previous = None
+    for at, item in enumerate(redaction._origin or ()):
+        start, end, placeholder = item
+        if placeholder is None:
+            previous = None
+            continue
+        if item == previous and placed:
+            placed[-1] = (start, end, placed[-1][2], at + 1)
+        else:
+            placed.append((start, end, at, at + 1))
+        previous = item
+    return redaction.text, placed

@@ -15,6 +15,7 @@ _COMMAND_MODULES = [
     "pv_model.commands.serving",  # package, serve, export-onnx, bench, sagemaker ...
     "pv_model.commands.ner",  # train-ner, eval-ner
     "pv_model.commands.summarizer",  # train-summarizer
+    "pv_model.commands.lay",  # lay validate, lay stats
 ]
 
 

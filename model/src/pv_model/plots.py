@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -16,7 +16,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 
 def save_pr_curves(
-    curves: dict[str, tuple[Sequence[int], Sequence[float]]], path: str | Path, title: str = ""
+    curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], path: str | Path, title: str = ""
 ) -> Path:
     """Precision-recall curves, one per system name -> (labels, scores), with PR-AUC in the legend."""
     from sklearn.metrics import average_precision_score, precision_recall_curve

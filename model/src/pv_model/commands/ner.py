@@ -27,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--split", choices=("test", "all"), default="test", help="part to score")
     evaluate.add_argument("--json", default=DEFAULT_EVAL_JSON, help="report path (the PNG goes beside it)")
     evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument(
+        "--lay",
+        default=None,
+        help="lay corpus folder to score too (default: the one training.json names; '' for none)",
+    )
     evaluate.set_defaults(func=_eval)
 
 
@@ -44,7 +49,12 @@ def _eval(args: argparse.Namespace) -> int:
 
     setup_logging()
     report = evaluate_ner(
-        args.model, args.data, part=args.split, json_out=args.json, batch_size=args.batch_size
+        args.model,
+        args.data,
+        part=args.split,
+        json_out=args.json,
+        batch_size=args.batch_size,
+        lay_dir=args.lay,
     )
     print(format_report(report))
     print(f"report: {Path(args.json)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pv_model.data import LEAKY_NOTE, load_corpus
-from pv_model.evaluation import figure_title, report_header, scored_parts
+from pv_model.evaluation import figure_title, recorded_lay_dir, report_header, scored_parts
 from pv_model.ner import ENTITY_TYPES
 from pv_model.ner.alignment import Span
 from pv_model.ner.training import annotated
@@ -131,12 +131,47 @@ def save_figure(report: dict[str, Any], path: str | Path, title: str = "") -> Pa
     return Path(path)
 
 
+def evaluate_lay_ner(bundle: Any, documents: list[Any], batch_size: int = 32) -> dict[str, Any]:
+    """Entity metrics of an extractor on lay documents' screened sentences (exact DRUG and AE spans
+    of every sentence, with or without entities), and the AE mentions it finds in the sentences
+    of documents that report no adverse event."""
+    from pv_model.lay import document_sentences, token_sentences
+    from pv_model.serving.code.ner_inference import predict_entities
+
+    sentences = token_sentences(documents)
+    gold = [list(s.spans) for s in sentences]
+    predicted = spans_of(predict_entities(bundle, [s.text for s in sentences], batch_size=batch_size))
+    metrics = entity_metrics(gold, predicted)
+    owners = [doc.target for doc in documents for _ in document_sentences(doc)]
+    in_not_ae = [
+        sum(s.type == "AE" for s in spans) for spans, ae in zip(predicted, owners, strict=True) if not ae
+    ]
+    return {
+        "documents": len(documents),
+        "sentences": len(sentences),
+        "f1_ae": metrics["AE"]["f1"],
+        "f1_drug": metrics["DRUG"]["f1"],
+        "f1_micro": metrics["micro"]["f1"],
+        "per_type": {kind: metrics[kind] for kind in ENTITY_TYPES},
+        "micro": metrics["micro"],
+        "overlap": metrics["overlap"],
+        "confusion": type_confusion(gold, predicted),
+        "not_ae_documents": {
+            "documents": sum(not d.target for d in documents),
+            "sentences": len(in_not_ae),
+            "ae_mentions": sum(in_not_ae),
+            "sentences_with_ae_mention": sum(n > 0 for n in in_not_ae),
+        },
+    }
+
+
 def evaluate_ner(
     model_dir: str | Path,
     data_dir: str | Path,
     part: str = "test",
     json_out: str | Path | None = None,
     batch_size: int = 32,
+    lay_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score the annotated sentences of `part` (`test` of the model's own split, or `all`).
 
@@ -147,6 +182,9 @@ def evaluate_ner(
     `not_ae_sentences` counts the AE mentions the model finds in the part's Not_AE sentences,
     which have no adverse event by the corpus's definition (their drugs are not annotated, so
     only events are counted): a false-alarm rate the span F1, scored on AE sentences, cannot show.
+
+    `lay` scores the lay corpus's test families (`all`: every document; `lay_dir` default: the one
+    training.json names) with `evaluate_lay_ner`.
     """
     from pv_model.serving.code.ner_inference import load_model, predict_entities
 
@@ -182,32 +220,60 @@ def evaluate_ner(
             "ae_mentions_per_sentence": sum(ae_in_not_ae) / len(not_ae) if not_ae else 0.0,
         },
     }
+    lay_source = recorded_lay_dir(training, lay_dir)
+    if lay_source:
+        from pv_model.lay import load_lay
+
+        documents = load_lay(lay_source).part("test" if part == "test" else "all")
+        report["lay"] = {
+            "lay_dir": lay_source,
+            "part": part,
+            **evaluate_lay_ner(bundle, documents, batch_size),
+        }
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
         png = Path(f"{out.with_suffix('')}-scores.png")
         save_figure(report, png, title=figure_title(protocol, part))
         report["figures"] = {"scores": str(png)}
+        if lay_source:
+            lay_png = Path(f"{out.with_suffix('')}-lay-scores.png")
+            save_figure(report["lay"], lay_png, title=f"lay corpus, {part}")
+            report["figures"]["lay_scores"] = str(lay_png)
         out.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _type_rows(prefix: str, block: dict[str, Any]) -> list[str]:
+    rows = []
+    for kind in (*ENTITY_TYPES, "micro"):
+        m = block["micro"] if kind == "micro" else block["per_type"][kind]
+        overlap = "" if kind == "micro" else f"{block['overlap'][kind]['f1']:>12.4f}"
+        scores = f"{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}"
+        rows.append(f"{prefix + kind:<12}{scores}{m['support']:>9}{overlap}")
+    return rows
 
 
 def format_report(report: dict[str, Any]) -> str:
     """A short human-readable table of a report (numbers only, no text)."""
     lines = report_header(report)
-    lines.append(f"{'type':<8}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'overlap F1':>12}")
-    for kind in ENTITY_TYPES:
-        m = report["per_type"][kind]
-        lines.append(
-            f"{kind:<8}{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['support']:>9}"
-            f"{report['overlap'][kind]['f1']:>12.4f}"
-        )
-    m = report["micro"]
-    lines.append(f"{'micro':<8}{m['precision']:>8.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['support']:>9}")
+    lines.append(f"{'type':<12}{'P':>8}{'R':>8}{'F1':>8}{'support':>9}{'overlap F1':>12}")
+    lines += _type_rows("", report)
     if "not_ae_sentences" in report:
         n = report["not_ae_sentences"]
         lines.append(
             f"Not_AE sentences with an AE mention: {n['sentences_with_ae_mention']} of {n['sentences']}"
             f" ({n['ae_mentions']} mentions)"
+        )
+    lay = report.get("lay")
+    if lay:
+        lines.append(
+            f"lay corpus ({lay['part']}): {lay['documents']} documents, {lay['sentences']} sentences"
+        )
+        lines += _type_rows("lay ", lay)
+        n = lay["not_ae_documents"]
+        lines.append(
+            f"lay sentences of not_AE documents with an AE mention: {n['sentences_with_ae_mention']} of"
+            f" {n['sentences']} ({n['ae_mentions']} mentions)"
         )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from pv_model.data import DEFAULT_DATA_DIR, LEAKY_NOTE, Example, data_sha256, load_corpus, split
+from pv_model.lay import DEFAULT_LAY_DIR
 from pv_model.ner import DEFAULT_NER_DIR, NER_ID2LABEL, NER_LABEL2ID
 from pv_model.ner.alignment import AlignedSentence, Span, align_example, bio_labels
 from pv_model.training import (
@@ -32,6 +33,7 @@ from pv_model.training import (
     save_model,
     soup_callbacks,
     stopping_callbacks,
+    token_counter,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ class NerTrainConfig:
     # "greedy": average the weights of the evaluated checkpoints that keep or raise validation
     # micro entity F1 (best checkpoint first); "none": keep the best checkpoint alone.
     weight_averaging: str = "none"
+    # The lay corpus trained on beside ADE-Corpus-V2: every screened sentence of its train families
+    # (exact DRUG and AE spans, reactions and none alike); its dev families join validation. "": none.
+    lay_dir: str = DEFAULT_LAY_DIR
 
 
 def annotated(examples: list[Example]) -> list[AlignedSentence]:
@@ -157,6 +162,23 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
         negatives = weak_negatives(splits.train, drug_names, wanted, config.seed)
         log.info("training on %d AE sentences + %d Not_AE sentences", len(train_sentences), len(negatives))
     validation = annotated(splits.validation)
+    lay_train: list[AlignedSentence] = []
+    lay_record: dict[str, Any] = {}
+    if config.lay_dir:
+        from pv_model.lay import lay_sha256, load_lay, token_sentences
+
+        corpus = load_lay(config.lay_dir)
+        lay_train = token_sentences(corpus.part("train"))
+        lay_dev = token_sentences(corpus.part("dev"))
+        validation += lay_dev
+        lay_record = {
+            "lay_dir": str(config.lay_dir),
+            "lay_sha256": lay_sha256(config.lay_dir),
+            "train_sentences": len(lay_train),
+            "train_sentences_with_entities": sum(bool(s.spans) for s in lay_train),
+            "dev_sentences": len(lay_dev),
+        }
+        log.info("and %d lay sentences (%d dev sentences in validation)", len(lay_train), len(lay_dev))
 
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForTokenClassification.from_pretrained(
@@ -168,7 +190,7 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
             parameter.requires_grad_(False)
     lengths = [len(ids) for ids in tokenizer([s.text for s in validation])["input_ids"]]
     validation = [validation[i] for i in np.argsort(lengths, kind="stable")]  # little padding
-    train_set = TokenDataset(tokenizer, train_sentences + negatives, config.max_length)
+    train_set = TokenDataset(tokenizer, train_sentences + negatives + lay_train, config.max_length)
     val_set = TokenDataset(tokenizer, validation, config.max_length)
     gold = [list(s.spans) for s in validation]
 
@@ -180,9 +202,16 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
     args = checkpointed_arguments(config, len(train_set), "f1", train_sampling_strategy="group_by_length")
     snapshots: list[tuple[float, int, dict[str, Any]]] = []
 
+    tokens = {"train": 0, "eval": 0}
+    count_tokens = token_counter(tokens)
+
     class InOrderTrainer(Trainer):
         """Evaluates in dataset order: with `group_by_length` the stock Trainer also length-shuffles
         evaluation batches, and entity metrics need each prediction next to its own sentence."""
+
+        def compute_loss(self, model, inputs, *args, **kwargs):  # type: ignore[no-untyped-def]
+            count_tokens(model, inputs)
+            return super().compute_loss(model, inputs, *args, **kwargs)
 
         def _get_eval_sampler(self, eval_dataset):  # type: ignore[no-untyped-def]
             return torch.utils.data.SequentialSampler(eval_dataset)
@@ -224,7 +253,16 @@ def train_ner(config: NerTrainConfig) -> dict[str, Any]:
             "train_not_ae_drug_spans": sum(len(n.spans) for n in negatives),
             "validation_sentences_used": len(validation),
             "spans_dropped_by_overlap": sum(s.dropped for s in train_sentences),
+            "lay": lay_record,
         },
+        "cost": {
+            "optimizer_steps": trainer.state.global_step,
+            "train_sentences": len(train_set),
+            "train_padded_tokens": tokens["train"],
+            "eval_padded_tokens": tokens["eval"],
+            "evaluations": sum("eval_f1" in entry for entry in trainer.state.log_history),
+        },
+        "lay_dir": str(config.lay_dir),
         "base_model": base,
         "hyperparameters": asdict(config),
         "versions": _versions(),

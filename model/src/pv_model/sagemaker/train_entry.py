@@ -65,14 +65,16 @@ def build_config(hyperparameters: Mapping[str, Any], env: Mapping[str, str]):
         raise HyperparameterError(
             f"unknown hyperparameters {unknown}; TrainConfig fields are {sorted(known)}"
         )
-    for name in ("data_dir", "output_dir"):
+    for name in ("data_dir", "output_dir", "lay_dir"):
         if name in hyperparameters:
             raise HyperparameterError(
-                f"{name} comes from SM_CHANNEL_TRAIN / SM_MODEL_DIR, not a hyperparameter"
+                f"{name} comes from SM_CHANNEL_TRAIN / SM_MODEL_DIR / SM_CHANNEL_LAY, not a hyperparameter"
             )
     values: dict[str, Any] = {
         "data_dir": _required(env, "SM_CHANNEL_TRAIN"),
         "output_dir": _required(env, "SM_MODEL_DIR"),
+        # the lay corpus is a channel of its own (`lay`); without it the job learns from ADE alone
+        "lay_dir": env.get("SM_CHANNEL_LAY", ""),
     }
     if "num_threads" not in hyperparameters and env.get("SM_NUM_CPUS"):
         values["num_threads"] = int(env["SM_NUM_CPUS"])
