@@ -95,7 +95,11 @@ def _register_sagemaker(subparsers: argparse._SubParsersAction) -> None:
     deploy.add_argument("--endpoint-name", required=True)
     deploy.add_argument("--model-data", required=True, help="s3://.../model.tar.gz, or a local one to upload")
     deploy.add_argument("--serverless", action="store_true")
-    deploy.add_argument("--memory-mb", type=int, default=3072, help="serverless memory (1024..6144)")
+    deploy.add_argument(
+        "--memory-mb",
+        type=int,
+        help="serverless memory (1024..6144; default: 2048 for onnx-int8 and onnx, 3072 for torch)",
+    )
     deploy.add_argument("--max-concurrency", type=int, default=10, help="serverless concurrent invocations")
     deploy.add_argument("--instance-type", default="ml.m5.xlarge", help="real-time instance type")
     deploy.add_argument("--instance-count", type=int, default=1, help="real-time instances")
@@ -243,7 +247,7 @@ def _sm_deploy(args: argparse.Namespace) -> int:
     spec = jobs.EndpointSpec(
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
-        memory_mb=args.memory_mb,
+        memory_mb=args.memory_mb or jobs.SERVERLESS_MEMORY_MB[args.backend],
         max_concurrency=args.max_concurrency,
         instance_type=args.instance_type,
         instance_count=args.instance_count,
