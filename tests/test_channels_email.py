@@ -38,6 +38,19 @@ def test_subject_and_body_become_units_and_addresses_stay_in_metadata():
     assert "jane.roe@example.com" not in doc.text
 
 
+def test_thread_headers_are_kept_in_metadata_for_follow_up_linking():
+    raw = _email(
+        "The rash is worse today.\n",
+        extra="Message-ID: <r2@mail.example.com>\nIn-Reply-To: <r1@mail.example.com>\n"
+        "References: <r0@pharma.example>\n <r1@mail.example.com>\n",
+    )
+    doc = _parse(raw)
+    assert doc.metadata["message_id"] == "<r2@mail.example.com>"
+    assert doc.metadata["in_reply_to"] == "<r1@mail.example.com>"
+    assert doc.metadata["references"] == "<r0@pharma.example> <r1@mail.example.com>"
+    assert "in_reply_to" not in _parse(_email("A first message.\n")).metadata
+
+
 def test_document_id_is_the_sha256_of_the_bytes():
     raw = _email("My legs ache since Lipitor.\n")
     assert _parse(raw).document_id == __import__("hashlib").sha256(raw).hexdigest()

@@ -86,6 +86,7 @@ def test_tables_have_the_template_keys_indexes_and_ttl(stack: LocalStack) -> Non
         "IdempotencyTable",
         "CaseDrugsTable",
         "AuditTable",
+        "MatchKeysTable",
     }
     for rid, res in tables.items():
         table = ddb.describe_table(TableName=stack.physical(rid))["Table"]

@@ -5,8 +5,6 @@ gateway with the development users' tokens. Every route, filter and role; 409; t
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,18 +12,14 @@ from typing import Any
 
 import endpoint_double
 import pytest
+from local_up import Answer, request
+from meddra_release import write_release
 from pv_local.gateway import LocalGateway, LocalTokens
+from pv_local.regulatory_command import meddra_parameters, upload_meddra
 from pv_local.stack import AUDIT_TABLE, CASES_TABLE, PROJECT_ROOT, REVIEW_FUNCTION, LocalStack
 
 SAMPLES = PROJECT_ROOT / "events" / "documents"
 MANIFEST = json.loads((SAMPLES / "MANIFEST.json").read_text())["documents"]
-
-
-@dataclass
-class Answer:
-    status: int
-    body: Any
-    text: str
 
 
 @dataclass
@@ -42,25 +36,8 @@ class Review:
         body: Any = None,
         token: str | None = None,
     ) -> Answer:
-        headers = {"Content-Type": "application/json"}
         bearer = token if token is not None else (self.tokens[role] if role else None)
-        if bearer is not None:
-            headers["Authorization"] = f"Bearer {bearer}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.gateway.url + path.lstrip("/"), data=data, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        text = raw.decode()
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = None
-        return Answer(status, parsed, text)
+        return request(self.gateway.url + path.lstrip("/"), method, bearer, body)
 
     def get(self, path: str, role: str = "reviewer") -> Any:
         answer = self.call("GET", path, role)
@@ -88,13 +65,17 @@ class Review:
 
 
 @pytest.fixture(scope="module")
-def review() -> Iterator[Review]:
+def review(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Review]:
     """The sample documents screened and cased on the local stack; the review API served."""
     double = endpoint_double.EndpointDouble()
     server, url = endpoint_double.start(double)
     files = [p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "MANIFEST.json"]
+    release = write_release(tmp_path_factory.mktemp("meddra"), seed=16)  # invented, in MedDRA's format
     try:
-        with LocalStack(endpoint_url=url, retry_delay_s=0) as stack:
+        with LocalStack(
+            endpoint_url=url, retry_delay_s=0, parameters=meddra_parameters(release.folder)
+        ) as stack:
+            upload_meddra(stack, release.folder)
             stack.upload_tree(SAMPLES, files)
             stack.run_until_idle()
             gateway = stack.serve_http(REVIEW_FUNCTION)
@@ -218,6 +199,17 @@ def test_viewer_never_receives_document_text_or_personal_data_from_any_route(rev
     case_id = review.case_id_of(key)
     reason = "Daughter Helen Marchetti confirmed by phone on +44 7700 900481"
     assert _decide(review, case_id, "needs_follow_up", reason=reason).status == 200
+    # A MedDRA term picked with the same words (the regulatory routes answer viewers too).
+    coded = review.get(f"cases/{case_id}")
+    event = coded["regulatory"]["coding"][0]["event"]
+    [term] = review.get("meddra/terms?q=rash")["terms"]
+    pick = {
+        "event": event,
+        "llt_code": term["llt_code"],
+        "reason": reason,
+        "expected_version": coded["version"],
+    }
+    assert review.call("POST", f"cases/{case_id}/coding", body=pick).status == 200
     viewer_answers, reviewer_answers = [], []
     for doc_key, expected in MANIFEST.items():
         if not expected.get("personal_data") or not expected.get("is_ae"):
@@ -236,10 +228,20 @@ def test_viewer_never_receives_document_text_or_personal_data_from_any_route(rev
         body={"decision": "confirmed", "reason": "x", "expected_version": 2},
     )
     started = review.call("POST", f"cases/{case_id}/review", "viewer", body={"expected_version": 2})
+    exported = review.call("GET", f"cases/{case_id}/e2b", "viewer")
+    linked = review.call(
+        "POST",
+        f"cases/{case_id}/links/{case_id}",
+        "viewer",
+        body={"decision": "confirmed", "reason": "x", "expected_version": 3},
+    )
+    picked = review.call("POST", f"cases/{case_id}/coding", "viewer", body={**pick, "expected_version": 3})
+    terms = review.call("GET", "meddra/terms?q=a", "viewer")
     pages = [review.call("GET", "openapi.json", None)]
     assert (listing.status, decided.status, started.status) == (200, 403, 403)
+    assert (exported.status, linked.status, picked.status, terms.status) == (403, 403, 403, 200)
     every_piece = {p for e in MANIFEST.values() for p in e.get("personal_data", [])}
-    for answer in [listing, decided, started, *pages]:
+    for answer in [listing, decided, started, exported, linked, picked, terms, *pages]:
         assert [p for p in every_piece if p in answer.text] == []
     for doc_key, answer in viewer_answers:
         assert answer.status == 200
@@ -252,7 +254,9 @@ def test_viewer_never_receives_document_text_or_personal_data_from_any_route(rev
         p in answer.text for doc_key, answer in reviewer_answers for p in MANIFEST[doc_key]["personal_data"]
     )
     trail = review.get(f"cases/{case_id}/audit", "viewer")["records"]
-    assert "[NAME]" in trail[-1]["reason"] and "[PHONE]" in trail[-1]["reason"]
+    assert [r["action"] for r in trail[-2:]] == ["decision", "term_chosen"]
+    assert all("[NAME]" in r["reason"] and "[PHONE]" in r["reason"] for r in trail[-2:])
+    assert review.get(f"cases/{case_id}/audit")["records"][-1]["reason"] == reason
 
 
 def test_viewer_highlights_point_into_the_redacted_text(review: Review) -> None:
@@ -406,6 +410,14 @@ def test_a_missing_or_invalid_token_gets_401_on_every_api_route(review: Review) 
             f"cases/{case_id}/decision",
             {"decision": "confirmed", "reason": "x", "expected_version": 1},
         ),
+        ("GET", f"cases/{case_id}/e2b", None),
+        (
+            "POST",
+            f"cases/{case_id}/links/{case_id}",
+            {"decision": "confirmed", "reason": "x", "expected_version": 1},
+        ),
+        ("POST", f"cases/{case_id}/coding", {"event": "rash", "llt_code": "1", "expected_version": 1}),
+        ("GET", "meddra/terms?q=rash", None),
     ]
     for method, path, body in routes:
         for token in (None, "", "not.a.jwt", expired, foreign):
@@ -423,6 +435,14 @@ def test_openapi_document_describes_every_route_with_its_models(review: Review) 
         "/cases/{case_id}/review",
         "/cases/{case_id}/decision",
         "/cases/{case_id}/audit",
+        "/cases/{case_id}/e2b",
+        "/cases/{case_id}/links/{linked_case_id}",
+        "/cases/{case_id}/coding",
+        "/meddra/terms",
     }
     assert {"DecisionRequest", "CaseView", "CasePage", "AuditTrail"} <= set(spec["components"]["schemas"])
+    assert {"LinkDecisionRequest", "TermChoiceRequest", "TermSearch", "RegulatoryView"} <= set(
+        spec["components"]["schemas"]
+    )
+    assert "application/xml" in spec["paths"]["/cases/{case_id}/e2b"]["get"]["responses"]["200"]["content"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

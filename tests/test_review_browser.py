@@ -6,11 +6,7 @@ sees the audit entry. Screenshots go to .artifacts/browser/."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -20,6 +16,8 @@ from typing import Any
 
 import endpoint_double
 import pytest
+from local_up import WATCHED
+from local_up import local_up as running_local_up
 from pv_local.stack import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,33 +58,20 @@ def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     server, url = endpoint_double.start(double)
     work = tmp_path_factory.mktemp("local-up")
     for key in DOCUMENTS:
-        (work / "in" / key).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SAMPLES / key, work / "in" / key)
-    command = [sys.executable, "-m", "pv_local.cli", "local", "up", "--watch", "in", "--endpoint-url", url]
-    log = (work / "pv-local-up.log").open("w")
-    process = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
-    stack_file = work / ".artifacts" / "local" / "stack.json"
+        (work / WATCHED / key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLES / key, work / WATCHED / key)
     try:
-        stack, listed, deadline = None, -1, time.monotonic() + 300
-        while time.monotonic() < deadline and process.poll() is None:
-            time.sleep(1)
-            if stack is None and stack_file.is_file():
-                stack = json.loads(stack_file.read_text())
-            if stack is not None:
-                count = len(_api(stack, "cases")["cases"])
-                if count == listed and count >= 5:
-                    break
-                listed = count
-        assert process.poll() is None, (work / "pv-local-up.log").read_text()[-3000:]
-        assert stack is not None and listed >= 5, (work / "pv-local-up.log").read_text()[-3000:]
-        yield stack
+        with running_local_up(work, url) as up:
+            listed = [-1]
+
+            def settled() -> bool:  # the same count twice in a row, and at least 5
+                count = len(_api(up.stack, "cases")["cases"])
+                done, listed[0] = count == listed[0] and count >= 5, count
+                return done
+
+            up.until(settled, timeout_s=300)
+            yield up.stack
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         server.shutdown()
 
 

@@ -48,6 +48,16 @@ FUNCTION_VARS = {
         "SAFETY_ALERTS_TOPIC_ARN",
         "EXTRACTOR_ENDPOINT_NAME",
         "SUMMARIZER_ENDPOINT_NAME",
+        "MEDDRA_BUCKET",
+        "MEDDRA_PREFIX",
+        "PRODUCT_LABELS_KEY",
+        "DUE_DATE_RULES",
+        "MATCH_KEYS_TABLE",
+        "MATCH_KEY_ID",
+        "E2B_SENDER_ORGANIZATION",
+        "E2B_SENDER_IDENTIFIER",
+        "E2B_SENDER_COUNTRY",
+        "E2B_RECEIVER_IDENTIFIER",
     },
     "ReviewFunction": {
         "INTAKE_BUCKET",
@@ -55,6 +65,13 @@ FUNCTION_VARS = {
         "CASE_DRUGS_TABLE",
         "AUDIT_TABLE",
         "USER_POOL_CLIENT_ID",
+        "MEDDRA_BUCKET",
+        "MEDDRA_PREFIX",
+        "PRODUCT_LABELS_KEY",
+        "E2B_SENDER_ORGANIZATION",
+        "E2B_SENDER_IDENTIFIER",
+        "E2B_SENDER_COUNTRY",
+        "E2B_RECEIVER_IDENTIFIER",
     },
 }
 # Set by the Lambda runtime itself (or read by the AWS SDK), never by the template.
@@ -354,6 +371,30 @@ def test_case_function_reads_only_parsed_documents_and_invokes_optional_endpoint
     ]
 
 
+def test_review_function_writes_only_icsr_exports_and_reads_meddra_only_when_named(cfn) -> None:
+    """GET /cases/{case_id}/e2b puts under e2b/ only; the term picker reads the release's prefix
+    (and the labels' key) only when the stack names them, like CaseFunction."""
+    defaults = _grants(with_conditions(cfn, {}), "ReviewFunctionRole")
+    assert defaults["s3:PutObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/e2b/*"}]
+    assert defaults["s3:GetObject"] == [{"Fn::Sub": "${IntakeBucket.Arn}/parsed/*"}]
+    assert defaults["kms:GenerateDataKey"] == [{"Fn::GetAtt": ["DataKey", "Arn"]}]  # SSE-KMS puts
+    options = {"MeddraPrefix": "meddra/27_1/", "ProductLabelsKey": "labels/products.json"}
+    for extra, bucket in (
+        ({}, "${IntakeBucket.Arn}"),
+        ({"MeddraBucket": "pv-ref"}, "arn:${AWS::Partition}:s3:::${MeddraBucket}"),
+    ):
+        chosen = {**options, **extra}
+        grants = {
+            role: _grants(with_conditions(cfn, chosen), role)["s3:GetObject"]
+            for role in ("CaseFunctionRole", "ReviewFunctionRole")
+        }
+        for role, resources_read in grants.items():
+            assert resources_read[1:] == [
+                {"Fn::Sub": f"{bucket}/${{MeddraPrefix}}*"},
+                {"Fn::Sub": f"{bucket}/${{ProductLabelsKey}}"},
+            ], role
+
+
 def test_endpoint_name_parameters_accept_only_lowercase_names() -> None:
     """SageMaker lowercases endpoint names in ARNs: an uppercase name would never match the policy."""
     params = sam_template()["Parameters"]
@@ -390,7 +431,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
     buckets = resources(cfn, "AWS::S3::Bucket")
     log_groups = resources(cfn, "AWS::Logs::LogGroup")
     functions = resources(cfn, "AWS::Lambda::Function")
-    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (5, 6, 2, 1, 4)
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (6, 6, 2, 1, 4)
     for props in tables.values():
         assert props["SSESpecification"] == {
             "SSEEnabled": True,
@@ -409,7 +450,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
 
 
 def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services_using_it(cfn) -> None:
-    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    key = resources(cfn, "AWS::KMS::Key")["DataKey"]
     assert key["EnableKeyRotation"] is True
     principals = [st["Principal"] for st in key["KeyPolicy"]["Statement"]]
     services = {
@@ -434,7 +475,7 @@ def test_data_key_rotates_and_its_policy_names_only_the_account_and_the_services
 def test_services_writing_into_encrypted_resources_may_use_the_key(cfn) -> None:
     """S3 notifies an encrypted queue, alarms publish to an encrypted topic and CloudWatch Logs
     writes encrypted log groups: without a key policy grant each of these fails in AWS only."""
-    (key,) = resources(cfn, "AWS::KMS::Key").values()
+    key = resources(cfn, "AWS::KMS::Key")["DataKey"]
     grants = {}
     for st in key["KeyPolicy"]["Statement"]:
         service = st["Principal"].get("Service")
@@ -496,6 +537,8 @@ def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> 
         "CasesTable",
         "IdempotencyTable",
         "AuditTable",
+        "MatchKeysTable",
+        "MatchKey",
     }
 
 
@@ -654,6 +697,7 @@ def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
         "CaseDrugsTable": [("case_id", "HASH"), ("drug", "RANGE")],
         "AuditTable": [("case_id", "HASH"), ("seq", "RANGE")],
         "IdempotencyTable": [("id", "HASH")],
+        "MatchKeysTable": [("match_key", "HASH"), ("case_id", "RANGE")],
     }
     indexes = {
         (rid, i["IndexName"]): keys(i["KeySchema"])

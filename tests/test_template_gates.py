@@ -33,6 +33,9 @@ ALL_OPTIONS = {
     "OperationsEmail": "ops@pharma.example",
     "ExtractorEndpointName": "pv-extractor",
     "SummarizerEndpointName": "pv-summarizer",
+    "MeddraBucket": "pv-reference-data",
+    "MeddraPrefix": "meddra/27_1/",
+    "ProductLabelsKey": "labels/products.json",
 }
 IAM_CHECKS = {"CKV_AWS_60", "CKV_AWS_61", "CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_107", "CKV_AWS_108"}
 IAM_CHECKS |= {"CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"}

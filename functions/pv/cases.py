@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -12,6 +13,9 @@ from pv.adapters.bucket import IntakeBucket
 from pv.adapters.stores import CaseStore
 from pv.adapters.topic import AlertPublisher
 from pv.models import Case, CaseFacts, CaseRequest, SafetyAlert, SentenceScore, SourceDocument
+
+if TYPE_CHECKING:
+    from pv.regulatory.intake import RegulatoryIntake
 
 logger = Logger(child=True)
 
@@ -71,6 +75,8 @@ class CaseService:
     assess: AssessCase
     publishable: Publishable = publishable_facts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # MedDRA coding, the due-date rule, match keys and links (without it: 15/90 days, nothing coded)
+    regulatory: RegulatoryIntake | None = None
 
     def open_case(self, request: CaseRequest) -> Case:
         """Store the case (once) and publish its alert (once), resuming wherever a retry left off.
@@ -85,6 +91,11 @@ class CaseService:
         if case is None:
             document = self.bucket.get_parsed(request.document_ref)
             facts = self.assess(document, request.flagged)
+            record = (
+                self.regulatory.record(case_id, document, facts, request.received_at)
+                if self.regulatory is not None
+                else None
+            )
             public = self.publishable(facts, document)
             case = Case(
                 case_id=case_id,
@@ -93,16 +104,21 @@ class CaseService:
                 source_key=request.source_key,
                 status="incomplete" if facts.missing_elements else "new",
                 received_at=request.received_at,
-                due_date=due_date(request.received_at, facts.serious),
+                due_date=record.due_rule.due_date
+                if record is not None and record.due_rule is not None
+                else due_date(request.received_at, facts.serious),
                 created_at=self.clock(),
                 flagged=request.flagged,
                 facts=facts,
                 document_ref=request.document_ref,
+                regulatory=record,
             )
             # The inbox lists the publishable names (its indexes carry no personal data).
             if not self.cases.create(case, listed=public):
                 case = self.cases.get(case_id) or case  # a concurrent delivery won the race
                 public = None
+        if self.regulatory is not None:
+            self.regulatory.index_case(case)  # idempotent: a retry indexes again
         if case.alert_state != "sent":
             document = document or self.bucket.get_parsed(request.document_ref)
             public = public or self.publishable(case.facts, document)

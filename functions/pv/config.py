@@ -25,6 +25,17 @@ ENV_VARS = {
     "SUMMARIZER_ENDPOINT_NAME": "summarizer_endpoint_name",
     "MAX_DOCUMENT_BYTES": "max_document_bytes",
     "STAGE": "stage",
+    # pv.regulatory: MedDRA release, labels, due-date rules, match keys, the E2B sender
+    "MEDDRA_BUCKET": "meddra_bucket",
+    "MEDDRA_PREFIX": "meddra_prefix",
+    "PRODUCT_LABELS_KEY": "product_labels_key",
+    "DUE_DATE_RULES": "due_date_rules",
+    "MATCH_KEYS_TABLE": "match_keys_table",
+    "MATCH_KEY_ID": "match_key_id",
+    "E2B_SENDER_ORGANIZATION": "e2b_sender_organization",
+    "E2B_SENDER_IDENTIFIER": "e2b_sender_identifier",
+    "E2B_SENDER_COUNTRY": "e2b_sender_country",
+    "E2B_RECEIVER_IDENTIFIER": "e2b_receiver_identifier",
     "CASE_DRUGS_TABLE": "case_drugs_table",
     "AUDIT_TABLE": "audit_table",
     "USER_POOL_CLIENT_ID": "user_pool_client_id",
@@ -49,6 +60,16 @@ class Settings(BaseModel):
     summarizer_endpoint_name: str = ""
     max_document_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     stage: str = "dev"
+    meddra_bucket: str = ""
+    meddra_prefix: str = ""
+    product_labels_key: str = ""
+    due_date_rules: str = "EU"
+    match_keys_table: str = ""
+    match_key_id: str = ""
+    e2b_sender_organization: str = "Pharmacovigilance intake"
+    e2b_sender_identifier: str = "PVINTAKE"
+    e2b_sender_country: str = ""
+    e2b_receiver_identifier: str = ""
     case_drugs_table: str = ""  # a case's items by suspect drug (the inbox's drug index)
     audit_table: str = ""
     user_pool_client_id: str = ""  # the inbox signs in with this Cognito app client

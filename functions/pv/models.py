@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pv.regulatory.models import RegulatoryRecord
+
 
 class Channel(StrEnum):
     """Where a document came from; also its S3 key prefix."""
@@ -214,6 +216,9 @@ class Case(BaseModel):
     updated_at: datetime | None = None
     assignee: str | None = Field(default=None, description="username of the reviewer working the case")
     document_ref: str | None = Field(default=None, description="S3 key of the parsed SourceDocument")
+    regulatory: RegulatoryRecord | None = Field(
+        default=None, description="MedDRA coding, due-date rule, links and ICSR version (pv.regulatory)"
+    )
 
 
 class SafetyAlert(BaseModel):

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
+    from pv.regulatory.intake import RegulatoryIntake
+    from pv.regulatory.meddra import MeddraRelease
+    from pv.regulatory.sender import Sender
+    from pv.regulatory.service import RegulatoryService
     from pv.review.service import Workbench
     from pv.screening import ScreeningPipeline
 
@@ -117,11 +121,68 @@ def case_service() -> CaseService:
     def assess(document, flagged):  # type: ignore[no-untyped-def]
         return assess_case(document, flagged, **intelligence_backends(config))
 
+    cases = case_store(config, aws)
     return CaseService(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
-        cases=case_store(config, aws),
+        cases=cases,
         publisher=AlertPublisher(aws.sns, config.safety_alerts_topic_arn),
         assess=assess,
+        regulatory=regulatory_intake(cases),
+    )
+
+
+def e2b_sender(config: Settings | None = None) -> Sender:
+    """C.3 and the batch routing ids, from the template's parameters."""
+    from pv.regulatory.sender import Sender
+
+    config = config or settings()
+    return Sender(
+        organization=config.e2b_sender_organization,
+        identifier=config.e2b_sender_identifier,
+        country=config.e2b_sender_country,
+        receiver=config.e2b_receiver_identifier,
+    )
+
+
+@lru_cache(maxsize=1)
+def meddra_release() -> MeddraRelease | None:
+    """The user's MedDRA release (MEDDRA_BUCKET/MEDDRA_PREFIX), read once per container; None
+    without one (reactions then stay uncoded verbatims, and cases and exports say so)."""
+    from pv.regulatory.meddra import release_from_s3
+
+    config = settings()
+    if not config.meddra_prefix:
+        return None
+    return release_from_s3(clients().s3, config.meddra_bucket or config.intake_bucket, config.meddra_prefix)
+
+
+def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
+    """Coding, due-date rule and links for new cases, as the template configures them (linking
+    where the function has the match-key table: CaseFunction)."""
+    from pv.adapters.regulatory import MatchKeyTable
+    from pv.regulatory.coding import MeddraCoder
+    from pv.regulatory.due_dates import NO_LABELS, ProductLabels, rule_set
+    from pv.regulatory.intake import RegulatoryIntake
+    from pv.regulatory.linking import kms_keyer
+
+    config, aws = settings(), clients()
+    release = meddra_release()
+    labels = NO_LABELS
+    if config.product_labels_key:
+        bucket = config.meddra_bucket or config.intake_bucket
+        body = aws.s3.get_object(Bucket=bucket, Key=config.product_labels_key)["Body"].read()
+        labels = ProductLabels.from_json(body)
+    linking = bool(config.match_keys_table and config.match_key_id)
+    return RegulatoryIntake(
+        sender=e2b_sender(config),
+        rules=rule_set(config.due_date_rules),
+        get_case=cases.get,
+        keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
+        index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
+        # The phrase mapper of the patient-language work plugs in here when it lands:
+        # MeddraCoder(release, nearest_terms=...) (`nearest_terms(phrases) -> [[(term, score)]]`).
+        coder=MeddraCoder(release) if release is not None else None,
+        labels=labels,
     )
 
 
@@ -135,15 +196,33 @@ def case_store(config: Settings, aws: Clients) -> CaseStore:
 
 @lru_cache(maxsize=1)
 def review_workbench() -> Workbench:
-    """The review API's service: the inbox indexes, the audit table, the parsed documents."""
+    """The review API's service: the inbox indexes, the audit table, the parsed documents; every
+    change keeps the regulatory record in step (coding of corrected events, the due rule)."""
     from pv.adapters.bucket import IntakeBucket
     from pv.adapters.review_store import ReviewStore
     from pv.review.service import Workbench
 
     config, aws = settings(), clients()
+    cases = case_store(config, aws)
     return Workbench(
-        store=ReviewStore(case_store(config, aws), aws.dynamodb.Table(config.audit_table)),
+        store=ReviewStore(cases, aws.dynamodb.Table(config.audit_table)),
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
+        upkeep=regulatory_intake(cases).upkeep,
+    )
+
+
+@lru_cache(maxsize=1)
+def regulatory_service() -> RegulatoryService:
+    """The review API's regulatory actions (export, links, terms), through the workbench."""
+    from pv.adapters.regulatory import E2bBucket
+    from pv.regulatory.service import RegulatoryService
+
+    config, aws = settings(), clients()
+    return RegulatoryService(
+        workbench=review_workbench(),
+        archive=E2bBucket(aws.s3, config.intake_bucket),
+        sender=e2b_sender(config),
+        release=meddra_release,
     )
 
 
@@ -197,6 +276,8 @@ def reset() -> None:
         case_service,
         idempotent_case_opener,
         idempotency_config,
+        meddra_release,
         review_workbench,
+        regulatory_service,
     ):
         cached.cache_clear()

@@ -26,10 +26,13 @@ _COMMAND_MODULES = [
     "pv_local.queries",  # cases, alerts
     "pv_local.bench",  # bench
     "pv_local.load",  # load
+    "pv_local.regulatory_command",  # case export-e2b
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")
 LOCAL_DIR = Path(".artifacts/local")
+# The running local stack, for scripts: moto endpoint, resources, review API URL and tokens.
+STACK_FILE = LOCAL_DIR / "stack.json"
 
 
 class UsageError(Exception):
@@ -72,6 +75,13 @@ def add_stack_arguments(parser: argparse.ArgumentParser, *, extractor: bool = Tr
             "as endpoint case-summarizer-local; a case keeps its summary when it names no drug or event "
             "that the text does not, else the extractive one (default: none, the extractive summary)",
         )
+    parser.add_argument(
+        "--meddra",
+        type=Path,
+        metavar="DIR",
+        help="your licensed MedDRA ASCII release (llt.asc, pt.asc, mdhier.asc... or a MedAscii folder): "
+        "uploaded under meddra/local/ and reactions coded to it (default: none, uncoded verbatims)",
+    )
     parser.add_argument("--template", type=Path, help="SAM template (default: the project's template.yaml)")
     parser.add_argument(
         "--retry-delay",
@@ -102,8 +112,12 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
             f"no trained model in {model}: `make model` trains the default classifier, "
             "or pass --model DIR (a trained model) or --endpoint-url URL (a running endpoint server)"
         )
+    from pv_local.regulatory_command import meddra_parameters, upload_meddra
+
     extractor = extractor_from_args(args)
     summarizer = summarizer_from_args(args)
+    meddra = getattr(args, "meddra", None)
+    parameters = meddra_parameters(meddra)
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     function_log = LOCAL_DIR / "functions.log"
     with function_log.open("w", encoding="utf-8") as log:
@@ -123,8 +137,10 @@ def stack_from_args(args: argparse.Namespace, out: Console) -> Iterator[LocalSta
                 backend=args.backend,
                 retry_delay_s=args.retry_delay,
                 function_log=log,
+                parameters=parameters,
             )
             stack.start()
+            upload_meddra(stack, meddra)
         try:
             out.print(
                 f"[green]Local stack up[/]: moto {stack.moto_url}, bucket {stack.bucket}, "

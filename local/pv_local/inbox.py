@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pv_local.cli import LOCAL_DIR
+from pv_local.cli import STACK_FILE
 from pv_local.gateway import ROLES
 from pv_local.stack import REVIEW_FUNCTION, LocalStack
-
-STACK_FILE = LOCAL_DIR / "stack.json"
 
 
 def serve_inbox(stack: LocalStack) -> dict[str, Any]:
@@ -28,11 +26,13 @@ def serve_inbox(stack: LocalStack) -> dict[str, Any]:
 
 def write_stack_file(stack: LocalStack, review: dict[str, Any], path: Path = STACK_FILE) -> Path:
     """What a script needs to drive the running local stack: the moto endpoint, the region, the
-    template's resources by logical id, and the review API with its tokens."""
+    template's resources by logical id, the parameters it was started with (the E2B sender, the
+    MedDRA prefix), and the review API with its tokens."""
     payload = {
         "endpoint_url": stack.moto_url,
         "region": stack.region,
         "resources": {rid: r.ref for rid, r in stack.resources.items() if r.emulated},
+        "parameters": dict(stack.parameters),
         **review,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import binascii
 import hashlib
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -41,11 +41,24 @@ DRUG_INDEX = "by-drug-due"
 
 
 class StaleVersion(Exception):
-    """The case changed since the version the caller saw."""
+    """The case (or `case_id`, another case of the same change) changed since the version the
+    caller saw."""
 
-    def __init__(self, current: int | None) -> None:
-        super().__init__(f"the case is at version {current}")
+    def __init__(self, current: int | None, case_id: str | None = None) -> None:
+        super().__init__(f"{case_id or 'the case'} is at version {current}")
         self.current = current
+        self.case_id = case_id
+
+
+@dataclass(frozen=True)
+class CaseWrite:
+    """One case's part of a transaction: the case as read and as changed, its audit record and
+    its inbox line."""
+
+    before: Case
+    after: Case
+    record: AuditRecord
+    listing: dict[str, Any]
 
 
 class BadCursor(ValueError):
@@ -202,13 +215,33 @@ class ReviewStore:
     # changes ---------------------------------------------------------------------------------
 
     def apply(self, before: Case, after: Case, record: AuditRecord, listing: dict[str, Any]) -> None:
-        """Write the changed case, its audit record and its drug index items in one transaction.
+        """Write the changed case, its audit record and its drug index items in one transaction."""
+        self.apply_all([CaseWrite(before, after, record, listing)])
 
-        The case is updated only where it changed (CaseFunction may set `alert_state` meanwhile)
-        and only while it is still at `before.version`; the record is appended only if no record
-        has its number. Raises `StaleVersion` when another change came first: then nothing is
-        written.
+    def apply_all(self, writes: Sequence[CaseWrite]) -> None:
+        """Write each changed case, its audit record and its drug index items, all in one
+        transaction (a confirmed follow-up changes its own case and the earlier one).
+
+        A case is updated only where it changed (CaseFunction may set `alert_state` meanwhile)
+        and only while it is still at `before.version`; a record is appended only if no record
+        has its number. Raises `StaleVersion` (with that case's current version) when another
+        change came first to any of the cases: then nothing is written.
         """
+        actions: list[dict[str, Any]] = []
+        owners: list[str] = []  # the case id of each action, to name the one whose condition failed
+        for write in writes:
+            mine = self._actions(write)
+            actions += mine
+            owners += [write.after.case_id] * len(mine)
+        try:
+            transact(self.cases.table.meta.client, actions)
+        except TransactionConflict as conflict:
+            failed = owners[conflict.index] if conflict.index is not None else writes[0].after.case_id
+            current = self.cases.get(failed)
+            raise StaleVersion(current.version if current else None, case_id=failed) from conflict
+
+    def _actions(self, write: CaseWrite) -> list[dict[str, Any]]:
+        before, after, record, listing = write.before, write.after, write.record, write.listing
         old, new = to_item(before), to_item(after, **listing)
         names: dict[str, str] = {}
         values: dict[str, Any] = {":expected": before.version}
@@ -256,11 +289,7 @@ class ReviewStore:
             if drug not in kept
         ]
         actions += [{"Put": {"TableName": drug_table, "Item": item}} for item in indexed]
-        try:
-            transact(self.cases.table.meta.client, actions)
-        except TransactionConflict as conflict:
-            current = self.cases.get(after.case_id)
-            raise StaleVersion(current.version if current else None) from conflict
+        return actions
 
     def _indexed_drugs(self, case_id: str) -> list[str]:
         """The drugs a case is indexed under now (its items in the case-drug table)."""

@@ -85,6 +85,9 @@ def parse_email(body: bytes, received_at: datetime) -> tuple[list[TextUnit], dic
             "to": str(message.get("to") or ""),
             "cc": str(message.get("cc") or ""),
             "message_id": str(message.get("message-id") or ""),
+            # The thread a reply belongs to (follow-up linking keys on their keyed hashes).
+            "in_reply_to": " ".join(str(message.get("in-reply-to") or "").split()),
+            "references": " ".join(str(message.get("references") or "").split()),
             "date": str(message.get("date") or ""),
             "body_type": parts[0].get_content_type() if parts else "none",
             "attachments": str(len(attachments)),

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pv.models import CaseStatus, Channel, Criterion, ValidCaseElement
+from pv.regulatory.models import RegulatoryView
 
 Decision = Literal["confirmed", "not_ae", "needs_follow_up", "closed"]
 SortOrder = Literal["asc", "desc"]
@@ -234,6 +235,9 @@ class CaseView(BaseModel):
     mentions: list[MentionView]
     flagged: list[FlaggedSentence]
     document: ReviewDocument | None = Field(default=None, description="null when the parsed document is gone")
+    regulatory: RegulatoryView | None = Field(
+        default=None, description="MedDRA coding, links to possible duplicates and follow-ups, ICSR exports"
+    )
 
 
 # ---------------------------------------------------------------------------------- the audit
@@ -258,7 +262,10 @@ class AuditRecord(BaseModel):
     seq: int
     at: datetime
     actor: Actor
-    action: str = Field(description="review_started, decision, ... (more come with exports and coding)")
+    action: str = Field(
+        description="review_started, decision, e2b_exported, link_confirmed, link_rejected, "
+        "follow_up_added, term_chosen"
+    )
     decision: Decision | None = None
     reason: str | None = None
     from_status: CaseStatus
@@ -279,3 +286,4 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     current_version: int | None = None
+    reasons: list[str] | None = Field(default=None, description="export_refused: why, one reason each")

@@ -3,13 +3,14 @@ Lambda or HTTP.
 
 Every change to a case goes through `Workbench.change`: it reads the case, checks the version the
 caller saw, applies the change, and writes the case, its index items and its audit record in one
-DynamoDB transaction. Decisions and review starts are changes; so will be an export, a confirmed
-follow-up link or a coded term (`change(..., action="e2b_exported", mutate=..., details=...)`).
+DynamoDB transaction. Decisions and review starts are changes; so are the regulatory ones
+(pv.regulatory.service: an export recorded, a link confirmed or rejected, a MedDRA term chosen),
+where a confirmed follow-up changes its earlier case in the same transaction (`also`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,11 +19,11 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pv.adapters.bucket import IntakeBucket, parsed_key
-from pv.adapters.review_store import ReviewStore, StaleVersion
+from pv.adapters.review_store import CaseWrite, ReviewStore, StaleVersion
 from pv.adapters.stores import listing_attributes
-from pv.cases import due_date
 from pv.intelligence.redaction import RuleRedactor, name_variants
 from pv.models import Case, SourceDocument
+from pv.regulatory.due_dates import redated
 
 from . import lifecycle
 from .models import (
@@ -42,6 +43,20 @@ logger = Logger(child=True)
 Mutation = Callable[[Case], Case]
 
 
+@dataclass(frozen=True)
+class CaseChange:
+    """One case's part of a change: the version the caller saw, what the change does to the case
+    and what its audit record says."""
+
+    case_id: str
+    expected_version: int
+    action: str
+    mutate: Mutation
+    reason: str | None = None
+    decision: Any = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 class CaseNotFound(Exception):
     pass
 
@@ -55,6 +70,9 @@ class Workbench:
     store: ReviewStore
     bucket: IntakeBucket
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # What every change keeps in step with the case (pv.regulatory: the due date by the case's
+    # rule set; runtime adds the MedDRA coding of corrected events).
+    upkeep: Mutation = redated
 
     def today(self) -> date:
         return self.clock().date()
@@ -80,7 +98,7 @@ class Workbench:
     def start_review(
         self, case_id: str, expected_version: int, actor: Actor, request_id: str | None = None
     ) -> CaseView:
-        self._reviewer(actor)
+        self.require_reviewer(actor)
         case = self.change(
             case_id,
             expected_version,
@@ -94,7 +112,7 @@ class Workbench:
     def decide(
         self, case_id: str, request: DecisionRequest, actor: Actor, request_id: str | None = None
     ) -> CaseView:
-        self._reviewer(actor)
+        self.require_reviewer(actor)
         case = self.change(
             case_id,
             request.expected_version,
@@ -122,52 +140,66 @@ class Workbench:
         decision: Any = None,
         details: dict[str, Any] | None = None,
         request_id: str | None = None,
+        also: Sequence[CaseChange] = (),
     ) -> Case:
         """Apply `mutate` to the case at `expected_version` and append its audit record, in one
-        transaction. Raises `StaleVersion` (nothing written) when the case is at another version,
+        transaction; `also`: other cases changed in the same transaction (the earlier case of a
+        confirmed follow-up), each under its own version and with its own audit record. Raises
+        `StaleVersion` (nothing written) when a case is at another version,
         `lifecycle.InvalidTransition` when the change does not apply to its status."""
-        before = self._case(case_id)
-        if before.version != expected_version:
-            raise StaleVersion(before.version)
-        now = self.clock()
-        after = mutate(before)
-        after = after.model_copy(
-            update={
-                "version": before.version + 1,
-                "updated_at": now,
-                "due_date": due_date(after.received_at, after.facts.serious),
-            }
-        )
-        record = AuditRecord(
-            case_id=case_id,
-            seq=after.version,
-            at=now,
-            actor=actor,
-            action=action,
-            decision=decision,
-            reason=reason,
-            from_status=before.status,
-            to_status=after.status,
-            changes=lifecycle.changes(before, after),
-            details=details or {},
-            request_id=request_id,
-        )
-        listed = after.facts
-        document = self.document(after)
-        if document is not None:
-            from pv.cases import publishable_facts
+        first = CaseChange(case_id, expected_version, action, mutate, reason, decision, details or {})
+        return self.change_all([first, *also], actor, request_id)[0]
 
-            listed = publishable_facts(after.facts, document)
-        self.store.apply(before, after, record, listing_attributes(after, listed))
-        logger.info(
-            "case changed",
-            case_id=case_id,
-            action=action,
-            version=after.version,
-            status=after.status,
-            actor_sub=actor.sub,
-        )
-        return after
+    def change_all(
+        self, changes: Sequence[CaseChange], actor: Actor, request_id: str | None = None
+    ) -> list[Case]:
+        """`change` for several cases at once: all written, or none."""
+        if len({c.case_id for c in changes}) != len(changes):
+            raise ValueError("a case changes at most once in a transaction")
+        befores = [self._case(c.case_id) for c in changes]
+        for change, before in zip(changes, befores, strict=True):
+            if before.version != change.expected_version:
+                raise StaleVersion(before.version, case_id=None if change is changes[0] else before.case_id)
+        now = self.clock()
+        writes = []
+        for change, before in zip(changes, befores, strict=True):
+            # The due date follows the seriousness by the case's own rule set, and the MedDRA
+            # coding follows its events (pv.regulatory).
+            after = self.upkeep(change.mutate(before)).model_copy(
+                update={"version": before.version + 1, "updated_at": now}
+            )
+            record = AuditRecord(
+                case_id=before.case_id,
+                seq=after.version,
+                at=now,
+                actor=actor,
+                action=change.action,
+                decision=change.decision,
+                reason=change.reason,
+                from_status=before.status,
+                to_status=after.status,
+                changes=lifecycle.changes(before, after),
+                details=change.details,
+                request_id=request_id,
+            )
+            listed = after.facts
+            document = self.document(after)
+            if document is not None:
+                from pv.cases import publishable_facts
+
+                listed = publishable_facts(after.facts, document)
+            writes.append(CaseWrite(before, after, record, listing_attributes(after, listed)))
+        self.store.apply_all(writes)
+        for write in writes:
+            logger.info(
+                "case changed",
+                case_id=write.after.case_id,
+                action=write.record.action,
+                version=write.after.version,
+                status=write.after.status,
+                actor_sub=actor.sub,
+            )
+        return [w.after for w in writes]
 
     # helpers ---------------------------------------------------------------------------------
 
@@ -188,7 +220,7 @@ class Workbench:
         return case
 
     @staticmethod
-    def _reviewer(actor: Actor) -> None:
+    def require_reviewer(actor: Actor) -> None:
         if actor.role is not Role.REVIEWER:
             raise NotAllowed("only reviewers change cases")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pv.intelligence.redaction import RuleRedactor, name_variants, redacted_with_spans
 from pv.models import Case, Mention, SourceDocument
+from pv.regulatory.view import regulatory_view
 
 from .lifecycle import DECISIONS_FROM, REVIEWABLE, is_overdue
 from .models import (
@@ -221,6 +222,7 @@ def case_view(case: Case, document: SourceDocument | None, role: Role, today: da
         ],
         flagged=flagged,
         document=review_document,
+        regulatory=regulatory_view(case, redact if viewer else None, shown[1] if viewer else None),
     )
 
 

@@ -1,0 +1,188 @@
+"""The regulatory record of a new case: MedDRA coding, the due-date rule, match keys and links.
+
+CaseFunction calls `RegulatoryIntake.record` when it opens a case, and `index_case` once the case
+is stored, so that later cases can find it. The review workbench calls `upkeep` on every change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pv.models import Case, CaseFacts, SourceDocument
+from pv.regulatory.coding import NO_DICTIONARY_NOTE, MeddraCoder, uncoded_without_dictionary
+from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels, redated
+from pv.regulatory.linking import DEFAULT_WINDOW, Candidate, CaseKeys, MatchKeyer, case_keys, links_for
+from pv.regulatory.models import EventCoding, PatientDetails, Qualification, RegulatoryRecord
+from pv.regulatory.sender import Sender, safety_report_id
+
+
+class MatchKeyIndex(Protocol):
+    """Where cases are found by their keyed hashes (pv.adapters.regulatory.MatchKeyTable)."""
+
+    def case_ids(self, keys: Sequence[str]) -> set[str]: ...
+
+    def add(self, case_id: str, keys: Sequence[str]) -> None: ...
+
+
+_AGE = re.compile(
+    r"\b(\d{1,3})[- ]?(?:years?|yrs?|y/?o)(?:[- ]old)?\b|\b(?:aged?|i'?m|i am) (\d{1,3})\b", re.IGNORECASE
+)
+_FEMALE = re.compile(r"\b(?:woman|female|lady|girl|mrs|ms|miss|she|her)\b", re.IGNORECASE)
+_MALE = re.compile(r"\b(?:man|male|gentleman|boy|mr|he|his|him)\b", re.IGNORECASE)
+_RELATIVE_SEX = {
+    "mother": "female", "daughter": "female", "wife": "female", "sister": "female", "grandmother": "female",
+    "aunt": "female", "father": "male", "son": "male", "husband": "male", "brother": "male",
+    "grandfather": "male", "uncle": "male",
+}  # fmt: skip
+_CALLS_THEMSELF = r"\b(?:i am|i'm|as) (?:a|an|the) "
+_QUALIFICATIONS: list[tuple[Qualification, re.Pattern[str]]] = [
+    (
+        "physician",
+        re.compile(
+            _CALLS_THEMSELF
+            + r"(?:doctor|gp|physician|consultant|surgeon|psychiatrist|registrar)\b|\bdr\.? [A-Z]",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "pharmacist",
+        re.compile(
+            _CALLS_THEMSELF + r"(?:community |hospital )?pharmacist\b|\bour pharmacy\b", re.IGNORECASE
+        ),
+    ),
+    (
+        "other_health_professional",
+        re.compile(
+            _CALLS_THEMSELF + r"(?:district |practice |community )?"
+            r"(?:nurse|midwife|paramedic|dentist|health visitor|physiotherapist)\b",
+            re.IGNORECASE,
+        ),
+    ),
+]
+_INTERACTION = re.compile(r"\binteract(?:s|ed|ion|ions|ing)?\b", re.IGNORECASE)
+
+
+def reactions_to_code(facts: CaseFacts) -> list[tuple[str, list[str]]]:
+    """Each event of the facts with the words the reporter used for it (occurred, not negated)."""
+    return [
+        (
+            event,
+            [m.text for m in facts.mentions if m.kind == "event" and m.normalized == event and not m.negated],
+        )
+        for event in facts.events
+    ]
+
+
+@dataclass
+class RegulatoryIntake:
+    """Builds and indexes regulatory records. `coder` is None without a MedDRA release."""
+
+    sender: Sender
+    rules: DueDateRules
+    get_case: Callable[[str], Case | None] = lambda _: None
+    keyer: MatchKeyer | None = None  # with `index`: linking; without, no keys and no links
+    index: MatchKeyIndex | None = None
+    coder: MeddraCoder | None = None
+    labels: ProductLabels = NO_LABELS
+    window: timedelta = DEFAULT_WINDOW
+
+    def code(self, facts: CaseFacts) -> tuple[list[EventCoding], str | None, str | None]:
+        """The coded reactions, the MedDRA version, and a note when there is no dictionary."""
+        return self.code_reactions(reactions_to_code(facts))
+
+    def code_reactions(
+        self, events: Sequence[tuple[str, Sequence[str]]]
+    ) -> tuple[list[EventCoding], str | None, str | None]:
+        """`code` for (event, the reporter's words) pairs."""
+        if self.coder is None:
+            return uncoded_without_dictionary(events), None, NO_DICTIONARY_NOTE
+        return self.coder.code_many(events), self.coder.version, None
+
+    def record(
+        self, case_id: str, document: SourceDocument, facts: CaseFacts, received_at: datetime
+    ) -> RegulatoryRecord:
+        """The new case's record: coded reactions, due rule, keys and links to earlier cases."""
+        coding, version, note = self.code(facts)
+        unexpected = self.labels.is_unexpected(facts.suspect_drugs, coding)
+        keys, candidates = CaseKeys(frozenset(), frozenset(), frozenset()), []
+        if self.keyer is not None and self.index is not None:
+            keys = case_keys(document, facts, self.keyer)
+            candidates = [
+                Candidate(case, CaseKeys.from_stored(case.regulatory.match_keys if case.regulatory else []))
+                for other_id in sorted(self.index.case_ids(keys.all) - {case_id})
+                if (case := self.get_case(other_id)) is not None
+            ]
+        report_id = safety_report_id(case_id, self.sender)
+        text = document.text
+        return RegulatoryRecord(
+            worldwide_case_id=report_id,
+            safety_report_id=report_id,
+            meddra_version=version,
+            coding=coding,
+            coding_note=note,
+            due_rule=self.rules.apply(received_at, serious=facts.serious, unexpected=unexpected),
+            match_keys=keys.all,
+            links=links_for(keys, facts, coding, received_at, candidates, self.window),
+            patient=patient_details(text, facts),
+            reporter_qualification=reporter_qualification(text),
+            interacting_drugs=list(facts.suspect_drugs)
+            if len(facts.suspect_drugs) > 1 and _INTERACTION.search(text)
+            else [],
+        )
+
+    def upkeep(self, case: Case) -> Case:
+        """The case after a reviewer's change, its record kept in step: reactions the reviewer
+        added are coded (the others keep their coding, a reviewer's pick included), reactions
+        removed are dropped, expectedness follows them when labels are given, and the due date
+        follows the seriousness by the case's rule set."""
+        record = case.regulatory
+        if record is None:
+            return redated(case)
+        kept = {c.event: c for c in record.coding}
+        events = reactions_to_code(case.facts)
+        missing = [(event, verbatims) for event, verbatims in events if event not in kept]
+        if missing or len(kept) != len(events):
+            coded, version, note = self.code_reactions(missing)
+            fresh = {c.event: c for c in coded}
+            record = record.model_copy(
+                update={
+                    "coding": [kept.get(event) or fresh[event] for event, _ in events],
+                    "meddra_version": version or record.meddra_version,
+                    "coding_note": note if note and not record.meddra_version else record.coding_note,
+                }
+            )
+        unexpected = (
+            self.labels.is_unexpected(case.facts.suspect_drugs, record.coding)
+            if self.labels is not NO_LABELS
+            else None
+        )
+        return redated(case.model_copy(update={"regulatory": record}), unexpected=unexpected)
+
+    def index_case(self, case: Case) -> None:
+        """Make a stored case findable by later ones (idempotent)."""
+        if self.index is not None and case.regulatory is not None and case.regulatory.match_keys:
+            self.index.add(case.case_id, case.regulatory.match_keys)
+
+
+def patient_details(text: str, facts: CaseFacts) -> PatientDetails:
+    """Whether the patient is identifiable, and the sex and age the text gives (the reporter's own
+    words when the reporter is the patient; a relative's sex from the relation)."""
+    sex = _RELATIVE_SEX.get(facts.patient or "")
+    if sex is None and facts.patient in (None, "reporter", "patient"):
+        female, male = bool(_FEMALE.search(text)), bool(_MALE.search(text))
+        sex = "female" if female and not male else "male" if male and not female else None
+    ages = [int(a or b) for a, b in _AGE.findall(text)]
+    age = ages[0] if ages and 0 < ages[0] < 125 else None
+    return PatientDetails(identifiable="patient" not in facts.missing_elements, sex=sex, age_years=age)  # type: ignore[arg-type]
+
+
+def reporter_qualification(text: str) -> Qualification:
+    """C.2.r.4: what the reporter says they are (consumer unless they name a profession)."""
+    for qualification, pattern in _QUALIFICATIONS:
+        if pattern.search(text):
+            return qualification
+    return "consumer"
