@@ -2,6 +2,10 @@
 
 Clients are made lazily on first use (no side effects at import) and then reused by every
 invocation of the container. The local stack calls `reset()` after changing the environment.
+
+Each function's services are imported where they are built, so a container loads only its own:
+ScreenFunction never imports case handling or Idempotency, CaseFunction never the channel
+parsers, sentence splitter or classifier client (cold start: `pv bench` cold_import_ratio).
 """
 
 from __future__ import annotations
@@ -12,31 +16,31 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from botocore.config import Config
 
-from pv.adapters.bucket import IntakeBucket
-from pv.adapters.endpoint import ClassifierClient, EndpointInvoker
-from pv.adapters.stores import CaseStore, ScreeningStore
-from pv.adapters.topic import AlertPublisher
-from pv.cases import CaseService
 from pv.config import Settings, settings
-from pv.models import CaseRequest, SourceDocument
-from pv.regulatory.sender import Sender
-from pv.screening import ScreeningPipeline
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from pv.adapters.endpoint import EndpointInvoker
+    from pv.adapters.stores import CaseStore
+    from pv.cases import CaseService
+    from pv.models import SourceDocument
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
+    from pv.regulatory.sender import Sender
     from pv.regulatory.service import RegulatoryService
     from pv.review.service import Workbench
+    from pv.screening import ScreeningPipeline
 
-# A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
-IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
+
+@lru_cache(maxsize=1)
+def idempotency_config() -> IdempotencyConfig:
+    """CaseFunction's Idempotency settings, keyed on the document id."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    # A day covers SQS retries and redrive; after it, the derived case id still prevents a second case.
+    return IdempotencyConfig(event_key_jmespath="document_id", expires_after_seconds=24 * 3600)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Clients:
 
 @lru_cache(maxsize=1)
 def clients() -> Clients:
+    from botocore.config import Config
+
     config = settings()
     endpoint_config = Config(
         connect_timeout=min(config.classifier_timeout_s, 5.0),
@@ -66,6 +72,8 @@ def clients() -> Clients:
 
 
 def endpoint_invoker(endpoint_name: str, config: Settings | None = None) -> EndpointInvoker:
+    from pv.adapters.endpoint import EndpointInvoker
+
     config = config or settings()
     return EndpointInvoker(
         clients().sagemaker_runtime, endpoint_name, max_attempts=config.classifier_max_attempts
@@ -74,6 +82,11 @@ def endpoint_invoker(endpoint_name: str, config: Settings | None = None) -> Endp
 
 @lru_cache(maxsize=1)
 def screening_pipeline() -> ScreeningPipeline:
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.endpoint import ClassifierClient
+    from pv.adapters.stores import ScreeningStore
+    from pv.screening import ScreeningPipeline
+
     config, aws = settings(), clients()
     return ScreeningPipeline(
         bucket=IntakeBucket(aws.s3, config.intake_bucket),
@@ -98,6 +111,9 @@ def _rule_check(document: SourceDocument) -> list[str]:
 
 @lru_cache(maxsize=1)
 def case_service() -> CaseService:
+    from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.topic import AlertPublisher
+    from pv.cases import CaseService
     from pv.intelligence import assess_case  # the case-intelligence seam
 
     config, aws = settings(), clients()
@@ -117,6 +133,8 @@ def case_service() -> CaseService:
 
 def e2b_sender(config: Settings | None = None) -> Sender:
     """C.3 and the batch routing ids, from the template's parameters."""
+    from pv.regulatory.sender import Sender
+
     config = config or settings()
     return Sender(
         organization=config.e2b_sender_organization,
@@ -170,6 +188,8 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
 
 def case_store(config: Settings, aws: Clients) -> CaseStore:
     """The Cases table and, when the template names it, the case-drug index table."""
+    from pv.adapters.stores import CaseStore
+
     drugs = aws.dynamodb.Table(config.case_drugs_table) if config.case_drugs_table else None
     return CaseStore(aws.dynamodb.Table(config.cases_table), drug_index=drugs)
 
@@ -178,6 +198,7 @@ def case_store(config: Settings, aws: Clients) -> CaseStore:
 def review_workbench() -> Workbench:
     """The review API's service: the inbox indexes, the audit table, the parsed documents; every
     change keeps the regulatory record in step (coding of corrected events, the due rule)."""
+    from pv.adapters.bucket import IntakeBucket
     from pv.adapters.review_store import ReviewStore
     from pv.review.service import Workbench
 
@@ -208,10 +229,16 @@ def regulatory_service() -> RegulatoryService:
 @lru_cache(maxsize=1)
 def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
     """`CaseService.open_case` behind powertools Idempotency, keyed on the document id."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    from pv.models import CaseRequest
+
     service = case_service()
     persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=IDEMPOTENCY)
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence, config=idempotency_config()
+    )
     def open_case(request: CaseRequest) -> dict[str, Any]:
         case = service.open_case(request)
         return {"case_id": case.case_id, "status": case.status, "serious": case.facts.serious}
@@ -254,6 +281,7 @@ def reset() -> None:
         screening_pipeline,
         case_service,
         idempotent_case_opener,
+        idempotency_config,
         meddra_release,
         review_workbench,
         regulatory_service,

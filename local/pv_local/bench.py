@@ -1,22 +1,43 @@
 """`pv bench`: the pipeline's own figures on the local stack, and the functions' cold start.
 
 - `docs_per_s`: documents per second end to end (uploaded -> screened -> cased -> alerted), for the
-  sample documents repeated with unique content, with the model served by the local endpoint server;
+  sample documents repeated with unique content, with the model served by `pv-model serve` in a
+  process of its own (as an endpoint is: `--backend`, ONNX int8 in `make bench`);
+- `model_alone_sps`, `model_ceiling_docs_per_s`, `docs_per_s_vs_model`: in the same run, the same
+  server scoring the pipeline's own sentences alone (4 concurrent callers, ClassifierBatchSize
+  sentences a call), that rate divided by the sentences per document, and the pipeline's share
+  of it (the bar: 0.6);
+- `stages_ms`: wall milliseconds per document in each stage (AWS calls told apart by operation
+  and resource, the domain's steps by their functions, the pump's own work), and
+  `handler_cpu_ms_per_doc`: the CPU each function's thread spent per document (per case for
+  CaseFunction), endpoint and AWS waits excluded;
+- `server_rss_mb`: the served model process's peak resident memory over the run (at rest:
+  `server_rss_at_rest_mb`);
 - `endpoint_calls_per_doc`: InvokeEndpoint calls per document (a counting proxy in front of the
   server counts them), which batching must keep at or under 1.0;
 - `cold_import_ratio`: a handler module's import time over `import boto3` alone, both measured in
-  fresh interpreters in the same run, in the environment Lambda gives a function.
+  fresh interpreters in the same run, in the environment Lambda gives a function (tracing on);
+- a cProfile of a second, smaller pass (`pipeline.prof` and `pipeline-profile.txt` beside the JSON).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
+import functools
+import importlib
+import io
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +77,7 @@ if "pv.observability" in sys.modules:
     extra["tracing_disabled"] = bool(tracer.disabled)
     extra["tracer_provider"] = type(tracer.provider).__name__
 extra["loaded"] = sorted({{m.split(".")[0] for m in sys.modules}})
+extra["modules"] = sorted(sys.modules)
 print(json.dumps({{"cpu_ms": cpu * 1000, "wall_ms": wall * 1000, **extra}}))
 """
 
@@ -123,42 +145,211 @@ def bench_items(copies: int) -> list[Any]:
     return items
 
 
-def run_pipeline_bench(args: argparse.Namespace, copies: int) -> dict[str, Any]:
-    """Documents per second end to end and endpoint calls per document, on the local stack."""
-    from pv_local.load import collect, endpoint_for, holds_up, send
+# The bars of issue 18 (`make bench`).
+BARS = {"docs_per_s_vs_model": 0.6, "docs_per_s": 20.0, "server_rss_mb": 300.0, "cold_import_ratio": 2.0}
+MODEL_CLIENTS = 4  # concurrent callers when the served model is measured alone
+PROFILE_COPIES = 2
+
+# The functions' own steps, timed where they are looked up at call time: "module:attribute" -> stage.
+# Idempotency's DynamoDB client is its own (a session of its own), so its calls are timed here.
+_PERSISTENCE = "aws_lambda_powertools.utilities.idempotency.persistence.base:BasePersistenceLayer"
+DOMAIN_STAGES = {
+    "pv.screening:parse_object": "parse",
+    "pv.screening:parse_social_message": "parse",
+    "pv.screening:document_sentences": "sentence_split",
+    "pv.runtime:_rule_check": "rules_screen",
+    "pv.intelligence:assess_case": "case_intelligence",
+    "pv.intelligence.redaction:publishable": "redaction",
+    f"{_PERSISTENCE}.save_inprogress": "idempotency",
+    f"{_PERSISTENCE}.save_success": "idempotency",
+    f"{_PERSISTENCE}.delete_record": "idempotency",
+}
+# AWS calls: (service, operation, the template resource they act on) -> stage.
+AWS_STAGES = {
+    ("s3", "GetObject", "IntakeBucket"): "object_read",
+    ("s3", "GetObject", "parsed"): "document_read",
+    ("s3", "PutObject", "parsed"): "parsed_write",
+    ("dynamodb", "BatchGetItem", "ScreeningsTable"): "screening_lookup",
+    ("dynamodb", "GetItem", "ScreeningsTable"): "screening_lookup",
+    ("dynamodb", "PutItem", "ScreeningsTable"): "screening_write",
+    ("dynamodb", "UpdateItem", "ScreeningsTable"): "duplicate_write",
+    ("dynamodb", "GetItem", "CasesTable"): "case_lookup",
+    ("dynamodb", "PutItem", "CasesTable"): "case_write",
+    ("dynamodb", "TransactWriteItems", "CasesTable"): "case_write",
+    ("dynamodb", "UpdateItem", "CasesTable"): "alert_mark",
+    ("sqs", "SendMessage", "CaseQueue"): "case_enqueue",
+    ("sns", "Publish", "SafetyAlertsTopic"): "publish",
+    ("sagemaker-runtime", "InvokeEndpoint", ""): "endpoint_wait",
+}
+
+
+class StageClock:
+    """Wall time and calls per pipeline stage, summed over a run of the functions in this process.
+
+    AWS calls are timed from botocore's events on the default boto3 session (the one the
+    functions' clients come from), each put in a stage by its operation and the resource it
+    names; any DynamoDB call on the idempotency table is `idempotency`. The domain's steps are
+    timed by wrapping the functions the pipeline looks up at call time.
+    """
+
+    def __init__(self, resources: dict[str, str]) -> None:
+        self.resources = resources  # physical name, URL or ARN -> logical id
+        self.seconds: dict[str, float] = {}
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+            self.calls[stage] += 1
+
+    def aws_stage(self, service: str, operation: str, params: dict[str, Any]) -> str:
+        names = [params.get(k) for k in ("TableName", "QueueUrl", "TopicArn", "Bucket")]
+        names += list(params.get("RequestItems") or {})
+        for action in params.get("TransactItems") or []:  # the first table a transaction writes
+            names += [op.get("TableName") for op in action.values() if isinstance(op, dict)]
+        logical = next((self.resources[n] for n in names if isinstance(n, str) and n in self.resources), "")
+        if logical == "IdempotencyTable":
+            return "idempotency"
+        if service == "s3" and str(params.get("Key", "")).startswith("parsed/"):
+            logical = "parsed"
+        return AWS_STAGES.get((service, operation, logical), f"{service}.{operation}")
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StageClock]:
+        import boto3
+
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        events = boto3.DEFAULT_SESSION._session.get_component("event_emitter")  # type: ignore[union-attr]
+
+        def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            stage = self.aws_stage(model.service_model.service_name, model.name, params)
+            context["pv_bench_stage"] = (stage, time.perf_counter())
+
+        def after(context: dict[str, Any], **_: Any) -> None:
+            started = context.pop("pv_bench_stage", None)
+            if started is not None:
+                self.add(started[0], time.perf_counter() - started[1])
+
+        events.register("before-parameter-build", before, unique_id="pv-bench-before")
+        events.register("after-call", after, unique_id="pv-bench-after")
+        events.register("after-call-error", after, unique_id="pv-bench-after-error")
+        originals: list[tuple[Any, str, Any]] = []
+        for path, stage in DOMAIN_STAGES.items():
+            module_name, _, attributes = path.partition(":")
+            owner: Any = importlib.import_module(module_name)
+            *parents, name = attributes.split(".")
+            for parent in parents:
+                owner = getattr(owner, parent)
+            originals.append((owner, name, owner.__dict__[name]))
+            setattr(owner, name, self._timed(stage, getattr(owner, name)))
+        try:
+            yield self
+        finally:
+            for owner, name, original in reversed(originals):
+                setattr(owner, name, original)
+            for event, uid in (
+                ("before-parameter-build", "pv-bench-before"),
+                ("after-call", "pv-bench-after"),
+                ("after-call-error", "pv-bench-after-error"),
+            ):
+                events.unregister(event, unique_id=uid)
+
+    def _timed(self, stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(stage, time.perf_counter() - started)
+
+        return timed
+
+
+def pipeline_sentences(items: list[Any]) -> list[str]:
+    """The sentences ScreenFunction sends the classifier for these items (parsed here)."""
+    from datetime import UTC, datetime
+
+    from pv.channels import parse_object, parse_social_message
+    from pv.models import SourceDocument
+    from pv.sentences import document_sentences
+
+    now = datetime.now(UTC)
+    sentences: list[str] = []
+    for item in items:
+        parsed = (
+            [parse_social_message(item.body.decode(), now)]
+            if item.key is None
+            else parse_object(item.key, item.body, now, 5 * 1024 * 1024)
+        )
+        for document in parsed:
+            if isinstance(document, SourceDocument):
+                sentences.extend(document_sentences(document))
+    return sentences
+
+
+def run_pipeline_bench(
+    args: argparse.Namespace, copies: int, upstream: str | None, clock: bool = True
+) -> dict[str, Any]:
+    """Documents per second end to end, endpoint calls and the stages per document, on the local
+    stack, with the classifier at `upstream` (None: the keyword scorer)."""
+    from pv_local.load import EndpointProxy, collect, holds_up, send
     from pv_local.stack import DEFAULT_TEMPLATE, LocalStack
 
     items = bench_items(copies)
     expected = {item.expected_key: item.documents for item in items}
-    with endpoint_for(args, fault_rate=0.0, seed=0) as proxy:
-        url = proxy.start()
+    proxy = EndpointProxy(upstream)
+    url = proxy.start()
+    try:
         with LocalStack(
             endpoint_url=url,
             template=args.template or DEFAULT_TEMPLATE,
             retry_delay_s=args.retry_delay,
             function_log=args.function_log,
         ) as stack:
-            started = time.perf_counter()
-            send(stack, items)
-            stats = stack.run_until_idle(timeout_s=args.timeout)
-            elapsed = time.perf_counter() - started
+            stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
+            with stages.installed() if clock else contextlib.nullcontext(stages):
+                started = time.perf_counter()
+                send(stack, items)
+                stats = stack.run_until_idle(timeout_s=args.timeout)
+                elapsed = time.perf_counter() - started
             report = collect(stack, expected)
+    finally:
+        proxy.stop()
     states = report["terminal_states"]
     screened = states.get("screened_ae", 0) + states.get("screened_not_ae", 0)
+    documents = report["documents"]
+    per_doc = {k: round(v * 1000 / max(1, documents), 2) for k, v in sorted(stages.seconds.items())}
+    in_functions = sum(stats.handler_wall_s.values())
+    per_doc["function_other"] = round(
+        (in_functions - sum(stages.seconds.values())) * 1000 / max(1, documents), 2
+    )
+    per_doc["pump_overhead"] = round(stats.overhead_s * 1000 / max(1, documents), 2)
+    cpu = stats.handler_cpu_s
     return {
-        "documents": report["documents"],
+        "documents": documents,
         "copies_of_samples": copies,
         "screened": screened,
         "quarantined": states.get("quarantined", 0),
         "cases": report["cases"],
         "alerts": report["alerts"],
         "elapsed_s": round(elapsed, 2),
-        "docs_per_s": round(report["documents"] / elapsed, 2),
+        "docs_per_s": round(documents / elapsed, 2),
+        "stages_ms": per_doc,
+        "stage_calls_per_doc": {k: round(v / max(1, documents), 3) for k, v in sorted(stages.calls.items())},
+        "handler_cpu_ms_per_doc": {
+            "ScreenFunction": round(cpu.get("ScreenFunction", 0.0) * 1000 / max(1, documents), 2),
+            "CaseFunction": round(cpu.get("CaseFunction", 0.0) * 1000 / max(1, report["cases"]), 2),
+        },
+        "wall_ms_per_doc": round(elapsed * 1000 / max(1, documents), 2),
         # Per screened document: quarantined ones never reach the endpoint, so this is the stricter.
         "endpoint_calls": proxy.stats.calls,
         "endpoint_calls_per_doc": round(proxy.stats.calls / max(1, screened), 3),
-        "endpoint_calls_per_document_in": round(proxy.stats.calls / max(1, report["documents"]), 3),
+        "endpoint_calls_per_document_in": round(proxy.stats.calls / max(1, documents), 3),
         "sentences_per_call": round(proxy.stats.sentences / max(1, proxy.stats.calls), 1),
+        "sentences_per_doc": round(proxy.stats.sentences / max(1, documents), 2),
         "endpoint": proxy.kind,
         "function_invocations": stats.invocations,
         "reconciliation_holds_up": holds_up(report),
@@ -167,16 +358,67 @@ def run_pipeline_bench(args: argparse.Namespace, copies: int) -> dict[str, Any]:
     }
 
 
+def measure_model_alone(url: str, sentences: list[str], batch_size: int) -> float:
+    """Sentences/s the endpoint at `url` scores on its own (MODEL_CLIENTS callers at once)."""
+    from pv_model.serving.bench import invoker, served_sps
+
+    invoke = invoker(f"{url}/endpoints/ae-classifier-local/invocations")
+    invoke(sentences[:16])  # warm-up
+    return served_sps(invoke, sentences, batch_size, MODEL_CLIENTS)
+
+
+def profile_pipeline(args: argparse.Namespace, upstream: str | None, out_dir: Path) -> Path:
+    """A cProfile of a smaller pass (the functions and the pump, in this thread) beside the JSON."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        run_pipeline_bench(args, PROFILE_COPIES, upstream, clock=False)
+    finally:
+        profiler.disable()
+    path = out_dir / "pipeline.prof"
+    profiler.dump_stats(path)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
+    (out_dir / "pipeline-profile.txt").write_text(text.getvalue())
+    return path
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser(
-        "bench", help="pipeline throughput, endpoint calls per document and handler cold start"
+        "bench", help="pipeline throughput against the model's, stages per document, memory and cold start"
     )
     bench.add_argument("--copies", type=int, default=8, help="times the sample documents are sent")
     bench.add_argument("--repetitions", type=int, default=7, help="fresh interpreters per import timing")
     bench.add_argument("--timeout", type=float, default=900.0, help="seconds before the run gives up")
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
+    bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
     add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)
+
+
+@contextlib.contextmanager
+def classifier_endpoint(args: argparse.Namespace, log_dir: Path) -> Iterator[Any]:
+    """The classifier's server: `pv-model serve` in its own process for --model, else --endpoint-url."""
+    if args.model is None:
+        yield None
+        return
+    from pv_model.serving.process import ServerProcess
+
+    if not (args.model / "config.json").exists():
+        raise UsageError(f"no trained model in {args.model}: `make model` trains one")
+    if args.backend != "torch":
+        from pv_model.serving.bench import _stale_onnx
+
+        if _stale_onnx(args.model):
+            from pv_model.serving.onnx_export import export_onnx
+
+            export_onnx(args.model, quantize="int8")
+    with ServerProcess(
+        args.model, backend=args.backend, log_path=log_dir / "bench-model-server.log"
+    ) as server:
+        yield server
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -185,22 +427,58 @@ def run_bench_command(args: argparse.Namespace) -> int:
         raise UsageError("pv bench measures the real classifier: pass --model DIR (or --endpoint-url URL)")
     with out.status(f"Timing cold imports ({args.repetitions} fresh interpreters each)..."):
         cold = cold_imports(args.repetitions)
-    log_path = Path(".artifacts/local/bench-functions.log")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w", encoding="utf-8") as log, out.status("Running the sample documents..."):
+    log_dir = Path(".artifacts/local")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        (log_dir / "bench-functions.log").open("w", encoding="utf-8") as log,
+        classifier_endpoint(args, log_dir) as server,
+    ):
         args.function_log = log
-        pipeline = run_pipeline_bench(args, args.copies)
+        url = server.url if server is not None else args.endpoint_url
+        at_rest = server.rss_mb() if server is not None else None
+        with out.status("Scoring the pipeline's sentences with the served model alone..."):
+            sentences = pipeline_sentences(bench_items(args.copies))
+            model_sps = measure_model_alone(url, sentences, batch_size=32)
+        with out.status("Running the sample documents..."):
+            pipeline = run_pipeline_bench(args, args.copies, url)
+        peak = server.peak_rss_mb() if server is not None else None
+        if not args.no_profile:
+            with out.status("Profiling a smaller pass..."):
+                profile_pipeline(args, url, args.json.parent)
+    ceiling = model_sps / max(1e-9, pipeline["sentences_per_doc"])
     report = {
         **pipeline,
+        "model_alone_sps": round(model_sps, 1),
+        "model_ceiling_docs_per_s": round(ceiling, 2),
+        "docs_per_s_vs_model": round(pipeline["docs_per_s"] / ceiling, 3),
+        "server_rss_at_rest_mb": at_rest,
+        "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],
         "cold_import_ratio_wall": cold["cold_import_ratio_wall"],
         "cold_import": cold,
         "model": str(args.model) if args.model is not None else args.endpoint_url,
         "backend": args.backend,
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report["bars"] = {
+        name: {
+            "bar": bar,
+            "value": report[name],
+            "met": report[name] is not None
+            and (
+                report[name] <= bar if name in ("server_rss_mb", "cold_import_ratio") else report[name] >= bar
+            ),
+        }
+        for name, bar in BARS.items()
+    }
     args.json.write_text(json.dumps(report, indent=2) + "\n")
-    for name in ("docs_per_s", "endpoint_calls_per_doc", "cold_import_ratio", "documents", "elapsed_s"):
+    for name in ("docs_per_s", "model_ceiling_docs_per_s", "docs_per_s_vs_model", "server_rss_mb"):
+        out.print(f"{name}: {report[name]}")
+    out.print(f"stages_ms: {json.dumps(report['stages_ms'])}")
+    out.print(f"handler_cpu_ms_per_doc: {json.dumps(report['handler_cpu_ms_per_doc'])}")
+    for name in ("endpoint_calls_per_doc", "cold_import_ratio", "documents", "elapsed_s"):
         out.print(f"{name}: {report[name]}")
     out.print(f"Report written to {args.json}")
     return 0

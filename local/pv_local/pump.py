@@ -30,6 +30,10 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _SQS_RECEIVE_MAX = 10  # SQS returns at most 10 messages per ReceiveMessage
 
 
+def _add(totals: dict[str, float], key: str, seconds: float) -> None:
+    totals[key] = totals.get(key, 0.0) + seconds
+
+
 class LambdaContext:
     """The parts of the Lambda context object that handlers and Powertools read."""
 
@@ -81,6 +85,12 @@ class PumpStats:
     handler_errors: int = 0
     timeouts: int = 0
     per_function: dict[str, int] = field(default_factory=dict)
+    # Seconds per function logical id: wall time inside the handler, and the CPU time of the
+    # thread that ran it (what the function itself computed: waits on AWS and the endpoint excluded).
+    handler_wall_s: dict[str, float] = field(default_factory=dict)
+    handler_cpu_s: dict[str, float] = field(default_factory=dict)
+    # Wall time the pump spent on its own: receiving, deleting, returning messages, building events.
+    overhead_s: float = 0.0
 
 
 class FunctionEnvironment:
@@ -161,7 +171,10 @@ class EventPump:
         """Receive and deliver at most one batch per source; the number of messages delivered."""
         delivered = 0
         for source in self.sources:
+            started = time.perf_counter()
             messages = self._receive_batch(source, wait_s if delivered == 0 else 0)
+            if wait_s == 0:  # a long poll's wait is idle time, not the pump's work
+                self.stats.overhead_s += time.perf_counter() - started
             if messages:
                 self._deliver(source, messages)
                 delivered += len(messages)
@@ -222,7 +235,9 @@ class EventPump:
 
     def _deliver(self, source: QueueSource, messages: list[dict[str, Any]]) -> None:
         fn = source.function
+        started = time.perf_counter()
         event = {"Records": [self._record(source, m) for m in messages]}
+        self.stats.overhead_s += time.perf_counter() - started
         with self.invocation(fn) as context:
             try:
                 response = fn.handler(event, context)
@@ -238,6 +253,7 @@ class EventPump:
                 logging.getLogger(__name__).error("function %s timed out after %ss", fn.name, fn.timeout_s)
                 self.stats.timeouts += 1
                 failed_ids = {m["MessageId"] for m in messages}
+        started = time.perf_counter()
         succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
         failed = [m for m in messages if m["MessageId"] in failed_ids]
         self._for_each_chunk(
@@ -264,6 +280,7 @@ class EventPump:
         self.stats.delivered += len(messages)
         self.stats.succeeded += len(succeeded)
         self.stats.failed += len(failed)
+        self.stats.overhead_s += time.perf_counter() - started
 
     @contextlib.contextmanager
     def invocation(self, fn: LocalFunction) -> Iterator[LambdaContext]:
@@ -275,8 +292,13 @@ class EventPump:
             self.environment.activate(fn)
             self.stats.invocations += 1
             self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
-            with self._function_output():
-                yield context
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                with self._function_output():
+                    yield context
+            finally:
+                _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
+                _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu)
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

@@ -249,8 +249,8 @@ def test_cli_deploy_uploads_a_local_package_with_kms_and_creates_a_serverless_en
             "--model-data",
             str(archive),
             "--serverless",
-            "--memory-mb",
-            "2048",
+            "--backend",
+            "onnx-int8",
         ]
     )
 
@@ -260,6 +260,7 @@ def test_cli_deploy_uploads_a_local_package_with_kms_and_creates_a_serverless_en
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", aws[1])
     client = aws[0].client("sagemaker")
     variant = client.describe_endpoint_config(EndpointConfigName="ae-cli")["ProductionVariants"][0]
+    # The serverless size for the int8 model comes from its measured RSS (SERVERLESS_MEMORY_MB).
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 10}
     model = client.describe_model(ModelName="ae-cli-model")
     assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://{BUCKET}/pv-ae-classifier/models/model.tar.gz"

@@ -28,5 +28,5 @@ def _handle(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    runtime.IDEMPOTENCY.register_lambda_context(context)
+    runtime.idempotency_config().register_lambda_context(context)
     return process_partial_response(event=event, record_handler=_handle, processor=processor, context=context)

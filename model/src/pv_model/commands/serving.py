@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--backend", choices=BACKEND_CHOICES, default="torch")
     serve.add_argument("--max-batch", type=int, default=256, help="most sentences scored in one model call")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker threads of an ONNX model, each scoring batches with its share of the cores "
+        "(default: one per usable core; a torch model has one worker on every core)",
+    )
     serve.set_defaults(func=_serve)
 
     export = subparsers.add_parser(
@@ -89,7 +95,11 @@ def _register_sagemaker(subparsers: argparse._SubParsersAction) -> None:
     deploy.add_argument("--endpoint-name", required=True)
     deploy.add_argument("--model-data", required=True, help="s3://.../model.tar.gz, or a local one to upload")
     deploy.add_argument("--serverless", action="store_true")
-    deploy.add_argument("--memory-mb", type=int, default=3072, help="serverless memory (1024..6144)")
+    deploy.add_argument(
+        "--memory-mb",
+        type=int,
+        help="serverless memory (1024..6144; default: 2048 for onnx-int8 and onnx, 3072 for torch)",
+    )
     deploy.add_argument("--max-concurrency", type=int, default=10, help="serverless concurrent invocations")
     deploy.add_argument("--instance-type", default="ml.m5.xlarge", help="real-time instance type")
     deploy.add_argument("--instance-count", type=int, default=1, help="real-time instances")
@@ -125,7 +135,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     models = serve_models(args.model)
     server = make_server(
-        models, port=args.port, host=args.host, backend=args.backend, max_batch=args.max_batch
+        models,
+        port=args.port,
+        host=args.host,
+        backend=args.backend,
+        max_batch=args.max_batch,
+        workers=args.workers,
     )
     if isinstance(models, dict):
         for name, folder in models.items():
@@ -232,7 +247,7 @@ def _sm_deploy(args: argparse.Namespace) -> int:
     spec = jobs.EndpointSpec(
         endpoint_name=args.endpoint_name,
         serverless=args.serverless,
-        memory_mb=args.memory_mb,
+        memory_mb=args.memory_mb or jobs.SERVERLESS_MEMORY_MB[args.backend],
         max_concurrency=args.max_concurrency,
         instance_type=args.instance_type,
         instance_count=args.instance_count,

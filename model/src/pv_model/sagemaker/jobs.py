@@ -195,6 +195,13 @@ def upload_model(session, archive: str | Path, settings: AwsSettings) -> str:
     )
 
 
+# Serverless memory per backend, from `make bench`: the served int8 model process peaks under
+# 300 MB (`server_rss_mb`), and the Hugging Face inference container's own front end and
+# toolkit (which import torch) need about a gigabyte beside it: 2048 MB leaves room, where 1024
+# would not. The torch backend keeps 3072 (its weights in fp32 and torch's kernels).
+SERVERLESS_MEMORY_MB = {"onnx-int8": 2048, "onnx": 2048, "torch": 3072}
+
+
 @dataclass
 class EndpointSpec:
     """A real-time endpoint (instance type and count) or a serverless one (memory, concurrency)."""

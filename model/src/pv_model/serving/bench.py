@@ -1,10 +1,15 @@
 """Inference benchmark: pipeline baseline vs the handler's batched torch, ONNX fp32 and ONNX int8 paths.
 
-All paths score the same pmid-test sentences in one process. Throughput is sentences per second
-after a short warm-up; F1 is for Adverse_Event at the model's saved threshold; `speedup` is the
+The in-process paths score the same pmid-test sentences in one call each (sorted by length, in
+the backend's model batches, `inference.MODEL_BATCH`). Throughput is sentences per second after a
+short warm-up; F1 is for Adverse_Event at the model's saved threshold; `speedup` is the
 fastest served path whose F1 is within `F1_TOLERANCE` of the torch path, over the baseline.
-`server_sps` is that path again through the local endpoint server (HTTP + JSON, 4 clients).
-ONNX files missing or older than the weights are (re-)exported first.
+`server_sps` is the ONNX int8 path through the local endpoint server, run as a process of its own
+(`pv-model serve`, as on an endpoint: HTTP + JSON, 4 concurrent clients, micro-batching across
+them), and `server_vs_in_process` its share of the in-process int8 throughput. `server_rss_mb` is
+that server process's peak resident memory under the load, `server_rss_at_rest_mb` its memory
+with the model loaded and warm, before the load. ONNX files missing or older than the weights
+are (re-)exported first.
 """
 
 from __future__ import annotations
@@ -108,7 +113,7 @@ def run_bench(
     scores, sps = _timed(_pipeline_scorer(root, bundles["batched"].max_length, progress), texts)
     report |= {"baseline_sps": round(sps, 1), "f1_baseline": round(_f1(labels, scores, threshold), 4)}
     for step, (name, bundle) in enumerate(bundles.items(), start=2):
-        scores, sps = _timed(partial(inference.predict_scores, bundle, batch_size=batch_size), texts)
+        scores, sps = _timed(partial(inference.predict_scores, bundle), texts)
         f1_key = "f1_torch" if name == "batched" else f"f1_{name}"
         report |= {f"{name}_sps": round(sps, 1), f1_key: round(_f1(labels, scores, threshold), 4)}
         _say(
@@ -122,10 +127,11 @@ def run_bench(
     }
     best = max(eligible, key=eligible.__getitem__)
     _say(
-        progress,
-        f"[5/5] HTTP server ({SERVED_PATHS[best]}), {SERVER_CLIENTS} clients, {batch_size} per request",
+        progress, f"[5/5] HTTP server process (onnx-int8), {SERVER_CLIENTS} clients, {batch_size} per request"
     )
-    report["server_sps"] = round(_server_sps(root, SERVED_PATHS[best], texts, batch_size), 1)
+    served = _served(root, "onnx-int8", texts, batch_size)
+    report |= served
+    report["server_vs_in_process"] = round(served["server_sps"] / report["onnx_int8_sps"], 3)
     report |= {
         "best_path": best,
         "speedup": round(eligible[best] / report["baseline_sps"], 2),
@@ -159,15 +165,34 @@ def _stale_onnx(root: Path) -> bool:
     return weights.is_file() and min(path.stat().st_mtime for path in exports) < weights.stat().st_mtime
 
 
-def _server_sps(root: Path, backend: str, texts: list[str], batch_size: int) -> float:
-    """Sentences/s through the local endpoint server: HTTP, JSON and micro-batching included."""
+def _served(root: Path, backend: str, texts: list[str], batch_size: int) -> dict[str, Any]:
+    """Sentences/s through the endpoint server in its own process (HTTP, JSON and micro-batching
+    included), and that process's resident memory at rest and at its peak under the load."""
+    from pv_model.serving.process import ServerProcess
+
+    with ServerProcess(root, backend=backend) as server:
+        invoke = invoker(f"{server.url}/endpoints/bench/invocations")
+        invoke(texts[:WARMUP])
+        at_rest = server.rss_mb()
+        sps = served_sps(invoke, texts, batch_size, SERVER_CLIENTS)
+        return {
+            "server_sps": round(sps, 1),
+            "server_backend": backend,
+            "server_workers": _workers(backend),
+            "server_rss_at_rest_mb": at_rest,
+            "server_rss_mb": server.peak_rss_mb(),
+        }
+
+
+def _workers(backend: str) -> int:
+    from pv_model.serving.server import serving_plan
+
+    return serving_plan(backend)[0]
+
+
+def invoker(route: str) -> Callable[[list[str]], int]:
+    """A function that posts one batch to an invocations route and returns the answers' count."""
     import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pv_model.serving.server import start_server
-
-    server, url = start_server(root, backend=backend)
-    route = f"{url}/endpoints/bench/invocations"
 
     def invoke(batch: list[str]) -> int:
         body = json.dumps({"inputs": batch}).encode()
@@ -175,15 +200,18 @@ def _server_sps(root: Path, backend: str, texts: list[str], batch_size: int) -> 
         with urllib.request.urlopen(request) as response:
             return len(json.loads(response.read()))
 
-    try:
-        invoke(texts[:WARMUP])
-        batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=SERVER_CLIENTS) as pool:
-            answered = sum(pool.map(invoke, batches))
-        elapsed = time.perf_counter() - started
-    finally:
-        server.stop()
+    return invoke
+
+
+def served_sps(invoke: Callable[[list[str]], int], texts: list[str], batch_size: int, clients: int) -> float:
+    """Sentences/s when `clients` callers send `texts` in batches of `batch_size` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        answered = sum(pool.map(invoke, batches))
+    elapsed = time.perf_counter() - started
     if answered != len(texts):
         raise RuntimeError(f"the server answered {answered} of {len(texts)} sentences")
     return len(texts) / elapsed

@@ -3,8 +3,13 @@
 `POST /endpoints/<name>/invocations` (what `sagemaker-runtime` InvokeEndpoint calls, so
 `boto3.client("sagemaker-runtime", endpoint_url=url)` works unchanged) and the container routes
 `POST /invocations` and `GET /ping`. Each model is loaded once; concurrent requests are queued and
-a single worker per model scores everything queued so far as one length-sorted batch
-(micro-batching), so throughput rises with concurrency without adding latency to a lone request.
+a free worker scores everything queued so far as one length-sorted batch (micro-batching, across
+callers), so throughput rises with concurrency without adding latency to a lone request.
+
+Workers suit CPU inference (`serving_plan`): an ONNX model gets one worker thread per usable core,
+each running the one shared session with a single intra-op thread (ONNX Runtime releases the GIL
+while it runs, so the workers score in parallel without barriers between cores, and the weights
+are held once); a torch model gets one worker whose operators use every core.
 
 One server holds one model folder, answering under any endpoint name (`start_server(dir)`), or
 several, keyed by endpoint name (`start_server({"ae-classifier-local": dir1, ...})`): a request
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import re
 import threading
@@ -60,17 +66,46 @@ Bundle = (
 handler_for = inference.handler_for
 
 
-class MicroBatcher:
-    """One worker thread that scores queued requests together through the handler's `predict_fn`."""
+def usable_cpus() -> int:
+    """Cores this process may run on (its affinity, which containers and `taskset` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, bundle: Bundle, max_batch: int = 256, handler: ModuleType = inference) -> None:
+
+def serving_plan(backend: str, workers: int | None = None) -> tuple[int, int | None]:
+    """(worker threads, ONNX Runtime intra-op threads per worker) for a backend on this machine.
+
+    ONNX: one single-threaded worker per core (or `workers`, sharing the cores between them);
+    torch: one worker, its operators on every core (None: the backend's own default).
+    """
+    if backend == "torch":
+        return 1, None
+    count = workers or usable_cpus()
+    return count, max(1, usable_cpus() // count)
+
+
+class MicroBatcher:
+    """Worker threads that score queued requests together through the handler's `predict_fn`."""
+
+    def __init__(
+        self, bundle: Bundle, max_batch: int = 256, handler: ModuleType = inference, workers: int = 1
+    ) -> None:
         self.bundle = bundle
         self.handler = handler
         self.max_batch = max_batch
+        self.workers = workers
         self.batches = 0  # model calls made, for tests and stats
+        self._count_lock = threading.Lock()
+        self._take_lock = threading.Lock()  # one worker drains the queue at a time
         self._queue: queue.Queue[tuple[list[str], Future] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="pv-model-batcher", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"pv-model-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, texts: list[str]) -> list[dict[str, Any]]:
         """Predictions for `texts`, in order (blocks until the worker has scored them)."""
@@ -81,17 +116,27 @@ class MicroBatcher:
         return future.result()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            pending = self._take()
+            if pending is None:
                 return
-            pending = [item]
-            size = len(item[0])
-            # Take whatever arrived while the previous batch ran; never wait for more.
+            self._score(pending)
+
+    def _take(self) -> list[tuple[list[str], Future]] | None:
+        """The next request and whatever else is queued (up to `max_batch` texts); never waits
+        for more. None: the batcher is closing."""
+        item = self._queue.get()
+        if item is None:
+            return None
+        pending = [item]
+        size = len(item[0])
+        with self._take_lock:
             while size < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
@@ -102,7 +147,7 @@ class MicroBatcher:
                     break
                 pending.append(nxt)
                 size += len(nxt[0])
-            self._score(pending)
+        return pending
 
     def _score(self, pending: list[tuple[list[str], Future]]) -> None:
         texts = [text for request_texts, _ in pending for text in request_texts]
@@ -112,7 +157,8 @@ class MicroBatcher:
             for _, future in pending:
                 future.set_exception(error)
             return
-        self.batches += 1
+        with self._count_lock:
+            self.batches += 1
         start = 0
         for request_texts, future in pending:
             future.set_result(predictions[start : start + len(request_texts)])
@@ -328,15 +374,22 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-def load_served(model_dir: str | Path, *, backend: str = "torch", max_batch: int = 256) -> ServedModel:
-    """Load one model folder with its handler (`handler_for`: classifier, extractor or summarizer)."""
+def load_served(
+    model_dir: str | Path, *, backend: str = "torch", max_batch: int = 256, workers: int | None = None
+) -> ServedModel:
+    """Load one model folder with its handler (`handler_for`: classifier, extractor or summarizer),
+    with the workers and threads `serving_plan` gives its backend."""
     handler = handler_for(model_dir)
-    bundle = handler.load_model(model_dir, backend=backend)
+    count, threads = serving_plan(backend, workers)
+    if threads is None:
+        bundle = handler.load_model(model_dir, backend=backend)
+    else:
+        bundle = handler.load_model(model_dir, backend=backend, threads=threads)
     return ServedModel(
         model_dir=Path(model_dir),
         handler=handler,
         bundle=bundle,
-        batcher=MicroBatcher(bundle, max_batch=max_batch, handler=handler),
+        batcher=MicroBatcher(bundle, max_batch=max_batch, handler=handler, workers=count),
         backend=backend,
     )
 
@@ -348,6 +401,7 @@ def make_server(
     host: str = "127.0.0.1",
     backend: str | Mapping[str, str] = "torch",
     max_batch: int = 256,
+    workers: int | None = None,
 ) -> EndpointServer:
     """Load the models once and bind a server (not yet serving) to `host:port` (0 = any free port).
 
@@ -356,7 +410,8 @@ def make_server(
     out: torch; the extractor and the summarizer serve with torch only). The handler follows each
     folder's config: an extractor (`*ForTokenClassification`) is served by `ner_inference`, a
     summarizer (`EncoderDecoderModel`, `*ForConditionalGeneration`) by `summarizer_inference`,
-    anything else by the classifier's `inference`.
+    anything else by the classifier's `inference`. `workers`: worker threads per ONNX model
+    (default: one per usable core; see `serving_plan`).
     """
     any_name = not isinstance(models, Mapping)
     folders = {ANY_NAME: models} if not isinstance(models, Mapping) else dict(models)
@@ -370,7 +425,9 @@ def make_server(
     served: dict[str, ServedModel] = {}
     try:
         for name, folder in folders.items():
-            served[name] = load_served(folder, backend=backends.get(name, "torch"), max_batch=max_batch)
+            served[name] = load_served(
+                folder, backend=backends.get(name, "torch"), max_batch=max_batch, workers=workers
+            )
         server = EndpointServer((host, port), served, any_name=any_name)
     except BaseException:
         for loaded in served.values():
@@ -378,10 +435,11 @@ def make_server(
         raise
     for name, loaded in served.items():
         logger.info(
-            "model loaded endpoint=%s version=%s backend=%s url=%s",
+            "model loaded endpoint=%s version=%s backend=%s workers=%d url=%s",
             name,
             loaded.version,
             loaded.backend,
+            loaded.batcher.workers,
             server.url,
         )
     return server
@@ -393,8 +451,9 @@ def start_server(
     backend: str | Mapping[str, str] = "torch",
     host: str = "127.0.0.1",
     max_batch: int = 256,
+    workers: int | None = None,
 ) -> tuple[EndpointServer, str]:
     """Serve `models` (see `make_server`) from a background thread; the server (call `.stop()`) and URL."""
-    server = make_server(models, port=port, host=host, backend=backend, max_batch=max_batch)
+    server = make_server(models, port=port, host=host, backend=backend, max_batch=max_batch, workers=workers)
     server.serve_in_background()
     return server, server.url

@@ -37,6 +37,10 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 DEFAULT_THRESHOLD = 0.5
 JSON_CONTENT_TYPE = "application/json"
+# Sentences per model call, after sorting by length. An ONNX model scores best in small calls:
+# on a 2-core AVX2 machine, requests of 32 sentences went 3-6x faster scored 4 at a time than 32
+# at a time (less padding, and its int8 kernels stay in cache); see model/EXPERIMENTS.md.
+MODEL_BATCH = {"torch": 32, "onnx": 4, "onnx-int8": 4}
 
 
 class InferenceError(Exception):
@@ -76,6 +80,7 @@ class ModelBundle:
     version: str
     model_dir: str
     input_names: tuple[str, ...] = ()
+    batch_size: int = 32  # sentences per model call (MODEL_BATCH of the backend)
     # Fast tokenizers are not safe to call from several threads at once.
     tokenizer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -106,22 +111,37 @@ def model_version(model_dir: str | os.PathLike[str]) -> str:
     return f"{root.resolve().name}-{str(data_hash)[:12]}"
 
 
-def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> ModelBundle:
-    """Load a trained model folder (HF weights + tokenizer + config [+ training.json, model.onnx])."""
-    from transformers import AutoConfig, AutoTokenizer
+def load_model(
+    model_dir: str | os.PathLike[str], backend: str = "torch", threads: int | None = None
+) -> ModelBundle:
+    """Load a trained model folder (HF weights + tokenizer + config [+ training.json, model.onnx]).
 
+    The ONNX backends read `config.json` and `tokenizer.json` themselves (`FastTokenizer`), so a
+    served ONNX model loads neither transformers nor torch: a smaller process that starts sooner.
+    `threads`: ONNX Runtime's intra-op threads (default `PV_ORT_THREADS`, else one per core).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
     root = Path(model_dir)
-    config = AutoConfig.from_pretrained(root)
-    tokenizer = AutoTokenizer.from_pretrained(root)
     training = _read_json(root / "training.json")
-    labels = {int(i): str(label) for i, label in (config.id2label or {}).items()}
+    tokenizer: Any
+    if backend != "torch" and (root / "tokenizer.json").is_file():
+        config = _read_json(root / "config.json")
+        id2label = config.get("id2label") or {}
+        tokenizer = FastTokenizer(root)
+        model_max_length = tokenizer.model_max_length
+        max_positions = int(config.get("max_position_embeddings", 512))
+    else:
+        from transformers import AutoConfig, AutoTokenizer
+
+        hf_config = AutoConfig.from_pretrained(root)
+        id2label = hf_config.id2label or {}
+        tokenizer = AutoTokenizer.from_pretrained(root)
+        model_max_length = int(tokenizer.model_max_length)
+        max_positions = int(getattr(hf_config, "max_position_embeddings", 512))
+    labels = {int(i): str(label) for i, label in id2label.items()}
     positive_index = next((i for i, label in labels.items() if label == POSITIVE_LABEL), 1)
-    max_length = int(
-        training.get("max_length")
-        or min(int(tokenizer.model_max_length), int(getattr(config, "max_position_embeddings", 512)))
-    )
+    max_length = int(training.get("max_length") or min(model_max_length, max_positions))
     if backend == "torch":
         from transformers import AutoModelForSequenceClassification
 
@@ -136,7 +156,14 @@ def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> Mod
         if not onnx_path.is_file():
             raise FileNotFoundError(f"{onnx_path} not found: run `pv-model export-onnx --model {root}`")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("PV_ORT_THREADS") or 0)  # 0: one per core
+        # 0: one per core. Several serving workers share one session with a thread each.
+        options.intra_op_num_threads = (
+            threads if threads is not None else int(os.environ.get("PV_ORT_THREADS") or 0)
+        )
+        options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: on a shared or oversubscribed CPU spinning
+        # steals the time the other threads need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         input_names = tuple(node.name for node in model.get_inputs())
     return ModelBundle(
@@ -149,7 +176,42 @@ def load_model(model_dir: str | os.PathLike[str], backend: str = "torch") -> Mod
         version=model_version(root),
         model_dir=str(root),
         input_names=input_names,
+        batch_size=MODEL_BATCH[backend],
     )
+
+
+class FastTokenizer:
+    """A folder's `tokenizer.json` through the `tokenizers` library alone, called like the
+    transformers tokenizer it was saved from (`tok(texts, truncation=True, max_length=n)`)."""
+
+    def __init__(self, model_dir: str | os.PathLike[str]) -> None:
+        from tokenizers import Tokenizer
+
+        root = Path(model_dir)
+        self._tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        settings = _read_json(root / "tokenizer_config.json")
+        pad_token = settings.get("pad_token")
+        pad_token = pad_token.get("content") if isinstance(pad_token, dict) else pad_token
+        self.pad_token_id = self._tokenizer.token_to_id(pad_token) if isinstance(pad_token, str) else None
+        self.model_max_length = int(min(float(settings.get("model_max_length") or 512), 1e9))
+
+    def __call__(
+        self,
+        texts: list[str],
+        *,
+        truncation: bool = True,
+        max_length: int | None = None,
+        padding: bool = False,
+    ) -> dict[str, list[list[int]]]:
+        if padding:
+            raise ValueError("FastTokenizer leaves padding to the caller")
+        if truncation and max_length:
+            self._tokenizer.enable_truncation(max_length)
+        else:
+            self._tokenizer.no_truncation()
+        return {"input_ids": [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]}
 
 
 def _pad(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,14 +246,16 @@ def _logits(bundle: ModelBundle, ids: np.ndarray, mask: np.ndarray) -> np.ndarra
     return np.asarray(bundle.model.run(["logits"], {k: feeds[k] for k in bundle.input_names})[0])
 
 
-def predict_scores(bundle: ModelBundle, texts: list[str], batch_size: int = 32) -> list[float]:
+def predict_scores(bundle: ModelBundle, texts: list[str], batch_size: int | None = None) -> list[float]:
     """P(Adverse_Event) for each text, in input order.
 
     Texts are tokenized once, truncated at the model's `max_length` tokens, sorted by length and
-    scored in batches of `batch_size` (little padding), then put back in input order.
+    scored in batches of `batch_size` (default: the bundle's, little padding), then put back in
+    input order.
     """
     if not texts:
         return []
+    batch_size = batch_size or bundle.batch_size
     with bundle.tokenizer_lock:
         encoded = bundle.tokenizer(list(texts), truncation=True, max_length=bundle.max_length, padding=False)[
             "input_ids"
@@ -210,7 +274,7 @@ def predict_scores(bundle: ModelBundle, texts: list[str], batch_size: int = 32) 
     return [float(score) for score in scores]
 
 
-def predict(bundle: ModelBundle, texts: list[str], batch_size: int = 32) -> list[dict[str, Any]]:
+def predict(bundle: ModelBundle, texts: list[str], batch_size: int | None = None) -> list[dict[str, Any]]:
     """One `{"label", "score"}` per text, in order; the label by the saved threshold.
 
     As in Hugging Face pipelines, `score` is the confidence of the returned label:

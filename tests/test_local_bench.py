@@ -1,0 +1,71 @@
+"""`pv bench`'s accounting, checked by counts on one pass of the samples (no timing asserted)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pytest
+from pv_local.bench import StageClock, bench_items, pipeline_sentences, run_pipeline_bench
+
+RESOURCES = {
+    "pv-screenings": "ScreeningsTable",
+    "pv-cases": "CasesTable",
+    "pv-idempotency": "IdempotencyTable",
+    "intake-bucket": "IntakeBucket",
+    "https://sqs/case": "CaseQueue",
+    "arn:sns:alerts": "SafetyAlertsTopic",
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "stage"),
+    [
+        ("s3", "GetObject", {"Bucket": "intake-bucket", "Key": "email/a.eml"}, "object_read"),
+        ("s3", "GetObject", {"Bucket": "intake-bucket", "Key": "parsed/x.json"}, "document_read"),
+        ("s3", "PutObject", {"Bucket": "intake-bucket", "Key": "parsed/x.json"}, "parsed_write"),
+        ("dynamodb", "BatchGetItem", {"RequestItems": {"pv-screenings": {}}}, "screening_lookup"),
+        ("dynamodb", "PutItem", {"TableName": "pv-screenings"}, "screening_write"),
+        ("dynamodb", "PutItem", {"TableName": "pv-idempotency"}, "idempotency"),
+        ("dynamodb", "UpdateItem", {"TableName": "pv-cases"}, "alert_mark"),
+        (
+            "dynamodb",
+            "TransactWriteItems",
+            {"TransactItems": [{"Put": {"TableName": "pv-cases"}}]},
+            "case_write",
+        ),
+        ("sqs", "SendMessage", {"QueueUrl": "https://sqs/case"}, "case_enqueue"),
+        ("sns", "Publish", {"TopicArn": "arn:sns:alerts"}, "publish"),
+        ("sagemaker-runtime", "InvokeEndpoint", {"EndpointName": "x"}, "endpoint_wait"),
+        ("sqs", "ReceiveMessage", {"QueueUrl": "https://sqs/other"}, "sqs.ReceiveMessage"),
+    ],
+)
+def test_each_aws_call_is_put_in_the_stage_of_its_operation_and_resource(
+    service: str, operation: str, params: dict[str, Any], stage: str
+) -> None:
+    assert StageClock(RESOURCES).aws_stage(service, operation, params) == stage
+
+
+def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(tmp_path) -> None:
+    """GIVEN the sample documents once, the keyword scorer as endpoint WHEN the bench runs THEN
+    every stage was called as often as the pipeline's work says: one screening write per
+    document, one alert and two idempotency writes per case, one duplicate check per screening
+    invocation, CPU is counted for both functions, and the model is measured alone on the
+    sentences the pipeline sent it."""
+    with (tmp_path / "functions.log").open("w") as log:
+        args = argparse.Namespace(template=None, retry_delay=1, timeout=300.0, function_log=log)
+        report = run_pipeline_bench(args, copies=1, upstream=None)
+
+    documents, cases = report["documents"], report["cases"]
+    calls = {stage: round(per_doc * documents) for stage, per_doc in report["stage_calls_per_doc"].items()}
+    assert report["reconciliation_holds_up"] and cases == report["alerts"] > 0
+    assert calls["screening_write"] == documents
+    assert calls["publish"] == calls["case_write"] == calls["case_intelligence"] == cases
+    assert calls["idempotency"] == 2 * cases  # in progress, then the result
+    assert calls["endpoint_wait"] == report["endpoint_calls"]
+    assert calls["screening_lookup"] <= report["function_invocations"]
+    assert set(report["stages_ms"]) >= {"parse", "endpoint_wait", "pump_overhead", "function_other"}
+    assert report["handler_cpu_ms_per_doc"]["ScreenFunction"] > 0
+    assert report["handler_cpu_ms_per_doc"]["CaseFunction"] > 0
+    # The served model is measured alone on the very sentences the classifier received.
+    assert round(report["sentences_per_doc"] * documents) == len(pipeline_sentences(bench_items(1)))
