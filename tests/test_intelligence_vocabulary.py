@@ -114,6 +114,41 @@ def test_lay_terms_map_to_preferred_terms(phrase: str, term: str):
     assert _events(phrase) == [term]
 
 
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("I've been really bunged up", "constipation"),
+        ("haven't opened my bowels since Monday", "constipation"),
+        ("water is like sucking on a penny", "taste disturbance"),
+        ("I'm a total zombie on it", "sedation"),
+        ("cotton mouth all day", "dry mouth"),
+        ("can't get to sleep", "insomnia"),
+        ("cant get to sleep", "insomnia"),
+        ("my pee is dark", "chromaturia"),
+        ("I'm so grumpy", "irritability"),
+        ("I get dizzy when I stand up", "dizziness postural"),
+    ],
+)
+def test_patient_wording_maps_to_preferred_terms(phrase: str, term: str):
+    """GIVEN slang, polite bowel talk, "can't ..." with or without its apostrophe WHEN matched THEN
+    the lay lexicon names the reaction (events.tsv, mined from the lay corpus's train part)."""
+    assert _events(phrase) == [term]
+
+
+def test_every_row_of_a_preferred_term_carries_the_same_flags():
+    """GIVEN events.tsv, where a preferred term may have several rows WHEN its rows are read THEN
+    they agree on the flags (ime, cond, under:), so a phrase's row never changes what the event is."""
+    from importlib import resources
+
+    text = resources.files("pv.resources").joinpath("events.tsv").read_text(encoding="utf-8")
+    flags: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            row = line.split("\t")
+            flags.setdefault(row[0], set()).add(row[2] if len(row) > 2 else "")
+    assert {term: found for term, found in flags.items() if len(found) > 1} == {}
+
+
 def test_longest_phrase_wins_over_its_parts():
     """ "iron deficiency" is the condition, not the drug iron."""
     assert _drugs("I have iron deficiency.") == []

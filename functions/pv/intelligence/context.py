@@ -26,8 +26,14 @@ _SCOPE_ENDS = frozenset(
 _NEGATION_WINDOW = 6
 _NEGATIONS = word_set(
     "no not never without denies denied deny denying didn't don't doesn't haven't hasn't hadn't "
-    "wasn't weren't isn't aren't none nor neither won't wouldn't"
+    "wasn't weren't isn't aren't none nor neither won't wouldn't "
+    "didnt dont doesnt havent hasnt hadnt wasnt werent isnt arent wouldnt"
 )
+# After an event phrase that itself opens with a negation ("no sleep", "no appetite"): words that
+# make the whole a denial ("no sleep problems", "no appetite issues").
+_DENIED_WHEN_FOLLOWED = word_set("problems problem issues issue trouble troubles changes change worries")
+# Right before an event: it nearly happened ("my nurse nearly cried", "I almost threw up").
+_NEARLY = word_set("nearly almost")
 _NEGATION_PHRASES = (
     ("free", "of"),
     ("negative", "for"),
@@ -116,6 +122,9 @@ _WEAK_HISTORY = (("years", "ago"), ("year", "ago"), ("months", "ago"), ("previou
 _POSSESSIVES = frozenset({"my", "our"})
 _FIRST_PERSON_WORDS = word_set("i me myself i'm i've i'd we us")  # "my" comes with the relative
 _FAMILY_HISTORY = (("family", "history"), ("runs", "in", "the", "family"), ("runs", "in", "my", "family"))
+# A baby's reactions are never a family member's history: a baby is exposed in the womb, through
+# breast milk or given the drug ("I took sertraline while breastfeeding. My baby was admitted").
+EXPOSED_RELATIVES = frozenset({"baby"})
 # Outcomes that belong to a baby exposed in the womb: never a family member's unrelated history.
 PREGNANCY_OUTCOMES = frozenset({"congenital anomaly", "miscarriage", "stillbirth", "premature birth"})
 
@@ -214,6 +223,8 @@ def is_negated(tokens: list[Token], first: int, last: int) -> bool:
             seen += 1
         i -= 1
     after = _words(tokens, last, min(last + 3, clause_end))
+    if tokens[first].text in _NEGATIONS and after and after[0] in _DENIED_WHEN_FOLLOWED:
+        return True  # "no sleep problems": the phrase "no sleep" is denied as a whole
     return any(tuple(after[: len(p)]) == p for p in _POST_NEGATIONS)
 
 
@@ -284,6 +295,8 @@ def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
     headaches") occurred, whatever the sentence asks about its cause.
     """
     clause_start, clause_end = clause_bounds(tokens, first, last)
+    if first > clause_start and tokens[first - 1].text in _NEARLY:
+        return True
     before = _words(tokens, max(clause_start, first - 3), first)
     if any(w in _EXPERIENCED for w in before):
         return False
@@ -381,7 +394,10 @@ def mention_context(
     reaction_cue = any(w in _REACTION_CUES for w in clause)
     has_drug = any(clause_start <= i < clause_end for i in (drug_tokens or set()))
     if _has_phrase(clause, _FAMILY_HISTORY) or (
-        relative is not None and relative != patient_relative and normalized not in PREGNANCY_OUTCOMES
+        relative is not None
+        and relative != patient_relative
+        and relative not in EXPOSED_RELATIVES
+        and normalized not in PREGNANCY_OUTCOMES
     ):
         role = "family"
     elif _is_indication(tokens, first, last, drug_tokens or set()):
