@@ -135,6 +135,29 @@ def test_patient_wording_maps_to_preferred_terms(phrase: str, term: str):
     assert _events(phrase) == [term]
 
 
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("my heart keeps doing a weird skipping thing", "palpitations"),
+        ("my ankles have swollen up", "oedema peripheral"),
+        ("my BP has crept up", "blood pressure increased"),
+        ("i cant really sleep", "insomnia"),
+        ("my hair has got thin on top", "alopecia"),
+    ],
+)
+def test_a_body_part_and_what_it_does_a_few_words_apart_is_an_event(phrase: str, term: str):
+    """GIVEN a body part or measure and, a few words later, what it does WHEN matched THEN the
+    pattern (event_patterns.tsv) names the reaction."""
+    assert _events(phrase) == [term]
+
+
+@pytest.mark.parametrize(
+    "phrase", ["my heart isn't racing", "my hair's stopped falling out", "my heart is fine and racing along"]
+)
+def test_a_pattern_never_reads_across_a_negation_a_stop_or_a_clause(phrase: str):
+    assert _events(phrase) == []
+
+
 def test_every_row_of_a_preferred_term_carries_the_same_flags():
     """GIVEN events.tsv, where a preferred term may have several rows WHEN its rows are read THEN
     they agree on the flags (ime, cond, under:), so a phrase's row never changes what the event is."""
