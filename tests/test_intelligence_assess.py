@@ -111,6 +111,26 @@ def test_a_denied_phrase_and_what_nearly_happened_are_no_reaction(text: str):
     assert _assess(text).events == []
 
 
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("For period cramps. One Mefenamic acid tablet and I can go to the office.", "indication"),
+        ("Lansoprazole cured my reflux in a week.", "indication"),
+        ("Zero drowsiness on cetirizine and I drive for work.", "denied"),
+        ("Seizure free for 4 years on lamotrigine.", "denied"),
+        ("Has anyone had hair loss from sertraline??", "hedged"),
+    ],
+)
+def test_what_a_review_says_the_drug_is_for_did_or_spared_is_no_reaction(text: str, role: str):
+    """GIVEN a review's "For X.", what the drug cured, "zero X", "X free", a question to anyone
+    WHEN assessed THEN the event is an indication, denied or hedged, never a reaction."""
+    facts = _assess(text)
+    assert facts.events == []
+    [event] = [m for m in facts.mentions if m.kind == "event"]
+    read = {"indication": event.role == "indication", "denied": event.negated, "hedged": event.uncertain}
+    assert read[role]
+
+
 def test_past_history_is_not_a_reaction():
     facts = _assess("I had migraines years ago but since starting Microgynon I get headaches every day.")
     assert facts.events == ["headache"]

@@ -26,7 +26,7 @@ _SCOPE_ENDS = frozenset(
 _NEGATION_WINDOW = 6
 _NEGATIONS = word_set(
     "no not never without denies denied deny denying didn't don't doesn't haven't hasn't hadn't "
-    "wasn't weren't isn't aren't none nor neither won't wouldn't "
+    "wasn't weren't isn't aren't none nor neither won't wouldn't zero "
     "didnt dont doesnt havent hasnt hadnt wasnt werent isnt arent wouldnt"
 )
 # After an event phrase that itself opens with a negation ("no sleep", "no appetite"): words that
@@ -53,7 +53,13 @@ _PSEUDO_NEGATIONS = (
     ("never", "been", "so"),
     ("never", "had", "such"),
 )
-_POST_NEGATIONS = (("ruled", "out"), ("was", "negative"), ("were", "negative"), ("not", "present"))
+_POST_NEGATIONS = (
+    ("ruled", "out"),
+    ("was", "negative"),
+    ("were", "negative"),
+    ("not", "present"),
+    ("free",),  # "seizure free for 4 years"
+)
 
 # A drug that does nothing for a condition: "isn't helping", "doesn't really work", "hasn't
 # helped", "is not touching it", "isn't doing much", "does nothing for it". The condition is not
@@ -72,8 +78,12 @@ _NO_EFFECT_LEAD = word_set(
 
 _HYPOTHETICAL = word_set(
     "could might may can possible possibly potential potentially risk risks worried worry afraid "
-    "concerned if whether wonder wondering warned warns leaflet sure certain"
+    "concerned if whether wonder wondering warned warns leaflet sure certain "
+    "braced read reading heard hear talks talk warn"
 )
+# A question to others about what they had ("Has anyone had hair loss from this??") asks, whatever
+# its verb says.
+_OTHERS = word_set("anyone anybody everyone everybody anyones anyone's")
 _HYPOTHETICAL_PHRASES = (("side", "effects"), ("side", "effect"), ("in", "case"), ("is", "it", "normal"))
 _EXPERIENCED = word_set(
     "my his her their had having got getting developed experienced experiencing suffering suffered "
@@ -81,6 +91,11 @@ _EXPERIENCED = word_set(
 )
 
 _INDICATION = frozenset(["treat", "treats", "treating", "treatment", "against"])
+# A verb saying the drug relieved what follows: that is what it was taken for.
+_RELIEVING = word_set(
+    "cured cures cleared clears fixed fixes sorted helped helps controls controlled relieved relieves "
+    "eased eases improved improves calmed treats treated"
+)
 _INDICATION_PHRASES = (
     ("to", "control"),
     ("to", "manage"),
@@ -297,12 +312,14 @@ def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
     clause_start, clause_end = clause_bounds(tokens, first, last)
     if first > clause_start and tokens[first - 1].text in _NEARLY:
         return True
+    words = _words(tokens, clause_start, first)
+    question = clause_end < len(tokens) and tokens[clause_end].text == "?"
+    if question and any(w in _OTHERS for w in words):
+        return True
     before = _words(tokens, max(clause_start, first - 3), first)
     if any(w in _EXPERIENCED for w in before):
         return False
-    words = _words(tokens, clause_start, first)
     clause = _words(tokens, clause_start, clause_end)
-    question = clause_end < len(tokens) and tokens[clause_end].text == "?"
     if question and "the" in before:
         return False  # "could it be causing the dizziness?" presupposes the dizziness
     # "is this normal??" asks about what happened; "can it cause hair loss?" asks what could happen
@@ -318,6 +335,10 @@ def is_uncertain(tokens: list[Token], first: int, last: int) -> bool:
 
 def _is_indication(tokens: list[Token], first: int, last: int, drug_tokens: set[int]) -> bool:
     clause_start, clause_end = clause_bounds(tokens, first, last)
+    if tokens[clause_start].text == "for" and first - clause_start <= 4:
+        return True  # a review's "For IBS.", "For period cramps, the ones that ..."
+    if any(t.text in _RELIEVING for t in tokens[max(clause_start, first - 5) : first]):
+        return True  # "cured my reflux", "it's helped a lot with the pain": what the drug treats
     # "for" and its like count only in the event's own verb phrase: "I take metformin for diabetes
     # and get diarrhoea" names an indication and then a reaction
     phrase_start = phrase_bounds(tokens, first, last)[0]

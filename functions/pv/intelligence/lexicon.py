@@ -87,6 +87,10 @@ class Lexicon:
 
     phrases: dict[tuple[str, ...], Term] = field(default_factory=dict)
     patterns: dict[tuple[str, ...], list[Pattern]] = field(default_factory=dict)
+    # Phrases that hold an event word and name no event ("blister pack", "fall asleep"): read whole
+    # and skipped, unless a drug or a longer event starts at the same word ("fell asleep at the wheel").
+    not_events: set[tuple[str, ...]] = field(default_factory=set)
+    longest_not_event: dict[str, int] = field(default_factory=dict)
     longest_pattern: dict[str, int] = field(default_factory=dict)  # first word -> longest first part
     longest: dict[str, int] = field(default_factory=dict)
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
@@ -147,12 +151,32 @@ class Lexicon:
         i = 0
         while i < len(tokens):
             found = self._match_at(tokens, i, kinds)
+            skipped = self._not_event_at(tokens, i)
+            if skipped and (found is None or (found.term.kind == "AE" and found.last - i <= skipped)):
+                i += skipped
+                continue
             if found is None:
                 i += 1
                 continue
             matches.append(found)
             i = found.last
         return matches
+
+    def add_not_event(self, phrase: str) -> None:
+        """A phrase that names no event although it holds an event word ("blister pack")."""
+        for words in _with_twin(_phrase_words(phrase)):
+            self.not_events.add(words)
+            self.longest_not_event[words[0]] = max(self.longest_not_event.get(words[0], 0), len(words))
+
+    def _not_event_at(self, tokens: list[Token], i: int) -> int:
+        """How many tokens from i a not-event phrase covers (0: none)."""
+        longest = min(self.longest_not_event.get(tokens[i].text, 0), len(tokens) - i)
+        for length in range(longest, 0, -1):
+            words = tuple(t.text for t in tokens[i : i + length])
+            singular = (*words[:-1], words[-1][:-1]) if words[-1].endswith("s") else words
+            if words in self.not_events or singular in self.not_events:
+                return length
+        return 0
 
     def _match_at(self, tokens: list[Token], i: int, kinds: frozenset[Kind]) -> Match | None:
         first = tokens[i].text
@@ -315,6 +339,8 @@ def _lexicon(sources: frozenset[Source]) -> Lexicon:
     event_words: set[str] = set()
     if "lay" in sources:
         event_words |= _add_rows(lex, _resource_lines("events.tsv"), "AE", "lay")
+        for row in _resource_lines("not_events.tsv"):
+            lex.add_not_event(row[0].strip())
         flags = {t.normalized: t.flags for t in lex.phrases.values() if t.kind == "AE"}
         for row in _resource_lines("event_patterns.tsv"):
             term = row[0].strip().lower()
