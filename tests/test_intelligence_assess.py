@@ -131,6 +131,12 @@ def test_what_a_review_says_the_drug_is_for_did_or_spared_is_no_reaction(text: s
     assert read[role]
 
 
+def test_a_class_word_is_no_suspect_beside_the_drug_it_stands_for():
+    """GIVEN "her jabs, the MMR" WHEN assessed THEN the MMR vaccine is the suspect, not "vaccine"."""
+    facts = _assess("My baby had her jabs on Monday, the MMR. On the tenth day she had a high fever.")
+    assert facts.suspect_drugs == ["mmr vaccine"]
+
+
 def test_past_history_is_not_a_reaction():
     facts = _assess("I had migraines years ago but since starting Microgynon I get headaches every day.")
     assert facts.events == ["headache"]

@@ -76,6 +76,26 @@ def test_english_words_near_drug_names_are_not_drugs(sentence: str):
     assert _drugs(sentence) == []
 
 
+@pytest.mark.parametrize(
+    ("heard", "generic"),
+    [
+        ("the met formin", "metformin"),
+        ("the jar dance", "empagliflozin"),
+        ("the true licity", "dulaglutide"),
+        ("the zarelto", "rivaroxaban"),
+        ("my co-codomol", "acetaminophen-codeine"),
+    ],
+)
+def test_a_drug_name_heard_apart_sound_alike_or_hyphenated_is_recognised(heard: str, generic: str):
+    """GIVEN a name speech-to-text split after "the" ("jar dance"), a first letter that sounds alike
+    ("zarelto") or a hyphenated misspelling WHEN matched THEN the drug is found."""
+    assert _drugs(f"I'm calling about {heard}, I take it daily.") == [generic]
+
+
+def test_words_after_the_are_joined_only_into_a_drug():
+    assert _drugs("I went to the jar shop and the true story is long.") == []
+
+
 def test_short_words_are_never_fuzzy_matched():
     """Five letters or fewer must match exactly: "Advel" is not corrected to Advil."""
     assert _drugs("I took Advel.") == []

@@ -172,6 +172,12 @@ def _read(document: SourceDocument, texts: list[str], extractor: Extractor | Non
     suspects = [
         f for f in found if f.entity.type == "DRUG" and f.mention.role == "suspect" and not f.mention.negated
     ]
+    if any("class" not in f.entity.flags for f in suspects):
+        # "her jabs on Monday, the MMR": the named drug is the suspect, not its class
+        for f in suspects:
+            if "class" in f.entity.flags:
+                f.mention = f.mention.model_copy(update={"role": "other"})
+        suspects = [f for f in suspects if "class" not in f.entity.flags]
     return _Reading(language, tokens, found, reactions, suspects, patient)
 
 

@@ -41,6 +41,12 @@ _PATTERN_STOPS = word_set(
 # Misspelling tolerance: words this long may differ from a drug name by this many edits.
 _FUZZY_MIN_LENGTH = 6
 _FUZZY_TWO_EDITS_LENGTH = 9
+# First letters that sound alike, so a misspelling may start with either ("zarelto": Xarelto).
+_SOUND_ALIKE = {"x": "z", "z": "x"}
+# A drug name heard or typed as two or three words is looked for after these ("the met formin"),
+# when the words joined are at least this long.
+_JOIN_AFTER = frozenset({"the", "my", "his", "her", "their", "your", "our"})
+_JOINED_MIN_LENGTH = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ class Lexicon:
         if (
             "fuzzy" in term.flags
             and len(words) == 1
-            and words[0].isalpha()
+            and _spelt_word(words[0])
             and len(words[0]) >= _FUZZY_MIN_LENGTH
         ):
             self.single_drugs.setdefault(words[0][0], {})[words[0]] = term
@@ -201,6 +207,26 @@ class Lexicon:
             term = self.fuzzy_drug(first)
             if term is not None:
                 return Match(term, i, i + 1, tokens[i].start, tokens[i].end, fuzzy=True)
+            if i > 0 and tokens[i - 1].text in _JOIN_AFTER:
+                return self._heard_apart(tokens, i)
+        return None
+
+    def _heard_apart(self, tokens: list[Token], i: int) -> Match | None:
+        """A drug name that speech-to-text or a typist split in two or three words after "the" or
+        a possessive ("the met formin", "the jar dance", "the true licity"): the words joined, as
+        the name or one of its misspellings."""
+        for n in (2, 3):
+            window = tokens[i : i + n]
+            if len(window) < n or not all(t.text.isalpha() for t in window):
+                return None
+            joined = "".join(t.text for t in window)
+            if len(joined) < _JOINED_MIN_LENGTH:
+                continue
+            term = self.lookup((joined,))
+            fuzzy = term is None
+            term = self.fuzzy_drug(joined) if term is None else term
+            if term is not None and term.kind == "DRUG":
+                return Match(term, i, i + n, window[0].start, window[-1].end, fuzzy=fuzzy)
         return None
 
     def _pattern_at(self, tokens: list[Token], i: int) -> Match | None:
@@ -231,7 +257,7 @@ class Lexicon:
         known-words list and of the dictionary words close to a drug name (common_words.txt)
         never match, so "singular" is not Singulair.
         """
-        if len(word) < _FUZZY_MIN_LENGTH or not word.isalpha() or word in self.known_words:
+        if len(word) < _FUZZY_MIN_LENGTH or not _spelt_word(word) or word in self.known_words:
             return None
         if word not in self._fuzzy_seen:
             if len(self._fuzzy_seen) > 50_000:
@@ -245,7 +271,10 @@ class Lexicon:
         limit = 2 if len(word) >= _FUZZY_TWO_EDITS_LENGTH else 1
         best: dict[str, int] = {}
         terms: dict[str, Term] = {}
-        for name, term in self.single_drugs.get(word[0], {}).items():
+        candidates = self.single_drugs.get(word[0], {})
+        if word[0] in _SOUND_ALIKE:  # "zarelto": Xarelto
+            candidates = {**candidates, **self.single_drugs.get(_SOUND_ALIKE[word[0]], {})}
+        for name, term in candidates.items():
             if abs(len(name) - len(word)) > limit:
                 continue
             distance = edit_distance(word, name, limit)
@@ -257,6 +286,11 @@ class Lexicon:
         nearest = min(best.values())
         winners = [n for n, d in best.items() if d == nearest]
         return terms[winners[0]] if len(winners) == 1 else None
+
+
+def _spelt_word(word: str) -> bool:
+    """Letters only, or letters joined by hyphens ("co-codamol")."""
+    return word.replace("-", "").isalpha() and not word.startswith("-") and not word.endswith("-")
 
 
 def _phrase_words(phrase: str) -> tuple[str, ...]:
