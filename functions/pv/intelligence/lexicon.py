@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from .text import Token, tokenize, word_set
+from .text import Token, fold, tokenize, word_set
 
 Kind = Literal["DRUG", "AE"]
 # Where a term comes from: "lay" (events.tsv), "hpo" (hpo_events.tsv), "drugs" (the package's names
@@ -351,9 +351,12 @@ def _add_rows(
 _active_sources: frozenset[Source] = SOURCES
 
 
-def lexicon() -> Lexicon:
-    """The drug and event vocabularies of pv/resources, read once per container."""
-    return _lexicon(_active_sources)
+def lexicon(language: str = "en") -> Lexicon:
+    """The drug and event vocabularies of pv/resources, read once per container; for another
+    language ("es", "fr", "de", "pt") with that language's lay lexicon (events.<language>.tsv) too."""
+    if language == "en":
+        return _lexicon(_active_sources)
+    return _language_lexicon(_active_sources, language)
 
 
 @contextlib.contextmanager
@@ -399,6 +402,36 @@ def _lexicon(sources: frozenset[Source]) -> Lexicon:
     unknown = {b for b in lex.broader.values() if b not in events}
     if unknown and "lay" in sources:
         raise ValueError(f"events.tsv: under: names terms it does not define: {sorted(unknown)}")
+    return lex
+
+
+@cache
+def _language_lexicon(sources: frozenset[Source], language: str) -> Lexicon:
+    """The English lexicon with the lay lexicon of `language`: its phrases (named by English terms,
+    with the flags the English lexicon gives each term) win over English events, never over drugs."""
+    base = _lexicon(sources)
+    lex = Lexicon(
+        patterns={words: list(found) for words, found in base.patterns.items()},
+        longest_pattern=dict(base.longest_pattern),
+        not_events=set(base.not_events),
+        longest_not_event=dict(base.longest_not_event),
+        single_drugs=base.single_drugs,
+        capitals_only=set(base.capitals_only),
+        broader=base.broader,
+    )
+    event_words: set[str] = set()
+    if "lay" in sources:
+        flags = {t.normalized: t.flags for t in base.phrases.values() if t.kind == "AE"}
+        for row in _resource_lines(f"events.{language}.tsv"):
+            term = Term("AE", row[0].strip().lower(), flags.get(row[0].strip().lower(), _flags(row)), "lay")
+            for phrase in row[1].split("|"):
+                if phrase.strip() and base.phrases.get(_phrase_words(phrase), term).kind != "DRUG":
+                    lex.add(phrase, term)
+                    event_words.update(lex_word for lex_word in phrase.lower().split())
+    for words, term in base.phrases.items():
+        lex.phrases.setdefault(words, term)
+        lex.longest[words[0]] = max(lex.longest.get(words[0], 0), len(words))
+    lex.known_words = base.known_words | frozenset(fold(w) for w in event_words if w.isalpha())
     return lex
 
 
