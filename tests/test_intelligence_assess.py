@@ -88,7 +88,7 @@ def test_family_history_is_not_a_reaction_of_the_patient():
     facts = _assess(
         "My father had a stroke years ago. I started amlodipine last week and my ankles are swollen."
     )
-    assert facts.events == ["oedema"]
+    assert facts.events == ["oedema peripheral"]
     assert [(m.normalized, m.role) for m in facts.mentions if m.role == "family"] == [("stroke", "family")]
 
 
@@ -96,7 +96,45 @@ def test_relative_on_the_drug_is_the_patient_and_their_events_count():
     facts = _assess("My son is on Keppra and he has become very aggressive.")
     assert facts.patient == "son"
     assert facts.suspect_drugs == ["levetiracetam"]
-    assert facts.events == ["abnormal behaviour"]
+    assert facts.events == ["aggression"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I finished my prednisolone course and had no sleep problems at all.",
+        "Down 18kg on Mounjaro, my nurse nearly cried.",
+    ],
+)
+def test_a_denied_phrase_and_what_nearly_happened_are_no_reaction(text: str):
+    """GIVEN "no sleep" followed by "problems", or "nearly cried" WHEN assessed THEN no event occurred."""
+    assert _assess(text).events == []
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("For period cramps. One Mefenamic acid tablet and I can go to the office.", "indication"),
+        ("Lansoprazole cured my reflux in a week.", "indication"),
+        ("Zero drowsiness on cetirizine and I drive for work.", "denied"),
+        ("Seizure free for 4 years on lamotrigine.", "denied"),
+        ("Has anyone had hair loss from sertraline??", "hedged"),
+    ],
+)
+def test_what_a_review_says_the_drug_is_for_did_or_spared_is_no_reaction(text: str, role: str):
+    """GIVEN a review's "For X.", what the drug cured, "zero X", "X free", a question to anyone
+    WHEN assessed THEN the event is an indication, denied or hedged, never a reaction."""
+    facts = _assess(text)
+    assert facts.events == []
+    [event] = [m for m in facts.mentions if m.kind == "event"]
+    read = {"indication": event.role == "indication", "denied": event.negated, "hedged": event.uncertain}
+    assert read[role]
+
+
+def test_a_class_word_is_no_suspect_beside_the_drug_it_stands_for():
+    """GIVEN "her jabs, the MMR" WHEN assessed THEN the MMR vaccine is the suspect, not "vaccine"."""
+    facts = _assess("My baby had her jabs on Monday, the MMR. On the tenth day she had a high fever.")
+    assert facts.suspect_drugs == ["mmr vaccine"]
 
 
 def test_past_history_is_not_a_reaction():
@@ -136,7 +174,7 @@ def test_clinicians_patient_is_identified():
         (
             "I look after a resident at our care home. She started amlodipine and her ankles are swollen.",
             "patient",
-            "Email sender (a carer) reports oedema in a patient after starting amlodipine.",
+            "Email sender (a carer) reports oedema peripheral in a patient after starting amlodipine.",
         ),
         (
             "My mother started lisinopril and now has a rash.",
@@ -146,7 +184,7 @@ def test_clinicians_patient_is_identified():
         (
             "My son is on Keppra and he has become very aggressive.",
             "son",
-            "Email sender (a relative) reports abnormal behaviour in their son with levetiracetam.",
+            "Email sender (a relative) reports aggression in their son with levetiracetam.",
         ),
         (
             "My husband started Ozempic and keeps throwing up.",

@@ -160,7 +160,7 @@ def test_model_entities_are_taken_only_from_sentences_where_the_lexicon_found_a_
     assert _model_only(sentences, extracted) == [[], [], [("DRUG", "zorvastib")], []]
     assert [(e.type, e.text, e.normalized) for e in extracted[2]] == [
         ("DRUG", "zorvastib", "zorvastib"),
-        ("AE", "rash", "rash"),
+        ("AE", "came out in a rash", "rash"),
     ]
 
 

@@ -31,6 +31,14 @@ def _email(text: str) -> SourceDocument:
         "I've been prescribed Wegovy but I haven't injected yet. I have had a headache all day.",
         "Sponsored | Feeling tired and dizzy? Try our iron tablets today. Shop now with 25% off.",
         "Still exhausted six weeks into levothyroxine: my TSH is still high, so the dose goes up.",
+        "Update to my post about cetirizine and hives. It wasn't the cetirizine, it's the washing powder.",
+        "Mum fainted on her new amlodipine. Turns out she'd had a urine infection.",
+        "Had the swollen ankles before I ever started amlodipine. It's my veins, per my doctor.",
+        "My husband started donepezil and has bad dreams, but he's had nightmares his whole life. "
+        "Honestly no different.",
+        "Day 2 of Paxlovid, fever still 38.5. Doc says thats the covid, tablets take a few days.",
+        "Please send 30 copies. The Jardiance SmPC lists vaginal thrush and balanitis as common.",
+        "Rosuvastatin changed my life: my headaches have gone. 10/10, no side effects.",
     ],
 )
 def test_a_document_that_says_otherwise_is_not_flagged_by_the_rules(text: str):
@@ -47,6 +55,9 @@ def test_a_document_that_says_otherwise_is_not_flagged_by_the_rules(text: str):
         "I read a study about statins, but since starting Lipitor my muscles ache.",
         "My GP says it's a reaction to the amoxicillin: the rash is all over my arms.",
         "I've been on metformin for years and since the dose went up I have diarrhoea.",
+        "It wasn't this bad before, but since starting sertraline I feel sick every morning.",
+        "I don't think it is serious, but since starting Lipitor my muscles ache.",
+        "Works great, 9/10, no problems except the nausea from the metformin.",
     ],
 )
 def test_a_report_that_only_sounds_like_a_negative_is_still_flagged(text: str):

@@ -48,7 +48,7 @@ def test_the_product_is_the_suspect_of_a_post_whose_text_names_no_drug():
     assert adverse_event_sentences(document)
     facts = assess_case(document, [])
     assert facts.suspect_drugs == ["atorvastatin"]
-    assert facts.events == ["myalgia"]
+    assert facts.events == ["myalgia", "gait disturbance"]
     [drug] = [m for m in facts.mentions if m.kind == "drug"]
     assert (drug.text, drug.source, drug.role) == ("Lipitor", "feed", "suspect")
     assert "atorvastatin is the post's product (from the feed)" in facts.summary

@@ -76,6 +76,26 @@ def test_english_words_near_drug_names_are_not_drugs(sentence: str):
     assert _drugs(sentence) == []
 
 
+@pytest.mark.parametrize(
+    ("heard", "generic"),
+    [
+        ("the met formin", "metformin"),
+        ("the jar dance", "empagliflozin"),
+        ("the true licity", "dulaglutide"),
+        ("the zarelto", "rivaroxaban"),
+        ("my co-codomol", "acetaminophen-codeine"),
+    ],
+)
+def test_a_drug_name_heard_apart_sound_alike_or_hyphenated_is_recognised(heard: str, generic: str):
+    """GIVEN a name speech-to-text split after "the" ("jar dance"), a first letter that sounds alike
+    ("zarelto") or a hyphenated misspelling WHEN matched THEN the drug is found."""
+    assert _drugs(f"I'm calling about {heard}, I take it daily.") == [generic]
+
+
+def test_words_after_the_are_joined_only_into_a_drug():
+    assert _drugs("I went to the jar shop and the true story is long.") == []
+
+
 def test_short_words_are_never_fuzzy_matched():
     """Five letters or fewer must match exactly: "Advel" is not corrected to Advil."""
     assert _drugs("I took Advel.") == []
@@ -112,6 +132,64 @@ def test_two_drugs_in_one_sentence_are_both_found():
 )
 def test_lay_terms_map_to_preferred_terms(phrase: str, term: str):
     assert _events(phrase) == [term]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("I've been really bunged up", "constipation"),
+        ("haven't opened my bowels since Monday", "constipation"),
+        ("water is like sucking on a penny", "taste disturbance"),
+        ("I'm a total zombie on it", "sedation"),
+        ("cotton mouth all day", "dry mouth"),
+        ("can't get to sleep", "insomnia"),
+        ("cant get to sleep", "insomnia"),
+        ("my pee is dark", "chromaturia"),
+        ("I'm so grumpy", "irritability"),
+        ("I get dizzy when I stand up", "dizziness postural"),
+    ],
+)
+def test_patient_wording_maps_to_preferred_terms(phrase: str, term: str):
+    """GIVEN slang, polite bowel talk, "can't ..." with or without its apostrophe WHEN matched THEN
+    the lay lexicon names the reaction (events.tsv, mined from the lay corpus's train part)."""
+    assert _events(phrase) == [term]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("my heart keeps doing a weird skipping thing", "palpitations"),
+        ("my ankles have swollen up", "oedema peripheral"),
+        ("my BP has crept up", "blood pressure increased"),
+        ("i cant really sleep", "insomnia"),
+        ("my hair has got thin on top", "alopecia"),
+    ],
+)
+def test_a_body_part_and_what_it_does_a_few_words_apart_is_an_event(phrase: str, term: str):
+    """GIVEN a body part or measure and, a few words later, what it does WHEN matched THEN the
+    pattern (event_patterns.tsv) names the reaction."""
+    assert _events(phrase) == [term]
+
+
+@pytest.mark.parametrize(
+    "phrase", ["my heart isn't racing", "my hair's stopped falling out", "my heart is fine and racing along"]
+)
+def test_a_pattern_never_reads_across_a_negation_a_stop_or_a_clause(phrase: str):
+    assert _events(phrase) == []
+
+
+def test_every_row_of_a_preferred_term_carries_the_same_flags():
+    """GIVEN events.tsv, where a preferred term may have several rows WHEN its rows are read THEN
+    they agree on the flags (ime, cond, under:), so a phrase's row never changes what the event is."""
+    from importlib import resources
+
+    text = resources.files("pv.resources").joinpath("events.tsv").read_text(encoding="utf-8")
+    flags: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            row = line.split("\t")
+            flags.setdefault(row[0], set()).add(row[2] if len(row) > 2 else "")
+    assert {term: found for term, found in flags.items() if len(found) > 1} == {}
 
 
 def test_longest_phrase_wins_over_its_parts():

@@ -1,10 +1,14 @@
-"""`pv evaluate-lay`: screening's rules and case intelligence over the lay corpus, document by document.
+"""`pv evaluate-lay`: screening and case intelligence over the lay corpus, document by document.
 
 Each document of a part of model/data/lay (dev by default; never tune on test) becomes the
 SourceDocument the pipeline would make of it (a post with its `product`, an email's subject and new
-body text, a call's turns by speaker), goes through screening's second detector
-(`adverse_event_sentences`: the rules; the classifier is measured by `pv-model eval`) and, when
-flagged, through `assess_case`. Reported, overall and by register and language:
+body text, a call's turns by speaker), is screened and, when flagged, goes through `assess_case`.
+Screened by the rules alone (`adverse_event_sentences`, screening's second detector, with the
+document judgement), and with `--model DIR` (served by the local endpoint server, as the local
+stack serves it) or `--endpoint-url URL` also by the classifier alone and by what ScreenFunction
+does: a document is flagged when the classifier scores one of its screened sentences at or above
+the threshold OR the rules flag it (the judgement vetoes only the rules' own flag). Reported,
+overall and by register and language, for each screen:
 
 - document AE recall, specificity, precision and F1 (flagged or not, against the document label);
 - event recall: the share of AE spans of AE documents that the case reports, a span matching an
@@ -25,15 +29,24 @@ flagged, through `assess_case`. Reported, overall and by register and language:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pv_local.cli import UsageError
+
+Screen = Literal["rules", "classifier", "pipeline"]
+# How each screen is named in the output: the pipeline is the classifier OR the rules.
+SCREEN_NAMES: dict[Screen, str] = {
+    "rules": "rules",
+    "classifier": "classifier",
+    "pipeline": "classifier or rules",
+}
 
 # Vocabulary configurations of --ablation, in the order each source is added.
 ABLATION: tuple[tuple[str, frozenset[str]], ...] = (
@@ -95,6 +108,29 @@ class Evaluation:
     )
     negatives: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, doc: Any, facts: Any, *, keep_errors: bool = False) -> None:
+        """Count one document: flagged when `facts` (its case) is given."""
+        tally = _tally(doc, facts)
+        flagged = facts is not None
+        if doc.label != "AE":
+            self.negatives[doc.kind]["fp" if flagged else "tn"] += 1
+        self.overall.add(tally)
+        self.groups["register"][doc.register].add(tally)
+        self.groups["language"][doc.lang].add(tally)
+        if keep_errors and (flagged != (doc.label == "AE") or tally.ae_spans_found < tally.ae_spans):
+            self.errors.append(
+                {
+                    "id": doc.id,
+                    "label": doc.label,
+                    "kind": doc.kind,
+                    "lang": doc.lang,
+                    "flagged": flagged,
+                    "events": sorted(facts.events) if flagged else [],
+                    "gold_events": [s.norm for s in doc.spans if s.type == "AE"],
+                    "suspects": facts.suspect_drugs if flagged else [],
+                }
+            )
 
     def report(self) -> dict[str, Any]:
         return {
@@ -168,75 +204,105 @@ class InProcessPhraseMapper:
         return [self._seen[p] for p in phrases]
 
 
+def classifier_flags(documents: Iterable[Any], classify: Any, threshold: float) -> dict[str, list[str]]:
+    """Per document id, the screened sentences the classifier scores at or above `threshold`.
+
+    `classify` is a `pv.adapters.endpoint.ClassifierClient` (or anything with its `classify`): every
+    document's sentences go in one stream, in the client's batches, as a ScreenFunction batch sends
+    them; a failed batch is an error here, not a miss.
+    """
+    from pv.sentences import document_sentences
+
+    owners: list[tuple[str, int, int]] = []
+    sentences: list[str] = []
+    for doc in documents:
+        texts = document_sentences(source_document(doc))
+        owners.append((doc.id, len(sentences), len(sentences) + len(texts)))
+        sentences.extend(texts)
+    classification = classify.classify(sentences)
+    if classification.failed:
+        raise UsageError(f"the classifier endpoint failed: {classification.failed[0][2].reason}")
+    scores = classification.probabilities
+    return {
+        doc_id: [sentences[i] for i in range(start, end) if scores[i] >= threshold]
+        for doc_id, start, end in owners
+    }
+
+
 def evaluate(
-    documents: Iterable[Any], *, keep_errors: bool = False, judge_document: bool = True, extractor: Any = None
-) -> Evaluation:
-    """Screen and assess each lay document and tally the figures (see the module docstring)."""
+    documents: Iterable[Any],
+    *,
+    classified: Mapping[str, list[str]] | None = None,
+    keep_errors: bool = False,
+    judge_document: bool = True,
+    extractor: Any = None,
+) -> dict[Screen, Evaluation]:
+    """Screen and assess each lay document and tally the figures (see the module docstring), for
+    the rules alone and, given the classifier's flagged sentences (`classified`, by document id:
+    `classifier_flags`), for the classifier alone and for the pipeline (the classifier OR the rules)."""
     from pv.intelligence import adverse_event_sentences, assess_case
 
-    result = Evaluation()
+    screens: tuple[Screen, ...] = ("rules",) if classified is None else ("rules", "classifier", "pipeline")
+    results: dict[Screen, Evaluation] = {screen: Evaluation() for screen in screens}
     for doc in documents:
         document = source_document(doc)
-        flagged = bool(adverse_event_sentences(document, judge_document=judge_document))
-        tally = Tally()
-        gold = doc.label == "AE"
-        if gold:
-            tally.tp, tally.fn = int(flagged), int(not flagged)
-        else:
-            tally.fp, tally.tn = int(flagged), int(not flagged)
-            result.negatives[doc.kind]["fp" if flagged else "tn"] += 1
-        events: set[str] = set()
-        mentions: list[str] = []
-        suspects: list[str] = []
-        if flagged:
-            facts = assess_case(document, [], extractor=extractor)
-            events = set(facts.events)
-            mentions = [
-                m.text.lower()
-                for m in facts.mentions
-                if m.kind == "event" and m.role == "suspect" and not m.negated and not m.uncertain
-            ]
-            suspects = facts.suspect_drugs
-        ae_spans = [s for s in doc.spans if s.type == "AE"] if gold else []
-        tally.ae_spans = len(ae_spans)
-        tally.ae_spans_found = sum(_matches(s.text, s.norm.lower(), events, mentions) for s in ae_spans)
-        if flagged:
-            gold_terms = {s.norm.lower() for s in ae_spans} | {_term(s.norm) for s in ae_spans}
-            tally.events = len(events)
-            tally.events_right = sum(
-                e in gold_terms or any(_matches(s.text, s.norm.lower(), {e}, []) for s in ae_spans)
-                for e in events
-            )
-        indications = [s for s in doc.spans if s.type == "INDICATION"]
-        tally.indications = len(indications)
-        tally.indications_leaked = sum(
-            _matches(s.text, s.norm.lower(), events, mentions) for s in indications
+        by_rules = adverse_event_sentences(document, judge_document=judge_document)
+        by_classifier = list((classified or {}).get(doc.id, []))
+        flags: dict[Screen, bool] = {
+            "rules": bool(by_rules),
+            "classifier": bool(by_classifier),
+            "pipeline": bool(by_classifier or by_rules),
+        }
+        # The case does not depend on which detector flagged: assess_case reads all screened text.
+        facts = assess_case(document, [], extractor=extractor) if any(flags[s] for s in screens) else None
+        for screen in screens:
+            results[screen].add(doc, facts if flags[screen] else None, keep_errors=keep_errors)
+    return results
+
+
+def _tally(doc: Any, facts: Any) -> Tally:
+    """The counts of one document, flagged when `facts` (its case) is given."""
+    flagged = facts is not None
+    tally = Tally()
+    gold = doc.label == "AE"
+    if gold:
+        tally.tp, tally.fn = int(flagged), int(not flagged)
+    else:
+        tally.fp, tally.tn = int(flagged), int(not flagged)
+    events: set[str] = set(facts.events) if flagged else set()
+    mentions = (
+        [
+            m.text.lower()
+            for m in facts.mentions
+            if m.kind == "event" and m.role == "suspect" and not m.negated and not m.uncertain
+        ]
+        if flagged
+        else []
+    )
+    ae_spans = [s for s in doc.spans if s.type == "AE"] if gold else []
+    tally.ae_spans = len(ae_spans)
+    tally.ae_spans_found = sum(_matches(s.text, s.norm.lower(), events, mentions) for s in ae_spans)
+    if flagged:
+        gold_terms = {s.norm.lower() for s in ae_spans} | {_term(s.norm) for s in ae_spans}
+        tally.events = len(events)
+        tally.events_right = sum(
+            e in gold_terms or any(_matches(s.text, s.norm.lower(), {e}, []) for s in ae_spans)
+            for e in events
         )
-        if gold and flagged:
-            gold_drugs = {
-                _drug_name(s.norm or s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"
-            }
-            gold_drugs |= {_drug_name(s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"}
-            if not any(s.type == "DRUG" for s in doc.spans):
-                gold_drugs |= {_drug_name(p) for p in doc.product}
-            tally.suspects = len(suspects)
-            tally.suspects_right = sum(d in gold_drugs for d in suspects)
-        result.overall.add(tally)
-        result.groups["register"][doc.register].add(tally)
-        result.groups["language"][doc.lang].add(tally)
-        if keep_errors and (flagged != gold or tally.ae_spans_found < tally.ae_spans):
-            result.errors.append(
-                {
-                    "id": doc.id,
-                    "label": doc.label,
-                    "kind": doc.kind,
-                    "flagged": flagged,
-                    "events": sorted(events),
-                    "gold_events": [s.norm for s in ae_spans],
-                    "suspects": suspects,
-                }
-            )
-    return result
+    indications = [s for s in doc.spans if s.type == "INDICATION"]
+    tally.indications = len(indications)
+    tally.indications_leaked = sum(_matches(s.text, s.norm.lower(), events, mentions) for s in indications)
+    if gold and flagged:
+        suspects = [
+            _drug_name(s.norm or s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"
+        ]
+        gold_drugs = set(suspects)
+        gold_drugs |= {_drug_name(s.text) for s in doc.spans if s.type == "DRUG" and s.role == "suspect"}
+        if not any(s.type == "DRUG" for s in doc.spans):
+            gold_drugs |= {_drug_name(p) for p in doc.product}
+        tally.suspects = len(facts.suspect_drugs)
+        tally.suspects_right = sum(d in gold_drugs for d in facts.suspect_drugs)
+    return tally
 
 
 def load_part(lay_dir: Path, part: str) -> list[Any]:
@@ -249,12 +315,32 @@ def load_part(lay_dir: Path, part: str) -> list[Any]:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "evaluate-lay", help="screening rules and case intelligence over the lay corpus, document by document"
+        "evaluate-lay",
+        help="screening (rules, and with --model the classifier and both) and case intelligence over "
+        "the lay corpus, document by document",
     )
     parser.add_argument("--lay-dir", type=Path, default=Path("model/data/lay"))
     parser.add_argument("--part", default="dev", choices=["train", "dev", "test", "all"])
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--errors", type=Path, help="write the misses and false alarms here (JSON Lines)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        type=Path,
+        help="also screen with this trained classifier, served by the local endpoint server: the "
+        "classifier alone, and the pipeline (classifier OR rules)",
+    )
+    source.add_argument(
+        "--endpoint-url",
+        help="also screen with the classifier of a running server with the SageMaker runtime contract",
+    )
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="classifier threshold (default: the model's training.json, as the local stack sets "
+        "ClassifierThreshold; else the template's default)",
+    )
     parser.add_argument(
         "--ablation", action="store_true", help="once per vocabulary configuration: what each source adds"
     )
@@ -272,10 +358,62 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_run)
 
 
+@contextlib.contextmanager
+def classifier_client(args: argparse.Namespace) -> Iterator[tuple[Any, float] | None]:
+    """The classifier as ScreenFunction calls it (`ClassifierClient` through the sagemaker-runtime
+    client) and its threshold, for `--model` (served here) or `--endpoint-url`; None without."""
+    if args.model is None and args.endpoint_url is None:
+        yield None
+        return
+    import boto3
+    from pv.adapters.endpoint import ClassifierClient, EndpointInvoker
+
+    from pv_local.stack import DEFAULT_TEMPLATE, THRESHOLD_PARAMETER
+    from pv_local.template import load_template
+
+    server = None
+    url = args.endpoint_url
+    threshold = args.threshold
+    if args.model is not None:
+        if not (args.model / "config.json").exists():
+            raise UsageError(f"no trained model in {args.model}: `make model` trains one")
+        from pv_model.serving.server import start_server
+
+        server, url = start_server(args.model, port=0, backend=args.backend)
+        training = args.model / "training.json"
+        if threshold is None and training.is_file():
+            threshold = json.loads(training.read_text()).get("threshold")
+    if threshold is None:
+        threshold = float(load_template(DEFAULT_TEMPLATE)["Parameters"][THRESHOLD_PARAMETER]["Default"])
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        client = ClassifierClient(EndpointInvoker(runtime, "ae-classifier-local"), batch_size=32)
+        yield client, float(threshold)
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def _run(args: argparse.Namespace) -> int:
+    with classifier_client(args) as classifier:
+        return _evaluate_all(args, classifier)
+
+
+def _evaluate_all(args: argparse.Namespace, classifier: tuple[Any, float] | None) -> int:
     from pv.intelligence.lexicon import SOURCES, Source, only_sources
 
     documents = load_part(args.lay_dir, args.part)
+    classified = None
+    if classifier is not None:
+        client, threshold = classifier
+        print(f"classifying the sentences of {len(documents)} documents (threshold {threshold:.4f}) ...")
+        classified = classifier_flags(documents, client, threshold)
     configurations: tuple[tuple[str, frozenset[str]], ...] = (
         ABLATION if args.ablation else (("all sources", frozenset(SOURCES)),)
     )
@@ -287,30 +425,37 @@ def _run(args: argparse.Namespace) -> int:
         floors = [float(f) for f in args.floors.split(",") if f.strip()] or [PHRASE_FLOOR]
         extractors += [(f" + phrases >= {f}", PhraseMappingExtractor(mapper, floor=f)) for f in floors]
     results: dict[str, Any] = {"part": args.part, "documents": len(documents), "configurations": {}}
+    if classifier is not None:
+        results["threshold"] = classifier[1]
+    errors: list[dict[str, Any]] = []
+    detailed = not args.ablation and len(extractors) == 1
     for (base, sources), (suffix, extractor) in [(c, e) for c in configurations for e in extractors]:
-        name = base + suffix
         chosen: frozenset[Source] = frozenset(s for s in SOURCES if s in sources)
         with only_sources(chosen):
-            evaluation = evaluate(
+            evaluations = evaluate(
                 documents,
+                classified=classified,
                 keep_errors=args.errors is not None,
                 judge_document=not args.no_judgement,
                 extractor=extractor,
             )
-        report = evaluation.report()
-        results["configurations"][name] = report
-        print(_line(name, report["overall"]))
-        if not args.ablation and len(extractors) == 1:
-            for kind in ("by_register", "by_language"):
-                for group, figures in report[kind].items():
-                    print(_line(f"  {group}", figures))
-            print(
-                "  specificity by kind: "
-                + ", ".join(f"{k} {v}" for k, v in report["specificity_by_kind"].items())
-            )
-        if args.errors:
-            args.errors.parent.mkdir(parents=True, exist_ok=True)
-            args.errors.write_text("".join(json.dumps(e) + "\n" for e in evaluation.errors), encoding="utf-8")
+        for screen, evaluation in evaluations.items():
+            name = base + suffix + (f" [{SCREEN_NAMES[screen]}]" if classified is not None else "")
+            report = evaluation.report()
+            results["configurations"][name] = report
+            print(_line(name, report["overall"]))
+            if detailed:
+                for kind in ("by_register", "by_language"):
+                    for group, figures in report[kind].items():
+                        print(_line(f"  {group}", figures))
+                print(
+                    "  specificity by kind: "
+                    + ", ".join(f"{k} {v}" for k, v in report["specificity_by_kind"].items())
+                )
+            errors.extend({"configuration": name, **e} for e in evaluation.errors)
+    if args.errors:
+        args.errors.parent.mkdir(parents=True, exist_ok=True)
+        args.errors.write_text("".join(json.dumps(e) + "\n" for e in errors), encoding="utf-8")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .lexicon import lexicon
 from .redaction import RuleRedactor
-from .text import tokenize, word_set
+from .text import Token, tokenize, word_set
 
 
 class Entity(BaseModel):
@@ -40,28 +40,36 @@ class ExtractorError(RuntimeError):
 
 
 class LexiconExtractor:
-    """The default extractor: the shipped drug and event vocabularies, misspelling-tolerant for drugs."""
+    """The default extractor: the shipped drug and event vocabularies, misspelling-tolerant for drugs.
+
+    `language` ("en" by default; "es", "fr", "de", "pt"): the events of that language's lay lexicon
+    are read too, named by their English terms (pv.intelligence.lexicon).
+    """
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
 
     def extract(self, sentences: Sequence[str], *, known_names: Iterable[str] = ()) -> list[list[Entity]]:
-        lex = lexicon()
-        results = []
-        for sentence in sentences:
-            tokens = tokenize(sentence)
-            results.append(
-                [
-                    Entity(
-                        type=m.term.kind,
-                        text=sentence[m.start : m.end],
-                        start=m.start,
-                        end=m.end,
-                        score=0.8 if m.fuzzy else 1.0,
-                        normalized=m.term.normalized,
-                        flags=m.term.flags,
-                    )
-                    for m in lex.match(tokens)
-                ]
-            )
-        return results
+        return self.extract_tokens(sentences, [tokenize(s) for s in sentences])
+
+    def extract_tokens(self, sentences: Sequence[str], tokens: Sequence[list[Token]]) -> list[list[Entity]]:
+        """The entities of sentences already tokenized (`tokens[i]` the tokens of `sentences[i]`)."""
+        lex = lexicon(self.language)
+        return [
+            [
+                Entity(
+                    type=m.term.kind,
+                    text=sentence[m.start : m.end],
+                    start=m.start,
+                    end=m.end,
+                    score=0.8 if m.fuzzy else 1.0,
+                    normalized=m.term.normalized,
+                    flags=m.term.flags,
+                )
+                for m in lex.match(sentence_tokens)
+            ]
+            for sentence, sentence_tokens in zip(sentences, tokens, strict=True)
+        ]
 
 
 _RESPONSE = TypeAdapter(list[list[Entity]])

@@ -16,11 +16,14 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-Verdict = Literal["retraction", "other_cause", "disease", "pre_existing", "not_taken", "third_party"]
+Verdict = Literal[
+    "retraction", "other_cause", "disease", "pre_existing", "not_taken", "third_party", "efficacy"
+]
 # Words that stand for the drug when its name is not repeated ("not the tablets", "nothing to do with it").
 _MEDICINE_WORDS = (
     "tablets?|pills?|meds?|medications?|medicines?|drugs?|injections?|jabs?|it|them|this|these|patch|"
-    "inhaler|vaccine|dose|treatment"
+    "inhaler|vaccine|dose|treatment|shots?|gel|creams?|drops|statins?|antibiotics?|capsules?|spray|"
+    "an(?:a)?esthetic"
 )
 _NEGATION = re.compile(r"\b(?:never|didn't|did not|hadn't|had not|wasn't|no|not)\b")
 _FIRST_PERSON = re.compile(
@@ -79,6 +82,8 @@ def judge(
             found.add(kind)
     if "long_standing" in found and "unchanged" in found:
         found.add("pre_existing")
+    if "praise" in found and "no_trouble" in found:
+        found.add("efficacy")
     if "third_party" in found and _FIRST_PERSON.search(events):
         found.discard("third_party")
     order: tuple[Verdict, ...] = (
@@ -88,5 +93,6 @@ def judge(
         "pre_existing",
         "not_taken",
         "third_party",
+        "efficacy",
     )
     return next((kind for kind in order if kind in found), None)

@@ -3,8 +3,10 @@
 Sources (README "Vocabularies"): drugs.tsv, built by `pv vocabularies` from the package
 drug-named-entity-recognition and the project's drug_overrides.tsv; hpo_events.tsv, built from the
 Human Phenotype Ontology; events.tsv, the project's own lay lexicon (and the flags: ime, cond,
-under:), which wins where both name a phrase. The vocabularies are read on first use, not at
-import: a Lambda cold start that never reaches case intelligence pays nothing.
+under:), which wins where both name a phrase; event_patterns.tsv, the lay lexicon's patterns of a
+body part or measure and what it does, a few words apart ("my heart keeps skipping", "my ankles
+have swollen up", "BP has crept up"). The vocabularies are read on first use, not at import: a
+Lambda cold start that never reaches case intelligence pays nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from .text import Token, tokenize
+from .text import Token, fold, tokenize, word_set
 
 Kind = Literal["DRUG", "AE"]
 # Where a term comes from: "lay" (events.tsv), "hpo" (hpo_events.tsv), "drugs" (the package's names
@@ -27,9 +29,24 @@ Source = Literal["lay", "hpo", "drugs", "project"]
 SOURCES: frozenset[Source] = frozenset({"lay", "hpo", "drugs", "project"})
 
 _PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+# At most this many words between a pattern's two parts ("my heart [keeps doing a weird] skipping").
+PATTERN_GAP = 4
+# A pattern never reads across these: "my heart isn't racing" names no palpitations, "my hair's
+# stopped falling out" no hair loss.
+_PATTERN_STOPS = word_set(
+    "no not never nor isn't aren't wasn't weren't doesn't don't didn't hasn't haven't hadn't won't "
+    "isnt arent wasnt werent doesnt dont didnt hasnt havent hadnt but and or "
+    "stopped stop stops less longer normal fine better"
+)
 # Misspelling tolerance: words this long may differ from a drug name by this many edits.
 _FUZZY_MIN_LENGTH = 6
 _FUZZY_TWO_EDITS_LENGTH = 9
+# First letters that sound alike, so a misspelling may start with either ("zarelto": Xarelto).
+_SOUND_ALIKE = {"x": "z", "z": "x"}
+# A drug name heard or typed as two or three words is looked for after these ("the met formin"),
+# when the words joined are at least this long.
+_JOIN_AFTER = frozenset({"the", "my", "his", "her", "their", "your", "our"})
+_JOINED_MIN_LENGTH = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +76,28 @@ class Match:
     fuzzy: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """An event said in two parts a few words apart: a body part or measure, then what it does
+    ("heart" ... "skipping": palpitations). Each part is a set of phrases (token tuples)."""
+
+    term: Term
+    second: frozenset[tuple[str, ...]]
+    longest_second: int
+
+
 @dataclass
 class Lexicon:
-    """Phrases (as token tuples) to terms, with the longest phrase per first word."""
+    """Phrases (as token tuples) to terms, with the longest phrase per first word; and the event
+    patterns, by their first part's phrases."""
 
     phrases: dict[tuple[str, ...], Term] = field(default_factory=dict)
+    patterns: dict[tuple[str, ...], list[Pattern]] = field(default_factory=dict)
+    # Phrases that hold an event word and name no event ("blister pack", "fall asleep"): read whole
+    # and skipped, unless a drug or a longer event starts at the same word ("fell asleep at the wheel").
+    not_events: set[tuple[str, ...]] = field(default_factory=set)
+    longest_not_event: dict[str, int] = field(default_factory=dict)
+    longest_pattern: dict[str, int] = field(default_factory=dict)  # first word -> longest first part
     longest: dict[str, int] = field(default_factory=dict)
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
     known_words: frozenset[str] = frozenset()
@@ -73,9 +107,22 @@ class Lexicon:
 
     def add(self, phrase: str, term: Term) -> None:
         """Add a phrase of a term; one written in capitals (an abbreviation: "AKI") matches only
-        words written in capitals."""
-        # most phrases are plain lowercase words: split them (tokenize gives the same, slower)
-        words = tuple(phrase.split()) if _PLAIN.fullmatch(phrase) else tuple(t.text for t in tokenize(phrase))
+        words written in capitals. An event phrase with an apostrophe ("can't sleep") also matches
+        as people type it without ("cant sleep")."""
+        words = _phrase_words(phrase)
+        for variant in _with_twin(words) if term.kind == "AE" else [words]:
+            self._add_words(phrase, variant, term)
+
+    def add_pattern(self, first: list[str], second: list[str], term: Term) -> None:
+        """Add an event pattern: one of the `first` phrases, at most PATTERN_GAP words, then one of
+        the `second` phrases (each with an apostrophe-free twin, as for phrases)."""
+        seconds = frozenset(w for p in second for w in _with_twin(_phrase_words(p)))
+        pattern = Pattern(term, seconds, max(len(w) for w in seconds))
+        for words in (w for p in first for w in _with_twin(_phrase_words(p))):
+            self.patterns.setdefault(words, []).append(pattern)
+            self.longest_pattern[words[0]] = max(self.longest_pattern.get(words[0], 0), len(words))
+
+    def _add_words(self, phrase: str, words: tuple[str, ...], term: Term) -> None:
         if not words or words in self.phrases:
             return  # first entry wins: a brand listed under two generics keeps the first
         self.phrases[words] = term
@@ -85,7 +132,7 @@ class Lexicon:
         if (
             "fuzzy" in term.flags
             and len(words) == 1
-            and words[0].isalpha()
+            and _spelt_word(words[0])
             and len(words[0]) >= _FUZZY_MIN_LENGTH
         ):
             self.single_drugs.setdefault(words[0][0], {})[words[0]] = term
@@ -110,6 +157,10 @@ class Lexicon:
         i = 0
         while i < len(tokens):
             found = self._match_at(tokens, i, kinds)
+            skipped = self._not_event_at(tokens, i)
+            if skipped and (found is None or (found.term.kind == "AE" and found.last - i <= skipped)):
+                i += skipped
+                continue
             if found is None:
                 i += 1
                 continue
@@ -117,21 +168,85 @@ class Lexicon:
             i = found.last
         return matches
 
+    def add_not_event(self, phrase: str) -> None:
+        """A phrase that names no event although it holds an event word ("blister pack")."""
+        for words in _with_twin(_phrase_words(phrase)):
+            self.not_events.add(words)
+            self.longest_not_event[words[0]] = max(self.longest_not_event.get(words[0], 0), len(words))
+
+    def _not_event_at(self, tokens: list[Token], i: int) -> int:
+        """How many tokens from i a not-event phrase covers (0: none)."""
+        longest = min(self.longest_not_event.get(tokens[i].text, 0), len(tokens) - i)
+        for length in range(longest, 0, -1):
+            words = tuple(t.text for t in tokens[i : i + length])
+            singular = (*words[:-1], words[-1][:-1]) if words[-1].endswith("s") else words
+            if words in self.not_events or singular in self.not_events:
+                return length
+        return 0
+
     def _match_at(self, tokens: list[Token], i: int, kinds: frozenset[Kind]) -> Match | None:
         first = tokens[i].text
         if not tokens[i].is_word:
             return None
+        phrase = None
         for length in range(min(self.longest.get(first, 1), len(tokens) - i), 0, -1):
             window = tokens[i : i + length]
             if not all(t.is_word for t in window):
                 continue
             term = self.lookup(tuple(t.text for t in window), in_capitals=all(t.capitals for t in window))
             if term is not None and term.kind in kinds:
-                return Match(term, i, i + length, window[0].start, window[-1].end)
+                phrase = Match(term, i, i + length, window[0].start, window[-1].end)
+                break
+        if "AE" in kinds and first in self.longest_pattern:
+            pattern = self._pattern_at(tokens, i)
+            if pattern is not None and (phrase is None or pattern.last > phrase.last):
+                return pattern  # "my ankles have swollen up" over "ankles"
+        if phrase is not None:
+            return phrase
         if "DRUG" in kinds:
             term = self.fuzzy_drug(first)
             if term is not None:
                 return Match(term, i, i + 1, tokens[i].start, tokens[i].end, fuzzy=True)
+            if i > 0 and tokens[i - 1].text in _JOIN_AFTER:
+                return self._heard_apart(tokens, i)
+        return None
+
+    def _heard_apart(self, tokens: list[Token], i: int) -> Match | None:
+        """A drug name that speech-to-text or a typist split in two or three words after "the" or
+        a possessive ("the met formin", "the jar dance", "the true licity"): the words joined, as
+        the name or one of its misspellings."""
+        for n in (2, 3):
+            window = tokens[i : i + n]
+            if len(window) < n or not all(t.text.isalpha() for t in window):
+                return None
+            joined = "".join(t.text for t in window)
+            if len(joined) < _JOINED_MIN_LENGTH:
+                continue
+            term = self.lookup((joined,))
+            fuzzy = term is None
+            term = self.fuzzy_drug(joined) if term is None else term
+            if term is not None and term.kind == "DRUG":
+                return Match(term, i, i + n, window[0].start, window[-1].end, fuzzy=fuzzy)
+        return None
+
+    def _pattern_at(self, tokens: list[Token], i: int) -> Match | None:
+        """The longest first part of a pattern at token i, then the nearest second part within
+        PATTERN_GAP words, in one run of words with no negation or clause break between."""
+        for length in range(min(self.longest_pattern[tokens[i].text], len(tokens) - i), 0, -1):
+            patterns = self.patterns.get(tuple(t.text for t in tokens[i : i + length]))
+            if not patterns:
+                continue
+            j = i + length
+            while j < len(tokens) and j <= i + length + PATTERN_GAP and tokens[j].is_word:
+                for pattern in patterns:
+                    for size in range(min(pattern.longest_second, len(tokens) - j), 0, -1):
+                        window = tokens[j : j + size]
+                        if all(t.is_word for t in window) and tuple(t.text for t in window) in pattern.second:
+                            return Match(pattern.term, i, j + size, tokens[i].start, window[-1].end)
+                if tokens[j].text in _PATTERN_STOPS:
+                    break
+                j += 1
+            return None
         return None
 
     def fuzzy_drug(self, word: str) -> Term | None:
@@ -142,7 +257,7 @@ class Lexicon:
         known-words list and of the dictionary words close to a drug name (common_words.txt)
         never match, so "singular" is not Singulair.
         """
-        if len(word) < _FUZZY_MIN_LENGTH or not word.isalpha() or word in self.known_words:
+        if len(word) < _FUZZY_MIN_LENGTH or not _spelt_word(word) or word in self.known_words:
             return None
         if word not in self._fuzzy_seen:
             if len(self._fuzzy_seen) > 50_000:
@@ -156,7 +271,10 @@ class Lexicon:
         limit = 2 if len(word) >= _FUZZY_TWO_EDITS_LENGTH else 1
         best: dict[str, int] = {}
         terms: dict[str, Term] = {}
-        for name, term in self.single_drugs.get(word[0], {}).items():
+        candidates = self.single_drugs.get(word[0], {})
+        if word[0] in _SOUND_ALIKE:  # "zarelto": Xarelto
+            candidates = {**candidates, **self.single_drugs.get(_SOUND_ALIKE[word[0]], {})}
+        for name, term in candidates.items():
             if abs(len(name) - len(word)) > limit:
                 continue
             distance = edit_distance(word, name, limit)
@@ -168,6 +286,22 @@ class Lexicon:
         nearest = min(best.values())
         winners = [n for n, d in best.items() if d == nearest]
         return terms[winners[0]] if len(winners) == 1 else None
+
+
+def _spelt_word(word: str) -> bool:
+    """Letters only, or letters joined by hyphens ("co-codamol")."""
+    return word.replace("-", "").isalpha() and not word.startswith("-") and not word.endswith("-")
+
+
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    # most phrases are plain lowercase words: split them (tokenize gives the same, slower)
+    return tuple(phrase.split()) if _PLAIN.fullmatch(phrase) else tuple(t.text for t in tokenize(phrase))
+
+
+def _with_twin(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The words, and the same without apostrophes when they have any ("can't": also "cant")."""
+    twin = tuple(w.replace("'", "") for w in words)
+    return [words, twin] if twin != words else [words]
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -217,9 +351,12 @@ def _add_rows(
 _active_sources: frozenset[Source] = SOURCES
 
 
-def lexicon() -> Lexicon:
-    """The drug and event vocabularies of pv/resources, read once per container."""
-    return _lexicon(_active_sources)
+def lexicon(language: str = "en") -> Lexicon:
+    """The drug and event vocabularies of pv/resources, read once per container; for another
+    language ("es", "fr", "de", "pt") with that language's lay lexicon (events.<language>.tsv) too."""
+    if language == "en":
+        return _lexicon(_active_sources)
+    return _language_lexicon(_active_sources, language)
 
 
 @contextlib.contextmanager
@@ -239,6 +376,13 @@ def _lexicon(sources: frozenset[Source]) -> Lexicon:
     event_words: set[str] = set()
     if "lay" in sources:
         event_words |= _add_rows(lex, _resource_lines("events.tsv"), "AE", "lay")
+        for row in _resource_lines("not_events.tsv"):
+            lex.add_not_event(row[0].strip())
+        flags = {t.normalized: t.flags for t in lex.phrases.values() if t.kind == "AE"}
+        for row in _resource_lines("event_patterns.tsv"):
+            term = row[0].strip().lower()
+            own = _flags([row[0], "", row[3]]) if len(row) > 3 else frozenset()
+            lex.add_pattern(row[1].split("|"), row[2].split("|"), Term("AE", term, flags.get(term, own)))
     if "hpo" in sources:
         event_words |= _add_rows(lex, _resource_lines("hpo_events.tsv"), "AE", "hpo")
     drug_rows = _resource_lines("drugs.tsv")
@@ -258,6 +402,36 @@ def _lexicon(sources: frozenset[Source]) -> Lexicon:
     unknown = {b for b in lex.broader.values() if b not in events}
     if unknown and "lay" in sources:
         raise ValueError(f"events.tsv: under: names terms it does not define: {sorted(unknown)}")
+    return lex
+
+
+@cache
+def _language_lexicon(sources: frozenset[Source], language: str) -> Lexicon:
+    """The English lexicon with the lay lexicon of `language`: its phrases (named by English terms,
+    with the flags the English lexicon gives each term) win over English events, never over drugs."""
+    base = _lexicon(sources)
+    lex = Lexicon(
+        patterns={words: list(found) for words, found in base.patterns.items()},
+        longest_pattern=dict(base.longest_pattern),
+        not_events=set(base.not_events),
+        longest_not_event=dict(base.longest_not_event),
+        single_drugs=base.single_drugs,
+        capitals_only=set(base.capitals_only),
+        broader=base.broader,
+    )
+    event_words: set[str] = set()
+    if "lay" in sources:
+        flags = {t.normalized: t.flags for t in base.phrases.values() if t.kind == "AE"}
+        for row in _resource_lines(f"events.{language}.tsv"):
+            term = Term("AE", row[0].strip().lower(), flags.get(row[0].strip().lower(), _flags(row)), "lay")
+            for phrase in row[1].split("|"):
+                if phrase.strip() and base.phrases.get(_phrase_words(phrase), term).kind != "DRUG":
+                    lex.add(phrase, term)
+                    event_words.update(lex_word for lex_word in phrase.lower().split())
+    for words, term in base.phrases.items():
+        lex.phrases.setdefault(words, term)
+        lex.longest[words[0]] = max(lex.longest.get(words[0], 0), len(words))
+    lex.known_words = base.known_words | frozenset(fold(w) for w in event_words if w.isalpha())
     return lex
 
 

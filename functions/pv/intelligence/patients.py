@@ -75,9 +75,10 @@ def reporter_identifiable(document: SourceDocument) -> bool:
     return bool(_SELF_IDENTIFIED.search("\n".join(u.text for u in document.units)))
 
 
-def patient_identifiable(text: str, patient: str | None) -> bool:
-    """Whether the patient is identifiable: someone the text points to, an age, a sex or initials."""
-    folded = fold(text)
+def patient_identifiable(text: str, patient: str | None, *, folded: str | None = None) -> bool:
+    """Whether the patient is identifiable: someone the text points to, an age, a sex or initials
+    (`folded`: the text folded, when the caller has it)."""
+    folded = fold(text) if folded is None else folded
     return patient is not None or bool(_AGE.search(folded) or _SEX.search(folded) or _INITIALS.search(text))
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter
 
-from .context import clause_bounds, opens_phrase
+from .context import context_rules
 from .extraction import Entity, Extractor, LexiconExtractor, answers_in_batches
 from .lexicon import lexicon
 from .text import Token, tokenize, word_set
@@ -71,11 +71,12 @@ def candidate_phrases(
     """Character spans of the sentence's clauses (cut at commas and where a verb phrase opens) that
     may name a reaction: two to ten words, an experience word ("my", "I", "keeps", "feel" ...),
     and no character an entity already took."""
+    rules = context_rules()
     spans = []
     i = 0
     while i < len(tokens):
-        start, end = clause_bounds(tokens, i, i + 1)
-        inner = (k for k in range(start + 1, end) if tokens[k].text == "," or opens_phrase(tokens, k))
+        start, end = rules.clause_bounds(tokens, i, i + 1)
+        inner = (k for k in range(start + 1, end) if tokens[k].text == "," or rules.opens_phrase(tokens, k))
         cuts = [start, *inner, end]
         for a, b in itertools.pairwise(cuts):
             words = [t for t in tokens[a:b] if t.is_word and t.text not in ("and", "or", "but", "so")]

@@ -21,10 +21,9 @@ from typing import get_args
 
 from pv.models import Criterion, SeriousnessCriterion
 
-from .context import clause_bounds, is_negated, is_uncertain
+from .context import ContextRules, context_rules
 from .lexicon import lexicon
-from .patients import RELATIVES
-from .text import Token, fold, word_set
+from .text import Token, fold
 
 # Patterns run over folded (lowercase, accent-free) sentences.
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -61,31 +60,33 @@ _EMERGENCY = re.compile(
     r"the (?:er|ed)|to er|casualty|urgent care|ambulance|paramedics?|"
     r"(?:called|rang|phoned|dialled|dialed) (?:999|911|112))\b"
 )
-# Words that say a treatment was given (looked for from 4 words before it to 3 after it).
-_GIVEN = word_set(
-    "gave give given giving got received receive needed need needing administered injected injection "
-    "injections shot shots dose doses treated reversed put had required requiring used infusion drip "
-    "transfused pumped"
-)
-_POSSESSIVES = frozenset({"my", "our"})
 # A baby exposed in the womb or through breast milk is the patient of a parent-child report.
 _EXPOSED = frozenset({"baby"})
-_FIRST_PERSON = word_set("i me i'm i've i'd myself")
 
 ORDER: tuple[Criterion, ...] = get_args(Criterion)
 
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence with its folded tokens and the token spans that belong to someone else's history."""
+    """A sentence with its folded tokens and the token spans that belong to someone else's history
+    (and its folded text, when the caller has it)."""
 
     text: str
     tokens: list[Token]
     excluded: frozenset[int] = frozenset()  # tokens in family-member or past-history clauses
+    folded: str | None = None
+
+    @property
+    def folded_text(self) -> str:
+        return fold(self.text) if self.folded is None else self.folded
 
 
 def criteria(
-    sentences: list[Sentence], important_events: dict[str, str], *, patient_relative: str | None = None
+    sentences: list[Sentence],
+    important_events: dict[str, str],
+    *,
+    patient_relative: str | None = None,
+    rules: ContextRules | None = None,
 ) -> list[SeriousnessCriterion]:
     """Criteria met, in ICH order, the first affirmative sentence as evidence for each.
 
@@ -93,29 +94,33 @@ def criteria(
     `patient_relative` is the family member who is the patient ("mother"), None when the patient
     is the reporter or unknown. A criterion phrase that is negated ("was not hospitalised"),
     hypothetical, in a clause about a family member's or past history, or about a relative who is
-    not the patient ("my father was hospitalised years ago") does not count.
+    not the patient ("my father was hospitalised years ago") does not count. `rules`: the context
+    rules of the document's language (English by default).
     """
+    rules = rules or context_rules()
     found: dict[str, str] = {}
     for sentence in sentences:
-        folded = fold(sentence.text)
+        folded = sentence.folded_text
         for name, pattern in _PATTERNS.items():
             # a congenital anomaly is the exposed child's: never set aside as a relative's
             own = name == "congenital_anomaly"
             if name not in found and any(
-                _affirmed(sentence, m.start(), m.end(), patient_relative, any_relative=own)
+                _affirmed(sentence, m.start(), m.end(), patient_relative, rules, any_relative=own)
                 for m in pattern.finditer(folded)
             ):
                 found[name] = sentence.text
     if important_events:
         found.setdefault("medically_important", next(iter(important_events.values())))
     if "medically_important" not in found:
-        urgent = urgent_treatment(sentences, patient_relative=patient_relative)
+        urgent = urgent_treatment(sentences, patient_relative=patient_relative, rules=rules)
         if urgent is not None:
             found["medically_important"] = urgent
     return [SeriousnessCriterion(criterion=name, evidence=found[name]) for name in ORDER if name in found]
 
 
-def urgent_treatment(sentences: list[Sentence], *, patient_relative: str | None = None) -> str | None:
+def urgent_treatment(
+    sentences: list[Sentence], *, patient_relative: str | None = None, rules: ContextRules | None = None
+) -> str | None:
     """The evidence of a rescue treatment given in emergency care, or None.
 
     Emergency care (A&E, emergency room, ambulance, paramedics) in one sentence and, in it or the
@@ -123,33 +128,42 @@ def urgent_treatment(sentences: list[Sentence], *, patient_relative: str | None 
     given ("they gave me vitamin K"). Both affirmed, about the patient. The evidence is the
     sentence, or the two sentences in document order.
     """
+    rules = rules or context_rules()
     for i, sentence in enumerate(sentences):
-        folded = fold(sentence.text)
+        folded = sentence.folded_text
         if not any(
-            _affirmed(sentence, m.start(), m.end(), patient_relative) for m in _EMERGENCY.finditer(folded)
+            _affirmed(sentence, m.start(), m.end(), patient_relative, rules)
+            for m in _EMERGENCY.finditer(folded)
         ):
             continue
         for j in (i, i + 1, i - 1):
-            if 0 <= j < len(sentences) and _treatment_given(sentences[j], patient_relative):
+            if 0 <= j < len(sentences) and _treatment_given(sentences[j], patient_relative, rules):
                 return " ".join(s.text for s in sentences[min(i, j) : max(i, j) + 1])
     return None
 
 
-def _treatment_given(sentence: Sentence, patient_relative: str | None) -> bool:
-    folded = fold(sentence.text)
-    for match in _treatments().finditer(folded):
+def _treatment_given(sentence: Sentence, patient_relative: str | None, rules: ContextRules) -> bool:
+    """A treatment of emergency_treatments.tsv with a word saying it was given, from 4 words
+    before it to 3 after it."""
+    for match in _treatments().finditer(sentence.folded_text):
         span = _span(sentence.tokens, match.start(), match.end())
-        if not span or not _affirmed(sentence, match.start(), match.end(), patient_relative):
+        if not span or not _affirmed(sentence, match.start(), match.end(), patient_relative, rules):
             continue
-        start, end = clause_bounds(sentence.tokens, span[0], span[-1] + 1)
+        start, end = rules.clause_bounds(sentence.tokens, span[0], span[-1] + 1)
         window = sentence.tokens[max(start, span[0] - 4) : min(end, span[-1] + 4)]
-        if any(t.text in _GIVEN for t in window):
+        if any(t.text in rules.cues.treatment_given for t in window):
             return True
     return False
 
 
 def _affirmed(
-    sentence: Sentence, start: int, end: int, patient_relative: str | None, *, any_relative: bool = False
+    sentence: Sentence,
+    start: int,
+    end: int,
+    patient_relative: str | None,
+    rules: ContextRules,
+    *,
+    any_relative: bool = False,
 ) -> bool:
     """The phrase at characters [start, end) is said of the patient (of anyone with `any_relative`),
     as a fact."""
@@ -157,26 +171,29 @@ def _affirmed(
     if not span or any(i in sentence.excluded for i in span):
         return False
     first, last = span[0], span[-1] + 1
-    if is_negated(sentence.tokens, first, last) or is_uncertain(sentence.tokens, first, last):
+    if rules.is_negated(sentence.tokens, first, last) or rules.is_uncertain(sentence.tokens, first, last):
         return False
-    return any_relative or not _about_other_relative(sentence.tokens, first, last, patient_relative)
+    return any_relative or not _about_other_relative(sentence.tokens, first, last, patient_relative, rules)
 
 
-def _about_other_relative(tokens: list[Token], first: int, last: int, patient_relative: str | None) -> bool:
+def _about_other_relative(
+    tokens: list[Token], first: int, last: int, patient_relative: str | None, rules: ContextRules
+) -> bool:
     """The clause is about a relative ("my dad was in hospital") who is not the patient.
 
     Not when the reporter comes back after the relative ("my husband took me to A&E"), nor when
     the clause names a drug ("I gave my son Calpol and he was admitted": the relative may well be
     the patient whom the patient finder missed; a missed serious case costs more than a review).
     """
-    start, end = clause_bounds(tokens, first, last)
+    cues = rules.cues
+    start, end = rules.clause_bounds(tokens, first, last)
     words = [t.text for t in tokens[start:first]]
     for k in range(len(words) - 1, 0, -1):
-        if words[k] in RELATIVES and words[k - 1] in _POSSESSIVES:
-            relative = RELATIVES[words[k]]
+        if words[k] in cues.relatives and words[k - 1] in cues.possessives:
+            relative = cues.relatives[words[k]]
             if relative in (patient_relative, *_EXPOSED):
                 return False
-            if any(w in _FIRST_PERSON for w in words[k + 1 :]):
+            if any(w in cues.reporter_words for w in words[k + 1 :]):
                 return False
             return not lexicon().match(tokens[start:end], frozenset({"DRUG"}))
     return False

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pv.models import CaseFacts, Channel, SourceDocument
-from pv.sentences import document_sentences, split_sentences
 
 from .lexicon import lexicon
 from .patients import reporter_qualification
-from .text import fold, tokenize
+from .text import tokenize
+
+if TYPE_CHECKING:
+    from .reading import DocumentReading
 
 _REPORTERS = {Channel.EMAIL: "Email sender", Channel.CALL: "Caller", Channel.SOCIAL: "Social media user"}
 _CRITERIA_WORDS = {
@@ -47,16 +49,24 @@ class ExtractiveSummarizer:
     "Caller reports dizziness and syncope after starting lisinopril. Serious: hospitalisation."
     """
 
-    def summarize(self, document: SourceDocument, facts: CaseFacts) -> str:
+    def summarize(
+        self, document: SourceDocument, facts: CaseFacts, *, reading: DocumentReading | None = None
+    ) -> str:
+        """The summary of `facts`, from the document's reading (`assess_case` passes the one it
+        made; without it the document is read here)."""
+        if reading is None:
+            from .reading import read_document
+
+            reading = read_document(document)
         reporter = _REPORTERS.get(document.channel, "Reporter")
-        qualification = reporter_qualification([fold(s) for s in document_sentences(document)], facts.patient)
+        qualification = reporter_qualification(reading.folded, facts.patient)
         if qualification is not None:
             reporter += f" (a {qualification})"
         who = {None: "", "reporter": "", "patient": " in a patient"}.get(
             facts.patient, f" in their {facts.patient}"
         )
         what = join_words(facts.events) or "a suspected adverse event (no event term recognised)"
-        started = _started_a_suspect(document, facts)
+        started = _started_a_suspect(reading, facts)
         if facts.suspect_drugs:
             link = "after starting" if started else "with"
             parts = [f"{reporter} reports {what}{who} {link} {join_words(facts.suspect_drugs)}."]
@@ -92,7 +102,7 @@ class ExtractiveSummarizer:
         )
         if concomitant:
             parts.append(f"Concomitant: {join_words(concomitant)}.")
-        if facts.language and facts.language != "en":
+        if facts.language and not reading.read_in_full:
             parts.append(f"Report in language '{facts.language}': events not extracted, needs human review.")
         if facts.missing_elements:
             parts.append(
@@ -101,10 +111,7 @@ class ExtractiveSummarizer:
         return " ".join(parts)
 
 
-_STARTING = frozenset({"start", "started", "starting", "began", "new", "switched"})
-
-
-def _started_a_suspect(document: SourceDocument, facts: CaseFacts) -> bool:
+def _started_a_suspect(reading: DocumentReading, facts: CaseFacts) -> bool:
     """A sentence says something was started or new, and names a suspect drug or no drug at all
     ("since I started it"): not one naming only a treatment or a concomitant drug ("I started
     metformin for my diabetes years ago")."""
@@ -115,9 +122,10 @@ def _started_a_suspect(document: SourceDocument, facts: CaseFacts) -> bool:
         for m in facts.mentions
         if m.normalized in suspects or m.normalized in others
     ]
-    for sentence in split_sentences(document.text):
-        words = [t.text for t in tokenize(sentence)]
-        if not _STARTING.intersection(words):
+    starting = reading.rules.cues.summary_starting
+    for sentence_tokens in reading.tokens:
+        words = [t.text for t in sentence_tokens]
+        if not starting.intersection(words):
             continue
         named = [suspect for run, suspect in names if _has_run(words, run)]
         if not named or any(named):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from pv.models import SourceDocument, ValidCaseElement
+from typing import TYPE_CHECKING
+
+from pv.models import ValidCaseElement
 
 from .patients import patient_identifiable, reporter_identifiable
 
+if TYPE_CHECKING:
+    from .reading import DocumentReading
+
 
 def missing_elements(
-    document: SourceDocument, *, patient: str | None, suspect_drugs: list[str], events: list[str]
+    reading: DocumentReading, *, suspect_drugs: list[str], events: list[str]
 ) -> list[ValidCaseElement]:
     """The valid-case elements the document lacks (a follow-up asks for them), in ICH order."""
     missing: list[ValidCaseElement] = []
-    if not reporter_identifiable(document):
+    if not reporter_identifiable(reading.document):
         missing.append("reporter")
-    if not patient_identifiable(document.text, patient):
+    if not patient_identifiable(reading.document.text, reading.patient, folded=reading.folded_text):
         missing.append("patient")
     if not suspect_drugs:
         missing.append("suspect_drug")
