@@ -152,3 +152,18 @@ def test_elided_french_articles_are_words_of_their_own():
 )
 def test_short_texts_are_told_apart_by_language(text: str, language: str) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("For: acne. Taking lymecycline three months, skin better. 6/10", "acne"),
+        ("Omeprazole 20mg at bedtime for reflux. Works well.", "dyspepsia"),
+    ],
+)
+def test_a_reviews_condition_is_its_indication(text: str, event: str) -> None:
+    """GIVEN a review that names the condition after "For:" or after a dose WHEN read THEN the
+    condition is the drug's indication, not a reaction (English reviews; the rule has no language)."""
+    facts = assess_case(_post(text), [])
+    assert event not in facts.events
+    assert "indication" in [m.role for m in facts.mentions if m.normalized == event]

@@ -10,6 +10,7 @@ with the English cues and those of the document's language (es, fr, de, pt), so 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
@@ -24,6 +25,8 @@ Phrases = tuple[tuple[str, ...], ...]
 # Punctuation ends a clause in every language; the words that do are cues (clause_words).
 _CLAUSE_PUNCTUATION = frozenset({";", ".", "!", "?", ":"})
 _NEGATION_WINDOW = 6
+# A dose as written ("20mg", "2.5mg", "100mcg"): the drug being taken.
+_DOSE = re.compile(r"\d+(?:[.,]\d+)?(?:mg|mcg|ug|µg|ml|g|iu|units?)")
 _GIVING_WINDOW = 4
 # A baby's reactions are never a family member's history: a baby is exposed in the womb, through
 # breast milk or given the drug ("I took sertraline while breastfeeding. My baby was admitted").
@@ -366,6 +369,9 @@ class ContextRules:
         clause_start, clause_end = self.clause_bounds(tokens, first, last)
         if tokens[clause_start].text in c.purpose and first - clause_start <= 4:
             return True  # a review's "For IBS.", "For period cramps, the ones that ..."
+        after_colon = clause_start >= 2 and tokens[clause_start - 1].text == ":"
+        if after_colon and tokens[clause_start - 2].text in c.purpose and first - clause_start <= 3:
+            return True  # a review site's "For: acne."
         if any(t.text in c.relieving for t in tokens[max(clause_start, first - 5) : first]):
             return True  # "cured my reflux", "it's helped a lot with the pain": what the drug treats
         # "for" and its like count only in the event's own verb phrase: "I take metformin for
@@ -377,7 +383,9 @@ class ContextRules:
         window_start = max(did, first - 5)
         before = _words(tokens, window_start, first)
         earlier = range(clause_start, first)
-        drug_or_taking_before = any(i in drug_tokens or tokens[i].text in c.taking for i in earlier)
+        drug_or_taking_before = any(
+            i in drug_tokens or tokens[i].text in c.taking or _DOSE.fullmatch(tokens[i].text) for i in earlier
+        )  # "20mg at bedtime for reflux": a dose is the drug taken
         if any(w in c.purpose for w in before) and drug_or_taking_before:
             return True
         if any(w in c.indication for w in before) or _has_phrase(before, c.indication_phrases):
