@@ -154,6 +154,9 @@ def cues(language: str = "en") -> Cues:
     values: dict[str, object] = {}
     for f in fields(Cues):
         found = [v for lang in chosen for v in rows.get(f.name, {}).get(lang, [])]
+        # "-no" in a language's row takes the English word away (Portuguese "no" is "in the")
+        removed = {v[1:] for v in found if v.startswith("-") and len(v) > 1}
+        found = [v for v in found if v not in removed and not (v.startswith("-") and len(v) > 1)]
         if f.name == "relatives":
             values[f.name] = dict(RELATIVES) | dict(v.split("=", 1) for v in found)
         elif f.name.endswith("_phrases"):
@@ -222,8 +225,9 @@ class ContextRules:
 
         A verb phrase ends where another begins: at a word that opens one ("so", "then", "now",
         "which", ...), or at "and", "or" or a comma followed by a subject or a verb ("... and took
-        Piriton for it", "for diabetes and get diarrhoea"), not by a noun listed with the one
-        before ("for my headaches and nausea", "metformin and gliclazide for my diabetes").
+        Piriton for it", "for diabetes and get diarrhoea"), or by a possessive with a verb right
+        after it ("for a cold and my heart was pounding"), not by a noun listed with the one before
+        ("for my headaches and nausea", "metformin and gliclazide for my diabetes").
         """
         c = self.cues
         word = tokens[i].text
@@ -231,6 +235,8 @@ class ContextRules:
             return True
         if (word in c.phrase_joiners or word == ",") and i + 1 < len(tokens):
             following = tokens[i + 1].text
+            if following in c.possessives:  # "for a cold and my heart was pounding"
+                return any(t.text in c.phrase_verbs for t in tokens[i + 2 : i + 5])
             return following in c.subjects or following in c.phrase_verbs or following in c.phrase_openers
         return False
 
@@ -252,10 +258,12 @@ class ContextRules:
         seen = 0
         while i >= clause_start and seen < _NEGATION_WINDOW:
             word = tokens[i].text
-            if word in c.scope_ends or (
-                word == "," and i + 1 < first and tokens[i + 1].text in c.comma_continuations
+            if (
+                word in c.scope_ends
+                or (word == "," and i + 1 < first and tokens[i + 1].text in c.comma_continuations)
+                or (word in c.phrase_joiners and i + 1 < first and tokens[i + 1].text in c.subjects)
             ):
-                break
+                break  # "zero sex drive and I yawn nonstop": the yawning is not denied
             following = _words(tokens, i, min(i + 4, first))
             if (
                 word in c.negations
@@ -386,7 +394,13 @@ class ContextRules:
         drug_or_taking_before = any(
             i in drug_tokens or tokens[i].text in c.taking or _DOSE.fullmatch(tokens[i].text) for i in earlier
         )  # "20mg at bedtime for reflux": a dose is the drug taken
-        if any(w in c.purpose for w in before) and drug_or_taking_before:
+        purposes = [
+            i
+            for i, w in enumerate(before)
+            if w in c.purpose
+            and not (i + 1 < len(before) and (before[i + 1] in c.durations or before[i + 1].isdigit()))
+        ]  # not "on Ozempic for 8 months reports hair shedding": how long, not what for
+        if purposes and drug_or_taking_before:
             return True
         if any(w in c.indication for w in before) or _has_phrase(before, c.indication_phrases):
             return drug_or_taking_before or any(w in c.indication for w in before)
