@@ -153,16 +153,16 @@ def test_a_report_forwarded_as_an_attachment_becomes_a_case_without_its_senders_
     assert "rosa" not in json.dumps(alert).lower()
 
 
-def test_a_post_in_another_language_naming_a_drug_becomes_an_incomplete_case_for_review(pipeline):
-    """GIVEN a Spanish post about bruising on Xarelto, which the classifier (English case reports)
-    scores low WHEN the pipeline runs THEN the rules flag it, and its case is incomplete (no event
-    the English rules could extract) with a summary that asks for a person to read it."""
+def test_a_post_in_a_language_the_rules_do_not_read_becomes_an_incomplete_case_for_review(pipeline):
+    """GIVEN an Italian post about bruising on Xarelto, which the classifier (English case reports)
+    scores low WHEN the pipeline runs THEN the rules flag it by its drug, and its case is incomplete
+    (no event the rules could extract) with a summary that asks for a person to read it."""
     pipeline.push_post(
         {
-            "id": "es-1",
-            "text": "Desde que empecé con Xarelto me salen moretones por todo el cuerpo.",
+            "id": "it-1",
+            "text": "Da quando ho iniziato Xarelto mi vengono lividi su tutto il corpo.",
             "author": "@fake_user3",
-            "language": "es",
+            "language": "it",
         }
     )
 
@@ -177,6 +177,28 @@ def test_a_post_in_another_language_naming_a_drug_becomes_an_incomplete_case_for
     assert "needs human review" in case["facts"]["summary"]
     [alert] = pipeline.alerts()
     assert "fake_user3" not in json.dumps(alert)
+
+
+def test_a_spanish_post_is_read_by_the_rules_into_a_case_with_its_event(pipeline):
+    """GIVEN a Spanish post about bruising on Xarelto WHEN the pipeline runs THEN the rules flag it
+    and its case has the drug and the event, in English terms, with no review note for the language."""
+    pipeline.push_post(
+        {
+            "id": "es-1",
+            "text": "Desde que empecé con Xarelto me salen moretones por todo el cuerpo.",
+            "author": "@fake_user3",
+            "language": "es",
+        }
+    )
+
+    pipeline.run()
+
+    [screening] = pipeline.screenings()
+    assert screening["is_ae"] is True and screening["flag_sources"] == ["rules"]
+    [case] = pipeline.cases()
+    assert (case["facts"]["suspect_drugs"], case["facts"]["events"]) == (["rivaroxaban"], ["bruising"])
+    assert "adverse_event" not in case["facts"]["missing_elements"]
+    assert "needs human review" not in case["facts"]["summary"]
 
 
 def test_a_call_analytics_transcript_becomes_a_case_from_the_customers_words(pipeline):
