@@ -308,6 +308,7 @@ def run_pipeline_bench(
             template=args.template or DEFAULT_TEMPLATE,
             retry_delay_s=args.retry_delay,
             function_log=args.function_log,
+            in_process_aws=not getattr(args, "http_aws", False),
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
             with stages.installed() if clock else contextlib.nullcontext(stages):
@@ -316,6 +317,8 @@ def run_pipeline_bench(
                 stats = stack.run_until_idle(timeout_s=args.timeout)
                 elapsed = time.perf_counter() - started
             report = collect(stack, expected)
+            moto_calls = dict(stack.transport.calls) if stack.transport is not None else {}
+            moto_seconds = dict(stack.transport.seconds) if stack.transport is not None else {}
     finally:
         proxy.stop()
     states = report["terminal_states"]
@@ -351,6 +354,14 @@ def run_pipeline_bench(
         "sentences_per_call": round(proxy.stats.sentences / max(1, proxy.stats.calls), 1),
         "sentences_per_doc": round(proxy.stats.sentences / max(1, documents), 2),
         "endpoint": proxy.kind,
+        # The functions' and the pump's AWS calls, answered by moto in this process (none over
+        # HTTP with --http-aws), per document in, by operation.
+        "aws_calls_per_doc": round(sum(moto_calls.values()) / max(1, documents), 2),
+        "aws_calls_by_operation": dict(sorted(moto_calls.items())),
+        "emulator_ms_per_call": {
+            k: round(v * 1000 / moto_calls[k], 2) for k, v in sorted(moto_seconds.items())
+        },
+        "emulator_ms_per_doc": round(sum(stats.emulator_wall_s.values()) * 1000 / max(1, documents), 2),
         "function_invocations": stats.invocations,
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -91,6 +91,10 @@ class PumpStats:
     handler_cpu_s: dict[str, float] = field(default_factory=dict)
     # Wall time the pump spent on its own: receiving, deleting, returning messages, building events.
     overhead_s: float = 0.0
+    # Seconds per function inside moto itself when the stack answers AWS calls in process (they
+    # run on the function's thread then, and are taken out of handler_cpu_s).
+    emulator_wall_s: dict[str, float] = field(default_factory=dict)
+    emulator_cpu_s: dict[str, float] = field(default_factory=dict)
 
 
 class FunctionEnvironment:
@@ -144,6 +148,12 @@ class FunctionEnvironment:
         self._active = fn.logical_id
 
 
+class Emulator(Protocol):
+    """What answers the functions' AWS calls in this process (`pv_local.transport.InProcessMoto`)."""
+
+    def thread_seconds(self) -> tuple[float, float]: ...
+
+
 class EventPump:
     """Delivers queue messages to their functions in batches, honouring partial batch failures."""
 
@@ -156,8 +166,10 @@ class EventPump:
         account_id: str,
         retry_delay_s: int = 1,
         log_stream: IO[str] | None = None,
+        emulator: Emulator | None = None,
     ) -> None:
         self.sqs = sqs
+        self.emulator = emulator
         self.sources = sources
         self.environment = environment
         self.region = region
@@ -293,12 +305,20 @@ class EventPump:
             self.stats.invocations += 1
             self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
             wall, cpu = time.perf_counter(), time.thread_time()
+            moto_wall, moto_cpu = self.emulator.thread_seconds() if self.emulator else (0.0, 0.0)
             try:
                 with self._function_output():
                     yield context
             finally:
+                if self.emulator is not None:
+                    after_wall, after_cpu = self.emulator.thread_seconds()
+                    moto_wall, moto_cpu = after_wall - moto_wall, after_cpu - moto_cpu
+                else:
+                    moto_wall = moto_cpu = 0.0
+                _add(self.stats.emulator_wall_s, fn.logical_id, moto_wall)
+                _add(self.stats.emulator_cpu_s, fn.logical_id, moto_cpu)
                 _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
-                _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu)
+                _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu - moto_cpu)
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

@@ -21,6 +21,7 @@ SageMaker runtime contract). Moto's state is process-wide: run one LocalStack at
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -34,10 +35,12 @@ from typing import IO, Any
 
 import boto3
 
+from pv_local.emulation import item_level_transactions
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
 from pv_local.resources import Provisioned, Provisioner
 from pv_local.template import FunctionSpec, Resolver, Template, TemplateError, load_template
+from pv_local.transport import InProcessMoto
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -129,6 +132,7 @@ class LocalStack:
         retry_delay_s: int = 1,
         backend: str = "torch",
         function_log: IO[str] | None = None,
+        in_process_aws: bool = True,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
@@ -158,6 +162,10 @@ class LocalStack:
         self.stack_name = stack_name
         self.retry_delay_s = retry_delay_s
         self.function_log = function_log
+        self.in_process_aws = in_process_aws
+        # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
+        self.transport: InProcessMoto | None = None
+        self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
         self.resources: dict[str, Provisioned] = {}
         self.functions: dict[str, LocalFunction] = {}
         self.moto_url = ""
@@ -213,6 +221,10 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
+        self._emulation.enter_context(item_level_transactions())
+        if self.in_process_aws:
+            self.transport = InProcessMoto(self._moto._server.app, f"{host}:{port}")
+            self._emulation.enter_context(self.transport.installed())
         # Moto's backends are process-wide: start from an empty account.
         urllib.request.urlopen(
             urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
@@ -278,6 +290,7 @@ class LocalStack:
             ACCOUNT_ID,
             retry_delay_s=self.retry_delay_s,
             log_stream=self.function_log,
+            emulator=self.transport,
         )
 
     def _names_unemulated(self, value: Any) -> bool:
@@ -315,6 +328,7 @@ class LocalStack:
         if self._model_server is not None:
             self._model_server.stop()  # pv_model's EndpointServer: socket and batch worker
             self._model_server = None
+        self._emulation.close()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
