@@ -177,6 +177,7 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
         sender=e2b_sender(config),
         rules=rule_set(config.due_date_rules),
         get_case=cases.get,
+        get_cases=cases.get_many,
         keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
         index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
         # The phrase mapper of the patient-language work plugs in here when it lands:

@@ -36,6 +36,26 @@ def _plain(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def batch_get(table: Any, key: str, values: list[str], **options: Any) -> list[dict[str, Any]]:
+    """The items of `table` whose `key` is one of `values`, in any order (one BatchGetItem per 100
+    keys, throttled keys asked again); `options`: ProjectionExpression, ConsistentRead."""
+    ids = list(dict.fromkeys(values))
+    found: list[dict[str, Any]] = []
+    client = table.meta.client  # the Table's client (de)serializes values as the Table does
+    for start in range(0, len(ids), _BATCH_GET_MAX):
+        keys = [{key: i} for i in ids[start : start + _BATCH_GET_MAX]]
+        request: dict[str, Any] = {table.name: {"Keys": keys, **options}}
+        for attempt in itertools.count():
+            if not request:
+                break
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            response = client.batch_get_item(RequestItems=request)
+            found.extend(response["Responses"].get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
 class OriginalNotScreened(Exception):
     """A duplicate arrived before the first delivery of its document was recorded."""
 
@@ -86,22 +106,8 @@ class ScreeningStore:
     def existing(self, document_ids: list[str]) -> set[str]:
         """Which of these documents already have a screening record (one BatchGetItem per 100 ids,
         not one GetItem per document)."""
-        ids = list(dict.fromkeys(document_ids))
-        found: set[str] = set()
-        client = self.table.meta.client
-        for start in range(0, len(ids), _BATCH_GET_MAX):
-            # The Table's client (de)serializes attribute values as the Table does.
-            keys = [{"document_id": i} for i in ids[start : start + _BATCH_GET_MAX]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ProjectionExpression": "document_id"}}
-            for attempt in itertools.count():
-                if not request:
-                    break
-                if attempt:
-                    time.sleep(min(1.0, 0.05 * 2**attempt))
-                response = client.batch_get_item(RequestItems=request)
-                found.update(item["document_id"] for item in response["Responses"].get(self.table.name, []))
-                request = response.get("UnprocessedKeys") or {}  # throttled keys: asked again
-        return found
+        items = batch_get(self.table, "document_id", document_ids, ProjectionExpression="document_id")
+        return {item["document_id"] for item in items}
 
     def get(self, document_id: str) -> Screening | None:
         item = self.table.get_item(Key={"document_id": document_id}).get("Item")
@@ -219,6 +225,11 @@ class CaseStore:
     def get(self, case_id: str) -> Case | None:
         item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
         return Case.model_validate(from_item(item)) if item else None
+
+    def get_many(self, case_ids: list[str]) -> list[Case]:
+        """The stored cases among these ids, in the order given (one BatchGetItem per 100 ids)."""
+        items = {i["case_id"]: i for i in batch_get(self.table, "case_id", case_ids, ConsistentRead=True)}
+        return [Case.model_validate(from_item(items[i])) for i in dict.fromkeys(case_ids) if i in items]
 
     def mark_alert_sent(self, case_id: str) -> None:
         self.table.update_item(
