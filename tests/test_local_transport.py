@@ -1,18 +1,14 @@
-"""The local stack answers its own AWS calls in process, and moto's transactions copy only their items."""
+"""The local stack answers its own AWS calls in process; its pump batches and runs functions side by side."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
-from pv_local.emulation import item_level_transactions
 from pv_local.stack import LocalStack
 
 REGION = "eu-west-1"
@@ -114,83 +110,69 @@ def test_function_cpu_excludes_the_time_spent_inside_moto(stack: LocalStack) -> 
     assert stack.pump.stats.emulator_cpu_s["ScreenFunction"] > 0
 
 
-# Moto's transactions with item-level backups --------------------------------------------
+class Overlap:
+    """ScreenFunction waits for a CaseFunction invocation to start: it can only when the two run
+    at once. Counts each function's invocations in flight."""
+
+    def __init__(self) -> None:
+        self.case_started = threading.Event()
+        self.saw_case_while_screening = False
+        self.in_flight = {"ScreenFunction": 0, "CaseFunction": 0}
+        self.most_in_flight = {"ScreenFunction": 0, "CaseFunction": 0}
+        self.bodies: list[str] = []
+        self.lock = threading.Lock()
+
+    def _enter(self, name: str, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.in_flight[name] += 1
+            self.most_in_flight[name] = max(self.most_in_flight[name], self.in_flight[name])
+            self.bodies += [r["body"] for r in event["Records"]]
+
+    def _leave(self, name: str) -> None:
+        with self.lock:
+            self.in_flight[name] -= 1
+
+    def screen(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self._enter("ScreenFunction", event)
+        try:
+            if self.case_started.wait(timeout=20):
+                self.saw_case_while_screening = True
+            return {"batchItemFailures": []}
+        finally:
+            self._leave("ScreenFunction")
+
+    def case(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self._enter("CaseFunction", event)
+        try:
+            self.case_started.set()
+            return {"batchItemFailures": []}
+        finally:
+            self._leave("CaseFunction")
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws(), item_level_transactions():
-        client = boto3.client("dynamodb", region_name=REGION)
-        for name in ("cases", "drugs"):
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
+def test_with_concurrency_each_function_runs_beside_the_other_one_invocation_at_a_time(
+    stack: LocalStack,
+) -> None:
+    """GIVEN posts on SocialQueue and requests on CaseQueue WHEN the pump runs concurrently THEN
+    CaseFunction ran while ScreenFunction was in an invocation, neither function ever ran two
+    invocations at once, and every message was delivered once."""
+    overlap = Overlap()
+    screen, case = stack.functions["ScreenFunction"], stack.functions["CaseFunction"]
+    handlers = screen.handler, case.handler
+    screen.handler, case.handler = overlap.screen, overlap.case
+    try:
+        for n in range(12):
+            stack.send("SocialQueue", json.dumps({"post": n}))
+        for n in range(12):
+            stack.client("sqs").send_message(
+                QueueUrl=stack.physical("CaseQueue"), MessageBody=json.dumps({"case": n})
             )
-        client.put_item(TableName="cases", Item={"id": {"S": "a"}, "v": {"N": "1"}})
-        client.put_item(TableName="drugs", Item={"id": {"S": "d"}, "v": {"N": "1"}})
-        yield client
-
-
-def _items(client: Any, table: str) -> dict[str, str]:
-    return {i["id"]["S"]: i["v"]["N"] for i in client.scan(TableName=table)["Items"]}
-
-
-def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb: Any) -> None:
-    """GIVEN a transaction that writes a new item, updates one and puts another table's item, and
-    whose last condition fails WHEN it runs THEN it is cancelled and nothing it wrote remains; the
-    tables were not copied to get there (moto alone puts a deep copy of each table back)."""
-    tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables
-    before = {name: id(table) for name, table in tables.items()}
-    with pytest.raises(ClientError) as raised:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": "cases", "Item": {"id": {"S": "b"}, "v": {"N": "2"}}}},
-                {
-                    "Update": {
-                        "TableName": "cases",
-                        "Key": {"id": {"S": "a"}},
-                        "UpdateExpression": "SET v = :v",
-                        "ExpressionAttributeValues": {":v": {"N": "9"}},
-                    }
-                },
-                {"Put": {"TableName": "drugs", "Item": {"id": {"S": "d"}, "v": {"N": "7"}}}},
-                {
-                    "ConditionCheck": {
-                        "TableName": "drugs",
-                        "Key": {"id": {"S": "x"}},
-                        "ConditionExpression": "attribute_exists(id)",
-                    }
-                },
-            ]
-        )
-    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
-    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
-    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
-    assert _items(dynamodb, "cases") == {"a": "1"}
-    assert _items(dynamodb, "drugs") == {"d": "1"}
-    assert {name: id(table) for name, table in tables.items()} == before
-
-
-def test_a_transaction_naming_one_item_twice_is_rejected_and_writes_nothing(dynamodb: Any) -> None:
-    with pytest.raises(ClientError) as raised:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": "cases", "Item": {"id": {"S": "c"}, "v": {"N": "3"}}}},
-                {"Put": {"TableName": "cases", "Item": {"id": {"S": "c"}, "v": {"N": "4"}}}},
-            ]
-        )
-    assert raised.value.response["Error"]["Code"] == "ValidationException"
-    assert _items(dynamodb, "cases") == {"a": "1"}
-
-
-def test_a_transaction_that_holds_applies_all_its_writes(dynamodb: Any) -> None:
-    dynamodb.transact_write_items(
-        TransactItems=[
-            {"Put": {"TableName": "cases", "Item": {"id": {"S": "b"}, "v": {"N": "2"}}}},
-            {"Delete": {"TableName": "drugs", "Key": {"id": {"S": "d"}}}},
-        ]
+        stack.run_until_idle(timeout_s=120, concurrent=True)
+    finally:
+        screen.handler, case.handler = handlers
+    assert overlap.saw_case_while_screening
+    assert overlap.most_in_flight == {"ScreenFunction": 1, "CaseFunction": 1}
+    delivered = sorted(b for b in overlap.bodies if "s3:TestEvent" not in b)  # the bucket's own
+    assert delivered == sorted(
+        [json.dumps({"post": n}) for n in range(12)] + [json.dumps({"case": n}) for n in range(12)]
     )
-    assert _items(dynamodb, "cases") == {"a": "1", "b": "2"}
-    assert _items(dynamodb, "drugs") == {}

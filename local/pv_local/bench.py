@@ -314,7 +314,9 @@ def run_pipeline_bench(
             with stages.installed() if clock else contextlib.nullcontext(stages):
                 started = time.perf_counter()
                 send(stack, items)
-                stats = stack.run_until_idle(timeout_s=args.timeout)
+                stats = stack.run_until_idle(
+                    timeout_s=args.timeout, concurrent=not getattr(args, "serial", False)
+                )
                 elapsed = time.perf_counter() - started
             report = collect(stack, expected)
             moto_calls = dict(stack.transport.calls) if stack.transport is not None else {}
@@ -363,6 +365,7 @@ def run_pipeline_bench(
         },
         "emulator_ms_per_doc": round(sum(stats.emulator_wall_s.values()) * 1000 / max(1, documents), 2),
         "function_invocations": stats.invocations,
+        "functions_concurrently": not getattr(args, "serial", False),
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],
@@ -405,6 +408,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--timeout", type=float, default=900.0, help="seconds before the run gives up")
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
     bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
+    bench.add_argument("--serial", action="store_true", help="one function invocation at a time")
+    bench.add_argument("--http-aws", action="store_true", help="the functions reach moto over HTTP")
+    bench.add_argument(
+        "--compare-stack",
+        action="store_true",
+        help="also run the same documents with moto over HTTP and one invocation at a time (the "
+        "old local stack), and report the ratio",
+    )
     add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)
 
@@ -453,6 +464,11 @@ def run_bench_command(args: argparse.Namespace) -> int:
             model_sps = measure_model_alone(url, sentences, batch_size=32)
         with out.status("Running the sample documents..."):
             pipeline = run_pipeline_bench(args, args.copies, url)
+        old_stack = None
+        if getattr(args, "compare_stack", False):
+            with out.status("Running them again on the old local stack (HTTP, serial)..."):
+                old_args = argparse.Namespace(**{**vars(args), "serial": True, "http_aws": True})
+                old_stack = run_pipeline_bench(old_args, args.copies, url)
         peak = server.peak_rss_mb() if server is not None else None
         if not args.no_profile:
             with out.status("Profiling a smaller pass..."):
@@ -463,6 +479,16 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "model_alone_sps": round(model_sps, 1),
         "model_ceiling_docs_per_s": round(ceiling, 2),
         "docs_per_s_vs_model": round(pipeline["docs_per_s"] / ceiling, 3),
+        "old_stack": None
+        if old_stack is None
+        else {
+            "docs_per_s": old_stack["docs_per_s"],
+            "stages_ms": old_stack["stages_ms"],
+            "handler_cpu_ms_per_doc": old_stack["handler_cpu_ms_per_doc"],
+        },
+        "docs_per_s_vs_old_stack": None
+        if old_stack is None
+        else round(pipeline["docs_per_s"] / max(1e-9, old_stack["docs_per_s"]), 3),
         "server_rss_at_rest_mb": at_rest,
         "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],
@@ -489,7 +515,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
         out.print(f"{name}: {report[name]}")
     out.print(f"stages_ms: {json.dumps(report['stages_ms'])}")
     out.print(f"handler_cpu_ms_per_doc: {json.dumps(report['handler_cpu_ms_per_doc'])}")
-    for name in ("endpoint_calls_per_doc", "cold_import_ratio", "documents", "elapsed_s"):
+    for name in (
+        "endpoint_calls_per_doc",
+        "cold_import_ratio",
+        "documents",
+        "elapsed_s",
+        "docs_per_s_vs_old_stack",
+    ):
         out.print(f"{name}: {report[name]}")
     out.print(f"Report written to {args.json}")
     return 0

@@ -457,10 +457,14 @@ class LocalStack:
     # running ------------------------------------------------------------------------------
 
     def run_until_idle(
-        self, timeout_s: float = 600.0, on_progress: Callable[[PumpStats, int], None] | None = None
+        self,
+        timeout_s: float = 600.0,
+        on_progress: Callable[[PumpStats, int], None] | None = None,
+        concurrent: bool = False,
     ) -> PumpStats:
-        """Pump until every queue is drained, then collect the alerts that arrived."""
-        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress)
+        """Pump until every queue is drained, then collect the alerts that arrived (`concurrent`:
+        each function on its own thread, `EventPump.run_until_idle`)."""
+        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress, concurrent=concurrent)
         self.alerts()
         return stats
 
