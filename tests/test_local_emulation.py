@@ -93,3 +93,36 @@ def test_a_transaction_that_holds_applies_all_its_writes(dynamodb: Any) -> None:
     )
     assert _items(dynamodb, "cases") == {"a": "1", "b": "2"}
     assert _items(dynamodb, "drugs") == {}
+
+
+EVERY_TYPE = {
+    "id": {"S": "all"},
+    "n": {"N": "12.5"},
+    "flag": {"BOOL": False},
+    "none": {"NULL": True},
+    "names": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2"]},
+    "nested": {"M": {"list": {"L": [{"S": "x"}, {"N": "3"}, {"M": {"deep": {"BOOL": True}}}]}}},
+    "raw": {"B": b"\x00\xffbytes"},
+    "raws": {"BS": [b"\x01", b"\x02"]},
+    "mixed": {"L": [{"S": "y"}, {"B": b"\x03"}]},
+}
+
+
+def test_attribute_values_are_written_as_moto_writes_them(dynamodb: Any) -> None:
+    """GIVEN an item of every attribute type (binary too, nested in maps and lists) WHEN it is read
+    with plain attribute values THEN the answer is the one moto's own serializer gives."""
+    from pv_local.emulation import plain_attribute_values
+
+    dynamodb.put_item(TableName="cases", Item=EVERY_TYPE)
+    key = {"id": {"S": "all"}}
+    with plain_attribute_values():
+        fast = dynamodb.get_item(TableName="cases", Key=key)["Item"]
+        fast_query = dynamodb.query(
+            TableName="cases",
+            KeyConditionExpression="id = :id",
+            ExpressionAttributeValues={":id": {"S": "all"}},
+        )["Items"]
+    slow = dynamodb.get_item(TableName="cases", Key=key)["Item"]
+    assert fast == slow == EVERY_TYPE
+    assert fast_query == [EVERY_TYPE]

@@ -177,6 +177,10 @@ AWS_STAGES = {
     ("dynamodb", "PutItem", "CasesTable"): "case_write",
     ("dynamodb", "TransactWriteItems", "CasesTable"): "case_write",
     ("dynamodb", "UpdateItem", "CasesTable"): "alert_mark",
+    ("dynamodb", "BatchGetItem", "CasesTable"): "linked_cases_read",
+    ("dynamodb", "Query", "MatchKeysTable"): "match_key_lookup",
+    ("dynamodb", "BatchWriteItem", "MatchKeysTable"): "match_key_index",
+    ("kms", "GenerateMac", ""): "match_key_hash",
     ("sqs", "SendMessage", "CaseQueue"): "case_enqueue",
     ("sns", "Publish", "SafetyAlertsTopic"): "publish",
     ("sagemaker-runtime", "InvokeEndpoint", ""): "endpoint_wait",
@@ -309,6 +313,7 @@ def run_pipeline_bench(
             retry_delay_s=args.retry_delay,
             function_log=args.function_log,
             in_process_aws=not getattr(args, "http_aws", False),
+            moto_speedups=not getattr(args, "http_aws", False),
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
             with stages.installed() if clock else contextlib.nullcontext(stages):
@@ -409,12 +414,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
     bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
     bench.add_argument("--serial", action="store_true", help="one function invocation at a time")
-    bench.add_argument("--http-aws", action="store_true", help="the functions reach moto over HTTP")
+    bench.add_argument(
+        "--http-aws", action="store_true", help="the functions reach moto over HTTP, moto as it comes"
+    )
     bench.add_argument(
         "--compare-stack",
         action="store_true",
-        help="also run the same documents with moto over HTTP and one invocation at a time (the "
-        "old local stack), and report the ratio",
+        help="also run the same documents with moto over HTTP and as it comes, one invocation at "
+        "a time (the old local stack), and report the ratio",
     )
     add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)

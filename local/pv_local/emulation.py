@@ -1,4 +1,4 @@
-"""Moto, made to cost what the AWS service would while the local stack runs (behaviour unchanged).
+"""Moto, made to cost less while the local stack runs (behaviour unchanged).
 
 Moto's `TransactWriteItems` deep-copies every table a transaction writes before applying it, so
 it can put the copy back if the transaction is cancelled. A case write is one transaction (the
@@ -6,6 +6,12 @@ case and its drug index items), so each one cost time in proportion to the cases
 52-59 ms per document over a 224-document `pv bench`, growing with the run (quadratic over a
 backlog). `item_level_transactions` keeps moto's own transaction code and its checks, but backs up
 only the items the transaction names, and on cancellation puts those items back as they were.
+
+Moto's JSON response serializer walks every DynamoDB attribute value against the service model,
+looking each of its ten possible members up under several spellings: a GetItem, BatchGetItem or
+Query of a stored case (a few hundred attributes) cost 10-80 ms. The values moto's DynamoDB
+backend returns are already in the wire format (`Item.to_json()`), so `plain_attribute_values`
+writes them as they are, unless they hold binary (which the serializer base64-encodes).
 """
 
 from __future__ import annotations
@@ -106,3 +112,40 @@ def item_level_transactions() -> Iterator[None]:
         with _install_lock:
             backend_type.transact_write_items = original  # type: ignore[method-assign]
             models.copy = module_copy
+
+
+def _no_binary(value: Any) -> bool:
+    """True when this DynamoDB JSON value holds no B or BS anywhere (it is then already final)."""
+    if not isinstance(value, dict):
+        return False
+    if "B" in value or "BS" in value:
+        return False
+    if "M" in value:
+        members = value["M"]
+        return isinstance(members, dict) and all(_no_binary(v) for v in members.values())
+    if "L" in value:
+        items = value["L"]
+        return isinstance(items, list) and all(_no_binary(v) for v in items)
+    return True
+
+
+@contextmanager
+def plain_attribute_values() -> Iterator[None]:
+    """While open, DynamoDB attribute values in moto's JSON responses are written as they are."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    with _install_lock:
+        original = BaseJSONSerializer._serialize_type_structure
+
+        def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+            if shape.name == "AttributeValue" and _no_binary(value):
+                self._default_serialize(serialized, value, shape, key)
+                return
+            original(self, serialized, value, shape, key)
+
+        BaseJSONSerializer._serialize_type_structure = serialize_structure  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        with _install_lock:
+            BaseJSONSerializer._serialize_type_structure = original  # type: ignore[method-assign]

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import boto3
 
-from pv_local.emulation import item_level_transactions
+from pv_local.emulation import item_level_transactions, plain_attribute_values
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
 from pv_local.resources import Provisioned, Provisioner
@@ -133,6 +133,7 @@ class LocalStack:
         backend: str = "torch",
         function_log: IO[str] | None = None,
         in_process_aws: bool = True,
+        moto_speedups: bool = True,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
@@ -163,6 +164,7 @@ class LocalStack:
         self.retry_delay_s = retry_delay_s
         self.function_log = function_log
         self.in_process_aws = in_process_aws
+        self.moto_speedups = moto_speedups  # pv_local.emulation, while the stack runs
         # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
         self.transport: InProcessMoto | None = None
         self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
@@ -221,7 +223,9 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
-        self._emulation.enter_context(item_level_transactions())
+        if self.moto_speedups:
+            self._emulation.enter_context(item_level_transactions())
+            self._emulation.enter_context(plain_attribute_values())
         if self.in_process_aws:
             self.transport = InProcessMoto(self._moto._server.app, f"{host}:{port}")
             self._emulation.enter_context(self.transport.installed())
