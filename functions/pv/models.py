@@ -59,6 +59,9 @@ class SourceDocument(BaseModel):
         default_factory=list,
         description="a social post's product (what the feed collected it for), as the feed names it",
     )
+    source_version: str | None = Field(
+        default=None, description="the S3 object version read (a versioned bucket's notification names it)"
+    )
 
     @property
     def screened_units(self) -> list[TextUnit]:
@@ -75,6 +78,11 @@ def document_id_for(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def source_ref(source_key: str, source_version: str | None) -> str:
+    """One delivery's reference: the key, and the object version where the bucket is versioned."""
+    return f"{source_key}?versionId={source_version}" if source_version else source_key
+
+
 def post_document_id(post_id: str, text: str) -> str:
     """A social post's identity: the sha256 of its channel id and text."""
     return document_id_for(f"{post_id}\n{text}".encode())
@@ -88,6 +96,7 @@ class Quarantined(BaseModel):
     channel: Channel | None = None
     reason: str = Field(description="short, fixed-vocabulary reason; never the document's text")
     received_at: datetime | None = None
+    source_version: str | None = None
 
 
 ParseResult = SourceDocument | Quarantined
@@ -110,6 +119,7 @@ class Screening(BaseModel):
 
     document_id: str
     source_key: str
+    source_version: str | None = Field(default=None, description="the S3 object version screened")
     channel: Channel | None = None
     status: ScreeningStatus
     is_ae: bool = False
@@ -127,7 +137,9 @@ class Screening(BaseModel):
     received_at: datetime | None = None
     screened_at: datetime
     duplicate_keys: list[str] = Field(
-        default_factory=list, description="other keys that delivered the same bytes (not screened again)"
+        default_factory=list,
+        description="other deliveries of the same bytes, not screened again: keys, or `key?versionId=v`"
+        " for another version (`source_ref`)",
     )
     unread_attachments: int = Field(
         default=0, description="attachments whose text was not screened (not a PDF with a text layer)"

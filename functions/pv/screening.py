@@ -32,6 +32,7 @@ from pv.models import (
     SentenceScore,
     SourceDocument,
     document_id_for,
+    source_ref,
 )
 from pv.sentences import document_sentences
 
@@ -47,6 +48,8 @@ class S3Object(BaseModel):
     model_config = ConfigDict(extra="ignore")
     key: str
     size: int | None = None
+    # Present when the bucket is versioned: the version this event is about (read that one).
+    versionId: str | None = None
 
 
 class S3Bucket(BaseModel):
@@ -90,7 +93,8 @@ class MessageOutcome:
     results: list[ParseResult] = field(default_factory=list)
     screenings: dict[str, Screening] = field(default_factory=dict)
     documents: dict[str, SourceDocument] = field(default_factory=dict)
-    duplicates: dict[str, str] = field(default_factory=dict)  # source key -> document id screened before
+    # source_ref (key, with the version where there is one) -> document id screened before
+    duplicates: dict[str, str] = field(default_factory=dict)
     error: Exception | None = None
 
 
@@ -134,10 +138,11 @@ class ScreeningPipeline:
                     MessageBody=self._case_request(document, screening).model_dump_json(),
                 )
             if not self.screenings.put_if_absent(screening):
-                outcome.duplicates[screening.source_key] = document_id
-        for source_key, document_id in outcome.duplicates.items():
-            # Its terminal state: a duplicate of the document already screened under another key.
-            self.screenings.record_duplicate(document_id, source_key)
+                outcome.duplicates[source_ref(screening.source_key, screening.source_version)] = document_id
+        for ref, document_id in outcome.duplicates.items():
+            # Its terminal state: a duplicate of the document already screened under another key
+            # (or as another version of the same key).
+            self.screenings.record_duplicate(document_id, ref)
 
     def _case_request(self, document: SourceDocument, screening: Screening) -> CaseRequest:
         return CaseRequest(
@@ -192,16 +197,20 @@ class ScreeningPipeline:
             if not record.eventName.startswith("ObjectCreated"):
                 continue
             key = unquote_plus(record.s3.object.key)
+            version = record.s3.object.versionId
             received_at = record.eventTime or self.clock()
             try:
-                body = self.bucket.read(key, self.max_document_bytes, bucket=record.s3.bucket.name)
+                body = self.bucket.read(
+                    key, self.max_document_bytes, bucket=record.s3.bucket.name, version_id=version
+                )
             except ObjectMissing:
-                results.append(_quarantine_unread(key, OBJECT_MISSING, received_at))
+                results.append(_quarantine_unread(key, version, OBJECT_MISSING, received_at))
                 continue
             except ObjectTooLarge:
-                results.append(_quarantine_unread(key, TOO_LARGE, received_at))
+                results.append(_quarantine_unread(key, version, TOO_LARGE, received_at))
                 continue
-            results.extend(parse_object(key, body, received_at, self.max_document_bytes))
+            parsed = parse_object(key, body, received_at, self.max_document_bytes)
+            results.extend(r.model_copy(update={"source_version": version}) if version else r for r in parsed)
         return results
 
     def _new_documents(self, outcomes: dict[str, MessageOutcome]) -> list[tuple[str, SourceDocument]]:
@@ -215,7 +224,8 @@ class ScreeningPipeline:
         pending = []
         for message_id, document in candidates:
             if document.document_id in seen:
-                outcomes[message_id].duplicates[document.source_key] = document.document_id
+                ref = source_ref(document.source_key, document.source_version)
+                outcomes[message_id].duplicates[ref] = document.document_id
                 del outcomes[message_id].documents[document.document_id]
                 continue
             seen.add(document.document_id)
@@ -243,6 +253,7 @@ class ScreeningPipeline:
                     channel=document.channel,
                     reason="no_text",
                     received_at=document.received_at,
+                    source_version=document.source_version,
                 )
                 outcome.screenings[document.document_id] = self._quarantined(quarantined, 0.0)
                 continue
@@ -266,6 +277,7 @@ class ScreeningPipeline:
             outcome.screenings[document.document_id] = Screening(
                 document_id=document.document_id,
                 source_key=document.source_key,
+                source_version=document.source_version,
                 channel=document.channel,
                 status="screened",
                 is_ae=bool(flagged),
@@ -286,6 +298,7 @@ class ScreeningPipeline:
         return Screening(
             document_id=item.document_id,
             source_key=item.source_key,
+            source_version=item.source_version,
             channel=item.channel,
             status="quarantined",
             quarantine_reason=item.reason,
@@ -295,12 +308,15 @@ class ScreeningPipeline:
         )
 
 
-def _quarantine_unread(key: str, reason: str, received_at: datetime) -> Quarantined:
+def _quarantine_unread(key: str, version: str | None, reason: str, received_at: datetime) -> Quarantined:
+    """An object that was not read; its identity is the reason, the key and the version, so each
+    version of a key gets its own record."""
     prefix = key.split("/", 1)[0]
     channel = Channel(prefix) if prefix in {c.value for c in Channel} else None
     return Quarantined(
         source_key=key,
-        document_id=document_id_for(f"{reason}:{key}".encode()),
+        source_version=version,
+        document_id=document_id_for(f"{reason}:{source_ref(key, version)}".encode()),
         channel=channel,
         reason=reason,
         received_at=received_at,

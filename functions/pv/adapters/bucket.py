@@ -17,6 +17,10 @@ def parsed_key(document_id: str) -> str:
     return f"{PARSED_PREFIX}{document_id}.json"
 
 
+# What S3 answers for a key, a version or a bucket that is not there (with ListBucket granted).
+_MISSING = ("NoSuchKey", "NoSuchVersion", "404", "NoSuchBucket")
+
+
 class ObjectMissing(Exception):
     """The object was deleted (or never existed) before it could be read."""
 
@@ -30,12 +34,21 @@ class IntakeBucket:
     s3: Any  # boto3 s3 client
     name: str
 
-    def read(self, key: str, max_bytes: int, bucket: str | None = None) -> bytes:
-        """The object's bytes, refusing objects over `max_bytes` before downloading them."""
+    def read(
+        self, key: str, max_bytes: int, bucket: str | None = None, version_id: str | None = None
+    ) -> bytes:
+        """The object's bytes, refusing objects over `max_bytes` before downloading them.
+
+        `version_id`: that version (what a versioned bucket's notification names), whatever is
+        current now; a later overwrite or delete marker does not change what is read.
+        """
+        request = {"Bucket": bucket or self.name, "Key": key}
+        if version_id:
+            request["VersionId"] = version_id
         try:
-            response = self.s3.get_object(Bucket=bucket or self.name, Key=key)
+            response = self.s3.get_object(**request)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise ObjectMissing(key) from exc
             raise
         body = response["Body"]
