@@ -1,8 +1,8 @@
 """Screening: turn intake messages into documents, classify their sentences, record and route them.
 
-A batch of messages is screened together so that the sentences of all its documents share
-endpoint calls; each message then completes (or fails) on its own, so one bad message never fails
-the rest of the batch.
+A batch of messages is screened together so that the sentences of its documents share endpoint
+calls; each document is scored (or fails) on its own and each message then completes (or fails)
+on its own, so one bad document never fails the rest of the batch.
 """
 
 from __future__ import annotations
@@ -235,18 +235,15 @@ class ScreeningPipeline:
     def _classify(
         self, pending: list[tuple[str, SourceDocument]], outcomes: dict[str, MessageOutcome]
     ) -> None:
-        spans: list[tuple[str, SourceDocument, int, int]] = []
-        sentences: list[str] = []
-        for message_id, document in pending:
-            doc_sentences = document_sentences(document)
-            spans.append((message_id, document, len(sentences), len(sentences) + len(doc_sentences)))
-            sentences.extend(doc_sentences)
+        """Score every pending document's sentences; a document the endpoint fails on fails its
+        own message only (`ClassifierClient.classify_documents`)."""
+        texts = [document_sentences(document) for _, document in pending]
         started = time.perf_counter()
-        classification = self.classifier.classify(sentences) if sentences else None
+        classification = self.classifier.classify_documents(texts) if any(texts) else None
         classify_ms = (time.perf_counter() - started) * 1000
-        for message_id, document, start, end in spans:
+        for (message_id, document), sentences, k in zip(pending, texts, range(len(texts)), strict=True):
             outcome = outcomes[message_id]
-            if end == start:
+            if not sentences:
                 quarantined = Quarantined(
                     source_key=document.source_key,
                     document_id=document.document_id,
@@ -258,12 +255,12 @@ class ScreeningPipeline:
                 outcome.screenings[document.document_id] = self._quarantined(quarantined, 0.0)
                 continue
             assert classification is not None
-            failure = next((err for s, e, err in classification.failed if s < end and e > start), None)
-            if failure is not None:
-                outcome.error = failure
+            result = classification.documents[k]
+            if result.error is not None:
+                outcome.error = result.error
                 continue
-            scores = classification.probabilities[start:end]
-            scored = dict(zip(sentences[start:end], scores, strict=True))
+            scores = result.probabilities
+            scored = dict(zip(sentences, scores, strict=True))
             flagged = [
                 SentenceScore(text=text, label="Adverse_Event", score=round(score, 4))
                 for text, score in scored.items()
@@ -284,10 +281,10 @@ class ScreeningPipeline:
                 flag_sources=sources,
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
-                sentence_count=end - start,
+                sentence_count=len(sentences),
                 flagged=flagged,
                 model=classification.model,
-                endpoint_calls=_batches_spanned(start, end, self.classifier.batch_size),
+                endpoint_calls=result.calls,
                 timings_ms={"classify_batch": round(classify_ms, 1)},
                 received_at=document.received_at,
                 screened_at=self.clock(),
@@ -328,8 +325,3 @@ def _unread_attachments(document: SourceDocument) -> int:
     counted = document.metadata.get("attachments", "0")
     read = document.metadata.get("attachments_read", "0")
     return max(0, int(counted) - int(read)) if counted.isdigit() and read.isdigit() else 0
-
-
-def _batches_spanned(start: int, end: int, batch_size: int) -> int:
-    """How many endpoint batches carried some of the sentences [start, end)."""
-    return (end - 1) // batch_size - start // batch_size + 1
