@@ -110,6 +110,21 @@ class SentenceScore(BaseModel):
     score: float = Field(description="probability of Adverse_Event")
 
 
+# Flagged sentences a record carries itself (Screening, CaseRequest, Case): the top ones by score.
+# A document with more keeps the full list in the bucket (`flagged_ref`): a 620 KB call note can
+# flag 3,000 sentences, over DynamoDB's 400 KB item and SQS's 256 KB message.
+MAX_INLINE_FLAGGED = 50
+
+
+def inline_flagged(flagged: list[SentenceScore], limit: int = MAX_INLINE_FLAGGED) -> list[SentenceScore]:
+    """The `limit` highest-scoring flagged sentences (the earlier first among equal scores), in
+    document order."""
+    if len(flagged) <= limit:
+        return list(flagged)
+    top = sorted(range(len(flagged)), key=lambda i: (-flagged[i].score, i))[:limit]
+    return [flagged[i] for i in sorted(top)]
+
+
 ScreeningStatus = Literal["screened", "quarantined"]
 FlagSource = Literal["classifier", "rules"]
 
@@ -126,7 +141,13 @@ class Screening(BaseModel):
     max_score: float | None = None
     threshold: float | None = None
     sentence_count: int = 0
-    flagged: list[SentenceScore] = Field(default_factory=list)
+    flagged: list[SentenceScore] = Field(
+        default_factory=list, description="the top MAX_INLINE_FLAGGED flagged sentences, in order"
+    )
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     flag_sources: list[FlagSource] = Field(
         default_factory=list, description="what found the adverse event: the classifier, the rules, or both"
     )
@@ -154,7 +175,11 @@ class CaseRequest(BaseModel):
     source_key: str
     received_at: datetime
     document_ref: str = Field(description="S3 key of the parsed SourceDocument JSON")
-    flagged: list[SentenceScore]
+    flagged: list[SentenceScore] = Field(description="the top MAX_INLINE_FLAGGED flagged sentences")
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     max_score: float
     model: str | None = None
 
@@ -231,7 +256,11 @@ class Case(BaseModel):
     received_at: datetime
     due_date: date
     created_at: datetime
-    flagged: list[SentenceScore]
+    flagged: list[SentenceScore] = Field(description="the top MAX_INLINE_FLAGGED flagged sentences")
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     facts: CaseFacts
     alert_state: Literal["pending", "sent"] = "pending"
     # Review: every change bumps `version` (optimistic concurrency) and appends an audit record.

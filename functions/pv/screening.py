@@ -32,6 +32,7 @@ from pv.models import (
     SentenceScore,
     SourceDocument,
     document_id_for,
+    inline_flagged,
     source_ref,
 )
 from pv.sentences import document_sentences
@@ -95,6 +96,8 @@ class MessageOutcome:
     documents: dict[str, SourceDocument] = field(default_factory=dict)
     # source_ref (key, with the version where there is one) -> document id screened before
     duplicates: dict[str, str] = field(default_factory=dict)
+    # document id -> every flagged sentence, where there are more than its Screening holds
+    flagged: dict[str, list[SentenceScore]] = field(default_factory=dict)
     error: Exception | None = None
 
 
@@ -130,7 +133,12 @@ class ScreeningPipeline:
         """
         if outcome.error is not None:
             raise outcome.error
-        for document_id, screening in outcome.screenings.items():
+        for document_id, screening in list(outcome.screenings.items()):
+            if document_id in outcome.flagged:
+                # Before the case request and the record that name it.
+                ref = self.bucket.put_flagged(document_id, outcome.flagged[document_id])
+                screening = screening.model_copy(update={"flagged_ref": ref})
+                outcome.screenings[document_id] = screening
             if screening.is_ae:
                 document = outcome.documents[document_id]
                 self.sqs.send_message(
@@ -152,6 +160,8 @@ class ScreeningPipeline:
             received_at=document.received_at,
             document_ref=self.bucket.put_parsed(document),
             flagged=screening.flagged,
+            flagged_count=screening.flagged_count,
+            flagged_ref=screening.flagged_ref,
             max_score=screening.max_score or 0.0,
             model=screening.model,
         )
@@ -271,6 +281,9 @@ class ScreeningPipeline:
                 evidence = [text for text in self.rule_check(document) if text in scored]
                 flagged = [SentenceScore(text=t, label="Not_AE", score=round(scored[t], 4)) for t in evidence]
                 sources = ["rules"] if flagged else []
+            inline = inline_flagged(flagged)
+            if len(inline) < len(flagged):
+                outcome.flagged[document.document_id] = flagged
             outcome.screenings[document.document_id] = Screening(
                 document_id=document.document_id,
                 source_key=document.source_key,
@@ -282,7 +295,8 @@ class ScreeningPipeline:
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
                 sentence_count=len(sentences),
-                flagged=flagged,
+                flagged=inline,
+                flagged_count=len(flagged),
                 model=classification.model,
                 endpoint_calls=result.calls,
                 timings_ms={"classify_batch": round(classify_ms, 1)},

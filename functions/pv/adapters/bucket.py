@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
 
-from pv.models import SourceDocument
+from pv.models import SentenceScore, SourceDocument
 
 PARSED_PREFIX = "parsed/"
 
@@ -15,6 +16,15 @@ PARSED_PREFIX = "parsed/"
 def parsed_key(document_id: str) -> str:
     """Where the parsed SourceDocument of a document is kept."""
     return f"{PARSED_PREFIX}{document_id}.json"
+
+
+def flagged_key(document_id: str) -> str:
+    """Where the full list of a document's flagged sentences is kept (under parsed/: what
+    ScreenFunction derives from a document, never notified, encrypted with the data key)."""
+    return f"{PARSED_PREFIX}flagged/{document_id}.json"
+
+
+_FLAGGED = TypeAdapter(list[SentenceScore])
 
 
 # What S3 answers for a key, a version or a bucket that is not there (with ListBucket granted).
@@ -71,6 +81,18 @@ class IntakeBucket:
             ContentType="application/json",
         )
         return key
+
+    def put_flagged(self, document_id: str, flagged: list[SentenceScore]) -> str:
+        """Keep every flagged sentence of a document (personal data: stays in this bucket)."""
+        key = flagged_key(document_id)
+        self.s3.put_object(
+            Bucket=self.name, Key=key, Body=_FLAGGED.dump_json(flagged), ContentType="application/json"
+        )
+        return key
+
+    def get_flagged(self, key: str) -> list[SentenceScore]:
+        """A document's full list of flagged sentences (`put_flagged`)."""
+        return _FLAGGED.validate_json(self.s3.get_object(Bucket=self.name, Key=key)["Body"].read())
 
     def get_parsed(self, key: str) -> SourceDocument:
         body = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
