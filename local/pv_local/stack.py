@@ -205,6 +205,10 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from pv_local import s3_events
+
+        s3_events.install()  # notifications name the object version, as S3's do
+
         body = load_template(self.template_path)
         declared = body.get("Parameters") or {}
         defaults = {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}

@@ -82,20 +82,27 @@ class ScreeningStore:
             raise
         return True
 
-    def record_duplicate(self, document_id: str, source_key: str) -> None:
-        """Note another key that delivered an already screened document (once per key).
+    def record_duplicate(self, document_id: str, ref: str) -> None:
+        """Note another delivery of an already screened document (once per key and version).
 
+        `ref`: `source_ref(key, version)`. The screened delivery itself is not noted again.
         Raises `OriginalNotScreened` while the first delivery has no record yet (it failed, or
         is later in the same batch), so the duplicate's message is retried after it.
         """
+        key, _, version = ref.partition("?versionId=")
+        values = {":none": [], ":refs": [ref], ":ref": ref, ":key": key}
+        other = "source_key <> :key"
+        if version:
+            other = f"({other} OR attribute_not_exists(source_version) OR source_version <> :version)"
+            values[":version"] = version
         try:
             self.table.update_item(
                 Key={"document_id": document_id},
                 UpdateExpression="SET duplicate_keys = "
-                "list_append(if_not_exists(duplicate_keys, :none), :keys)",
-                ConditionExpression="attribute_exists(document_id) AND source_key <> :key"
-                " AND NOT contains(duplicate_keys, :key)",
-                ExpressionAttributeValues={":none": [], ":keys": [source_key], ":key": source_key},
+                "list_append(if_not_exists(duplicate_keys, :none), :refs)",
+                ConditionExpression="attribute_exists(document_id)"
+                f" AND NOT contains(duplicate_keys, :ref) AND {other}",
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
