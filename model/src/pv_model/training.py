@@ -623,6 +623,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     val_at_half = binary_metrics(ordered_labels, ordered_scores, 0.5)
     ade = data.ade_validation
     parts = {"ade": binary_metrics(ordered_labels[:ade], ordered_scores[:ade], threshold)}
+    # the F1 of ADE validation at its own best threshold, comparable with ADE-only runs
+    parts["ade"]["best_f1"] = best_f1(ordered_labels[:ade], ordered_scores[:ade])
     document_threshold = None
     if data.lay_dev_labels:
         from pv_model.lay import document_scores
