@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -30,9 +29,8 @@ os.environ.update(
 )
 
 import endpoint_double
+from template_stack import TEST_PARAMETERS, provision_template
 
-ENDPOINT_NAME = "ae-classifier-test"
-REGION = "eu-west-1"
 # The tests' names for the template's resources: short name -> logical id.
 RESOURCES = {
     "bucket": "IntakeBucket",
@@ -211,51 +209,6 @@ def _lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
         "eventSourceARN": f"arn:aws:sqs:eu-west-1:123456789012:{name}",
         "awsRegion": "eu-west-1",
     }
-
-
-def _drain(sqs: Any, queue_url: str) -> None:
-    for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-# Template parameters of the tests' stack: the endpoint double's name, small classifier batches (a
-# few sentences already span several endpoint calls) and a 64 KiB document limit (the size-limit
-# tests need not upload 5 MiB).
-TEST_PARAMETERS = {
-    "ClassifierEndpointName": ENDPOINT_NAME,
-    "ClassifierBatchSize": "8",
-    "MaxDocumentBytes": "65536",
-}
-TEST_STACK = "pv-test"
-
-
-@functools.cache
-def _template_body() -> dict[str, Any]:
-    from pv_local.stack import DEFAULT_TEMPLATE
-    from pv_local.template import load_template
-
-    return load_template(DEFAULT_TEMPLATE)
-
-
-@functools.cache
-def _session() -> Any:
-    """One boto3 session for every provisioning: its service models are loaded once."""
-    import boto3
-
-    return boto3.Session()
-
-
-def provision_template(parameters: dict[str, str] | None = None) -> ProvisionedStack:
-    """Every resource of `template.yaml` created in moto (call inside `mock_aws`), through the
-    provisioner the local stack uses: the template's queue attributes, redrive policies, bucket
-    versioning and encryption, keys, tables and indexes."""
-    from pv_local.provision import provision
-    from pv_local.template import Template
-
-    template = Template(_template_body(), parameters if parameters is not None else TEST_PARAMETERS)
-    stack = provision(_session(), None, template, region=REGION, stack_name=TEST_STACK)
-    _drain(_session().client("sqs"), stack.physical("IntakeQueue"))  # S3's s3:TestEvent
-    return stack
 
 
 @pytest.fixture
