@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,19 +220,15 @@ def template_parameters() -> dict[str, str]:
     return dict(TEST_PARAMETERS)
 
 
-@pytest.fixture
-def pipeline(
-    endpoint: endpoint_double.EndpointDouble,
-    monkeypatch: pytest.MonkeyPatch,
-    template_parameters: dict[str, str],
-) -> Iterator[Pipeline]:
-    """The template's resources in moto, the functions' environments from the template, and the
-    endpoint double behind them."""
+@contextlib.contextmanager
+def deployed_pipeline(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str]) -> Iterator[Pipeline]:
+    """The template deployed in moto with `parameters`, the functions' environments set through
+    `monkeypatch`; the endpoint double's URL is the caller's to set."""
     from moto import mock_aws
     from pv import runtime
 
     with mock_aws():
-        stack = provision_template(template_parameters)
+        stack = provision_template(parameters)
         # The functions share this process: every variable the template sets on any of them is set.
         environment: dict[str, str] = {}
         for function, variables in stack.environments().items():
@@ -241,3 +239,21 @@ def pipeline(
         runtime.reset()
         yield Pipeline(stack)
         runtime.reset()
+
+
+@pytest.fixture(scope="session")
+def start_pipeline() -> Callable[[pytest.MonkeyPatch, dict[str, str]], ContextManager[Pipeline]]:
+    """`deployed_pipeline`, for a fixture of wider scope than `pipeline` (a calibration run)."""
+    return deployed_pipeline
+
+
+@pytest.fixture
+def pipeline(
+    endpoint: endpoint_double.EndpointDouble,
+    monkeypatch: pytest.MonkeyPatch,
+    template_parameters: dict[str, str],
+) -> Iterator[Pipeline]:
+    """The template's resources in moto, the functions' environments from the template, and the
+    endpoint double behind them."""
+    with deployed_pipeline(monkeypatch, template_parameters) as deployed:
+        yield deployed
