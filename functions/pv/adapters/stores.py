@@ -5,15 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from pv.models import Case, CaseFacts, Screening
 
 _BATCH_GET_MAX = 100  # keys per DynamoDB BatchGetItem
+_DATETIME = TypeAdapter(datetime)
 
 
 def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
@@ -116,6 +118,10 @@ class ScreeningStore:
 # What the inbox's indexes carry besides their keys (status, due date, case id, drug): the names
 # match the template's index projections. No text, no personal data.
 LISTED_ATTRIBUTES = ("channel", "received_at", "serious", "listed_drugs", "listed_events", "version")
+# The sparse index of cases whose alert is not sent yet (template: CasesTable's by-alert-pending):
+# a case carries ALERT_PENDING until mark_alert_sent removes it, so the index holds only those.
+ALERT_PENDING_INDEX = "by-alert-pending"
+ALERT_PENDING = "alert_pending"
 # A transaction holds at most 100 items: the case, its audit record and one index item per drug.
 MAX_INDEXED_DRUGS = 90
 
@@ -194,6 +200,8 @@ class CaseStore:
         when not given)."""
         listing = listing_attributes(case, listed or case.facts)
         item = to_item(case, **listing)
+        if case.alert_state != "sent":
+            item[ALERT_PENDING] = "pending"
         condition = "attribute_not_exists(case_id)"
         if self.drug_index is None:
             try:
@@ -221,11 +229,34 @@ class CaseStore:
         return Case.model_validate(from_item(item)) if item else None
 
     def mark_alert_sent(self, case_id: str) -> None:
+        """Record the alert as published; the case leaves the alert-pending index."""
         self.table.update_item(
             Key={"case_id": case_id},
-            UpdateExpression="SET alert_state = :sent",
+            UpdateExpression=f"SET alert_state = :sent REMOVE {ALERT_PENDING}",
             ExpressionAttributeValues={":sent": "sent"},
         )
+
+    def pending_alerts(self, created_before: datetime | None = None) -> list[str]:
+        """Ids of the cases whose alert is not sent, oldest first (the sparse index, not a scan);
+        `created_before`: leaves out cases still being opened."""
+        condition = "#pending = :pending"
+        values: dict[str, Any] = {":pending": "pending"}
+        if created_before is not None:
+            condition += " AND created_at < :before"
+            values[":before"] = _DATETIME.dump_python(created_before, mode="json")  # as stored
+        kwargs: dict[str, Any] = {
+            "IndexName": ALERT_PENDING_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pending": ALERT_PENDING},
+            "ExpressionAttributeValues": values,
+        }
+        ids: list[str] = []
+        while True:
+            page = self.table.query(**kwargs)
+            ids += [item["case_id"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list(
         self, *, status: str | None = None, serious: bool | None = None, drug: str | None = None
