@@ -26,7 +26,14 @@ REGION = "eu-west-1"
 ENDPOINT = "pv-ae-classifier-test"
 
 # Which function needs which of config.ENV_VARS (the Settings are shared, so the code cannot say).
-GLOBAL_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "STAGE"}
+GLOBAL_VARS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR",
+    "LOG_LEVEL",
+    "STAGE",
+}
 FUNCTION_VARS = {
     "ScreenFunction": {
         "INTAKE_BUCKET",
@@ -268,6 +275,9 @@ def test_functions_follow_the_runtime_contract() -> None:
     assert globals_["Runtime"] == "python3.12"
     assert globals_["CodeUri"] == "functions/"
     assert globals_["Tracing"] == "Active"
+    # Traces without personal data (finding 7 of issue 15): no handler response or exception text.
+    env = globals_["Environment"]["Variables"]
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
     handlers = {rid: props["Handler"] for rid, props in resources(body, "AWS::Serverless::Function").items()}
     assert handlers == {
         "ScreenFunction": "pv.handlers.screen.handler",
