@@ -71,7 +71,10 @@ PYTHON312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
 build: $(SAM_VENV)/.installed
 	PATH="$(PYTHON312_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
-deploy: build
+# pv ops preflight refuses a deploy whose endpoint is missing or not InService, or whose
+# parameters break a template Rule (prod needs AlertEmail and OperationsEmail).
+deploy: build venv
+	$(VENV)/bin/pv ops preflight --config-env $${ENV:-dev}
 	$(SAM_VENV)/bin/sam deploy --config-env $${ENV:-dev}
 
 clean:

@@ -1196,27 +1196,10 @@ def test_samconfig_environment_deploys_valid_parameters(env: str) -> None:
 
 
 def _rules_hold(parameters: dict[str, str]) -> list[str]:
-    """The template's Rules evaluated for parameters (Equals/Not on parameters, as written): the
-    assertion descriptions that fail."""
-    body = sam_template()
-    values = {name: str(spec.get("Default", "")) for name, spec in body["Parameters"].items()}
-    values.update(parameters)
+    """The template's Rules for parameters, as `pv ops preflight` evaluates them: what fails."""
+    from pv_local.ops import failed_rules
 
-    def holds(expr: Any) -> bool:
-        ((fn, args),) = expr.items()
-        if fn == "Fn::Equals":
-            left, right = (values[a["Ref"]] if isinstance(a, dict) else a for a in args)
-            return bool(left == right)
-        if fn == "Fn::Not":
-            return not holds(args[0])
-        raise AssertionError(f"unsupported rule function {fn}")
-
-    failed = []
-    for rule in body.get("Rules", {}).values():
-        if "RuleCondition" in rule and not holds(rule["RuleCondition"]):
-            continue
-        failed += [a["AssertDescription"] for a in rule["Assertions"] if not holds(a["Assert"])]
-    return failed
+    return failed_rules(sam_template(), parameters)
 
 
 def test_a_prod_stack_refuses_to_deploy_without_alert_and_alarm_recipients() -> None:
