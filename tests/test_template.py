@@ -66,6 +66,13 @@ FUNCTION_VARS = {
         "E2B_SENDER_COUNTRY",
         "E2B_RECEIVER_IDENTIFIER",
     },
+    "ReconcileFunction": {
+        "INTAKE_BUCKET",
+        "SCREENINGS_TABLE",
+        "CASES_TABLE",
+        "RECONCILE_LOOKBACK_MINUTES",
+        "RECONCILE_GRACE_MINUTES",
+    },
     "ReviewFunction": {
         "INTAKE_BUCKET",
         "CASES_TABLE",
@@ -283,6 +290,7 @@ def test_functions_follow_the_runtime_contract() -> None:
         "ScreenFunction": "pv.handlers.screen.handler",
         "CaseFunction": "pv.handlers.case.handler",
         "ReviewFunction": "pv.handlers.review.handler",
+        "ReconcileFunction": "pv.handlers.reconcile.handler",
     }
     for props in resources(body, "AWS::Serverless::Function").values():
         assert "CodeUri" not in props and "Runtime" not in props
@@ -309,7 +317,13 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
     """SAM's SQS event source adds AWSLambdaSQSQueueExecutionRole (sqs on "*") to roles it makes;
     the functions use the template's own roles, and those only carry the X-Ray policy."""
     roles = resources(cfn, "AWS::IAM::Role")
-    assert set(roles) == {"ScreenFunctionRole", "CaseFunctionRole", "ReviewFunctionRole"}
+    scheduler = roles.pop("ReconcileSchedulerRole")
+    assert set(roles) == {
+        "ScreenFunctionRole",
+        "CaseFunctionRole",
+        "ReviewFunctionRole",
+        "ReconcileFunctionRole",
+    }
     for rid, props in roles.items():
         managed = {arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in props["ManagedPolicyArns"]}
         assert managed <= ALLOWED_MANAGED_POLICIES, rid
@@ -321,6 +335,15 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
         "ScreenFunction": {"Fn::GetAtt": ["ScreenFunctionRole", "Arn"]},
         "CaseFunction": {"Fn::GetAtt": ["CaseFunctionRole", "Arn"]},
         "ReviewFunction": {"Fn::GetAtt": ["ReviewFunctionRole", "Arn"]},
+        "ReconcileFunction": {"Fn::GetAtt": ["ReconcileFunctionRole", "Arn"]},
+    }
+    # The schedule's role: this account's EventBridge Scheduler may invoke ReconcileFunction, nothing else.
+    assert "ManagedPolicyArns" not in scheduler
+    (trust,) = scheduler["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert _grants(cfn, "ReconcileSchedulerRole") == {
+        "lambda:InvokeFunction": [{"Fn::GetAtt": ["ReconcileFunction", "Arn"]}]
     }
 
 
@@ -465,6 +488,7 @@ def test_roles_use_the_data_key_only_through_the_services_that_hold_their_data(c
         "ScreenFunctionRole": {"s3", "sqs", "dynamodb", "lambda"},
         "CaseFunctionRole": {"s3", "sqs", "dynamodb", "sns", "lambda"},
         "ReviewFunctionRole": {"s3", "dynamodb", "lambda"},
+        "ReconcileFunctionRole": {"dynamodb", "lambda"},
     }
 
 
@@ -527,7 +551,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
     buckets = resources(cfn, "AWS::S3::Bucket")
     log_groups = resources(cfn, "AWS::Logs::LogGroup")
     functions = resources(cfn, "AWS::Lambda::Function")
-    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (6, 6, 2, 1, 4)
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (6, 6, 2, 1, 5)
     for props in tables.values():
         assert props["SSESpecification"] == {
             "SSEEnabled": True,
@@ -607,6 +631,7 @@ def test_each_function_logs_to_its_own_retained_log_group_and_may_write_only_the
         "ScreenFunction": "ScreenLogGroup",
         "CaseFunction": "CaseLogGroup",
         "ReviewFunction": "ReviewLogGroup",
+        "ReconcileFunction": "ReconcileLogGroup",
     }
     for rid, group in own.items():
         assert groups[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -902,7 +927,7 @@ def test_every_topic_alarms_on_failed_deliveries_and_every_function_on_errors(cf
 
 def test_every_alarm_notifies_the_operations_topic(cfn) -> None:
     alarms = resources(cfn, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 17
+    assert len(alarms) == 19
     for rid, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}], rid
         assert alarm["TreatMissingData"] == "notBreaching", rid
@@ -1003,7 +1028,11 @@ def test_screening_callers_never_outnumber_the_endpoint_and_are_reserved(endpoin
     social = capacity["sources"][("ScreenFunction", "SocialQueue")]
     assert intake + social == int(endpoint_concurrency)
     assert min(intake, social) >= 2  # SQS event sources' smallest MaximumConcurrency
-    assert capacity["reserved"] == {"ScreenFunction": int(endpoint_concurrency), "CaseFunction": 7}
+    assert capacity["reserved"] == {
+        "ScreenFunction": int(endpoint_concurrency),
+        "CaseFunction": 7,
+        "ReconcileFunction": 1,  # one run at a time
+    }
     assert capacity["sources"][("CaseFunction", "CaseQueue")] == 7
 
 
@@ -1210,3 +1239,38 @@ def test_a_prod_stack_refuses_to_deploy_without_alert_and_alarm_recipients() -> 
     ]
     assert _rules_hold({"Stage": "prod", "AlertEmail": "a@x.example", "OperationsEmail": "o@x.example"}) == []
     assert _rules_hold({"Stage": "dev"}) == []
+
+
+# ---------------------------------------------------------------------------- reconciliation
+
+
+def test_reconcile_function_runs_on_a_schedule_over_overlapping_windows(cfn) -> None:
+    """EventBridge Scheduler invokes ReconcileFunction every ReconcileEveryMinutes; each run checks
+    ReconcileLookbackMinutes ending ReconcileGraceMinutes ago, so by default windows overlap and a
+    failed run's window is checked by the next."""
+    (schedule,) = resources(cfn, "AWS::Scheduler::Schedule").values()
+    assert schedule["ScheduleExpression"] == {"Fn::Sub": "rate(${ReconcileEveryMinutes} minutes)"}
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["ReconcileFunction", "Arn"]}
+    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["ReconcileSchedulerRole", "Arn"]}
+    params = sam_template()["Parameters"]
+    every, lookback = (
+        params["ReconcileEveryMinutes"]["Default"],
+        params["ReconcileLookbackMinutes"]["Default"],
+    )
+    assert lookback >= 2 * every
+    env = resources(cfn, "AWS::Lambda::Function")["ReconcileFunction"]["Environment"]["Variables"]
+    assert env["RECONCILE_LOOKBACK_MINUTES"] == {"Ref": "ReconcileLookbackMinutes"}
+    assert env["RECONCILE_GRACE_MINUTES"] == {"Ref": "ReconcileGraceMinutes"}
+
+
+def test_reconciliation_gaps_alarm_on_every_gap_the_function_publishes(cfn) -> None:
+    from pv.reconciliation import UNALERTED, UNCASED, UNSCREENED
+
+    env = sam_template()["Globals"]["Function"]["Environment"]["Variables"]
+    watched = {
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"])
+        for m in resources(cfn, "AWS::CloudWatch::Alarm")["ReconciliationGapsAlarm"]["Metrics"]
+        if "MetricStat" in m
+    }
+    namespace = env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert watched == {(namespace, UNSCREENED), (namespace, UNCASED), (namespace, UNALERTED)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
+    from pv.reconciliation import Gaps
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
     from pv.regulatory.sender import Sender
@@ -271,6 +273,25 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
         invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
         backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)
     return backends
+
+
+def reconcile(since: datetime, until: datetime) -> Gaps:
+    """The gaps of [since, until) in this stack's bucket and tables (`pv.reconciliation`)."""
+    from pv.adapters.bucket import object_versions
+    from pv.adapters.stores import ScreeningStore
+    from pv.models import Channel
+    from pv.reconciliation import find_gaps
+
+    config, aws = settings(), clients()
+    cases = case_store(config, aws)
+    return find_gaps(
+        since=since,
+        until=until,
+        objects=object_versions(aws.s3, config.intake_bucket, [f"{c.value}/" for c in Channel]),
+        screenings=ScreeningStore(aws.dynamodb.Table(config.screenings_table)).screened_since(since),
+        existing_cases=cases.existing,
+        pending_alerts=lambda before: cases.pending_alerts(created_before=before),
+    )
 
 
 def reset() -> None:

@@ -88,22 +88,17 @@ class ScreeningStore:
     def existing(self, document_ids: list[str]) -> set[str]:
         """Which of these documents already have a screening record (one BatchGetItem per 100 ids,
         not one GetItem per document)."""
-        ids = list(dict.fromkeys(document_ids))
-        found: set[str] = set()
-        client = self.table.meta.client
-        for start in range(0, len(ids), _BATCH_GET_MAX):
-            # The Table's client (de)serializes attribute values as the Table does.
-            keys = [{"document_id": i} for i in ids[start : start + _BATCH_GET_MAX]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ProjectionExpression": "document_id"}}
-            for attempt in itertools.count():
-                if not request:
-                    break
-                if attempt:
-                    time.sleep(min(1.0, 0.05 * 2**attempt))
-                response = client.batch_get_item(RequestItems=request)
-                found.update(item["document_id"] for item in response["Responses"].get(self.table.name, []))
-                request = response.get("UnprocessedKeys") or {}  # throttled keys: asked again
-        return found
+        return existing_keys(self.table, "document_id", document_ids)
+
+    def screened_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The records screened at or after `since`, as stored (a filtered scan: for the scheduled
+        reconciliation and operators, not hot paths)."""
+        from boto3.dynamodb.conditions import Attr
+
+        return [
+            from_item(i)
+            for i in scan_items(self.table, FilterExpression=Attr("screened_at").gte(_stored_datetime(since)))
+        ]
 
     def get(self, document_id: str) -> Screening | None:
         item = self.table.get_item(Key={"document_id": document_id}).get("Item")
@@ -181,6 +176,33 @@ def transact(client: Any, actions: list[dict[str, Any]]) -> None:
         raise TransactionConflict(failed[0] if failed else None) from exc
 
 
+def existing_keys(table: Any, key: str, ids: list[str]) -> set[str]:
+    """Which of these hash keys have an item in `table` (one BatchGetItem per 100 ids, throttled
+    keys asked again)."""
+    unique = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    client = table.meta.client  # (de)serializes attribute values as the Table does
+    for start in range(0, len(unique), _BATCH_GET_MAX):
+        keys = [{key: i} for i in unique[start : start + _BATCH_GET_MAX]]
+        request: dict[str, Any] = {
+            table.name: {"Keys": keys, "ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": key}}
+        }
+        for attempt in itertools.count():
+            if not request:
+                break
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            response = client.batch_get_item(RequestItems=request)
+            found.update(item[key] for item in response["Responses"].get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _stored_datetime(value: datetime) -> str:
+    """A datetime as the models store it (pydantic's JSON form), so stored values compare as text."""
+    return str(_DATETIME.dump_python(value, mode="json"))
+
+
 def to_plain_item(values: dict[str, Any]) -> dict[str, Any]:
     """Floats as Decimals (what DynamoDB takes), everything else as it is."""
     return json.loads(json.dumps(values, default=_plain), parse_float=Decimal)
@@ -224,6 +246,10 @@ class CaseStore:
             return False
         return True
 
+    def existing(self, case_ids: list[str]) -> set[str]:
+        """Which of these cases are stored (BatchGetItem, 100 ids a request)."""
+        return existing_keys(self.table, "case_id", case_ids)
+
     def get(self, case_id: str) -> Case | None:
         item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
         return Case.model_validate(from_item(item)) if item else None
@@ -243,7 +269,7 @@ class CaseStore:
         values: dict[str, Any] = {":pending": "pending"}
         if created_before is not None:
             condition += " AND created_at < :before"
-            values[":before"] = _DATETIME.dump_python(created_before, mode="json")  # as stored
+            values[":before"] = _stored_datetime(created_before)
         kwargs: dict[str, Any] = {
             "IndexName": ALERT_PENDING_INDEX,
             "KeyConditionExpression": condition,
@@ -274,10 +300,10 @@ class CaseStore:
         return sorted(cases, key=lambda c: c.created_at, reverse=True)
 
 
-def scan_items(table: Any) -> list[dict[str, Any]]:
-    """Every item of a table, page by page."""
+def scan_items(table: Any, **scan: Any) -> list[dict[str, Any]]:
+    """Every item of a table (that `scan`'s FilterExpression keeps), page by page."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(scan)
     while True:
         page = table.scan(**kwargs)
         items.extend(page.get("Items", []))
