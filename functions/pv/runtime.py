@@ -277,18 +277,34 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
 
 def reconcile(since: datetime, until: datetime) -> Gaps:
     """The gaps of [since, until) in this stack's bucket and tables (`pv.reconciliation`)."""
+    config, aws = settings(), clients()
+    return reconcile_stack(
+        aws.s3, aws.dynamodb, config.intake_bucket, config.screenings_table, config.cases_table, since, until
+    )
+
+
+def reconcile_stack(
+    s3: Any,
+    dynamodb: Any,
+    bucket: str,
+    screenings_table: str,
+    cases_table: str,
+    since: datetime,
+    until: datetime,
+) -> Gaps:
+    """The gaps of [since, until) in a stack's bucket and tables, through the given clients
+    (ReconcileFunction's, or `pv ops reconcile`'s for the local or a deployed stack)."""
     from pv.adapters.bucket import object_versions
-    from pv.adapters.stores import ScreeningStore
+    from pv.adapters.stores import CaseStore, ScreeningStore
     from pv.models import Channel
     from pv.reconciliation import find_gaps
 
-    config, aws = settings(), clients()
-    cases = case_store(config, aws)
+    cases = CaseStore(dynamodb.Table(cases_table))
     return find_gaps(
         since=since,
         until=until,
-        objects=object_versions(aws.s3, config.intake_bucket, [f"{c.value}/" for c in Channel]),
-        screenings=ScreeningStore(aws.dynamodb.Table(config.screenings_table)).screened_since(since),
+        objects=object_versions(s3, bucket, [f"{c.value}/" for c in Channel]),
+        screenings=ScreeningStore(dynamodb.Table(screenings_table)).screened_since(since),
         existing_cases=cases.existing,
         pending_alerts=lambda before: cases.pending_alerts(created_before=before),
     )
