@@ -281,7 +281,7 @@ class LocalStack:
                         function=self.functions[spec.logical_id],
                         queue_url=queue.ref,
                         queue_arn=queue_arn,
-                        batch_size=event.batch_size,
+                        batch_size=int(resolver.resolve(event.batch_size)),
                         report_batch_item_failures=event.report_batch_item_failures,
                     )
                 )
