@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from moto import mock_aws
 from pv.adapters.stores import CaseStore
-from regulatory_inputs import CaseDesk, email, template_tables
+from regulatory_inputs import CaseDesk, email
+from template_stack import provision_template
+from template_stack import tables as template_tables
 
 
 def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
@@ -15,8 +16,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
     other is still found by the by-alert-pending index (finding 9 of issue 15: nothing found the
     cases whose alert was still pending), and the index carries ids only."""
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        tables = template_tables(ddb, "CasesTable", "CaseDrugsTable")
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable")
         store = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         desk = CaseDesk(None)
         first = desk.open(
@@ -45,8 +45,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
 
 def test_a_case_stored_with_its_alert_already_sent_is_not_pending() -> None:
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        store = CaseStore(template_tables(ddb, "CasesTable")["CasesTable"])
+        store = CaseStore(template_tables(provision_template(), "CasesTable")["CasesTable"])
         case = CaseDesk(None).open(email("The ibuprofen gave me a rash.", seed="3"))
         assert store.create(case.model_copy(update={"alert_state": "sent", "created_at": datetime.now(UTC)}))
 

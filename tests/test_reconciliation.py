@@ -91,12 +91,7 @@ def test_the_reconcile_function_finds_an_unscreened_version_and_an_unsent_alert(
     from pv import runtime
     from pv.adapters.stores import CaseStore
     from pv.handlers import reconcile
-    from regulatory_inputs import template_tables
 
-    # The template's Cases table (with its by-alert-pending index) in place of the fixture's.
-    cases_table = template_tables(pipeline.dynamodb, "CasesTable")["CasesTable"]
-    pipeline.r["cases_table"] = cases_table.name
-    monkeypatch.setenv("CASES_TABLE", cases_table.name)
     monkeypatch.setenv("RECONCILE_GRACE_MINUTES", "0")  # the window ends now: nothing is in flight
     runtime.reset()
     pipeline.upload("email/ae.eml", b"From: a@example.com\nSubject: x\n\nThe ibuprofen gave me a rash.\n")
