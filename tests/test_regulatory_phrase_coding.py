@@ -103,6 +103,9 @@ class _NoCases:
     def get(self, case_id: str) -> None:
         return None
 
+    def get_many(self, case_ids: list[str]) -> list[object]:
+        return []
+
 
 # Exact, a lexical variant (the plural), and words no lexical step reads.
 REACTIONS = [
