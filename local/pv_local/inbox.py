@@ -26,11 +26,13 @@ def serve_inbox(stack: LocalStack) -> dict[str, Any]:
 
 def write_stack_file(stack: LocalStack, review: dict[str, Any], path: Path = STACK_FILE) -> Path:
     """What a script needs to drive the running local stack: the moto endpoint, the region, the
-    template's resources by logical id, the parameters it was started with (the E2B sender, the
+    template's outputs, its resources by logical id, the parameters it was started with (the E2B sender, the
     MedDRA prefix), and the review API with its tokens."""
     payload = {
         "endpoint_url": stack.moto_url,
         "region": stack.region,
+        # As `aws cloudformation describe-stacks` gives them: bucket, tables, queues, topics, key.
+        "outputs": dict(stack.outputs),
         "resources": {rid: r.ref for rid, r in stack.resources.items() if r.emulated},
         "parameters": dict(stack.parameters),
         **review,

@@ -37,7 +37,7 @@ import boto3
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
 from pv_local.resources import Provisioned, Provisioner
-from pv_local.template import FunctionSpec, Resolver, Template, TemplateError, load_template
+from pv_local.template import FunctionSpec, Resolver, Template, TemplateError, load_template, referenced_ids
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -159,6 +159,7 @@ class LocalStack:
         self.retry_delay_s = retry_delay_s
         self.function_log = function_log
         self.resources: dict[str, Provisioned] = {}
+        self.outputs: dict[str, str] = {}  # the template's Outputs, resolved (emulated resources)
         self.functions: dict[str, LocalFunction] = {}
         self.moto_url = ""
         self.sagemaker_url = ""
@@ -227,6 +228,7 @@ class LocalStack:
         resolver = Resolver(template, self.region, ACCOUNT_ID, self.stack_name)
         provisioner = Provisioner(self.session(), self.moto_url, resolver)
         self.resources = provisioner.provision(template)
+        self.outputs = self._outputs(template, resolver)
         self._subscribe_alert_inbox()
 
         specs = template.functions()
@@ -279,6 +281,17 @@ class LocalStack:
             retry_delay_s=self.retry_delay_s,
             log_stream=self.function_log,
         )
+
+    def _outputs(self, template: Template, resolver: Resolver) -> dict[str, str]:
+        """The template's Outputs as a deployed stack would give them, for every output whose
+        value is made of emulated resources only (the review API and user pool are not)."""
+        outputs = {}
+        for name, output in (template.body.get("Outputs") or {}).items():
+            referenced = referenced_ids(output["Value"]) & set(self.resources)
+            if any(not self.resources[rid].emulated for rid in referenced):
+                continue
+            outputs[name] = str(resolver.resolve(output["Value"]))
+        return outputs
 
     def _names_unemulated(self, value: Any) -> bool:
         if not (isinstance(value, dict) and set(value) == {"Ref"}):
