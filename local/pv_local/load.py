@@ -67,6 +67,7 @@ def object_keys_in(body: str) -> list[str]:
 
 def _owner(source_key: str, expected: Mapping[str, int]) -> str | None:
     """The expected object a screening record belongs to (a post of `social/f.jsonl` is `...#id`)."""
+    source_key = source_key.split("?versionId=", 1)[0]  # another version of the same key
     if source_key in expected:
         return source_key
     head = source_key.split("#", 1)[0]

@@ -38,6 +38,26 @@ def _plain(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def batch_get(table: Any, key: str, values: list[str], **options: Any) -> list[dict[str, Any]]:
+    """The items of `table` whose `key` is one of `values`, in any order (one BatchGetItem per 100
+    keys, throttled keys asked again); `options`: ProjectionExpression, ConsistentRead."""
+    ids = list(dict.fromkeys(values))
+    found: list[dict[str, Any]] = []
+    client = table.meta.client  # the Table's client (de)serializes values as the Table does
+    for start in range(0, len(ids), _BATCH_GET_MAX):
+        keys = [{key: i} for i in ids[start : start + _BATCH_GET_MAX]]
+        request: dict[str, Any] = {table.name: {"Keys": keys, **options}}
+        for attempt in itertools.count():
+            if not request:
+                break
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            response = client.batch_get_item(RequestItems=request)
+            found.extend(response["Responses"].get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
 class OriginalNotScreened(Exception):
     """A duplicate arrived before the first delivery of its document was recorded."""
 
@@ -64,20 +84,27 @@ class ScreeningStore:
             raise
         return True
 
-    def record_duplicate(self, document_id: str, source_key: str) -> None:
-        """Note another key that delivered an already screened document (once per key).
+    def record_duplicate(self, document_id: str, ref: str) -> None:
+        """Note another delivery of an already screened document (once per key and version).
 
+        `ref`: `source_ref(key, version)`. The screened delivery itself is not noted again.
         Raises `OriginalNotScreened` while the first delivery has no record yet (it failed, or
         is later in the same batch), so the duplicate's message is retried after it.
         """
+        key, _, version = ref.partition("?versionId=")
+        values = {":none": [], ":refs": [ref], ":ref": ref, ":key": key}
+        other = "source_key <> :key"
+        if version:
+            other = f"({other} OR attribute_not_exists(source_version) OR source_version <> :version)"
+            values[":version"] = version
         try:
             self.table.update_item(
                 Key={"document_id": document_id},
                 UpdateExpression="SET duplicate_keys = "
-                "list_append(if_not_exists(duplicate_keys, :none), :keys)",
-                ConditionExpression="attribute_exists(document_id) AND source_key <> :key"
-                " AND NOT contains(duplicate_keys, :key)",
-                ExpressionAttributeValues={":none": [], ":keys": [source_key], ":key": source_key},
+                "list_append(if_not_exists(duplicate_keys, :none), :refs)",
+                ConditionExpression="attribute_exists(document_id)"
+                f" AND NOT contains(duplicate_keys, :ref) AND {other}",
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
@@ -177,25 +204,9 @@ def transact(client: Any, actions: list[dict[str, Any]]) -> None:
 
 
 def existing_keys(table: Any, key: str, ids: list[str]) -> set[str]:
-    """Which of these hash keys have an item in `table` (one BatchGetItem per 100 ids, throttled
-    keys asked again)."""
-    unique = list(dict.fromkeys(ids))
-    found: set[str] = set()
-    client = table.meta.client  # (de)serializes attribute values as the Table does
-    for start in range(0, len(unique), _BATCH_GET_MAX):
-        keys = [{key: i} for i in unique[start : start + _BATCH_GET_MAX]]
-        request: dict[str, Any] = {
-            table.name: {"Keys": keys, "ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": key}}
-        }
-        for attempt in itertools.count():
-            if not request:
-                break
-            if attempt:
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            response = client.batch_get_item(RequestItems=request)
-            found.update(item[key] for item in response["Responses"].get(table.name, []))
-            request = response.get("UnprocessedKeys") or {}
-    return found
+    """Which of these hash keys have an item in `table` (`batch_get` of the key alone)."""
+    items = batch_get(table, key, ids, ProjectionExpression="#k", ExpressionAttributeNames={"#k": key})
+    return {item[key] for item in items}
 
 
 def _stored_datetime(value: datetime) -> str:
@@ -253,6 +264,11 @@ class CaseStore:
     def get(self, case_id: str) -> Case | None:
         item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
         return Case.model_validate(from_item(item)) if item else None
+
+    def get_many(self, case_ids: list[str]) -> list[Case]:
+        """The stored cases among these ids, in the order given (one BatchGetItem per 100 ids)."""
+        items = {i["case_id"]: i for i in batch_get(self.table, "case_id", case_ids, ConsistentRead=True)}
+        return [Case.model_validate(from_item(items[i])) for i in dict.fromkeys(case_ids) if i in items]
 
     def mark_alert_sent(self, case_id: str) -> None:
         """Record the alert as published; the case leaves the alert-pending index."""
