@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from moto import mock_aws
 from pv.adapters.stores import CaseStore
-from regulatory_inputs import CaseDesk, email, template_tables
+from regulatory_inputs import CaseDesk, email
+from template_stack import provision_template, tables
 
 
 def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
@@ -15,9 +15,8 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
     other is still found by the by-alert-pending index (finding 9 of issue 15: nothing found the
     cases whose alert was still pending), and the index carries ids only."""
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        tables = template_tables(ddb, "CasesTable", "CaseDrugsTable")
-        store = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
+        template = tables(provision_template(), "CasesTable", "CaseDrugsTable")
+        store = CaseStore(template["CasesTable"], drug_index=template["CaseDrugsTable"])
         desk = CaseDesk(None)
         first = desk.open(
             email("The ibuprofen gave me a rash.", message_id="<p1@mail.example.com>", seed="1")
@@ -35,7 +34,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
         later = second.created_at + timedelta(seconds=1)
         assert store.pending_alerts(created_before=later) == [second.case_id]
         assert store.pending_alerts(created_before=second.created_at - timedelta(seconds=1)) == []
-        (item,) = tables["CasesTable"].query(
+        (item,) = template["CasesTable"].query(
             IndexName="by-alert-pending",
             KeyConditionExpression="alert_pending = :p",
             ExpressionAttributeValues={":p": "pending"},
@@ -45,8 +44,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
 
 def test_a_case_stored_with_its_alert_already_sent_is_not_pending() -> None:
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        store = CaseStore(template_tables(ddb, "CasesTable")["CasesTable"])
+        store = CaseStore(tables(provision_template(), "CasesTable")["CasesTable"])
         case = CaseDesk(None).open(email("The ibuprofen gave me a rash.", seed="3"))
         assert store.create(case.model_copy(update={"alert_state": "sent", "created_at": datetime.now(UTC)}))
 

@@ -42,7 +42,10 @@ def test_every_queue_has_the_template_visibility_retention_encryption_and_redriv
         policy = json.loads(attrs["RedrivePolicy"])
         dlq = declared["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert policy["deadLetterTargetArn"] == pipeline.stack.resources[dlq].attributes["Arn"], rid
-        assert int(policy["maxReceiveCount"]) == declared["maxReceiveCount"], rid
+        # maxReceiveCount is the MaxReceiveCount parameter's value for the tests' stack.
+        assert int(policy["maxReceiveCount"]) == int(
+            pipeline.stack.resolver.resolve(declared["maxReceiveCount"])
+        ), rid
     intake = sqs.get_queue_attributes(QueueUrl=pipeline.r["intake_queue"], AttributeNames=["All"])
     assert intake["Attributes"]["VisibilityTimeout"] == "720"
     assert pipeline.max_receive_count("intake_queue") == 5
@@ -53,7 +56,9 @@ def test_the_intake_bucket_is_versioned_kms_encrypted_private_and_notifies_the_c
 ) -> None:
     s3 = boto3.client("s3")
     bucket = pipeline.r["bucket"]
-    assert bucket == f"pv-intake-123456789012-eu-west-1-{pipeline.stack.template.parameters['Stage']}"
+    # Named from the stack's id (the local stack's is .../local): unique per stack, not per stage.
+    stack_uuid = pipeline.stack.resolver.ref("AWS::StackId").split("/")[2]
+    assert bucket == f"pv-intake-123456789012-{stack_uuid}"
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"] == {
