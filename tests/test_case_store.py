@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from moto import mock_aws
 from pv.adapters.stores import CaseStore
 from regulatory_inputs import CaseDesk, email
-from template_stack import provision_template, tables
+from template_stack import provision_template
+from template_stack import tables as template_tables
 
 
 def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
@@ -15,8 +16,8 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
     other is still found by the by-alert-pending index (finding 9 of issue 15: nothing found the
     cases whose alert was still pending), and the index carries ids only."""
     with mock_aws():
-        template = tables(provision_template(), "CasesTable", "CaseDrugsTable")
-        store = CaseStore(template["CasesTable"], drug_index=template["CaseDrugsTable"])
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable")
+        store = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         desk = CaseDesk(None)
         first = desk.open(
             email("The ibuprofen gave me a rash.", message_id="<p1@mail.example.com>", seed="1")
@@ -34,7 +35,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
         later = second.created_at + timedelta(seconds=1)
         assert store.pending_alerts(created_before=later) == [second.case_id]
         assert store.pending_alerts(created_before=second.created_at - timedelta(seconds=1)) == []
-        (item,) = template["CasesTable"].query(
+        (item,) = tables["CasesTable"].query(
             IndexName="by-alert-pending",
             KeyConditionExpression="alert_pending = :p",
             ExpressionAttributeValues={":p": "pending"},
@@ -44,7 +45,7 @@ def test_a_case_is_found_as_alert_pending_until_its_alert_is_sent() -> None:
 
 def test_a_case_stored_with_its_alert_already_sent_is_not_pending() -> None:
     with mock_aws():
-        store = CaseStore(tables(provision_template(), "CasesTable")["CasesTable"])
+        store = CaseStore(template_tables(provision_template(), "CasesTable")["CasesTable"])
         case = CaseDesk(None).open(email("The ibuprofen gave me a rash.", seed="3"))
         assert store.create(case.model_copy(update={"alert_state": "sent", "created_at": datetime.now(UTC)}))
 

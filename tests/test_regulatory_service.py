@@ -274,8 +274,7 @@ def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_pa
     """GIVEN three cases of one email thread stored in the Cases table WHEN a fourth reply's record
     is built THEN it links to all three, read in one BatchGetItem, not one GetItem each."""
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        tables = template_tables(ddb, "CasesTable", "CaseDrugsTable", "MatchKeysTable")
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable", "MatchKeysTable")
         cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         intake = CaseDesk(None)
         intake.intake.index = MatchKeyTable(tables["MatchKeysTable"])
