@@ -1,20 +1,21 @@
 """`pv ops reconcile` and `pv ops redrive` against the local stack, through the stack.json that
-`pv local up` writes (the same commands take `--stack NAME` for a deployed stack)."""
+`pv local up` writes (the same commands take `--stack NAME` for a deployed stack: see
+test_ops_preflight.py, which runs in moto's in-process mock; the mock would reset the local
+stack's moto server in this module)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from pv_local.cli import main
 from pv_local.inbox import write_stack_file
-from pv_local.ops import deployed_target, reconcile_target
+from pv_local.load import object_keys_in
 from pv_local.stack import LocalStack
 
 RECEIVED: list[str] = []
@@ -94,36 +95,35 @@ def test_redrive_moves_dead_letters_back_unchanged(stack_file, capsys) -> None:
     assert body in RECEIVED
 
 
-def test_a_deployed_stack_is_reached_by_its_name() -> None:
-    """`--stack NAME`: the bucket and tables are found through CloudFormation (a stack of the
-    template's bucket and tables, their keys and indexes, in moto) and reconciled like the local one."""
-    from pv_local.stack import DEFAULT_TEMPLATE
-    from pv_local.template import load_template
+def test_stack_json_gives_every_output_a_script_needs_and_the_pump_serves_what_it_drops(stack_file) -> None:
+    """GIVEN only stack.json WHEN a script drops a document into the bucket with its own boto3
+    client, as it would into a deployed stack's IntakeBucketName THEN the pump delivers the
+    notification to ScreenFunction, as S3 would."""
+    stack, path = stack_file
+    info = json.loads(path.read_text())
+    outputs = info["outputs"]
+    assert {
+        "IntakeBucketName",
+        "ScreeningsTableName",
+        "CasesTableName",
+        "IntakeQueueUrl",
+        "SocialQueueUrl",
+    } <= set(outputs)
+    assert {
+        "CaseQueueUrl",
+        "IntakeDLQUrl",
+        "SafetyAlertsTopicArn",
+        "OperationsTopicArn",
+        "DataKeyArn",
+    } <= set(outputs)
+    assert "ReviewApiUrl" not in outputs  # the review API is served apart (review_api_url), not emulated
+    s3 = boto3.client("s3", region_name=info["region"], endpoint_url=info["endpoint_url"])
+    s3.put_object(
+        Bucket=outputs["IntakeBucketName"], Key="email/scripted.eml", Body=b"From: a@example.com\n\nhi\n"
+    )
+    sqs = boto3.client("sqs", region_name=info["region"], endpoint_url=info["endpoint_url"])
+    assert sqs.get_queue_attributes(QueueUrl=outputs["IntakeQueueUrl"], AttributeNames=["QueueArn"])
 
-    declared = load_template(DEFAULT_TEMPLATE)["Resources"]
-    keys = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
-    template = {
-        "Resources": {
-            "IntakeBucket": {"Type": "AWS::S3::Bucket"},
-            **{
-                rid: {
-                    "Type": "AWS::DynamoDB::Table",
-                    "Properties": {k: v for k, v in declared[rid]["Properties"].items() if k in keys},
-                }
-                for rid in ("ScreeningsTable", "CasesTable")
-            },
-        }
-    }
-    with mock_aws():
-        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-        cloudformation.create_stack(StackName="pv-intake-dev", TemplateBody=json.dumps(template))
-        target = deployed_target("pv-intake-dev", "eu-west-1")
-        since = datetime.now(UTC) - timedelta(minutes=5)
-        boto3.client("s3", region_name="eu-west-1").put_object(
-            Bucket=target.physical("IntakeBucket"), Key="email/a.eml", Body=b"x"
-        )
+    stack.run_until_idle(timeout_s=60)
 
-        gaps = reconcile_target(target, since, datetime.now(UTC) + timedelta(minutes=1))
-
-        assert target.physical("CasesTable").startswith("pv-intake-dev-CasesTable")
-        assert (gaps.objects, gaps.metrics()["UnscreenedObjectVersions"]) == (1, 1)
+    assert "email/scripted.eml" in [key for body in RECEIVED for key in object_keys_in(body)]

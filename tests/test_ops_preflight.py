@@ -1,10 +1,13 @@
 """`pv ops preflight`, which `make deploy` runs before `sam deploy` (finding 10 of issue 15): a
 stack whose endpoint does not exist, or a prod stack without recipients, is refused before it
-is deployed, not discovered an hour later in a dead-letter queue."""
+is deployed, not discovered an hour later in a dead-letter queue. And `pv ops` on a deployed
+stack given its name (moto's CloudFormation)."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from pv_local.cli import main
-from pv_local.ops import preflight, samconfig_parameters
+from pv_local.ops import deployed_target, preflight, reconcile_target, samconfig_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMCONFIG = ROOT / "samconfig.toml"
@@ -110,3 +113,38 @@ def test_the_readme_deploys_the_endpoint_samconfig_names() -> None:
     deployed = set(re.findall(r"sagemaker deploy [^\n]*--endpoint-name ([a-z0-9-]+)", readme))
     _, dev = samconfig_parameters(SAMCONFIG, "dev")
     assert deployed == {dev["ClassifierEndpointName"]}
+
+
+def test_a_deployed_stack_is_reached_by_its_name() -> None:
+    """`--stack NAME`: the bucket and tables are found through CloudFormation (a stack of the
+    template's bucket and tables, their keys and indexes, in moto) and reconciled like the local one."""
+    from pv_local.stack import DEFAULT_TEMPLATE
+    from pv_local.template import load_template
+
+    declared = load_template(DEFAULT_TEMPLATE)["Resources"]
+    keys = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+    template = {
+        "Resources": {
+            "IntakeBucket": {"Type": "AWS::S3::Bucket"},
+            **{
+                rid: {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {k: v for k, v in declared[rid]["Properties"].items() if k in keys},
+                }
+                for rid in ("ScreeningsTable", "CasesTable")
+            },
+        }
+    }
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+        cloudformation.create_stack(StackName="pv-intake-dev", TemplateBody=json.dumps(template))
+        target = deployed_target("pv-intake-dev", "eu-west-1")
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        boto3.client("s3", region_name="eu-west-1").put_object(
+            Bucket=target.physical("IntakeBucket"), Key="email/a.eml", Body=b"x"
+        )
+
+        gaps = reconcile_target(target, since, datetime.now(UTC) + timedelta(minutes=1))
+
+        assert target.physical("CasesTable").startswith("pv-intake-dev-CasesTable")
+        assert (gaps.objects, gaps.metrics()["UnscreenedObjectVersions"]) == (1, 1)

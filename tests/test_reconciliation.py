@@ -8,6 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pv import runtime
+from pv.adapters.stores import CaseStore
+from pv.handlers import reconcile  # at collection: its logger's stream is the real stdout, not capsys's
 from pv.reconciliation import UNALERTED, UNCASED, UNSCREENED, ObjectVersion, find_gaps
 
 T0 = datetime(2025, 3, 9, 10, 0, tzinfo=UTC)
@@ -88,10 +91,6 @@ def test_the_reconcile_function_finds_an_unscreened_version_and_an_unsent_alert(
     """GIVEN documents run through both functions, then an object nobody screened and a case whose
     alert publication failed WHEN ReconcileFunction runs THEN it reports exactly those gaps, as
     EMF metrics, and no object key."""
-    from pv import runtime
-    from pv.adapters.stores import CaseStore
-    from pv.handlers import reconcile
-
     monkeypatch.setenv("RECONCILE_GRACE_MINUTES", "0")  # the window ends now: nothing is in flight
     runtime.reset()
     pipeline.upload("email/ae.eml", b"From: a@example.com\nSubject: x\n\nThe ibuprofen gave me a rash.\n")

@@ -329,9 +329,9 @@ def run_reconcile(args: argparse.Namespace) -> int:
     gaps = reconcile_target(target_from_args(args), parse_since(args.since, now), until)
     report = gaps.summary()
     if args.show_keys:
-        report["unscreened"] = [
-            f"{v.key}?versionId={v.version_id}" if v.version_id else v.key for v in gaps.unscreened
-        ]
+        from pv.models import source_ref
+
+        report["unscreened"] = [source_ref(v.key, v.version_id) for v in gaps.unscreened]
     print(json.dumps(report, indent=2))
     return 0 if gaps.holds_up else 1
 
