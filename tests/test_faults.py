@@ -221,8 +221,9 @@ def test_an_endpoint_that_never_answers_correctly_sends_its_documents_to_the_dlq
 
     assert report["terminal_states"] == {DEAD_LETTER: 2, QUARANTINED: 1}
     assert report["quarantine_reasons"] == {"empty": 1}
-    # One call per delivery (both documents share each batch), maxReceiveCount deliveries.
-    assert endpoint.calls == pipeline.max_receive_count("intake_queue")
+    # Per delivery (maxReceiveCount of them): the request both documents share, then one per
+    # document to isolate the failure.
+    assert endpoint.calls == pipeline.max_receive_count("intake_queue") * (1 + 2)
     assert (report["cases"], report["alerts"]) == (0, 0)
     assert holds_up(report), report
 

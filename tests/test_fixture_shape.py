@@ -28,12 +28,13 @@ def test_every_queue_has_the_template_visibility_retention_encryption_and_redriv
     queues = _declared("AWS::SQS::Queue")
     assert len(queues) == 6
     key_id = pipeline.stack.physical("DataKey")
+    resolve = pipeline.stack.resolver.resolve
     for rid, props in queues.items():
         attrs = sqs.get_queue_attributes(QueueUrl=pipeline.stack.physical(rid), AttributeNames=["All"])[
             "Attributes"
         ]
-        assert attrs["VisibilityTimeout"] == str(props.get("VisibilityTimeout", 30)), rid
-        assert attrs["MessageRetentionPeriod"] == str(props["MessageRetentionPeriod"]), rid
+        assert attrs["VisibilityTimeout"] == str(resolve(props.get("VisibilityTimeout", 30))), rid
+        assert attrs["MessageRetentionPeriod"] == str(resolve(props["MessageRetentionPeriod"])), rid
         assert attrs["KmsMasterKeyId"] == key_id, rid
         declared = props.get("RedrivePolicy")
         if declared is None:
@@ -42,7 +43,7 @@ def test_every_queue_has_the_template_visibility_retention_encryption_and_redriv
         policy = json.loads(attrs["RedrivePolicy"])
         dlq = declared["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert policy["deadLetterTargetArn"] == pipeline.stack.resources[dlq].attributes["Arn"], rid
-        assert int(policy["maxReceiveCount"]) == declared["maxReceiveCount"], rid
+        assert int(policy["maxReceiveCount"]) == int(resolve(declared["maxReceiveCount"])), rid
     intake = sqs.get_queue_attributes(QueueUrl=pipeline.r["intake_queue"], AttributeNames=["All"])
     assert intake["Attributes"]["VisibilityTimeout"] == "720"
     assert pipeline.max_receive_count("intake_queue") == 5
@@ -53,7 +54,7 @@ def test_the_intake_bucket_is_versioned_kms_encrypted_private_and_notifies_the_c
 ) -> None:
     s3 = boto3.client("s3")
     bucket = pipeline.r["bucket"]
-    assert bucket == f"pv-intake-123456789012-eu-west-1-{pipeline.stack.template.parameters['Stage']}"
+    assert bucket == pipeline.stack.resolver.resolve(DECLARED["IntakeBucket"]["Properties"]["BucketName"])
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"] == {

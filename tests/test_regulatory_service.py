@@ -19,6 +19,7 @@ from pv.adapters.bucket import IntakeBucket
 from pv.adapters.regulatory import E2bBucket, MatchKeyTable
 from pv.adapters.review_store import ReviewStore, StaleVersion
 from pv.adapters.stores import CaseStore
+from pv.intelligence import assess_case
 from pv.regulatory.e2b import ExportRefused
 from pv.regulatory.meddra import release_from_folder
 from pv.regulatory.service import RegulatoryChangeRefused, RegulatoryService
@@ -267,3 +268,31 @@ def test_the_term_picker_searches_current_terms_by_word_start_or_code(desk) -> N
         == (release.llt_codes["Vomiting"])
     )
     assert desk.service.search("   ").terms == []
+
+
+def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_path: Path) -> None:
+    """GIVEN three cases of one email thread stored in the Cases table WHEN a fourth reply's record
+    is built THEN it links to all three, read in one BatchGetItem, not one GetItem each."""
+    with mock_aws():
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable", "MatchKeysTable")
+        cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
+        intake = CaseDesk(None)
+        intake.intake.index = MatchKeyTable(tables["MatchKeysTable"])
+        intake.intake.get_case = cases.get
+        intake.intake.get_cases = cases.get_many
+        earlier = []
+        for n in range(3):
+            case = intake.open(email(RASH, message_id="<t1@mail.example.com>", seed=str(n)))
+            cases.create(case)
+            earlier.append(case.case_id)
+        calls: list[str] = []
+        client = tables["CasesTable"].meta.client
+        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        reply = email(
+            WORSE, message_id="<t9@mail.example.com>", in_reply_to="<t1@mail.example.com>", seed="9"
+        )
+        facts = assess_case(reply, [])
+        record = intake.intake.record("PV-REPLY", reply, facts, reply.received_at)
+    assert sorted(link.case_id for link in record.links) == sorted(earlier)
+    assert calls.count("BatchGetItem") == 1
+    assert "GetItem" not in calls

@@ -1,8 +1,8 @@
 """Screening: turn intake messages into documents, classify their sentences, record and route them.
 
-A batch of messages is screened together so that the sentences of all its documents share
-endpoint calls; each message then completes (or fails) on its own, so one bad message never fails
-the rest of the batch.
+A batch of messages is screened together so that the sentences of its documents share endpoint
+calls; each document is scored (or fails) on its own and each message then completes (or fails)
+on its own, so one bad document never fails the rest of the batch.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pv.models import (
     SentenceScore,
     SourceDocument,
     document_id_for,
+    inline_flagged,
+    source_ref,
 )
 from pv.sentences import document_sentences
 
@@ -47,6 +49,8 @@ class S3Object(BaseModel):
     model_config = ConfigDict(extra="ignore")
     key: str
     size: int | None = None
+    # Present when the bucket is versioned: the version this event is about (read that one).
+    versionId: str | None = None
 
 
 class S3Bucket(BaseModel):
@@ -90,7 +94,10 @@ class MessageOutcome:
     results: list[ParseResult] = field(default_factory=list)
     screenings: dict[str, Screening] = field(default_factory=dict)
     documents: dict[str, SourceDocument] = field(default_factory=dict)
-    duplicates: dict[str, str] = field(default_factory=dict)  # source key -> document id screened before
+    # source_ref (key, with the version where there is one) -> document id screened before
+    duplicates: dict[str, str] = field(default_factory=dict)
+    # document id -> every flagged sentence, where there are more than its Screening holds
+    flagged: dict[str, list[SentenceScore]] = field(default_factory=dict)
     error: Exception | None = None
 
 
@@ -126,7 +133,12 @@ class ScreeningPipeline:
         """
         if outcome.error is not None:
             raise outcome.error
-        for document_id, screening in outcome.screenings.items():
+        for document_id, screening in list(outcome.screenings.items()):
+            if document_id in outcome.flagged:
+                # Before the case request and the record that name it.
+                ref = self.bucket.put_flagged(document_id, outcome.flagged[document_id])
+                screening = screening.model_copy(update={"flagged_ref": ref})
+                outcome.screenings[document_id] = screening
             if screening.is_ae:
                 document = outcome.documents[document_id]
                 self.sqs.send_message(
@@ -134,10 +146,11 @@ class ScreeningPipeline:
                     MessageBody=self._case_request(document, screening).model_dump_json(),
                 )
             if not self.screenings.put_if_absent(screening):
-                outcome.duplicates[screening.source_key] = document_id
-        for source_key, document_id in outcome.duplicates.items():
-            # Its terminal state: a duplicate of the document already screened under another key.
-            self.screenings.record_duplicate(document_id, source_key)
+                outcome.duplicates[source_ref(screening.source_key, screening.source_version)] = document_id
+        for ref, document_id in outcome.duplicates.items():
+            # Its terminal state: a duplicate of the document already screened under another key
+            # (or as another version of the same key).
+            self.screenings.record_duplicate(document_id, ref)
 
     def _case_request(self, document: SourceDocument, screening: Screening) -> CaseRequest:
         return CaseRequest(
@@ -147,6 +160,8 @@ class ScreeningPipeline:
             received_at=document.received_at,
             document_ref=self.bucket.put_parsed(document),
             flagged=screening.flagged,
+            flagged_count=screening.flagged_count,
+            flagged_ref=screening.flagged_ref,
             max_score=screening.max_score or 0.0,
             model=screening.model,
         )
@@ -192,16 +207,20 @@ class ScreeningPipeline:
             if not record.eventName.startswith("ObjectCreated"):
                 continue
             key = unquote_plus(record.s3.object.key)
+            version = record.s3.object.versionId
             received_at = record.eventTime or self.clock()
             try:
-                body = self.bucket.read(key, self.max_document_bytes, bucket=record.s3.bucket.name)
+                body = self.bucket.read(
+                    key, self.max_document_bytes, bucket=record.s3.bucket.name, version_id=version
+                )
             except ObjectMissing:
-                results.append(_quarantine_unread(key, OBJECT_MISSING, received_at))
+                results.append(_quarantine_unread(key, version, OBJECT_MISSING, received_at))
                 continue
             except ObjectTooLarge:
-                results.append(_quarantine_unread(key, TOO_LARGE, received_at))
+                results.append(_quarantine_unread(key, version, TOO_LARGE, received_at))
                 continue
-            results.extend(parse_object(key, body, received_at, self.max_document_bytes))
+            parsed = parse_object(key, body, received_at, self.max_document_bytes)
+            results.extend(r.model_copy(update={"source_version": version}) if version else r for r in parsed)
         return results
 
     def _new_documents(self, outcomes: dict[str, MessageOutcome]) -> list[tuple[str, SourceDocument]]:
@@ -215,7 +234,8 @@ class ScreeningPipeline:
         pending = []
         for message_id, document in candidates:
             if document.document_id in seen:
-                outcomes[message_id].duplicates[document.source_key] = document.document_id
+                ref = source_ref(document.source_key, document.source_version)
+                outcomes[message_id].duplicates[ref] = document.document_id
                 del outcomes[message_id].documents[document.document_id]
                 continue
             seen.add(document.document_id)
@@ -225,34 +245,32 @@ class ScreeningPipeline:
     def _classify(
         self, pending: list[tuple[str, SourceDocument]], outcomes: dict[str, MessageOutcome]
     ) -> None:
-        spans: list[tuple[str, SourceDocument, int, int]] = []
-        sentences: list[str] = []
-        for message_id, document in pending:
-            doc_sentences = document_sentences(document)
-            spans.append((message_id, document, len(sentences), len(sentences) + len(doc_sentences)))
-            sentences.extend(doc_sentences)
+        """Score every pending document's sentences; a document the endpoint fails on fails its
+        own message only (`ClassifierClient.classify_documents`)."""
+        texts = [document_sentences(document) for _, document in pending]
         started = time.perf_counter()
-        classification = self.classifier.classify(sentences) if sentences else None
+        classification = self.classifier.classify_documents(texts) if any(texts) else None
         classify_ms = (time.perf_counter() - started) * 1000
-        for message_id, document, start, end in spans:
+        for (message_id, document), sentences, k in zip(pending, texts, range(len(texts)), strict=True):
             outcome = outcomes[message_id]
-            if end == start:
+            if not sentences:
                 quarantined = Quarantined(
                     source_key=document.source_key,
                     document_id=document.document_id,
                     channel=document.channel,
                     reason="no_text",
                     received_at=document.received_at,
+                    source_version=document.source_version,
                 )
                 outcome.screenings[document.document_id] = self._quarantined(quarantined, 0.0)
                 continue
             assert classification is not None
-            failure = next((err for s, e, err in classification.failed if s < end and e > start), None)
-            if failure is not None:
-                outcome.error = failure
+            result = classification.documents[k]
+            if result.error is not None:
+                outcome.error = result.error
                 continue
-            scores = classification.probabilities[start:end]
-            scored = dict(zip(sentences[start:end], scores, strict=True))
+            scores = result.probabilities
+            scored = dict(zip(sentences, scores, strict=True))
             flagged = [
                 SentenceScore(text=text, label="Adverse_Event", score=round(score, 4))
                 for text, score in scored.items()
@@ -263,19 +281,24 @@ class ScreeningPipeline:
                 evidence = [text for text in self.rule_check(document) if text in scored]
                 flagged = [SentenceScore(text=t, label="Not_AE", score=round(scored[t], 4)) for t in evidence]
                 sources = ["rules"] if flagged else []
+            inline = inline_flagged(flagged)
+            if len(inline) < len(flagged):
+                outcome.flagged[document.document_id] = flagged
             outcome.screenings[document.document_id] = Screening(
                 document_id=document.document_id,
                 source_key=document.source_key,
+                source_version=document.source_version,
                 channel=document.channel,
                 status="screened",
                 is_ae=bool(flagged),
                 flag_sources=sources,
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
-                sentence_count=end - start,
-                flagged=flagged,
+                sentence_count=len(sentences),
+                flagged=inline,
+                flagged_count=len(flagged),
                 model=classification.model,
-                endpoint_calls=_batches_spanned(start, end, self.classifier.batch_size),
+                endpoint_calls=result.calls,
                 timings_ms={"classify_batch": round(classify_ms, 1)},
                 received_at=document.received_at,
                 screened_at=self.clock(),
@@ -286,6 +309,7 @@ class ScreeningPipeline:
         return Screening(
             document_id=item.document_id,
             source_key=item.source_key,
+            source_version=item.source_version,
             channel=item.channel,
             status="quarantined",
             quarantine_reason=item.reason,
@@ -295,12 +319,15 @@ class ScreeningPipeline:
         )
 
 
-def _quarantine_unread(key: str, reason: str, received_at: datetime) -> Quarantined:
+def _quarantine_unread(key: str, version: str | None, reason: str, received_at: datetime) -> Quarantined:
+    """An object that was not read; its identity is the reason, the key and the version, so each
+    version of a key gets its own record."""
     prefix = key.split("/", 1)[0]
     channel = Channel(prefix) if prefix in {c.value for c in Channel} else None
     return Quarantined(
         source_key=key,
-        document_id=document_id_for(f"{reason}:{key}".encode()),
+        source_version=version,
+        document_id=document_id_for(f"{reason}:{source_ref(key, version)}".encode()),
         channel=channel,
         reason=reason,
         received_at=received_at,
@@ -312,8 +339,3 @@ def _unread_attachments(document: SourceDocument) -> int:
     counted = document.metadata.get("attachments", "0")
     read = document.metadata.get("attachments_read", "0")
     return max(0, int(counted) - int(read)) if counted.isdigit() and read.isdigit() else 0
-
-
-def _batches_spanned(start: int, end: int, batch_size: int) -> int:
-    """How many endpoint batches carried some of the sentences [start, end)."""
-    return (end - 1) // batch_size - start // batch_size + 1

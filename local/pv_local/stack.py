@@ -21,6 +21,7 @@ SageMaker runtime contract). Moto's state is process-wide: run one LocalStack at
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -34,11 +35,13 @@ from typing import IO, Any
 
 import boto3
 
+from pv_local.emulation import item_level_transactions, plain_attribute_values
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
 from pv_local.resources import Provisioned
 from pv_local.template import FunctionSpec, Template, TemplateError, load_template
+from pv_local.transport import InProcessMoto
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -129,6 +132,8 @@ class LocalStack:
         retry_delay_s: int = 1,
         backend: str = "torch",
         function_log: IO[str] | None = None,
+        in_process_aws: bool = True,
+        moto_speedups: bool = True,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
@@ -158,6 +163,11 @@ class LocalStack:
         self.stack_name = stack_name
         self.retry_delay_s = retry_delay_s
         self.function_log = function_log
+        self.in_process_aws = in_process_aws
+        self.moto_speedups = moto_speedups  # pv_local.emulation, while the stack runs
+        # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
+        self.transport: InProcessMoto | None = None
+        self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
         self.resources: dict[str, Provisioned] = {}
         self.provisioned: ProvisionedStack | None = None
         self.functions: dict[str, LocalFunction] = {}
@@ -196,6 +206,10 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from pv_local import s3_events
+
+        s3_events.install()  # notifications name the object version, as S3's do
+
         body = load_template(self.template_path)
         declared = body.get("Parameters") or {}
         defaults = {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
@@ -214,6 +228,12 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
+        if self.moto_speedups:
+            self._emulation.enter_context(item_level_transactions())
+            self._emulation.enter_context(plain_attribute_values())
+        if self.in_process_aws:
+            self.transport = InProcessMoto(self._moto._server.app, f"{host}:{port}")
+            self._emulation.enter_context(self.transport.installed())
         # Moto's backends are process-wide: start from an empty account.
         urllib.request.urlopen(
             urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
@@ -261,7 +281,7 @@ class LocalStack:
                         function=self.functions[spec.logical_id],
                         queue_url=queue.ref,
                         queue_arn=queue_arn,
-                        batch_size=event.batch_size,
+                        batch_size=int(resolver.resolve(event.batch_size)),
                         report_batch_item_failures=event.report_batch_item_failures,
                     )
                 )
@@ -273,6 +293,7 @@ class LocalStack:
             ACCOUNT_ID,
             retry_delay_s=self.retry_delay_s,
             log_stream=self.function_log,
+            emulator=self.transport,
         )
 
     def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
@@ -304,6 +325,7 @@ class LocalStack:
         if self._model_server is not None:
             self._model_server.stop()  # pv_model's EndpointServer: socket and batch worker
             self._model_server = None
+        self._emulation.close()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -438,10 +460,14 @@ class LocalStack:
     # running ------------------------------------------------------------------------------
 
     def run_until_idle(
-        self, timeout_s: float = 600.0, on_progress: Callable[[PumpStats, int], None] | None = None
+        self,
+        timeout_s: float = 600.0,
+        on_progress: Callable[[PumpStats, int], None] | None = None,
+        concurrent: bool = False,
     ) -> PumpStats:
-        """Pump until every queue is drained, then collect the alerts that arrived."""
-        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress)
+        """Pump until every queue is drained, then collect the alerts that arrived (`concurrent`:
+        each function on its own thread, `EventPump.run_until_idle`)."""
+        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress, concurrent=concurrent)
         self.alerts()
         return stats
 

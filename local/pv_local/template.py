@@ -34,7 +34,7 @@ class QueueEvent:
 
     name: str
     queue_arn: Any  # unresolved: usually {"Fn::GetAtt": [queue, "Arn"]}
-    batch_size: int
+    batch_size: Any  # unresolved: a number or a Ref to a parameter (QueueBatchSize)
     report_batch_item_failures: bool
     enabled: bool
 
@@ -174,7 +174,7 @@ class Template:
                     QueueEvent(
                         name=name,
                         queue_arn=ep["Queue"],
-                        batch_size=int(ep.get("BatchSize", 10)),
+                        batch_size=ep.get("BatchSize", 10),
                         report_batch_item_failures="ReportBatchItemFailures"
                         in (ep.get("FunctionResponseTypes") or []),
                         enabled=bool(ep.get("Enabled", True)),
