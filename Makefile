@@ -9,16 +9,17 @@ PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python))
 VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 # The tests of functions/ and its handlers: channel parsers, sentences, the endpoint client, case
-# intelligence, regulatory domain, review domain, the handlers end to end on the template's stack
-# in moto (pipeline, faults, hostile input, privacy, cold start, the stack's shape). Left to 3.11
-# only: the local stack, CLI, browser, model, template linters and benchmarks (local tools, not
-# Lambda code).
+# intelligence, regulatory and review domain, case store, and the handlers end to end on the
+# template's stack in moto (pipeline, faults, hostile input, privacy, cold start, batch isolation,
+# big reports, versions, reconciliation, the stack's shape). Left to 3.11 only: the local stack, CLI,
+# ops commands, browser, model, template linters and benchmarks (local tools, not Lambda code).
 FUNCTION_TESTS := tests/test_channels_*.py tests/test_sentences.py tests/test_endpoint_client.py \
 	tests/test_intelligence_*.py tests/test_sample_documents.py tests/test_review_domain.py \
 	tests/test_regulatory_due_dates.py tests/test_regulatory_e2b.py tests/test_regulatory_linking.py \
 	tests/test_regulatory_meddra.py tests/test_regulatory_service.py tests/test_pipeline.py \
-	tests/test_faults.py tests/test_hostile.py tests/test_privacy.py tests/test_cold_start.py \
-	tests/test_fixture_shape.py
+	tests/test_regulatory_phrase_coding.py tests/test_case_store.py tests/test_faults.py \
+	tests/test_hostile.py tests/test_privacy.py tests/test_cold_start.py tests/test_batch_isolation.py \
+	tests/test_big_reports.py tests/test_versions.py tests/test_reconciliation.py tests/test_fixture_shape.py
 SAM_VENV := .tools/sam
 CHECKOV_VENV := .tools/checkov
 MODEL_DIR := .artifacts/models/ae-classifier
