@@ -435,10 +435,16 @@ def test_the_same_s3_object_notified_twice_is_screened_once(pipeline, endpoint):
 
 
 def test_an_object_deleted_before_it_is_read_is_quarantined_and_the_batch_goes_on(pipeline):
-    """GIVEN one object of a batch is deleted before ScreenFunction reads it WHEN screened THEN it
-    is quarantined as object_missing and the others are screened."""
+    """GIVEN one object of a batch has its version deleted for good before ScreenFunction reads it
+    (a plain delete only adds a marker on the versioned bucket: tests/test_versions.py) WHEN
+    screened THEN it is quarantined as object_missing and the others are screened."""
     pipeline.upload("email/gone.eml", AE_EMAIL)
-    pipeline.s3.delete_object(Bucket=pipeline.r["bucket"], Key="email/gone.eml")
+    [version] = pipeline.s3.list_object_versions(Bucket=pipeline.r["bucket"], Prefix="email/gone.eml")[
+        "Versions"
+    ]
+    pipeline.s3.delete_object(
+        Bucket=pipeline.r["bucket"], Key="email/gone.eml", VersionId=version["VersionId"]
+    )
     pipeline.upload("email/question.eml", QUESTION_EMAIL)
 
     report = end_state(pipeline, {"email/gone.eml": 1, "email/question.eml": 1})

@@ -11,7 +11,6 @@ import json
 
 import pytest
 from pv.models import document_id_for
-from pv_local import s3_events
 from test_pipeline import AE_EMAIL, QUESTION_EMAIL
 
 KEY = "email/report.eml"
@@ -19,11 +18,9 @@ KEY = "email/report.eml"
 
 @pytest.fixture
 def versioned(pipeline):
-    """The pipeline with the intake bucket versioned (as the template's is)."""
-    s3_events.install()
-    pipeline.s3.put_bucket_versioning(
-        Bucket=pipeline.r["bucket"], VersioningConfiguration={"Status": "Enabled"}
-    )
+    """The pipeline: the template's intake bucket is versioned, and the tests' stack installs
+    `s3_events`."""
+    assert pipeline.s3.get_bucket_versioning(Bucket=pipeline.r["bucket"])["Status"] == "Enabled"
     return pipeline
 
 
