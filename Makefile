@@ -62,15 +62,19 @@ bench: venv $(MODEL_DIR)/training.json
 load: venv $(MODEL_DIR)/training.json
 	$(VENV)/bin/pv load --model $(MODEL_DIR) --documents 2000 --json .artifacts/bench/load.json
 
-validate: tools
+validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # sam build (no container) needs a python3.12 on PATH for the python3.12 runtime.
 PYTHON312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
-build: tools
+# Only aws-sam-cli: building needs no checkov (that is `make tools`, for the template gates).
+build: $(SAM_VENV)/.installed
 	PATH="$(PYTHON312_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
-deploy: build
+# pv ops preflight refuses a deploy whose endpoint is missing or not InService, or whose
+# parameters break a template Rule (prod needs AlertEmail and OperationsEmail).
+deploy: build venv
+	$(VENV)/bin/pv ops preflight --config-env $${ENV:-dev}
 	$(SAM_VENV)/bin/sam deploy --config-env $${ENV:-dev}
 
 clean:

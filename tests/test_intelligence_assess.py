@@ -321,25 +321,36 @@ def test_agent_turns_are_not_read_as_the_callers_events():
     assert facts.events == ["myalgia"]
 
 
-def test_non_english_post_keeps_drugs_drops_events_and_asks_for_review():
-    """Spanish post: drug names still match; the English event rules do not run; review needed."""
-    text = "Tomé ibuprofeno y Lipitor, ahora tengo dolor de cabeza y náuseas desde hace dos días."
+def test_post_in_a_language_the_rules_do_not_read_keeps_drugs_drops_events_and_asks_for_review():
+    """Italian post: drug names still match; the event rules do not run; review needed."""
+    text = "Ho preso ibuprofene e Lipitor, adesso ho mal di testa e nausea da due giorni."
     document = _document(text, channel=Channel.SOCIAL, metadata={"author": "ana_r"})
     facts = assess_case(document, [])
-    assert facts.language == "es"
-    assert facts.suspect_drugs == ["ibuprofen", "atorvastatin"]  # "ibuprofeno" is one edit away
+    assert facts.language == "it"
+    assert facts.suspect_drugs == ["ibuprofen", "atorvastatin"]  # "ibuprofene" is one edit away
     assert facts.events == []
     assert "adverse_event" in facts.missing_elements
-    assert "Report in language 'es': events not extracted, needs human review." in facts.summary
+    assert "Report in language 'it': events not extracted, needs human review." in facts.summary
 
 
-def test_screening_flags_a_non_english_post_that_names_a_drug_for_a_person_to_read():
-    """GIVEN posts the English rules cannot read WHEN screening's rules check them THEN one that
-    names a drug is flagged by that sentence (a case for human review), one that names none is not."""
-    spanish = "Desde que empecé con Xarelto me salen moretones por todo el cuerpo."
-    flagged = adverse_event_sentences(_document(spanish, channel=Channel.SOCIAL, metadata={"author": "x"}))
-    assert flagged == [spanish]
-    weather = _document("Hace muy buen tiempo hoy en Sevilla, vamos a la playa.", channel=Channel.SOCIAL)
+def test_spanish_post_is_read_in_full():
+    """GIVEN a Spanish post WHEN assessed THEN its events are read by the Spanish lay lexicon and
+    its drugs by their Spanish spellings, and no review note is added for the language."""
+    text = "Tomé ibuprofeno y Lipitor, ahora tengo dolor de cabeza y náuseas desde hace dos días."
+    facts = assess_case(_document(text, channel=Channel.SOCIAL, metadata={"author": "ana_r"}), [])
+    assert facts.language == "es"
+    assert facts.suspect_drugs == ["ibuprofen", "atorvastatin"]
+    assert facts.events == ["headache", "nausea"]
+    assert "needs human review" not in facts.summary
+
+
+def test_screening_flags_a_post_in_an_unread_language_that_names_a_drug_for_a_person_to_read():
+    """GIVEN posts the rules cannot read WHEN screening's rules check them THEN one that names a
+    drug is flagged by that sentence (a case for human review), one that names none is not."""
+    italian = "Da quando ho iniziato Xarelto mi vengono lividi su tutto il corpo."
+    flagged = adverse_event_sentences(_document(italian, channel=Channel.SOCIAL, metadata={"author": "x"}))
+    assert flagged == [italian]
+    weather = _document("Oggi fa bel tempo a Napoli, andiamo al mare con gli amici.", channel=Channel.SOCIAL)
     assert adverse_event_sentences(weather) == []
 
 
@@ -360,10 +371,10 @@ def test_screening_flags_a_callers_reaction_to_the_drug_only_the_agent_named():
 
 def test_language_given_by_the_channel_wins_over_detection():
     document = _document(
-        "Lipitor gave me muscle pain.", channel=Channel.SOCIAL, language="fr-FR", metadata={"author": "x"}
+        "Lipitor gave me muscle pain.", channel=Channel.SOCIAL, language="it-IT", metadata={"author": "x"}
     )
     facts = assess_case(document, [])
-    assert facts.language == "fr"
+    assert facts.language == "it"
     assert facts.events == []
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
+    from pv.reconciliation import Gaps
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
     from pv.regulatory.sender import Sender
@@ -179,11 +181,12 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
         sender=e2b_sender(config),
         rules=rule_set(config.due_date_rules),
         get_case=cases.get,
+        get_cases=cases.get_many,
         keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
         index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
-        # The phrase mapper of the patient-language work plugs in here when it lands:
-        # MeddraCoder(release, nearest_terms=...) (`nearest_terms(phrases) -> [[(term, score)]]`).
-        coder=MeddraCoder(release) if release is not None else None,
+        coder=MeddraCoder(release, nearest_terms=coding_nearest_terms(config))
+        if release is not None
+        else None,
         labels=labels,
     )
 
@@ -248,6 +251,38 @@ def idempotent_case_opener() -> Callable[..., dict[str, Any]]:
     return open_case
 
 
+def phrase_mapper(config: Settings) -> Any:
+    """The phrase-mapper endpoint (`EndpointPhraseMapper`) when the template names one
+    (PhraseMapperEndpointName), else None."""
+    if not config.phrase_mapper_endpoint_name:
+        return None
+    from pv.intelligence.phrases import EndpointPhraseMapper
+
+    invoker = endpoint_invoker(config.phrase_mapper_endpoint_name, config)
+    return EndpointPhraseMapper(lambda payload: invoker.invoke(payload).body)
+
+
+def coding_nearest_terms(config: Settings) -> Callable[[list[str]], list[list[tuple[str, float]]]] | None:
+    """MedDRA coding's last step, the embedding match: the phrase-mapper endpoint's nearest terms,
+    its failures as `NearestTermsError` (the reactions stay uncoded for the reviewer); None
+    without the endpoint (coding stops at the lexical steps)."""
+    mapper = phrase_mapper(config)
+    if mapper is None:
+        return None
+    from pv.adapters.endpoint import EndpointError
+    from pv.intelligence.extraction import ExtractorError
+    from pv.regulatory.coding import NearestTermsError
+
+    def nearest_terms(phrases: list[str]) -> list[list[tuple[str, float]]]:
+        try:
+            answer: list[list[tuple[str, float]]] = mapper.nearest_terms(phrases)
+        except (EndpointError, ExtractorError) as exc:
+            raise NearestTermsError(str(exc)) from exc
+        return answer
+
+    return nearest_terms
+
+
 def intelligence_backends(config: Settings) -> dict[str, Any]:
     """Optional extractor/summarizer endpoints, when the template names them.
 
@@ -263,16 +298,50 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
         backends["extractor"] = CombinedExtractor(
             EndpointExtractor(lambda payload: invoker.invoke(payload).body)
         )
-    if config.phrase_mapper_endpoint_name:
-        from pv.intelligence.phrases import EndpointPhraseMapper, PhraseMappingExtractor
+    mapper = phrase_mapper(config)
+    if mapper is not None:
+        from pv.intelligence.phrases import PhraseMappingExtractor
 
-        invoker_p = endpoint_invoker(config.phrase_mapper_endpoint_name, config)
-        mapper = EndpointPhraseMapper(lambda payload: invoker_p.invoke(payload).body)
         backends["extractor"] = PhraseMappingExtractor(mapper, backends.get("extractor"))
     if config.summarizer_endpoint_name:
         invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
         backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)
     return backends
+
+
+def reconcile(since: datetime, until: datetime) -> Gaps:
+    """The gaps of [since, until) in this stack's bucket and tables (`pv.reconciliation`)."""
+    config, aws = settings(), clients()
+    return reconcile_stack(
+        aws.s3, aws.dynamodb, config.intake_bucket, config.screenings_table, config.cases_table, since, until
+    )
+
+
+def reconcile_stack(
+    s3: Any,
+    dynamodb: Any,
+    bucket: str,
+    screenings_table: str,
+    cases_table: str,
+    since: datetime,
+    until: datetime,
+) -> Gaps:
+    """The gaps of [since, until) in a stack's bucket and tables, through the given clients
+    (ReconcileFunction's, or `pv ops reconcile`'s for the local or a deployed stack)."""
+    from pv.adapters.bucket import object_versions
+    from pv.adapters.stores import CaseStore, ScreeningStore
+    from pv.models import Channel
+    from pv.reconciliation import find_gaps
+
+    cases = CaseStore(dynamodb.Table(cases_table))
+    return find_gaps(
+        since=since,
+        until=until,
+        objects=object_versions(s3, bucket, [f"{c.value}/" for c in Channel]),
+        screenings=ScreeningStore(dynamodb.Table(screenings_table)).screened_since(since),
+        existing_cases=cases.existing,
+        pending_alerts=lambda before: cases.pending_alerts(created_before=before),
+    )
 
 
 def reset() -> None:

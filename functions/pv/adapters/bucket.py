@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from pv.models import SentenceScore, SourceDocument
+from pv.reconciliation import ObjectVersion
 
 PARSED_PREFIX = "parsed/"
 
@@ -97,3 +99,16 @@ class IntakeBucket:
     def get_parsed(self, key: str) -> SourceDocument:
         body = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
         return SourceDocument.model_validate_json(body)
+
+
+def object_versions(s3: Any, bucket: str, prefixes: list[str]) -> Iterator[ObjectVersion]:
+    """Every version of the objects under `prefixes` (delete markers left out), page by page."""
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                version_id = version.get("VersionId")
+                yield ObjectVersion(
+                    key=version["Key"],
+                    version_id=None if version_id in (None, "null") else version_id,
+                    last_modified=version["LastModified"],
+                )

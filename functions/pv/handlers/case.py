@@ -51,5 +51,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     response = process_partial_response(
         event=event, record_handler=_handler_for(context), processor=processor, context=context
     )
-    record_failures("CaseFunction", response)
+    record_failures(response)
     return response

@@ -38,7 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     response = process_partial_response(
         event=event, record_handler=complete, processor=processor, context=context
     )
-    record_failures("ScreenFunction", response)
+    record_failures(response)
     return response
 
 

@@ -112,7 +112,7 @@ def adverse_event_sentences(
 def document_judgement(reading: DocumentReading) -> Verdict | None:
     """The whole document's verdict (`judgement.judge`) on what the sentence rules read."""
     drugs = [fold(f.mention.text) for f in reading.found if f.entity.type == "DRUG"]
-    return judge(reading.folded, {f.sentence for f in reading.reactions}, drugs)
+    return judge(reading.folded, {f.sentence for f in reading.reactions}, drugs, reading.language)
 
 
 def product_mentions(document: SourceDocument, found: list[Found], suspects: list[Found]) -> list[Mention]:

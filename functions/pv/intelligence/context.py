@@ -345,8 +345,9 @@ class ContextRules:
         if question and any(w in c.others for w in words):
             return True
         before = _words(tokens, max(clause_start, first - 3), first)
-        if any(w in c.experienced for w in before):
-            return False
+        lived = [i for i, w in enumerate(before) if w in c.experienced]
+        if lived and not any(w in c.hypothetical for w in before[lived[-1] :]):
+            return False  # not "tengo miedo de ...", "I have a fear of ...": the fear is had
         clause = _words(tokens, clause_start, clause_end)
         if question and any(w in c.definite for w in before):
             return False  # "could it be causing the dizziness?" presupposes the dizziness

@@ -7,11 +7,15 @@ import re
 # The commonest function words of each language; a text is English unless another list wins.
 _STOPWORDS = {
     "en": "the and i my to of a is it was in have with that for this not but me on after",
-    "es": "el la de que y en los las un una por con para es mi me se no pero muy desde",
-    "fr": "le la les de des et est un une je mon ma mes pas pour avec que dans depuis très",
-    "de": "der die das und ich ist nicht mit ein eine mein meine zu von auf seit sehr habe",
+    "es": "el la de que y en los las un una por con para es mi me se no pero muy desde tengo estoy "
+    "lo le del al hace tomo ya sin ni cuando porque también llevo tuve",
+    "fr": "le la les de des et est un une je mon ma mes pas pour avec que dans depuis très ai au du "
+    "sur mais ne il elle sous ça c j suis plus",
+    "de": "der die das und ich ist nicht mit ein eine mein meine zu von auf seit sehr habe hat nimmt "
+    "unser unsere es wir sie er bin war hatte nach wegen mir mich noch aber auch kein keine",
     "it": "il lo la di che e un una per con non mi mio mia sono ho da molto dopo",
-    "pt": "o a os as de que e um uma para com não meu minha é eu muito depois tenho",
+    "pt": "o a os as de que e um uma para com não meu minha é eu muito depois tenho tomei estou "
+    "mas foi ele ela também do da na pra estava fiquei",
     "nl": "de het een en ik is niet met van mijn op dat zijn heb na sinds erg",
 }
 _WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}

@@ -7,12 +7,14 @@ identifiable (two of the four elements of a valid case, ICH E2D).
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pv.models import Channel, SourceDocument
 
-from .text import fold
+from .text import fold, tokenize
 
 RELATIVES = {
     "mother": "mother",
@@ -152,7 +154,19 @@ _RELATIVE_NAMED = re.compile(rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\b")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 
-def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str | None:
+@dataclass(frozen=True)
+class PersonWords:
+    """Another language's words for the patient rules (context_cues.tsv): possessives ("mi",
+    "meine"), relatives ("madre": mother) and the reporter's own words ("yo", "ich")."""
+
+    possessives: frozenset[str]
+    relatives: dict[str, str]
+    first_person: frozenset[str]
+
+
+def find_patient(
+    folded_sentences: list[str], drug_sentences: set[int], words: PersonWords | None = None
+) -> str | None:
     """Who the patient is: "patient" (someone the reporter cares for), a relative ("mother"),
     "reporter", or None.
 
@@ -161,7 +175,7 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
     are a pharmacist, nurse, doctor or carer, the "he" or "she" of a sentence naming a drug that
     the reporter does not take themselves. A relative is the patient when named in a sentence that
     also names a drug ("my mum was put on warfarin"); otherwise a first-person report is about the
-    reporter.
+    reporter. `words`: another language's words, for a document in it (`_relative_named`).
     """
     text = " ".join(folded_sentences)
     carer = _HEALTHCARE_PROFESSIONAL.search(text) is not None or _LAY_CARER.search(text) is not None
@@ -193,9 +207,28 @@ def find_patient(folded_sentences: list[str], drug_sentences: set[int]) -> str |
         for i in sorted(drug_sentences)
     ):
         return "patient"
+    if words is not None:
+        relative = _relative_named(folded_sentences, drug_sentences, words)
+        if relative is not None:
+            return relative
     if _FIRST_PERSON.search(text):
         return "reporter"
     return None
+
+
+def _relative_named(folded_sentences: list[str], drug_sentences: set[int], words: PersonWords) -> str | None:
+    """In another language: the reporter when a sentence naming a drug speaks in the first person
+    ("yo tomo"), else the relative a possessive names in one ("mi madre toma", "unser Sohn nimmt"),
+    else the reporter when any sentence speaks in the first person."""
+    sentences = [[t.text for t in tokenize(folded_sentences[i])] for i in sorted(drug_sentences)]
+    if any(w in words.first_person for ws in sentences for w in ws):
+        return "reporter"
+    for ws in sentences:
+        for before, word in itertools.pairwise(ws):
+            if before in words.possessives and word in words.relatives:
+                return words.relatives[word]
+    every = (t.text for s in folded_sentences for t in tokenize(s))
+    return "reporter" if any(w in words.first_person for w in every) else None
 
 
 Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]

@@ -20,12 +20,12 @@ from pv.sentences import document_sentences, split_sentences
 from .context import ContextRules, context_rules, rescue_treatments
 from .extraction import Entity, Extractor, LexiconExtractor
 from .language import detect_language
-from .patients import find_patient
+from .patients import PersonWords, find_patient
 from .redaction import name_variants
 from .text import Token, fold, tokenize
 
 # The languages whose reactions the rules read (the others: drugs only).
-LANGUAGES = frozenset({"en"})
+LANGUAGES = frozenset({"en", "es", "fr", "de", "pt"})
 
 
 @dataclass
@@ -122,7 +122,9 @@ def _read_mentions(reading: DocumentReading, entities: list[list[Entity]]) -> No
     tokens, rules = reading.tokens, reading.rules
     spans = [[_token_span(tokens[i], e) for e in ents] for i, ents in enumerate(entities)]
     drug_sentences = {i for i, ents in enumerate(entities) if any(e.type == "DRUG" for e in ents)}
-    reading.patient = find_patient(reading.folded, drug_sentences)
+    c = rules.cues
+    words = None if reading.language == "en" else PersonWords(c.possessives, c.relatives, c.first_person)
+    reading.patient = find_patient(reading.folded, drug_sentences, words)
     relative = reading.patient_relative
     found = reading.found
     for i, ents in enumerate(entities):

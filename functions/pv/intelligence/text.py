@@ -16,7 +16,8 @@ def word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+# An elided French article or pronoun is a word of its own ("l'advil": "l'", "advil"; "j'ai").
+_TOKEN = re.compile(r"\b(?:qu|[cdjlmnst])'(?=[A-Za-z0-9])|[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,16 @@ from pv.regulatory.meddra import LowestLevelTerm, MeddraRelease
 from pv.regulatory.models import CodingMethod, EventCoding, MeddraTerm
 
 # The phrase mapper seam (case intelligence's embedding endpoint): for each phrase, the standard
-# terms nearest in meaning, best first, with a similarity score.
+# terms nearest in meaning, best first, with a similarity score. It raises NearestTermsError when
+# it cannot answer: the reactions it was asked about stay uncoded, flagged for the reviewer.
 NearestTerms = Callable[[list[str]], list[list[tuple[str, float]]]]
+
+
+class NearestTermsError(RuntimeError):
+    """The phrase mapper did not answer (the endpoint failed or broke its contract)."""
+
+
+NO_MAPPER_NOTE = "no term of the release matches lexically, and the phrase mapper did not answer"
 
 EMBEDDING_MIN_SCORE = 0.75
 EMBEDDING_TIE_MARGIN = 0.02
@@ -198,8 +206,14 @@ class MeddraCoder:
                 pending.append(i)
         if pending and self.nearest_terms is not None:
             phrases = [_phrases(*events[i])[0] for i in pending]
-            for i, nearest in zip(pending, self.nearest_terms(phrases), strict=True):
-                results[i] = self._from_nearest(*events[i], nearest)
+            try:
+                answers = self.nearest_terms(phrases)
+            except NearestTermsError:
+                for i in pending:
+                    results[i] = _uncoded(*events[i], note=NO_MAPPER_NOTE)
+            else:
+                for i, nearest in zip(pending, answers, strict=True):
+                    results[i] = self._from_nearest(*events[i], nearest)
         return [
             r if r is not None else _uncoded(event, verbatims)
             for r, (event, verbatims) in zip(results, events, strict=True)
@@ -293,11 +307,11 @@ def _coding(event: str, verbatim: str, method: CodingMethod, match: _Match) -> E
     return EventCoding(event=event, verbatim=verbatim, status="coded", method=method, term=match.terms[0])
 
 
-def _uncoded(event: str, verbatims: Sequence[str]) -> EventCoding:
+def _uncoded(
+    event: str, verbatims: Sequence[str], note: str = "no term of the release matches"
+) -> EventCoding:
     verbatim = _phrases(event, verbatims)[0]
-    return EventCoding(
-        event=event, verbatim=verbatim, status="uncoded", note="no term of the release matches"
-    )
+    return EventCoding(event=event, verbatim=verbatim, status="uncoded", note=note)
 
 
 NO_DICTIONARY_NOTE = "no MedDRA release configured: reactions are uncoded verbatims"
