@@ -31,7 +31,11 @@ os.environ.update(
 )
 
 import endpoint_double
+from pv_local import s3_events
 from template_stack import TEST_PARAMETERS, provision_template
+
+# moto's S3 notifications name the object version, as S3's do (the template's bucket is versioned).
+s3_events.install()
 
 # The tests' names for the template's resources: short name -> logical id.
 RESOURCES = {

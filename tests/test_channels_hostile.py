@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pv.channels import parse_object, parse_social_message
+from pv.channels.social import MAX_POSTS_PER_FILE
 from pv.models import Quarantined, SourceDocument
 from pv.sentences import document_sentences
 from work_bounds import Work, calibrate, measured
@@ -153,7 +154,9 @@ def test_files_at_and_past_the_limit():
     line = json.dumps({"id": "x", "text": "dizzy " * 100}).encode() + b"\n"
     body = line * (MAX_BYTES // len(line))
     results, _ = _bounded("social/big.jsonl", body, max_bytes=len(body), mib=512)
-    assert len(results) == MAX_BYTES // len(line)
+    # The first MAX_POSTS_PER_FILE posts, and one record for the lines after them.
+    assert len(results) == MAX_POSTS_PER_FILE + 1 < MAX_BYTES // len(line)
+    assert _outcomes(results[-1:]) == {f"social/big.jsonl#lines-1001-{MAX_BYTES // len(line)}": "post_limit"}
     results, _ = _bounded("social/big.jsonl", body + b"x", max_bytes=len(body), mib=1)
     assert _outcomes(results) == {"social/big.jsonl": "too_large"}
 

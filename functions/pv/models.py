@@ -140,7 +140,13 @@ class Screening(BaseModel):
     is_ae: bool = False
     max_score: float | None = None
     threshold: float | None = None
-    sentence_count: int = 0
+    sentence_count: int = Field(default=0, description="sentences screened")
+    unscreened_sentences: int = Field(
+        default=0, description="sentences after the first MAX_SENTENCES_PER_DOCUMENT, not screened"
+    )
+    capped_reason: Literal["sentence_limit"] | None = Field(
+        default=None, description="why part of the document was not screened (see unscreened_sentences)"
+    )
     flagged: list[SentenceScore] = Field(
         default_factory=list, description="the top MAX_INLINE_FLAGGED flagged sentences, in order"
     )

@@ -11,9 +11,11 @@ the names of the stack's own resources, and for a failure its error code only.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 # The template sets both; the defaults keep a process that imports the handlers without them
 # (a script, the local stack) from failing to flush metrics.
@@ -104,3 +106,14 @@ def trace_aws_calls() -> None:
 
 if not tracer.disabled:
     trace_aws_calls()
+
+
+# The failure metric the FailedMessagesAlarm watches: one count per failed message of a batch (0
+# when none), with the handlers' other metrics (dimension: service).
+FAILED_MESSAGES = "FailedMessages"
+
+
+def record_failures(response: Mapping[str, Any]) -> None:
+    """Count a batch response's failed messages (`batchItemFailures`) as FailedMessages."""
+    failed = len(response.get("batchItemFailures") or [])
+    metrics.add_metric(name=FAILED_MESSAGES, unit=MetricUnit.Count, value=failed)

@@ -101,6 +101,8 @@ def screening_pipeline() -> ScreeningPipeline:
         threshold=config.classifier_threshold,
         max_document_bytes=config.max_document_bytes,
         rule_check=_rule_check,
+        # The slowest request (every attempt waits out its timeout), then writing the records.
+        reserve_ms=int((config.classifier_max_attempts * config.classifier_timeout_s + 15.0) * 1000),
     )
 
 

@@ -19,9 +19,10 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pv.adapters.bucket import IntakeBucket, ObjectMissing, ObjectTooLarge
-from pv.adapters.endpoint import ClassifierClient
+from pv.adapters.endpoint import ClassifierClient, DeadlineReached
 from pv.adapters.stores import ScreeningStore
 from pv.channels import parse_object, parse_social_message
+from pv.channels.social import MAX_POSTS_PER_FILE
 from pv.models import (
     CaseRequest,
     Channel,
@@ -43,6 +44,17 @@ RuleCheck = Callable[[SourceDocument], list[str]]
 
 OBJECT_MISSING = "object_missing"
 TOO_LARGE = "too_large"
+# Sentences of one document sent to the classifier (some 160 requests of 32): one invocation's
+# work. The rest is counted on the screening record (`unscreened_sentences`, `sentence_limit`).
+MAX_SENTENCES_PER_DOCUMENT = 5000
+# Time kept back at the end of an invocation: no request is started with less left (the slowest
+# request, all its attempts, plus writing the records) nor a message completed with less than
+# COMPLETE_RESERVE_MS; those messages fail, to be retried, before the function's timeout.
+COMPLETE_RESERVE_MS = 5_000
+
+
+def _unlimited() -> int:
+    return 2**31
 
 
 class S3Object(BaseModel):
@@ -117,15 +129,31 @@ class ScreeningPipeline:
     # and misses much patient wording; for a safety team a missed AE costs more than a review.
     rule_check: RuleCheck | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    max_sentences: int = MAX_SENTENCES_PER_DOCUMENT
+    max_posts: int = MAX_POSTS_PER_FILE
+    # No message is read nor request started with less than this left (`screen`'s remaining_ms).
+    reserve_ms: int = 60_000
 
-    def screen(self, messages: list[IntakeMessage]) -> dict[str, MessageOutcome]:
-        """Screen a batch of messages together; nothing is written yet (see `complete`)."""
-        outcomes = {m.message_id: self._load(m) for m in messages}
+    def screen(
+        self, messages: list[IntakeMessage], remaining_ms: Callable[[], int] = _unlimited
+    ) -> dict[str, MessageOutcome]:
+        """Screen a batch of messages together; nothing is written yet (see `complete`).
+
+        `remaining_ms`: the invocation's time left (the Lambda context's). Messages not read, and
+        documents not scored, before it falls under `reserve_ms` fail with `DeadlineReached`, so
+        they are retried instead of the whole batch timing out.
+        """
+        outcomes: dict[str, MessageOutcome] = {}
+        for message in messages:
+            if remaining_ms() < self.reserve_ms:
+                outcomes[message.message_id] = MessageOutcome(error=DeadlineReached())
+                continue
+            outcomes[message.message_id] = self._load(message)
         pending = self._new_documents(outcomes)
-        self._classify(pending, outcomes)
+        self._classify(pending, outcomes, may_call=lambda: remaining_ms() >= self.reserve_ms)
         return outcomes
 
-    def complete(self, outcome: MessageOutcome) -> None:
+    def complete(self, outcome: MessageOutcome, remaining_ms: Callable[[], int] = _unlimited) -> None:
         """Record and route one message's documents; raises when the message must be retried.
 
         The case request is sent before the screening record is written: a crash in between
@@ -133,6 +161,8 @@ class ScreeningPipeline:
         """
         if outcome.error is not None:
             raise outcome.error
+        if remaining_ms() < COMPLETE_RESERVE_MS:
+            raise DeadlineReached()
         for document_id, screening in list(outcome.screenings.items()):
             if document_id in outcome.flagged:
                 # Before the case request and the record that name it.
@@ -219,7 +249,7 @@ class ScreeningPipeline:
             except ObjectTooLarge:
                 results.append(_quarantine_unread(key, version, TOO_LARGE, received_at))
                 continue
-            parsed = parse_object(key, body, received_at, self.max_document_bytes)
+            parsed = parse_object(key, body, received_at, self.max_document_bytes, self.max_posts)
             results.extend(r.model_copy(update={"source_version": version}) if version else r for r in parsed)
         return results
 
@@ -243,15 +273,21 @@ class ScreeningPipeline:
         return pending
 
     def _classify(
-        self, pending: list[tuple[str, SourceDocument]], outcomes: dict[str, MessageOutcome]
+        self,
+        pending: list[tuple[str, SourceDocument]],
+        outcomes: dict[str, MessageOutcome],
+        may_call: Callable[[], bool],
     ) -> None:
-        """Score every pending document's sentences; a document the endpoint fails on fails its
-        own message only (`ClassifierClient.classify_documents`)."""
-        texts = [document_sentences(document) for _, document in pending]
+        """Score every pending document's sentences (the first `max_sentences` of each); a
+        document the endpoint fails on fails its own message only
+        (`ClassifierClient.classify_documents`)."""
+        every = [document_sentences(document) for _, document in pending]
+        texts = [sentences[: self.max_sentences] for sentences in every]
         started = time.perf_counter()
-        classification = self.classifier.classify_documents(texts) if any(texts) else None
+        classification = self.classifier.classify_documents(texts, may_call=may_call) if any(texts) else None
         classify_ms = (time.perf_counter() - started) * 1000
-        for (message_id, document), sentences, k in zip(pending, texts, range(len(texts)), strict=True):
+        for k, ((message_id, document), sentences) in enumerate(zip(pending, texts, strict=True)):
+            unscreened = len(every[k]) - len(sentences)
             outcome = outcomes[message_id]
             if not sentences:
                 quarantined = Quarantined(
@@ -295,6 +331,8 @@ class ScreeningPipeline:
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
                 sentence_count=len(sentences),
+                unscreened_sentences=unscreened,
+                capped_reason="sentence_limit" if unscreened else None,
                 flagged=inline,
                 flagged_count=len(flagged),
                 model=classification.model,
