@@ -39,6 +39,13 @@ def _email(text: str) -> SourceDocument:
         "Day 2 of Paxlovid, fever still 38.5. Doc says thats the covid, tablets take a few days.",
         "Please send 30 copies. The Jardiance SmPC lists vaginal thrush and balanitis as common.",
         "Rosuvastatin changed my life: my headaches have gone. 10/10, no side effects.",
+        "I blamed the ibuprofen when I got stomach pain, but the scan found gallstones.",
+        "People keep telling me it's the sertraline. I get headaches every day.",
+        "I have a rash on my hands since lamotrigine. The dermatologist believes it is from the hair dye.",
+        "Started bisoprolol for my heart. My palpitations have calmed right down. 9/10.",
+        "Omeprazole at night: the heartburn is gone and no stomach issues at all.",
+        "After the Benadryl my son was hyper, but he was hyper before I gave it too.",
+        "Reporting a near miss: a methotrexate overdose was prescribed, spotted it before it was dispensed.",
     ],
 )
 def test_a_document_that_says_otherwise_is_not_flagged_by_the_rules(text: str):
@@ -58,6 +65,10 @@ def test_a_document_that_says_otherwise_is_not_flagged_by_the_rules(text: str):
         "It wasn't this bad before, but since starting sertraline I feel sick every morning.",
         "I don't think it is serious, but since starting Lipitor my muscles ache.",
         "Works great, 9/10, no problems except the nausea from the metformin.",
+        "Never thought eye drops could do this, but since starting timolol my pulse is slow. The GP said so.",
+        "I wondered if it was my Lipitor and my GP said yes, it's the statin: my muscles ache.",
+        "A man developed a facial droop 9 days after a Comirnaty booster. Diagnosed as Bell's palsy.",
+        "The rash has gone since I stopped the amoxicillin. I had a rash all over for a week.",
     ],
 )
 def test_a_report_that_only_sounds_like_a_negative_is_still_flagged(text: str):

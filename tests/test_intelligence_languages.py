@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pv.intelligence import adverse_event_sentences, assess_case
+from pv.intelligence import LexiconExtractor, adverse_event_sentences, assess_case
 from pv.intelligence.assess import document_judgement
 from pv.intelligence.language import detect_language
 from pv.intelligence.reading import read_document
@@ -152,3 +152,44 @@ def test_elided_french_articles_are_words_of_their_own():
 )
 def test_short_texts_are_told_apart_by_language(text: str, language: str) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("For: acne. Taking lymecycline three months, skin better. 6/10", "acne"),
+        ("Omeprazole 20mg at bedtime for reflux. Works well.", "dyspepsia"),
+    ],
+)
+def test_a_reviews_condition_is_its_indication(text: str, event: str) -> None:
+    """GIVEN a review that names the condition after "For:" or after a dose WHEN read THEN the
+    condition is the drug's indication, not a reaction (English reviews; the rule has no language)."""
+    facts = assess_case(_post(text), [])
+    assert event not in facts.events
+    assert "indication" in [m.role for m in facts.mentions if m.normalized == event]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (
+            "Her potassium came back 6.4 and sodium was 121.",
+            [("potassium came back 6.4", "hyperkalaemia"), ("sodium was 121", "hyponatraemia")],
+        ),
+        ("Pulse of 38, BP 70/40.", [("Pulse of 38", "bradycardia"), ("BP 70", "hypotension")]),
+        ("Potassium has gone from 4.8 to 5.9.", [("Potassium has gone from 4.8 to 5.9", "hyperkalaemia")]),
+        ("Temperature 38.9 last night.", [("Temperature 38.9", "fever")]),
+        (
+            "I gained 10kg and put on two stone since.",
+            [("gained 10kg", "weight increased"), ("put on two stone", "weight increased")],
+        ),
+        ("My blood pressure is normally 120 and my potassium 4.2.", []),
+        ("BP was 160, now 125.", []),
+        ("I'm up 3 times a night.", []),
+    ],
+)
+def test_a_measured_value_past_its_threshold_is_an_event(text: str, found: list[tuple[str, str]]) -> None:
+    """GIVEN a measure and its value (measures.tsv) WHEN extracted THEN a value in the measure's
+    range is its event, a normal value, an earlier one or a count without its unit is none."""
+    [entities] = LexiconExtractor().extract([text])
+    assert [(e.text, e.normalized) for e in entities if e.type == "AE"] == found

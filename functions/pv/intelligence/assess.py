@@ -112,6 +112,7 @@ def adverse_event_sentences(
 def document_judgement(reading: DocumentReading) -> Verdict | None:
     """The whole document's verdict (`judgement.judge`) on what the sentence rules read."""
     drugs = [fold(f.mention.text) for f in reading.found if f.entity.type == "DRUG"]
+    drugs += [fold(p) for p in reading.document.products]  # "not the Plaquenil": the feed's product
     return judge(reading.folded, {f.sentence for f in reading.reactions}, drugs, reading.language)
 
 

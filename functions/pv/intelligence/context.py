@@ -10,6 +10,7 @@ with the English cues and those of the document's language (es, fr, de, pt), so 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
@@ -24,6 +25,8 @@ Phrases = tuple[tuple[str, ...], ...]
 # Punctuation ends a clause in every language; the words that do are cues (clause_words).
 _CLAUSE_PUNCTUATION = frozenset({";", ".", "!", "?", ":"})
 _NEGATION_WINDOW = 6
+# A dose as written ("20mg", "2.5mg", "100mcg"): the drug being taken.
+_DOSE = re.compile(r"\d+(?:[.,]\d+)?(?:mg|mcg|ug|µg|ml|g|iu|units?)")
 _GIVING_WINDOW = 4
 # A baby's reactions are never a family member's history: a baby is exposed in the womb, through
 # breast milk or given the drug ("I took sertraline while breastfeeding. My baby was admitted").
@@ -151,6 +154,9 @@ def cues(language: str = "en") -> Cues:
     values: dict[str, object] = {}
     for f in fields(Cues):
         found = [v for lang in chosen for v in rows.get(f.name, {}).get(lang, [])]
+        # "-no" in a language's row takes the English word away (Portuguese "no" is "in the")
+        removed = {v[1:] for v in found if v.startswith("-") and len(v) > 1}
+        found = [v for v in found if v not in removed and not (v.startswith("-") and len(v) > 1)]
         if f.name == "relatives":
             values[f.name] = dict(RELATIVES) | dict(v.split("=", 1) for v in found)
         elif f.name.endswith("_phrases"):
@@ -219,8 +225,9 @@ class ContextRules:
 
         A verb phrase ends where another begins: at a word that opens one ("so", "then", "now",
         "which", ...), or at "and", "or" or a comma followed by a subject or a verb ("... and took
-        Piriton for it", "for diabetes and get diarrhoea"), not by a noun listed with the one
-        before ("for my headaches and nausea", "metformin and gliclazide for my diabetes").
+        Piriton for it", "for diabetes and get diarrhoea"), or by a possessive with a verb right
+        after it ("for a cold and my heart was pounding"), not by a noun listed with the one before
+        ("for my headaches and nausea", "metformin and gliclazide for my diabetes").
         """
         c = self.cues
         word = tokens[i].text
@@ -228,6 +235,8 @@ class ContextRules:
             return True
         if (word in c.phrase_joiners or word == ",") and i + 1 < len(tokens):
             following = tokens[i + 1].text
+            if following in c.possessives:  # "for a cold and my heart was pounding"
+                return any(t.text in c.phrase_verbs for t in tokens[i + 2 : i + 5])
             return following in c.subjects or following in c.phrase_verbs or following in c.phrase_openers
         return False
 
@@ -249,10 +258,12 @@ class ContextRules:
         seen = 0
         while i >= clause_start and seen < _NEGATION_WINDOW:
             word = tokens[i].text
-            if word in c.scope_ends or (
-                word == "," and i + 1 < first and tokens[i + 1].text in c.comma_continuations
+            if (
+                word in c.scope_ends
+                or (word == "," and i + 1 < first and tokens[i + 1].text in c.comma_continuations)
+                or (word in c.phrase_joiners and i + 1 < first and tokens[i + 1].text in c.subjects)
             ):
-                break
+                break  # "zero sex drive and I yawn nonstop": the yawning is not denied
             following = _words(tokens, i, min(i + 4, first))
             if (
                 word in c.negations
@@ -366,6 +377,9 @@ class ContextRules:
         clause_start, clause_end = self.clause_bounds(tokens, first, last)
         if tokens[clause_start].text in c.purpose and first - clause_start <= 4:
             return True  # a review's "For IBS.", "For period cramps, the ones that ..."
+        after_colon = clause_start >= 2 and tokens[clause_start - 1].text == ":"
+        if after_colon and tokens[clause_start - 2].text in c.purpose and first - clause_start <= 3:
+            return True  # a review site's "For: acne."
         if any(t.text in c.relieving for t in tokens[max(clause_start, first - 5) : first]):
             return True  # "cured my reflux", "it's helped a lot with the pain": what the drug treats
         # "for" and its like count only in the event's own verb phrase: "I take metformin for
@@ -377,8 +391,16 @@ class ContextRules:
         window_start = max(did, first - 5)
         before = _words(tokens, window_start, first)
         earlier = range(clause_start, first)
-        drug_or_taking_before = any(i in drug_tokens or tokens[i].text in c.taking for i in earlier)
-        if any(w in c.purpose for w in before) and drug_or_taking_before:
+        drug_or_taking_before = any(
+            i in drug_tokens or tokens[i].text in c.taking or _DOSE.fullmatch(tokens[i].text) for i in earlier
+        )  # "20mg at bedtime for reflux": a dose is the drug taken
+        purposes = [
+            i
+            for i, w in enumerate(before)
+            if w in c.purpose
+            and not (i + 1 < len(before) and (before[i + 1] in c.durations or before[i + 1].isdigit()))
+        ]  # not "on Ozempic for 8 months reports hair shedding": how long, not what for
+        if purposes and drug_or_taking_before:
             return True
         if any(w in c.indication for w in before) or _has_phrase(before, c.indication_phrases):
             return drug_or_taking_before or any(w in c.indication for w in before)

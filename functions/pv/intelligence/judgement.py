@@ -97,7 +97,9 @@ def judge(
             found.add(kind)
     if "long_standing" in found and "unchanged" in found:
         found.add("pre_existing")
-    if "praise" in found and "no_trouble" in found:
+    if ("praise" in found and "no_trouble" in found) or (
+        "improved" in found and ("praise" in found or "no_trouble" in found)
+    ):
         found.add("efficacy")
     if "third_party" in found and _word_pattern(language, "first_person").search(events):
         found.discard("third_party")

@@ -86,6 +86,51 @@ class Pattern:
     longest_second: int
 
 
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A measured value that reports an event when it lies in one of `ranges` (low <= value < high):
+    "potassium came back 6.4" (hyperkalaemia), "pulse of 38" (bradycardia); `units`, when given,
+    must follow the number ("gained 10kg")."""
+
+    term: Term
+    ranges: tuple[tuple[float, float], ...]
+    units: frozenset[str] = frozenset()
+
+
+# Number words people write for small counts ("lost two kilos").
+_NUMBER_WORDS = {
+    w: float(n)
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_NUMBER = re.compile(r"(\d+)([a-z]*)")
+# At most this many words between a measure and its value ("sugar [went down to] 55").
+MEASURE_GAP = 4
+
+
 @dataclass
 class Lexicon:
     """Phrases (as token tuples) to terms, with the longest phrase per first word; and the event
@@ -98,6 +143,8 @@ class Lexicon:
     not_events: set[tuple[str, ...]] = field(default_factory=set)
     longest_not_event: dict[str, int] = field(default_factory=dict)
     longest_pattern: dict[str, int] = field(default_factory=dict)  # first word -> longest first part
+    measures: dict[tuple[str, ...], list[Measure]] = field(default_factory=dict)
+    longest_measure: dict[str, int] = field(default_factory=dict)
     longest: dict[str, int] = field(default_factory=dict)
     single_drugs: dict[str, dict[str, Term]] = field(default_factory=dict)  # first letter -> word
     known_words: frozenset[str] = frozenset()
@@ -121,6 +168,36 @@ class Lexicon:
         for words in (w for p in first for w in _with_twin(_phrase_words(p))):
             self.patterns.setdefault(words, []).append(pattern)
             self.longest_pattern[words[0]] = max(self.longest_pattern.get(words[0], 0), len(words))
+
+    def add_measure(self, names: list[str], measure: Measure) -> None:
+        """Add a measure under each of its names (measures.tsv)."""
+        for words in (_phrase_words(n) for n in names if n.strip()):
+            self.measures.setdefault(words, []).append(measure)
+            self.longest_measure[words[0]] = max(self.longest_measure.get(words[0], 0), len(words))
+
+    def _measure_at(self, tokens: list[Token], i: int) -> Match | None:
+        """The longest measure name at token i, then its value within MEASURE_GAP words, when the
+        value lies in one of the measure's ranges (and the unit follows where one is needed)."""
+        for length in range(min(self.longest_measure[tokens[i].text], len(tokens) - i), 0, -1):
+            measures = self.measures.get(tuple(t.text for t in tokens[i : i + length]))
+            if not measures:
+                continue
+            j = i + length
+            while j < len(tokens) and j <= i + length + MEASURE_GAP:
+                value = _value_at(tokens, j)
+                if value is not None:
+                    number, unit, end = _latest(tokens, value)
+                    for m in measures:
+                        if (not m.units or unit in m.units) and any(a <= number < b for a, b in m.ranges):
+                            # the unit as a word of its own ("10 kg") belongs to the span
+                            last = end + 2 if m.units and not tokens[end].text.endswith(unit) else end + 1
+                            return Match(m.term, i, last, tokens[i].start, tokens[last - 1].end)
+                    return None
+                if not (tokens[j].is_word or tokens[j].text in ":=") or tokens[j].text in _PATTERN_STOPS:
+                    return None
+                j += 1
+            return None
+        return None
 
     def _add_words(self, phrase: str, words: tuple[str, ...], term: Term) -> None:
         if not words or words in self.phrases:
@@ -197,6 +274,10 @@ class Lexicon:
             if term is not None and term.kind in kinds:
                 phrase = Match(term, i, i + length, window[0].start, window[-1].end)
                 break
+        if "AE" in kinds and first in self.longest_measure:
+            measured = self._measure_at(tokens, i)
+            if measured is not None and (phrase is None or measured.last > phrase.last):
+                phrase = measured  # "blood pressure 70/40" over "blood pressure"
         if "AE" in kinds and first in self.longest_pattern:
             pattern = self._pattern_at(tokens, i)
             if pattern is not None and (phrase is None or pattern.last > phrase.last):
@@ -286,6 +367,49 @@ class Lexicon:
         nearest = min(best.values())
         winners = [n for n, d in best.items() if d == nearest]
         return terms[winners[0]] if len(winners) == 1 else None
+
+
+def _value_at(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
+    """The number written from token j, its unit, and the index of its last token: "6.4" and
+    "6,8" are decimals, "10kg" a number and its unit, "70/40" reads 70, "from 4.8 to 5.9" reads 5.9;
+    None when token j starts no number."""
+    word = tokens[j].text
+    match = _NUMBER.fullmatch(word)
+    if match is None:
+        return (_NUMBER_WORDS[word], _unit_after(tokens, j), j) if word in _NUMBER_WORDS else None
+    number, unit, end = float(match.group(1)), match.group(2), j
+    if (
+        not unit
+        and j + 2 < len(tokens)
+        and tokens[j + 1].text in ".,"
+        and tokens[j + 1].start == tokens[j].end
+    ):
+        decimals = _NUMBER.fullmatch(tokens[j + 2].text)
+        if decimals is not None and tokens[j + 2].start == tokens[j + 1].end:
+            number, unit, end = float(f"{match.group(1)}.{decimals.group(1)}"), decimals.group(2), j + 2
+    if end + 2 < len(tokens) and tokens[end + 1].text == "to":
+        later = _value_at(tokens, end + 2)
+        if later is not None:
+            return later
+    return number, unit or _unit_after(tokens, end), end
+
+
+def _latest(tokens: list[Token], value: tuple[float, str, int]) -> tuple[float, str, int]:
+    """The measure's latest value: a number after "now" or "to" a few words on ("BP was 160, now
+    125", "sugars 14 and down to 7 now") replaces the first; the span keeps the first."""
+    end = value[2]
+    for k in range(end + 1, min(end + 6, len(tokens) - 1)):
+        if tokens[k].text in ".;!?":
+            break
+        if tokens[k].text in ("now", "to"):
+            later = _value_at(tokens, k + 1)
+            if later is not None:
+                return later[0], later[1], end
+    return value
+
+
+def _unit_after(tokens: list[Token], j: int) -> str:
+    return tokens[j + 1].text if j + 1 < len(tokens) and tokens[j + 1].is_word else ""
 
 
 def _spelt_word(word: str) -> bool:
@@ -383,6 +507,15 @@ def _lexicon(sources: frozenset[Source]) -> Lexicon:
             term = row[0].strip().lower()
             own = _flags([row[0], "", row[3]]) if len(row) > 3 else frozenset()
             lex.add_pattern(row[1].split("|"), row[2].split("|"), Term("AE", term, flags.get(term, own)))
+        for row in _resource_lines("measures.tsv"):
+            term = row[0].strip().lower()
+            ranges = tuple(
+                (float(a), float(b)) for a, b in (r.split("..") for r in row[2].split("|") if r.strip())
+            )
+            units = frozenset(u.strip() for u in row[3].split("|")) if len(row) > 3 else frozenset()
+            lex.add_measure(
+                row[1].split("|"), Measure(Term("AE", term, flags.get(term, frozenset())), ranges, units)
+            )
     if "hpo" in sources:
         event_words |= _add_rows(lex, _resource_lines("hpo_events.tsv"), "AE", "hpo")
     drug_rows = _resource_lines("drugs.tsv")
@@ -413,6 +546,8 @@ def _language_lexicon(sources: frozenset[Source], language: str) -> Lexicon:
     lex = Lexicon(
         patterns={words: list(found) for words, found in base.patterns.items()},
         longest_pattern=dict(base.longest_pattern),
+        measures=base.measures,
+        longest_measure=base.longest_measure,
         not_events=set(base.not_events),
         longest_not_event=dict(base.longest_not_event),
         single_drugs=base.single_drugs,
