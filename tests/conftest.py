@@ -230,9 +230,7 @@ def deployed_pipeline(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str
     `monkeypatch`; the endpoint double's URL is the caller's to set."""
     from moto import mock_aws
     from pv import runtime
-    from pv_local import s3_events
 
-    s3_events.install()  # notifications name the object version, as S3's do
     with mock_aws():
         stack = provision_template(parameters)
         # The functions share this process: every variable the template sets on any of them is set.
