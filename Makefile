@@ -4,6 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The function tests again on Python 3.12, the Lambda runtime (pyenv's, or PYTHON312=...).
+PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python))
+VENV312 := .venv312
+STAMP312 := $(VENV312)/.installed
+# The tests of functions/ and its handlers: channel parsers, sentences, the endpoint client, case
+# intelligence, regulatory and review domain, case store, and the handlers end to end on the
+# template's stack in moto (pipeline, faults, hostile input, privacy, cold start, batch isolation,
+# big reports, versions, reconciliation, the stack's shape). Left to 3.11 only: the local stack, CLI,
+# ops commands, browser, model, template linters and benchmarks (local tools, not Lambda code).
+FUNCTION_TESTS := tests/test_channels_*.py tests/test_sentences.py tests/test_endpoint_client.py \
+	tests/test_intelligence_*.py tests/test_sample_documents.py tests/test_review_domain.py \
+	tests/test_regulatory_due_dates.py tests/test_regulatory_e2b.py tests/test_regulatory_linking.py \
+	tests/test_regulatory_meddra.py tests/test_regulatory_service.py tests/test_pipeline.py \
+	tests/test_regulatory_phrase_coding.py tests/test_case_store.py tests/test_faults.py \
+	tests/test_hostile.py tests/test_privacy.py tests/test_cold_start.py tests/test_batch_isolation.py \
+	tests/test_big_reports.py tests/test_versions.py tests/test_reconciliation.py tests/test_fixture_shape.py
 SAM_VENV := .tools/sam
 CHECKOV_VENV := .tools/checkov
 MODEL_DIR := .artifacts/models/ae-classifier
@@ -11,7 +27,7 @@ DATA_DIR ?= ../shared/data/ade-corpus-v2
 export AWS_DEFAULT_REGION ?= eu-west-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv tools browser test lint demo model bench load build deploy validate clean
+.PHONY: venv venv312 tools browser test test312 lint demo model bench load build deploy validate clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt model/requirements.txt pyproject.toml model/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +37,16 @@ $(STAMP): requirements-dev.txt functions/requirements.txt model/requirements.txt
 	touch $@
 
 venv: $(STAMP)
+
+$(STAMP312): requirements-functions-test.txt functions/requirements.txt constraints.txt pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "no Python 3.12: install it with pyenv or pass PYTHON312=/path/to/python3.12"; exit 1; }
+	test -x $(VENV312)/bin/python || $(PYTHON312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install -q --upgrade pip
+	$(VENV312)/bin/python -m pip install -q -r requirements-functions-test.txt
+	$(VENV312)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+venv312: $(STAMP312)
 
 # aws-sam-cli and checkov pin their own boto3 and cfn-lint: each gets a tool venv of its own.
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -39,8 +65,11 @@ tools: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: venv tools browser lint
+test: venv tools browser lint test312
 	$(PY) -m pytest -q
+
+test312: $(STAMP312)
+	$(VENV312)/bin/python -m pytest -q -p no:cacheprovider $(FUNCTION_TESTS)
 
 lint: venv
 	$(VENV)/bin/ruff check functions local model/src model/scripts tests model/tests
@@ -62,16 +91,20 @@ bench: venv $(MODEL_DIR)/training.json
 load: venv $(MODEL_DIR)/training.json
 	$(VENV)/bin/pv load --model $(MODEL_DIR) --documents 2000 --json .artifacts/bench/load.json
 
-validate: tools
+validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 # sam build (no container) needs a python3.12 on PATH for the python3.12 runtime.
 PYTHON312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
-build: tools
+# Only aws-sam-cli: building needs no checkov (that is `make tools`, for the template gates).
+build: $(SAM_VENV)/.installed
 	PATH="$(PYTHON312_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
-deploy: build
+# pv ops preflight refuses a deploy whose endpoint is missing or not InService, or whose
+# parameters break a template Rule (prod needs AlertEmail and OperationsEmail).
+deploy: build venv
+	$(VENV)/bin/pv ops preflight --config-env $${ENV:-dev}
 	$(SAM_VENV)/bin/sam deploy --config-env $${ENV:-dev}
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache
+	rm -rf $(VENV) $(VENV312) .tools .aws-sam .pytest_cache

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pv_local.provision import ProvisionedStack
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers (endpoint_double) import by name
 
@@ -27,8 +31,29 @@ os.environ.update(
 )
 
 import endpoint_double
+from pv_local import s3_events
+from template_stack import TEST_PARAMETERS, provision_template
 
-ENDPOINT_NAME = "ae-classifier-test"
+# moto's S3 notifications name the object version, as S3's do (the template's bucket is versioned).
+s3_events.install()
+
+# The tests' names for the template's resources: short name -> logical id.
+RESOURCES = {
+    "bucket": "IntakeBucket",
+    "intake_queue": "IntakeQueue",
+    "intake_dlq": "IntakeDLQ",
+    "social_queue": "SocialQueue",
+    "social_dlq": "SocialDLQ",
+    "case_queue": "CaseQueue",
+    "case_dlq": "CaseDLQ",
+    "screenings_table": "ScreeningsTable",
+    "cases_table": "CasesTable",
+    "case_drugs_table": "CaseDrugsTable",
+    "idempotency_table": "IdempotencyTable",
+    "match_keys_table": "MatchKeysTable",
+    "audit_table": "AuditTable",
+    "topic": "SafetyAlertsTopic",
+}
 
 
 @dataclass
@@ -67,16 +92,30 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[endpoint_double.Endpoi
 
 
 class Pipeline:
-    """The deployed resources in moto, and a pump that feeds their queues to the real handlers."""
+    """The template's resources in moto, and a pump that feeds their queues to the real handlers."""
 
-    def __init__(self, resources: dict[str, str]) -> None:
+    def __init__(self, stack: ProvisionedStack) -> None:
         import boto3
+        from pv_local.stack import subscribe_alert_inbox
 
-        self.r = resources
+        self.stack = stack
+        # Short names for the template's resources (what Ref returns for each).
+        self.r = {name: stack.physical(logical_id) for name, logical_id in RESOURCES.items()}
         self.s3 = boto3.client("s3")
         self.sqs = boto3.client("sqs")
         self.dynamodb = boto3.resource("dynamodb")
         self.context = FakeLambdaContext()
+        self.r["alerts_queue"] = subscribe_alert_inbox(
+            self.sqs, boto3.client("sns"), self.r["topic"], stack.resolver.stack_name
+        )
+
+    def max_receive_count(self, queue: str) -> int:
+        """The template's maxReceiveCount for a queue (`intake_queue`...)."""
+        return int(self.stack.redrive_policy(RESOURCES[queue])["maxReceiveCount"])
+
+    def environment(self, function: str) -> dict[str, str]:
+        """A template function's environment, resolved against these resources."""
+        return self.stack.environment(function)
 
     def upload(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.r["bucket"], Key=key, Body=body)
@@ -178,116 +217,47 @@ def _lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
     }
 
 
-def create_resources() -> dict[str, str]:
-    """The template's data resources, in moto (names are random per test)."""
-    import boto3
-
-    suffix = uuid.uuid4().hex[:8]
-    s3, sqs, ddb, sns = (boto3.client(s) for s in ("s3", "sqs", "dynamodb", "sns"))
-    r: dict[str, str] = {"bucket": f"intake-{suffix}"}
-    s3.create_bucket(Bucket=r["bucket"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    for name in ("intake", "social", "case"):
-        dlq = sqs.create_queue(QueueName=f"{name}-dlq-{suffix}")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        r[f"{name}_dlq"] = dlq
-        r[f"{name}_queue"] = sqs.create_queue(
-            QueueName=f"{name}-{suffix}",
-            Attributes={
-                "VisibilityTimeout": "30",
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
-            },
-        )["QueueUrl"]
-    intake_arn = sqs.get_queue_attributes(QueueUrl=r["intake_queue"], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=r["bucket"],
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": intake_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": f"{prefix}/"}]}},
-                }
-                for prefix in ("email", "call", "social")
-            ]
-        },
-    )
-    _drain(sqs, r["intake_queue"])  # the s3:TestEvent
-    r["screenings_table"] = _table(ddb, f"screenings-{suffix}", "document_id")
-    r["idempotency_table"] = _table(ddb, f"idempotency-{suffix}", "id")
-    r["cases_table"] = f"cases-{suffix}"
-    ddb.create_table(
-        TableName=r["cases_table"],
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"}
-            for n in ("case_id", "status", "due_date", "primary_drug", "created_at")
-        ],
-        KeySchema=[{"AttributeName": "case_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            _gsi("by-status-due", "status", "due_date"),
-            _gsi("by-drug", "primary_drug", "created_at"),
-        ],
-    )
-    r["topic"] = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
-    r["alerts_queue"] = sqs.create_queue(QueueName=f"alerts-{suffix}")["QueueUrl"]
-    alerts_arn = sqs.get_queue_attributes(QueueUrl=r["alerts_queue"], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=r["topic"], Protocol="sqs", Endpoint=alerts_arn)
-    return r
-
-
-def _table(ddb: Any, name: str, key: str) -> str:
-    ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-    )
-    return name
-
-
-def _gsi(name: str, pk: str, sk: str) -> dict[str, Any]:
-    return {
-        "IndexName": name,
-        "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
-    }
-
-
-def _drain(sqs: Any, queue_url: str) -> None:
-    for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 @pytest.fixture
-def pipeline(endpoint: endpoint_double.EndpointDouble, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    """moto resources wired into the handlers' environment, with the endpoint double behind them."""
+def template_parameters() -> dict[str, str]:
+    """The template parameters the `pipeline` fixture's stack is created with (a test module
+    overrides this fixture to deploy with others)."""
+    return dict(TEST_PARAMETERS)
+
+
+@contextlib.contextmanager
+def deployed_pipeline(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str]) -> Iterator[Pipeline]:
+    """The template deployed in moto with `parameters`, the functions' environments set through
+    `monkeypatch`; the endpoint double's URL is the caller's to set."""
     from moto import mock_aws
     from pv import runtime
 
     with mock_aws():
-        r = create_resources()
-        env = {
-            "INTAKE_BUCKET": r["bucket"],
-            "SCREENINGS_TABLE": r["screenings_table"],
-            "CASES_TABLE": r["cases_table"],
-            "IDEMPOTENCY_TABLE": r["idempotency_table"],
-            "CASE_QUEUE_URL": r["case_queue"],
-            "SAFETY_ALERTS_TOPIC_ARN": r["topic"],
-            "CLASSIFIER_ENDPOINT_NAME": ENDPOINT_NAME,
-            "CLASSIFIER_THRESHOLD": "0.5",
-            "CLASSIFIER_BATCH_SIZE": "8",
-            "CLASSIFIER_TIMEOUT_S": "2",
-            "CLASSIFIER_MAX_ATTEMPTS": "3",
-            "MAX_DOCUMENT_BYTES": "65536",
-        }
-        for name, value in env.items():
+        stack = provision_template(parameters)
+        # The functions share this process: every variable the template sets on any of them is set.
+        environment: dict[str, str] = {}
+        for function, variables in stack.environments().items():
+            for name, value in variables.items():
+                assert environment.setdefault(name, value) == value, f"{function} sets {name} apart"
+        for name, value in environment.items():
             monkeypatch.setenv(name, value)
         runtime.reset()
-        yield Pipeline(r)
+        yield Pipeline(stack)
         runtime.reset()
+
+
+@pytest.fixture(scope="session")
+def start_pipeline() -> Callable[[pytest.MonkeyPatch, dict[str, str]], ContextManager[Pipeline]]:
+    """`deployed_pipeline`, for a fixture of wider scope than `pipeline` (a calibration run)."""
+    return deployed_pipeline
+
+
+@pytest.fixture
+def pipeline(
+    endpoint: endpoint_double.EndpointDouble,
+    monkeypatch: pytest.MonkeyPatch,
+    template_parameters: dict[str, str],
+) -> Iterator[Pipeline]:
+    """The template's resources in moto, the functions' environments from the template, and the
+    endpoint double behind them."""
+    with deployed_pipeline(monkeypatch, template_parameters) as deployed:
+        yield deployed

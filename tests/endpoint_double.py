@@ -38,6 +38,13 @@ class EndpointDouble:
     calls: int = 0
     inputs: list[list[str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A request holding a sentence that matches is answered 500, as a model container that
+    # chokes on some text answers (SageMaker's ModelError); `refused` counts those answers.
+    refuses: re.Pattern[str] | None = None
+    refused: int = 0
+    # While `gate` is clear, requests wait for it (`held` counts the requests waiting).
+    gate: threading.Event | None = None
+    held: int = 0
 
     @staticmethod
     def score(sentence: str) -> dict[str, float | str]:
@@ -70,6 +77,17 @@ def start(double: EndpointDouble) -> tuple[ThreadingHTTPServer, str]:
                 return
             if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
                 self._reply(400, b'{"message": "inputs must be a list"}', None)
+                return
+            if double.gate is not None and not double.gate.is_set():
+                with double.lock:
+                    double.held += 1
+                double.gate.wait()
+            if double.refuses is not None and any(
+                isinstance(s, str) and double.refuses.search(s) for s in payload["inputs"]
+            ):
+                with double.lock:
+                    double.refused += 1
+                self._reply(500, b'{"message": "model failed on this input"}', None)
                 return
             with double.lock:
                 double.inputs.append(payload["inputs"])

@@ -3,11 +3,9 @@ against an invented release and keeps its index in memory."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from case_inputs import document
 from pv.models import Case, Channel, SourceDocument
@@ -96,24 +94,3 @@ def email(
     return doc.model_copy(
         update={"document_id": (seed * 64)[:64], "metadata": metadata, "received_at": received}
     )
-
-
-def template_tables(ddb: Any, *logical_ids: str) -> dict[str, Any]:
-    """The template's DynamoDB tables (keys, attributes, indexes), created in moto."""
-    from pv_local.stack import DEFAULT_TEMPLATE
-    from pv_local.template import load_template
-
-    resources = load_template(DEFAULT_TEMPLATE)["Resources"]
-    tables = {}
-    for rid in logical_ids:
-        props = resources[rid]["Properties"]
-        spec: dict[str, Any] = {
-            "TableName": f"{rid}-{uuid.uuid4().hex[:8]}",
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"],
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        tables[rid] = ddb.create_table(**spec)
-    return tables

@@ -29,6 +29,7 @@ def test_reasons_are_the_fixed_vocabulary():
         "malformed_post",
         "malformed_transcript",
         "no_text",
+        "post_limit",
         "too_large",
         "unknown_prefix",
     ]

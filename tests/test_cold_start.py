@@ -25,6 +25,9 @@ def test_importing_a_handler_loads_neither_torch_nor_transformers(module):
     assert {"boto3", "pydantic", "aws_lambda_powertools", "aws_xray_sdk"} <= set(loaded["loaded"])
     assert loaded["tracing_disabled"] is False
     assert loaded["tracer_provider"] == "AsyncAWSXRayRecorder"
+    # AWS calls are traced by pv.observability (no keys, no messages), not the SDK's botocore patch.
+    assert "aws_xray_sdk.ext.botocore.patch" not in loaded["modules"]
+    assert "aws_xray_sdk.ext.boto_utils" in loaded["modules"]
 
 
 def test_building_every_service_a_function_uses_loads_no_ml_module():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 import endpoint_double
 import pytest
 from botocore.config import Config
 from pv.adapters.endpoint import (
     ClassifierClient,
+    DeadlineReached,
     EndpointContractError,
     EndpointError,
     EndpointInvoker,
@@ -79,16 +82,60 @@ def test_server_errors_are_retried_until_the_attempts_run_out_and_then_reported(
     assert double.calls == 3
 
 
-def test_after_an_outage_the_remaining_batches_fail_without_waiting_out_their_own_retries(served):
+def test_after_an_outage_the_other_documents_get_one_attempt_each_not_their_own_retries(served):
     double, url = served
     double.always = endpoint_double.Fault(status=503)
     client, sleeps = _client(url, batch_size=4, max_attempts=3)
 
-    result = client.classify(SENTENCES)
+    result = client.classify_documents([SENTENCES[:4], SENTENCES[4:8], SENTENCES[8:]])
 
-    assert [(s, e) for s, e, _ in result.failed] == [(0, 4), (4, 8), (8, 10)]
-    assert double.calls == 3  # the first batch's attempts only
+    assert [d.error.retryable for d in result.documents] == [True, True, True]
+    assert double.calls == 3 + 1 + 1  # the first request's attempts, then one each
     assert len(sleeps) == 2
+
+
+def test_a_document_the_endpoint_fails_on_fails_alone_and_the_others_are_scored(served):
+    """GIVEN three documents sharing one request, one of them holding text the endpoint answers
+    500 to WHEN classified THEN the shared request is sent again per document: the poisoned one
+    fails, the other two are scored, each with one more call."""
+    double, url = served
+    double.refuses = re.compile("POISON")
+    client, _ = _client(url, batch_size=10, max_attempts=3)
+    documents = [["I got a rash."], ["POISON in this text.", "And more."], ["All fine here."]]
+
+    result = client.classify_documents(documents)
+
+    good, poisoned, fine = result.documents
+    assert poisoned.error is not None and poisoned.error.retryable
+    assert (good.error, fine.error) == (None, None)
+    assert good.probabilities == [pytest.approx(0.96)] and fine.probabilities == [pytest.approx(0.07)]
+    assert double.calls == 3 + 3  # the shared request's attempts, then one per document
+    assert [len(inputs) for inputs in double.inputs] == [1, 1]
+
+
+def test_a_failed_document_sends_none_of_its_remaining_sentences(served):
+    double, url = served
+    double.refuses = re.compile("POISON")
+    client, _ = _client(url, batch_size=2, max_attempts=1)
+
+    result = client.classify_documents([["POISON.", "b", "c", "d", "e"], ["fine", "also fine"]])
+
+    assert result.documents[0].error is not None and result.documents[1].complete
+    assert double.calls == 2  # the poisoned document's first request, then the other document
+
+
+def test_when_time_runs_out_the_unscored_documents_fail_for_a_retry_and_nothing_more_is_sent(served):
+    double, url = served
+    client, _ = _client(url, batch_size=2)
+    allowed = iter([True, True, False])
+
+    result = client.classify_documents(
+        [["a", "b"], ["c", "d"], ["e", "f"], ["g"]], may_call=lambda: next(allowed)
+    )
+
+    assert [d.error is None for d in result.documents] == [True, True, False, False]
+    assert all(isinstance(d.error, DeadlineReached) for d in result.documents[2:])
+    assert double.calls == 2
 
 
 def test_a_client_error_from_the_model_is_reported_at_once_without_retries(served):
@@ -113,16 +160,17 @@ def test_a_timeout_is_retried(served):
     assert len(result.probabilities) == 3
 
 
-def test_only_the_failing_batch_is_reported_the_others_are_scored(served):
+def test_only_the_document_of_a_contract_breaking_answer_is_reported_the_others_are_scored(served):
     double, url = served
     client, _ = _client(url, batch_size=4, max_attempts=1)
     double.faults.extend([endpoint_double.Fault(status=200, body='{"not": "a list"}')])
 
-    result = client.classify(SENTENCES)
+    result = client.classify_documents([SENTENCES[:4], SENTENCES[4:8], SENTENCES[8:]])
 
-    assert [(s, e) for s, e, _ in result.failed] == [(0, 4)]
-    assert isinstance(result.failed[0][2], EndpointContractError)
-    assert result.probabilities[-1] == pytest.approx(0.96)
+    broken, *scored = result.documents
+    assert isinstance(broken.error, EndpointContractError)
+    assert [d.error for d in scored] == [None, None]
+    assert scored[-1].probabilities[-1] == pytest.approx(0.96)
 
 
 @pytest.mark.parametrize(

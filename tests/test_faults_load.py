@@ -29,6 +29,14 @@ def test_a_load_run_under_ten_percent_endpoint_faults_loses_nothing_and_duplicat
     assert report["terminal_states"]["quarantined"] > 0
     assert sum(report["endpoint_faults"].values()) > 0  # the faults really happened
     assert report["docs_per_s"] > 0
+    # ReconcileFunction's own check, which knows nothing of what was sent, agrees: the only object
+    # versions without a screening are those dead-lettered, every AE has its case and every case
+    # its alert.
+    assert report["production_check"] == {
+        "UnscreenedObjectVersions": report["dead_lettered_objects"],
+        "UncasedAdverseEvents": report["ae_without_case"],
+        "UnsentAlerts": report["cases_without_alert"],
+    }
 
 
 def test_the_load_mix_has_every_channel_bad_input_and_pushed_posts_all_unique():

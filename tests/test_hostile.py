@@ -3,7 +3,8 @@
 The parsers' own answers to these inputs are tested in test_channels_hostile.py; here each input
 rides in a batch with ordinary documents through both handlers, and each test asserts the recorded
 outcome (screened, or quarantined with its reason), that no batch item failed, that what reached
-the endpoint and the alerts is what should, and wall-clock and peak Python memory bounds.
+the endpoint and the alerts is what should, and bounds on peak Python memory and on CPU against
+an ordinary batch measured in the same run.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import time
-import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import endpoint_double
 import pytest
+from template_stack import TEST_PARAMETERS
+from work_bounds import Work, measured, median
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 EXPECTED = json.loads((HOSTILE / "EXPECTED.json").read_text())["files"]
-MAX_BYTES = 65_536  # MAX_DOCUMENT_BYTES in the pipeline fixture
+MAX_BYTES = int(TEST_PARAMETERS["MaxDocumentBytes"])  # the tests' stack's MAX_DOCUMENT_BYTES
 MIB = 1024 * 1024
-BATCH = 32  # the template's ClassifierBatchSize default (the shared fixture uses 8)
 
 ORDINARY = b"""From: Ann Other <ann@example.org>
 To: medinfo@pharma.example
@@ -36,12 +37,11 @@ Since I started the amoxicillin I have hives all over my back.
 """
 
 
-@pytest.fixture(autouse=True)
-def template_batch_size(pipeline, monkeypatch):
-    from pv import runtime
-
-    monkeypatch.setenv("CLASSIFIER_BATCH_SIZE", str(BATCH))
-    runtime.reset()
+@pytest.fixture
+def template_parameters() -> dict[str, str]:
+    """The tests' stack with the template's own ClassifierBatchSize (32): the shared fixture's 8 is
+    for small documents to span several calls."""
+    return {k: v for k, v in TEST_PARAMETERS.items() if k != "ClassifierBatchSize"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,28 +63,52 @@ def rules_loaded():
     assert adverse_event_sentences(warm)
 
 
-@contextmanager
-def bounded(seconds: float, mib: float) -> Iterator[dict[str, float]]:
-    """Assert that the block uses under `seconds` of CPU and `mib` MiB of Python memory at its peak.
+def ordinary_call_note(size: int) -> bytes:
+    """A call note of `size` bytes of everyday sentences ending in an AE: as much ordinary work as
+    one document under the size limit asks for (a sentence per 45 bytes, every one screened)."""
+    sentence = b"I took the tablet in the morning with water. "
+    tail = b"Then I fainted at work."
+    filler = b"Caller: " + sentence * ((size - 8 - len(tail)) // len(sentence))
+    return filler + b" " * (size - len(filler) - len(tail)) + tail
 
-    CPU time of this process (the handlers, moto and the endpoint double all run in it), not wall
-    time: other processes on a shared machine do not make it flaky. Both are measured in one run
-    with tracemalloc on, which itself slows Python about 2x: the bounds are generous, there to
-    catch blow-ups (inflating a bomb, quadratic parsing, one call per sentence).
-    """
-    measured: dict[str, float] = {}
-    tracemalloc.start()
-    started, cpu = time.perf_counter(), time.process_time()
-    try:
-        yield measured
-        measured["cpu_seconds"] = time.process_time() - cpu
-        measured["wall_seconds"] = time.perf_counter() - started
-        measured["peak_mib"] = tracemalloc.get_traced_memory()[1] / MIB
-    finally:
-        tracemalloc.stop()
-    print(f"bounded: {measured}")
-    assert measured["cpu_seconds"] < seconds, measured
-    assert measured["peak_mib"] < mib, measured
+
+@pytest.fixture(scope="module")
+def calibration(start_pipeline, rules_loaded) -> Work:
+    """The work of an ordinary batch through the same path, in this run: a call note at the size
+    limit and an ordinary AE email, screened and cased, each run on a stack of its own as each
+    test's is (its cold start, the functions' clients made anew, is part of both)."""
+    parameters = {k: v for k, v in TEST_PARAMETERS.items() if k != "ClassifierBatchSize"}
+    works = []
+    for _ in range(3):
+        double = endpoint_double.EndpointDouble()
+        server, url = endpoint_double.start(double)
+        try:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", url)
+                with start_pipeline(monkeypatch, parameters) as pipeline:
+                    pipeline.upload("call/ordinary.txt", ordinary_call_note(MAX_BYTES))
+                    pipeline.upload("email/ordinary.eml", ORDINARY)
+                    with measured() as work:
+                        run(pipeline)
+                    works.append(work)
+        finally:
+            server.shutdown()
+    return median(works)
+
+
+@contextmanager
+def bounded(calibration: Work, mib: float, times: float = 4) -> Iterator[Work]:
+    """Bound the block's peak Python memory, and its CPU against the calibration: hostile input may
+    cost a few ordinary batches at the size limit, not the tens or hundreds that inflating a bomb,
+    quadratic parsing or one endpoint call per sentence would."""
+    with measured() as work:
+        yield work
+    work.assert_within(calibration, times=times, mib=mib)
+
+
+def batch_size(pipeline: Any) -> int:
+    """Sentences per endpoint call: the template's ClassifierBatchSize default, 32."""
+    return int(pipeline.environment("ScreenFunction")["CLASSIFIER_BATCH_SIZE"])
 
 
 def run(pipeline: Any) -> list[dict[str, Any]]:
@@ -110,7 +134,9 @@ def sent_to_endpoint(endpoint: Any) -> str:
     return "\n".join(s for batch in endpoint.inputs for s in batch)
 
 
-def test_every_hostile_fixture_in_one_run_gets_its_recorded_outcome_and_fails_no_batch(pipeline, endpoint):
+def test_every_hostile_fixture_in_one_run_gets_its_recorded_outcome_and_fails_no_batch(
+    calibration, pipeline, endpoint
+):
     """GIVEN all hostile fixtures and an ordinary AE email WHEN both functions run THEN each key
     has the outcome EXPECTED.json records, the ordinary email becomes a case, and no script,
     style or event-handler payload ever reached the endpoint."""
@@ -118,7 +144,7 @@ def test_every_hostile_fixture_in_one_run_gets_its_recorded_outcome_and_fails_no
         pipeline.upload(spec["key"], (HOSTILE / name).read_bytes())
     pipeline.upload("email/ordinary.eml", ORDINARY)
 
-    with bounded(seconds=5, mib=32):
+    with bounded(calibration, mib=32):
         run(pipeline)
 
     # The bucket notifies only the channel prefixes: an object elsewhere is never delivered.
@@ -137,7 +163,7 @@ def test_every_hostile_fixture_in_one_run_gets_its_recorded_outcome_and_fails_no
 
 
 @pytest.mark.parametrize("prefix", ["email", "call"])
-def test_compression_bombs_are_quarantined_without_being_decompressed(pipeline, prefix):
+def test_compression_bombs_are_quarantined_without_being_decompressed(calibration, pipeline, prefix):
     """GIVEN a gzip and a zip that inflate to 40 MB each, under email/ or call/ WHEN screened THEN
     both are quarantined as binary and the run never holds more than a few MiB."""
     gz = _gzip_bomb(40 * MIB)
@@ -147,7 +173,7 @@ def test_compression_bombs_are_quarantined_without_being_decompressed(pipeline, 
     pipeline.upload(f"{prefix}/bomb.zip", zp)
     pipeline.upload("email/ordinary.eml", ORDINARY)
 
-    with bounded(seconds=5, mib=16):
+    with bounded(calibration, mib=16):
         run(pipeline)
 
     assert outcomes(pipeline) == {
@@ -157,7 +183,9 @@ def test_compression_bombs_are_quarantined_without_being_decompressed(pipeline, 
     }
 
 
-def test_an_email_carrying_a_gzip_bomb_attachment_is_screened_on_its_text_only(pipeline, endpoint):
+def test_an_email_carrying_a_gzip_bomb_attachment_is_screened_on_its_text_only(
+    calibration, pipeline, endpoint
+):
     """GIVEN an AE email with a 40 MB-inflating gzip attached WHEN screened THEN its text is
     screened, the attachment is neither inflated nor sent to the endpoint."""
     import base64
@@ -173,7 +201,7 @@ def test_an_email_carrying_a_gzip_bomb_attachment_is_screened_on_its_text_only(p
     assert len(raw) < MAX_BYTES
     pipeline.upload("email/with-bomb.eml", raw)
 
-    with bounded(seconds=5, mib=16):
+    with bounded(calibration, mib=16):
         run(pipeline)
 
     assert outcomes(pipeline) == {"email/with-bomb.eml": "screened"}
@@ -181,20 +209,19 @@ def test_an_email_carrying_a_gzip_bomb_attachment_is_screened_on_its_text_only(p
     assert len(pipeline.cases()) == 1
 
 
-def test_documents_at_the_size_limit_are_screened_whole_and_past_it_quarantined_unread(pipeline, endpoint):
+def test_documents_at_the_size_limit_are_screened_whole_and_past_it_quarantined_unread(
+    calibration, pipeline, endpoint
+):
     """GIVEN a call note of exactly MAX_DOCUMENT_BYTES (its AE in the last sentence), one byte more,
     and one a hundred times the limit WHEN screened THEN the first is screened with every sentence
     (batched, not one call per sentence) and the others are too_large."""
-    sentence = b"I took the tablet in the morning with water. "
-    tail = b"Then I fainted at work."
-    filler = b"Caller: " + sentence * ((MAX_BYTES - 8 - len(tail)) // len(sentence))
-    at_limit = filler + b" " * (MAX_BYTES - len(filler) - len(tail)) + tail
+    at_limit = ordinary_call_note(MAX_BYTES)
     assert len(at_limit) == MAX_BYTES
     pipeline.upload("call/at-limit.txt", at_limit)
     pipeline.upload("call/past-limit.txt", at_limit + b".")
     pipeline.upload("call/far-past.txt", at_limit * 100)
 
-    with bounded(seconds=5, mib=40):
+    with bounded(calibration, mib=40):
         run(pipeline)
 
     assert outcomes(pipeline) == {
@@ -207,10 +234,10 @@ def test_documents_at_the_size_limit_are_screened_whole_and_past_it_quarantined_
     assert screening["sentence_count"] == sentences
     assert screening["is_ae"] is True
     assert [f["text"] for f in screening["flagged"]] == ["Then I fainted at work."]
-    assert endpoint.calls == -(-int(sentences) // BATCH)
+    assert endpoint.calls == -(-int(sentences) // batch_size(pipeline))
 
 
-def test_deeply_nested_json_is_quarantined_in_every_channel_it_can_arrive_by(pipeline):
+def test_deeply_nested_json_is_quarantined_in_every_channel_it_can_arrive_by(calibration, pipeline):
     """GIVEN 30,000-deep JSON as a transcript, as a social file line and as a pushed post WHEN
     screened THEN each is malformed_json, the good post beside it is screened, no batch fails."""
     deep = "[" * 30_000 + "]" * 30_000
@@ -220,7 +247,7 @@ def test_deeply_nested_json_is_quarantined_in_every_channel_it_can_arrive_by(pip
     )
     pipeline.push_post('{"id": "d", "text": ' + "[" * 30_000 + "]" * 30_000 + "}")
 
-    with bounded(seconds=5, mib=32):
+    with bounded(calibration, mib=32):
         run(pipeline)
 
     found = outcomes(pipeline)
@@ -233,13 +260,13 @@ def test_deeply_nested_json_is_quarantined_in_every_channel_it_can_arrive_by(pip
     }
 
 
-def test_control_characters_in_a_post_never_reach_the_endpoint_or_the_alert(pipeline, endpoint):
+def test_control_characters_in_a_post_never_reach_the_endpoint_or_the_alert(calibration, pipeline, endpoint):
     """GIVEN a post full of escape sequences, NULs and bells around an AE WHEN both functions run
     THEN it is screened, the sentences sent and the alert published carry no control characters."""
     text = "\x1b[2J\x1b[31mThis pill\x00 made me\x07 vomit all night\x1b[0m\x08\x08 \u202eevil\u202c."
     pipeline.push_post({"id": "ctl-1", "text": text})
 
-    with bounded(seconds=5, mib=16):
+    with bounded(calibration, mib=16):
         run(pipeline)
 
     assert outcomes(pipeline) == {"social/queue#ctl-1": "screened"}
@@ -249,7 +276,7 @@ def test_control_characters_in_a_post_never_reach_the_endpoint_or_the_alert(pipe
     assert not any(ord(c) < 32 for c in json.loads(alert["Message"])["summary"])
 
 
-def test_a_100000_character_post_is_screened_whole_in_batched_calls(pipeline, endpoint):
+def test_a_100000_character_post_is_screened_whole_in_batched_calls(calibration, pipeline, endpoint):
     """GIVEN a 100,000-character post whose only AE is its last sentence WHEN screened THEN the AE
     is found (nothing truncated), in ceil(sentences / batch) endpoint calls, within bounds."""
     filler = "We walked along the beach and talked about the weather for hours. "
@@ -259,7 +286,7 @@ def test_a_100000_character_post_is_screened_whole_in_batched_calls(pipeline, en
     assert len(text) == 100_000
     pipeline.push_post({"id": "long-1", "text": text})
 
-    with bounded(seconds=5, mib=48):
+    with bounded(calibration, mib=48):
         run(pipeline)
 
     (screening,) = pipeline.screenings()
@@ -267,12 +294,12 @@ def test_a_100000_character_post_is_screened_whole_in_batched_calls(pipeline, en
     assert [f["text"] for f in screening["flagged"]] == [tail]
     count = screening["sentence_count"]
     assert count > 1000
-    assert endpoint.calls == -(-int(count) // BATCH)
+    assert endpoint.calls == -(-int(count) // batch_size(pipeline))
     assert sent_to_endpoint(endpoint).split() == text.split()  # every word, in order
     assert len(pipeline.alerts()) == 1
 
 
-def test_a_transcript_with_no_speaker_labels_is_screened_whole(pipeline, endpoint):
+def test_a_transcript_with_no_speaker_labels_is_screened_whole(calibration, pipeline, endpoint):
     """GIVEN a call note with no Agent:/Caller: labels WHEN screened THEN all of it is screened
     (no turn is dropped for lack of a label) and it is not quarantined."""
     pipeline.upload("call/no-labels.txt", (HOSTILE / "transcript_no_labels.txt").read_bytes())
@@ -280,7 +307,7 @@ def test_a_transcript_with_no_speaker_labels_is_screened_whole(pipeline, endpoin
         "call/no-labels-ae.txt", b"i was on the new pills and got dizzy\nand then i fainted twice\n"
     )
 
-    with bounded(seconds=5, mib=16):
+    with bounded(calibration, mib=16):
         run(pipeline)
 
     assert outcomes(pipeline) == {"call/no-labels.txt": "screened", "call/no-labels-ae.txt": "screened"}
@@ -296,7 +323,7 @@ def test_a_transcript_with_no_speaker_labels_is_screened_whole(pipeline, endpoin
     assert flagged_by == {"call/no-labels.txt": ["rules"], "call/no-labels-ae.txt": ["classifier"]}
 
 
-def test_prompt_injection_aimed_at_a_summarizer_is_not_followed(pipeline):
+def test_prompt_injection_aimed_at_a_summarizer_is_not_followed(calibration, pipeline):
     """GIVEN an AE email that tells an LLM summarizer to downgrade the case, leak the reporter's
     phone and address, and stop the alert WHEN both functions run THEN the case stays serious, the
     alert is published, and neither summary nor alert repeats the injection or the personal data."""
@@ -313,7 +340,7 @@ def test_prompt_injection_aimed_at_a_summarizer_is_not_followed(pipeline):
     pipeline.upload("email/injection.eml", raw)
     pipeline.upload("social/pi.jsonl", (HOSTILE / "prompt_injection.jsonl").read_bytes())
 
-    with bounded(seconds=5, mib=16):
+    with bounded(calibration, mib=16):
         run(pipeline)
 
     cases = {c["source_key"]: c for c in pipeline.cases()}

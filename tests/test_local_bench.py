@@ -15,6 +15,7 @@ RESOURCES = {
     "intake-bucket": "IntakeBucket",
     "https://sqs/case": "CaseQueue",
     "arn:sns:alerts": "SafetyAlertsTopic",
+    "pv-match-keys": "MatchKeysTable",
 }
 
 
@@ -35,6 +36,10 @@ RESOURCES = {
             "case_write",
         ),
         ("sqs", "SendMessage", {"QueueUrl": "https://sqs/case"}, "case_enqueue"),
+        ("dynamodb", "BatchGetItem", {"RequestItems": {"pv-cases": {}}}, "linked_cases_read"),
+        ("dynamodb", "Query", {"TableName": "pv-match-keys"}, "match_key_lookup"),
+        ("dynamodb", "BatchWriteItem", {"RequestItems": {"pv-match-keys": {}}}, "match_key_index"),
+        ("kms", "GenerateMac", {"KeyId": "arn:kms:key"}, "match_key_hash"),
         ("sns", "Publish", {"TopicArn": "arn:sns:alerts"}, "publish"),
         ("sagemaker-runtime", "InvokeEndpoint", {"EndpointName": "x"}, "endpoint_wait"),
         ("sqs", "ReceiveMessage", {"QueueUrl": "https://sqs/other"}, "sqs.ReceiveMessage"),

@@ -60,7 +60,7 @@ def test_uploaded_object_reaches_screen_function_as_a_lambda_sqs_event(
 ) -> None:
     """GIVEN an object dropped under email/ WHEN pumped THEN ScreenFunction gets its notification."""
     stack.upload("email/a b.eml", b"From: x\n\nhello")
-    stack.run_until_idle(timeout_s=30)
+    stack.run_until_idle(timeout_s=300)
 
     records = [r for e in recorder.events for r in e["Records"]]
     keys = [k for r in records for k in s3_keys_in(r["body"])]
@@ -81,14 +81,14 @@ def test_uploaded_object_reaches_screen_function_as_a_lambda_sqs_event(
 
 def test_object_outside_channel_prefixes_is_not_notified(stack: LocalStack, recorder: Recorder) -> None:
     stack.upload("parsed/x.json", b"{}")
-    stack.run_until_idle(timeout_s=30)
+    stack.run_until_idle(timeout_s=300)
     assert [k for b in recorder.bodies() for k in s3_keys_in(b)] == []
 
 
 def test_batches_follow_the_template_batch_size(stack: LocalStack, recorder: Recorder) -> None:
     for i in range(23):
         stack.send("SocialQueue", json.dumps({"n": i}))
-    stats = stack.run_until_idle(timeout_s=30)
+    stats = stack.run_until_idle(timeout_s=300)
     social_arn = stack.resources["SocialQueue"].attributes["Arn"]
     social_batches = [e for e in recorder.events if e["Records"][0]["eventSourceARN"] == social_arn]
     assert [len(e["Records"]) for e in social_batches] == [10, 10, 3]
@@ -105,7 +105,7 @@ def test_partial_batch_failure_retries_only_the_failed_message_until_its_dlq(
     stack.send("SocialQueue", "poison")
     stack.send("SocialQueue", "good-2")
 
-    stack.run_until_idle(timeout_s=30)
+    stack.run_until_idle(timeout_s=300)
 
     bodies = recorder.bodies()
     assert bodies.count("good-1") == 1
@@ -128,7 +128,7 @@ def test_a_raising_handler_fails_the_whole_batch(stack: LocalStack, recorder: Re
     recorder.raise_on = "boom"
     stack.send("SocialQueue", "boom")
     stack.send("SocialQueue", "fine")
-    stats = stack.run_until_idle(timeout_s=30)
+    stats = stack.run_until_idle(timeout_s=300)
     assert recorder.bodies().count("fine") == 5  # it shared every batch with the crashing message
     assert stats.handler_errors == 5
     assert sorted(d.body for d in stack.dead_letters()) == ["boom", "fine"]
@@ -178,6 +178,6 @@ def test_a_handler_overrunning_its_timeout_fails_the_whole_batch(
 
     stack.functions["ScreenFunction"].handler = sleepy
     stack.send("SocialQueue", "slow")
-    stats = stack.run_until_idle(timeout_s=60)
+    stats = stack.run_until_idle(timeout_s=300)
     assert stats.timeouts == 5
     assert [d.body for d in stack.dead_letters()] == ["slow"]

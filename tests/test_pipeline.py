@@ -311,9 +311,15 @@ def test_a_reuploaded_identical_document_is_not_screened_or_cased_again_but_its_
 
     assert endpoint.calls == calls
     (screening,) = pipeline.screenings()
-    # The second key's terminal state: a duplicate of the document screened under the first.
+    # The second key's terminal state, and the first key's second version's: duplicates of the
+    # document screened under the first, each ref naming its version (the bucket is versioned).
     assert screening["source_key"] == "email/ae-lipitor.eml"
-    assert screening["duplicate_keys"] == ["email/ae-lipitor-again.eml"]
+    # Each delivery by its key and object version: the other key, and the first key's new version.
+    keys, _, versions = zip(
+        *(ref.partition("?versionId=") for ref in screening["duplicate_keys"]), strict=True
+    )
+    assert keys == ("email/ae-lipitor-again.eml", "email/ae-lipitor.eml")
+    assert all(versions) and versions[1] != screening["source_version"]
     assert len(pipeline.cases()) == 1
     assert len(pipeline.alerts()) == 1
 
@@ -407,8 +413,12 @@ def test_endpoint_down_fails_only_the_messages_that_needed_it(pipeline, endpoint
 
 
 def test_an_object_deleted_before_it_is_read_is_quarantined_as_missing(pipeline):
+    """The object's version is deleted for good (a delete marker leaves the version readable:
+    tests/test_versions.py)."""
     pipeline.upload("email/gone.eml", QUESTION_EMAIL)
-    pipeline.s3.delete_object(Bucket=pipeline.r["bucket"], Key="email/gone.eml")
+    bucket = pipeline.r["bucket"]
+    (version,) = pipeline.s3.list_object_versions(Bucket=bucket, Prefix="email/gone.eml")["Versions"]
+    pipeline.s3.delete_object(Bucket=bucket, Key="email/gone.eml", VersionId=version["VersionId"])
 
     responses = pipeline.screen()
 
@@ -435,7 +445,8 @@ def test_two_identical_files_in_one_batch_are_screened_once_and_both_keys_record
     pipeline.run()
 
     (screening,) = pipeline.screenings()
-    assert {screening["source_key"], *screening["duplicate_keys"]} == {"email/one.eml", "email/two.eml"}
+    duplicates = [ref.partition("?versionId=")[0] for ref in screening["duplicate_keys"]]
+    assert {screening["source_key"], *duplicates} == {"email/one.eml", "email/two.eml"}
     assert len(pipeline.cases()) == 1
     assert len(pipeline.alerts()) == 1
 

@@ -14,8 +14,9 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -48,6 +49,7 @@ def name_parts(strings: set[str]) -> set[str]:
 
 # Searched for as whole words, case as written ("Lang" of Peter Lang is not "language").
 PERSONAL_WORDS = name_parts(PERSONAL) | UNLISTED
+NAMED_KEY = "email/Rosa Delgado - A&E 12 March.eml"
 
 
 @pytest.fixture
@@ -62,15 +64,27 @@ def function_logs() -> Iterator[io.StringIO]:
     handler.setStream(previous)  # type: ignore[attr-defined]
 
 
-def run_samples(pipeline: Any, endpoint: Any) -> list[dict[str, Any]]:
-    """Every sample document through both functions, with error paths on the way; the alerts."""
-    from pv.handlers import case, screen
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def run_samples(
+    pipeline: Any, endpoint: Any, wrap: Callable[[str, Handler], Handler] = lambda name, h: h
+) -> list[dict[str, Any]]:
+    """Every sample document through both functions, with error paths on the way; the alerts.
+    `wrap(name, handler)`: what each function's handler runs inside (a trace segment)."""
+    from pv.handlers import case as case_module
+    from pv.handlers import screen as screen_module
+
+    screen = SimpleNamespace(handler=wrap("ScreenFunction", screen_module.handler))
+    case = SimpleNamespace(handler=wrap("CaseFunction", case_module.handler))
 
     # The first call fails the way a model container might: echoing what it was sent.
     endpoint.faults.append(Fault(status=400, body=json.dumps({"message": f"cannot score {PERSONAL}"})))
     endpoint.faults.append(Fault(status=429, code="ThrottlingException"))
     for key in MANIFEST:
         pipeline.upload(key, (DOCUMENTS / key).read_bytes())
+    # A file named after its patient, as mail-room scans and call notes often are.
+    pipeline.upload(NAMED_KEY, (DOCUMENTS / "email/ae_hospitalisation.eml").read_bytes() + b"\n")
     pipeline.push_post({"id": "pii-1", "author": "@Helen Marchetti", "text": ""})  # quarantined: no text
     poison = {"document_id": "x", "source_key": "email/ae_hospitalisation.eml", "note": sorted(PERSONAL)}
     pipeline.sqs.send_message(QueueUrl=pipeline.r["case_queue"], MessageBody=json.dumps(poison))
@@ -280,3 +294,81 @@ def test_the_alert_holds_no_personal_data_even_when_the_extractor_is_not_guarded
     assert message["suspect_drugs"] == ["zorvastib"]  # "mrn", "dob" went with their numbers
     assert "rash" in message["events"]
     assert "[REDACTED]" in message["summary"]
+
+
+@pytest.fixture
+def traces(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """X-Ray on, as in Lambda: AWS calls traced the way pv.observability traces them when tracing
+    is on, and every segment and subsegment the recorder emits captured in process (the SDK's
+    emitter interface), as the daemon would receive it."""
+    import aws_xray_sdk
+    import botocore.client
+    import botocore.endpoint
+    from aws_xray_sdk.core import xray_recorder
+    from pv import observability
+
+    sent: list[dict[str, Any]] = []
+
+    class CapturingEmitter:
+        def send_entity(self, entity: Any) -> None:
+            sent.append(json.loads(entity.serialize()))
+
+        def set_daemon_address(self, address: str) -> None:  # the recorder's emitter interface
+            pass
+
+    # Undone after the test: the patch, the recorder's emitter and sampling, the SDK switch.
+    monkeypatch.setattr(
+        botocore.client.BaseClient, "_make_api_call", botocore.client.BaseClient._make_api_call
+    )
+    monkeypatch.setattr(
+        botocore.endpoint.Endpoint, "prepare_request", botocore.endpoint.Endpoint.prepare_request
+    )
+    monkeypatch.setattr(botocore.client, "_pv_traced", False, raising=False)
+    monkeypatch.setattr(xray_recorder, "_emitter", CapturingEmitter())
+    monkeypatch.setattr(xray_recorder, "_sampling", False)  # every request traced
+    aws_xray_sdk.global_sdk_config.set_sdk_enabled(True)
+    observability.trace_aws_calls()
+    assert not hasattr(botocore.client, "_xray_enabled")  # the SDK's own botocore patch is not used
+    yield sent
+    aws_xray_sdk.global_sdk_config.set_sdk_enabled(False)
+
+
+def _in_segment(name: str, handler: Handler) -> Handler:
+    from aws_xray_sdk.core import xray_recorder
+
+    def traced(event: dict[str, Any], context: Any) -> Any:
+        with xray_recorder.in_segment(name):
+            return handler(event, context)
+
+    return traced
+
+
+def _subsegments(entity: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for sub in entity.get("subsegments", []):
+        yield sub
+        yield from _subsegments(sub)
+
+
+def test_traces_of_the_samples_carry_no_object_key_and_no_model_error_text(pipeline, endpoint, traces):
+    """GIVEN tracing on, the samples, a file named after its patient and an endpoint error that
+    echoes its input WHEN both functions run THEN no X-Ray segment holds an object key or any
+    personal data (finding 7 of issue 15: the SDK's botocore patch records S3 keys and whole
+    ClientError messages); and the traces did record the calls, the failed one by its code."""
+    run_samples(pipeline, endpoint, wrap=_in_segment)
+
+    text = json.dumps(traces, ensure_ascii=False)
+    assert_clean(text, "X-Ray segments")
+    for key in [*MANIFEST, NAMED_KEY]:
+        assert key not in text and key.rsplit("/", 1)[-1] not in text, key
+    assert "cannot score" not in text
+    calls = [
+        sub for entity in traces for sub in [entity, *_subsegments(entity)] if sub.get("namespace") == "aws"
+    ]
+    assert {c["name"] for c in calls} >= {"s3", "dynamodb", "sqs", "runtime.sagemaker", "sns"}
+    assert {c["aws"]["operation"] for c in calls} >= {"GetObject", "PutItem", "InvokeEndpoint", "Publish"}
+    failed = [c for c in calls if c["name"] == "runtime.sagemaker" and c["aws"].get("error_code")]
+    assert failed and all("cause" not in c for c in failed)  # no exception, no message, a code
+    assert {e["name"] for e in traces if "trace_id" in e and "parent_id" not in e} == {
+        "ScreenFunction",
+        "CaseFunction",
+    }

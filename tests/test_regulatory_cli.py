@@ -3,6 +3,7 @@ parameters, the export made through the review workbench with the caller's IAM p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,29 +16,30 @@ from moto import mock_aws
 from pv.adapters.review_store import ReviewStore
 from pv.adapters.stores import CaseStore
 from pv_local.cli import main
-from regulatory_inputs import CaseDesk, email, template_tables
+from regulatory_inputs import CaseDesk, email
+from template_stack import REGION, TEST_PARAMETERS, provision_template
+from template_stack import tables as template_tables
 
-REGION = "eu-west-1"
-# A stand-in for the deployed stack: the outputs and sender parameters the command reads.
-STACK_TEMPLATE = """
-Parameters:
-  CasesTableName: {Type: String}
-  CaseDrugsTableName: {Type: String}
-  AuditTableName: {Type: String}
-  IntakeBucketName: {Type: String}
-  SenderOrganization: {Type: String}
-  SenderIdentifier: {Type: String}
-  SenderCountry: {Type: String}
-  ReceiverIdentifier: {Type: String}
-Resources:
-  Placeholder:
-    Type: AWS::SQS::Queue
-Outputs:
-  CasesTableName: {Value: !Ref CasesTableName}
-  CaseDrugsTableName: {Value: !Ref CaseDrugsTableName}
-  AuditTableName: {Value: !Ref AuditTableName}
-  IntakeBucketName: {Value: !Ref IntakeBucketName}
-"""
+STACK = "pv-prod"
+SENDER = {
+    "SenderOrganization": "Invented Pharma Ltd",
+    "SenderIdentifier": "INVPHARMA",
+    "SenderCountry": "GB",
+    "ReceiverIdentifier": "EVHUMAN",
+}
+
+
+def deployment_record(outputs: dict[str, str], parameters: dict[str, str]) -> str:
+    """A CloudFormation template that only records a deployment: the real template's resolved
+    outputs and the parameters it was deployed with (moto's CloudFormation cannot run the SAM
+    transform, so the resources themselves were provisioned from template.yaml beside it)."""
+    return json.dumps(
+        {
+            "Parameters": {name: {"Type": "String"} for name in parameters},
+            "Resources": {"Record": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+        }
+    )
 
 
 @pytest.fixture
@@ -45,37 +47,34 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     """GIVEN a deployed stack with one confirmed case and one new one."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name=REGION)
-        tables = template_tables(ddb, "CasesTable", "CaseDrugsTable", "AuditTable")
+        parameters = {**TEST_PARAMETERS, **SENDER}
+        stack = provision_template(parameters)
+        tables = template_tables(stack, "CasesTable", "CaseDrugsTable", "AuditTable")
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="pv-intake-prod", CreateBucketConfiguration={"LocationConstraint": REGION})
         cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         desk = CaseDesk(write_release(tmp_path / "meddra", seed=5).folder)
         confirmed = desk.open(email("Since starting amoxicillin I have a rash on my arms.", seed="7"))
         new = desk.open(email("Since starting amoxicillin I have been vomiting.", seed="8"), status="new")
         for case in (confirmed, new):
             cases.create(case)
-        parameters = {
-            "CasesTableName": tables["CasesTable"].name,
-            "CaseDrugsTableName": tables["CaseDrugsTable"].name,
-            "AuditTableName": tables["AuditTable"].name,
-            "IntakeBucketName": "pv-intake-prod",
-            "SenderOrganization": "Invented Pharma Ltd",
-            "SenderIdentifier": "INVPHARMA",
-            "SenderCountry": "GB",
-            "ReceiverIdentifier": "EVHUMAN",
-        }
         boto3.client("cloudformation", region_name=REGION).create_stack(
-            StackName="pv-prod",
-            TemplateBody=STACK_TEMPLATE,
+            StackName=STACK,
+            TemplateBody=deployment_record(stack.outputs(), parameters),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         )
-        yield {"cases": cases, "audit": tables["AuditTable"], "s3": s3, "confirmed": confirmed, "new": new}
+        yield {
+            "cases": cases,
+            "audit": tables["AuditTable"],
+            "s3": s3,
+            "bucket": stack.physical("IntakeBucket"),
+            "confirmed": confirmed,
+            "new": new,
+        }
 
 
 def _export(case_id: str, out: Path, *extra: str) -> int:
     return main(
-        ["case", "export-e2b", case_id, "--out", str(out), "--stack", "pv-prod", "--region", REGION, *extra]
+        ["case", "export-e2b", case_id, "--out", str(out), "--stack", STACK, "--region", REGION, *extra]
     )
 
 
@@ -94,7 +93,7 @@ def test_a_deployed_stacks_case_is_exported_recorded_and_audited_under_the_calle
     stored = deployed["cases"].get(case.case_id)
     [record] = stored.regulatory.exports
     assert stored.version == 2 and record.case_version == 1
-    body = deployed["s3"].get_object(Bucket="pv-intake-prod", Key=record.key)["Body"].read()
+    body = deployed["s3"].get_object(Bucket=deployed["bucket"], Key=record.key)["Body"].read()
     assert body == xml and record.key.startswith(f"e2b/{case.case_id}/v1-")
     [audit] = ReviewStore(deployed["cases"], deployed["audit"]).audit_trail(case.case_id)
     caller = boto3.client("sts", region_name=REGION).get_caller_identity()["Arn"]
@@ -111,7 +110,7 @@ def test_a_refused_or_stale_export_writes_nothing(deployed, tmp_path: Path, caps
     assert _export("PV-0000", out) == 2
     assert "no case PV-0000" in capsys.readouterr().err
     assert not out.exists()
-    assert "Contents" not in deployed["s3"].list_objects_v2(Bucket="pv-intake-prod", Prefix="e2b/")
+    assert "Contents" not in deployed["s3"].list_objects_v2(Bucket=deployed["bucket"], Prefix="e2b/")
     assert deployed["cases"].get(deployed["confirmed"].case_id).version == 1
 
 

@@ -10,6 +10,7 @@ from meddra_release import InventedTerm, write_release
 from moto import mock_aws
 from pv.regulatory.coding import MeddraCoder, fold, uncoded_without_dictionary, variant_key
 from pv.regulatory.meddra import MeddraReleaseError, release_from_folder, release_from_s3
+from template_stack import provision_template
 
 
 @pytest.fixture
@@ -48,11 +49,11 @@ def test_a_folder_without_the_release_files_is_refused_with_what_is_missing(tmp_
 
 def test_release_is_read_from_an_s3_prefix(invented) -> None:
     with mock_aws():
+        bucket = provision_template().physical("IntakeBucket")  # MEDDRA_BUCKET's default
         s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket="refdata", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         for path in (invented.folder / "MedAscii").iterdir():
-            s3.put_object(Bucket="refdata", Key=f"meddra/v1/MedAscii/{path.name}", Body=path.read_bytes())
-        release = release_from_s3(s3, "refdata", "meddra/v1")
+            s3.put_object(Bucket=bucket, Key=f"meddra/v1/MedAscii/{path.name}", Body=path.read_bytes())
+        release = release_from_s3(s3, bucket, "meddra/v1")
     assert release.version == invented.version
     assert len(release.llts) == len(
         {

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -19,6 +20,7 @@ from meddra_release import InventedRelease, InventedTerm, write_release
 from moto import mock_aws
 from pv import runtime
 from pv.regulatory.coding import NO_MAPPER_NOTE
+from template_stack import provision_template
 
 ENDPOINT = "phrase-mapper-test"
 TERMS = [
@@ -85,23 +87,28 @@ def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invente
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "INTAKE_BUCKET": "intake",
         "MEDDRA_PREFIX": "meddra/v1",
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
+        bucket = provision_template().physical("IntakeBucket")  # MEDDRA_BUCKET's default
+        monkeypatch.setenv("INTAKE_BUCKET", bucket)
         s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket="intake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         for path in (invented.folder / "MedAscii").iterdir():
-            s3.put_object(Bucket="intake", Key=f"meddra/v1/MedAscii/{path.name}", Body=path.read_bytes())
+            s3.put_object(Bucket=bucket, Key=f"meddra/v1/MedAscii/{path.name}", Body=path.read_bytes())
         runtime.reset()
         yield invented
     runtime.reset()
 
 
 class _NoCases:
+    """A case store with no cases (CaseStore's reads)."""
+
     def get(self, case_id: str) -> None:
         return None
+
+    def get_many(self, case_ids: list[str]) -> list[Any]:
+        return []
 
 
 # Exact, a lexical variant (the plural), and words no lexical step reads.

@@ -19,12 +19,15 @@ from pv.adapters.bucket import IntakeBucket
 from pv.adapters.regulatory import E2bBucket, MatchKeyTable
 from pv.adapters.review_store import ReviewStore, StaleVersion
 from pv.adapters.stores import CaseStore
+from pv.intelligence import assess_case
 from pv.regulatory.e2b import ExportRefused
 from pv.regulatory.meddra import release_from_folder
 from pv.regulatory.service import RegulatoryChangeRefused, RegulatoryService
 from pv.review.models import Actor, Corrections, CriterionCorrection, DecisionRequest, Role
 from pv.review.service import CaseChange, NotAllowed, Workbench
-from regulatory_inputs import SENDER, CaseDesk, email, template_tables
+from regulatory_inputs import SENDER, CaseDesk, email
+from template_stack import provision_template
+from template_stack import tables as template_tables
 
 RASH = "Two days after starting amoxicillin I got a rash all over my arms."
 WORSE = "The rash from the amoxicillin has spread and now I have been vomiting too."
@@ -39,6 +42,7 @@ class Desk:
     store: CaseStore
     review: ReviewStore
     s3: Any
+    bucket: str  # the template's IntakeBucket
     release: Any
     first_id: str
     reply_id: str
@@ -57,10 +61,10 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     """GIVEN an email and a reply in its thread opened as CaseFunction opens them, in the template's
     tables, both confirmed by a reviewer."""
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-west-1")
-        tables = template_tables(ddb, "CasesTable", "CaseDrugsTable", "AuditTable", "MatchKeysTable")
+        stack = provision_template()
+        tables = template_tables(stack, "CasesTable", "CaseDrugsTable", "AuditTable", "MatchKeysTable")
         s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket="intake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        bucket = stack.physical("IntakeBucket")
         release = write_release(tmp_path / "meddra", seed=21)
         cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         intake = CaseDesk(release.folder)
@@ -80,15 +84,15 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         cases.create(reply)
         review = ReviewStore(cases, tables["AuditTable"])
         workbench = Workbench(
-            store=review, bucket=IntakeBucket(s3, "intake"), clock=lambda: NOW, upkeep=intake.intake.upkeep
+            store=review, bucket=IntakeBucket(s3, bucket), clock=lambda: NOW, upkeep=intake.intake.upkeep
         )
         service = RegulatoryService(
             workbench=workbench,
-            archive=E2bBucket(s3, "intake"),
+            archive=E2bBucket(s3, bucket),
             sender=SENDER,
             release=lambda: release_from_folder(release.folder),
         )
-        yield Desk(service, cases, review, s3, release, first.case_id, reply.case_id)
+        yield Desk(service, cases, review, s3, bucket, release, first.case_id, reply.case_id)
 
 
 def test_a_confirmed_follow_up_becomes_version_2_of_the_case_with_an_audit_record_on_each(desk) -> None:
@@ -126,7 +130,7 @@ def test_the_follow_up_exports_as_version_2_of_the_same_worldwide_case_and_the_e
     assert "Follow-up 1 received 2025-03-04" in icsr.narrative
     assert e2br3.parse(export.xml).messages[0].message_id.endswith("-V2")
 
-    body = desk.s3.get_object(Bucket="intake", Key=export.key)["Body"].read()
+    body = desk.s3.get_object(Bucket=desk.bucket, Key=export.key)["Body"].read()
     assert body == export.xml and export.key.startswith(f"e2b/{desk.reply_id}/v2-")
     reply = desk.case(desk.reply_id)
     assert reply.version == 3 == export.case.version
@@ -154,7 +158,7 @@ def test_a_stale_version_changes_nothing(desk) -> None:
         case = desk.case(case_id)
         assert case.version == 1 and case.regulatory.exports == [] and desk.actions(case_id) == []
         assert case.regulatory.links == [] or case.regulatory.links[0].status == "proposed"
-    assert "Contents" not in desk.s3.list_objects_v2(Bucket="intake", Prefix="e2b/")
+    assert "Contents" not in desk.s3.list_objects_v2(Bucket=desk.bucket, Prefix="e2b/")
 
 
 def test_a_change_of_two_cases_is_refused_whole_when_the_other_case_moved_on(desk) -> None:
@@ -264,3 +268,31 @@ def test_the_term_picker_searches_current_terms_by_word_start_or_code(desk) -> N
         == (release.llt_codes["Vomiting"])
     )
     assert desk.service.search("   ").terms == []
+
+
+def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_path: Path) -> None:
+    """GIVEN three cases of one email thread stored in the Cases table WHEN a fourth reply's record
+    is built THEN it links to all three, read in one BatchGetItem, not one GetItem each."""
+    with mock_aws():
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable", "MatchKeysTable")
+        cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
+        intake = CaseDesk(None)
+        intake.intake.index = MatchKeyTable(tables["MatchKeysTable"])
+        intake.intake.get_case = cases.get
+        intake.intake.get_cases = cases.get_many
+        earlier = []
+        for n in range(3):
+            case = intake.open(email(RASH, message_id="<t1@mail.example.com>", seed=str(n)))
+            cases.create(case)
+            earlier.append(case.case_id)
+        calls: list[str] = []
+        client = tables["CasesTable"].meta.client
+        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        reply = email(
+            WORSE, message_id="<t9@mail.example.com>", in_reply_to="<t1@mail.example.com>", seed="9"
+        )
+        facts = assess_case(reply, [])
+        record = intake.intake.record("PV-REPLY", reply, facts, reply.received_at)
+    assert sorted(link.case_id for link in record.links) == sorted(earlier)
+    assert calls.count("BatchGetItem") == 1
+    assert "GetItem" not in calls

@@ -95,7 +95,7 @@ def browser() -> Iterator[Any]:
             context.close()
 
 
-def _until(condition: Any, timeout_s: float = 30.0) -> None:
+def _until(condition: Any, timeout_s: float = 120.0) -> None:
     """Poll in Python: the page's Content-Security-Policy refuses playwright's string predicates."""
     deadline = time.monotonic() + timeout_s
     while not condition():

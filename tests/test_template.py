@@ -26,12 +26,18 @@ REGION = "eu-west-1"
 ENDPOINT = "pv-ae-classifier-test"
 
 # Which function needs which of config.ENV_VARS (the Settings are shared, so the code cannot say).
-GLOBAL_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "STAGE"}
+GLOBAL_VARS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR",
+    "LOG_LEVEL",
+    "STAGE",
+}
 FUNCTION_VARS = {
     "ScreenFunction": {
         "INTAKE_BUCKET",
         "SCREENINGS_TABLE",
-        "IDEMPOTENCY_TABLE",
         "CASE_QUEUE_URL",
         "CLASSIFIER_ENDPOINT_NAME",
         "CLASSIFIER_THRESHOLD",
@@ -59,6 +65,13 @@ FUNCTION_VARS = {
         "E2B_SENDER_IDENTIFIER",
         "E2B_SENDER_COUNTRY",
         "E2B_RECEIVER_IDENTIFIER",
+    },
+    "ReconcileFunction": {
+        "INTAKE_BUCKET",
+        "SCREENINGS_TABLE",
+        "CASES_TABLE",
+        "RECONCILE_LOOKBACK_MINUTES",
+        "RECONCILE_GRACE_MINUTES",
     },
     "ReviewFunction": {
         "INTAKE_BUCKET",
@@ -247,7 +260,7 @@ def test_function_environment_points_at_the_templates_own_resources(cfn) -> None
     case = resources(cfn, "AWS::Lambda::Function")["CaseFunction"]["Environment"]["Variables"]
     assert screen["INTAKE_BUCKET"] == {"Ref": "IntakeBucket"}
     assert screen["SCREENINGS_TABLE"] == {"Ref": "ScreeningsTable"}
-    assert screen["IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
+    assert "IDEMPOTENCY_TABLE" not in screen  # ScreenFunction uses no Idempotency
     assert screen["CASE_QUEUE_URL"] == {"Ref": "CaseQueue"}
     assert screen["CLASSIFIER_ENDPOINT_NAME"] == {"Ref": "ClassifierEndpointName"}
     assert screen["CLASSIFIER_THRESHOLD"] == {"Ref": "ClassifierThreshold"}
@@ -269,11 +282,15 @@ def test_functions_follow_the_runtime_contract() -> None:
     assert globals_["Runtime"] == "python3.12"
     assert globals_["CodeUri"] == "functions/"
     assert globals_["Tracing"] == "Active"
+    # Traces without personal data (finding 7 of issue 15): no handler response or exception text.
+    env = globals_["Environment"]["Variables"]
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
     handlers = {rid: props["Handler"] for rid, props in resources(body, "AWS::Serverless::Function").items()}
     assert handlers == {
         "ScreenFunction": "pv.handlers.screen.handler",
         "CaseFunction": "pv.handlers.case.handler",
         "ReviewFunction": "pv.handlers.review.handler",
+        "ReconcileFunction": "pv.handlers.reconcile.handler",
     }
     for props in resources(body, "AWS::Serverless::Function").values():
         assert "CodeUri" not in props and "Runtime" not in props
@@ -300,7 +317,13 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
     """SAM's SQS event source adds AWSLambdaSQSQueueExecutionRole (sqs on "*") to roles it makes;
     the functions use the template's own roles, and those only carry the X-Ray policy."""
     roles = resources(cfn, "AWS::IAM::Role")
-    assert set(roles) == {"ScreenFunctionRole", "CaseFunctionRole", "ReviewFunctionRole"}
+    scheduler = roles.pop("ReconcileSchedulerRole")
+    assert set(roles) == {
+        "ScreenFunctionRole",
+        "CaseFunctionRole",
+        "ReviewFunctionRole",
+        "ReconcileFunctionRole",
+    }
     for rid, props in roles.items():
         managed = {arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in props["ManagedPolicyArns"]}
         assert managed <= ALLOWED_MANAGED_POLICIES, rid
@@ -312,6 +335,15 @@ def test_function_roles_carry_no_aws_managed_policy_with_data_access(cfn) -> Non
         "ScreenFunction": {"Fn::GetAtt": ["ScreenFunctionRole", "Arn"]},
         "CaseFunction": {"Fn::GetAtt": ["CaseFunctionRole", "Arn"]},
         "ReviewFunction": {"Fn::GetAtt": ["ReviewFunctionRole", "Arn"]},
+        "ReconcileFunction": {"Fn::GetAtt": ["ReconcileFunctionRole", "Arn"]},
+    }
+    # The schedule's role: this account's EventBridge Scheduler may invoke ReconcileFunction, nothing else.
+    assert "ManagedPolicyArns" not in scheduler
+    (trust,) = scheduler["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert _grants(cfn, "ReconcileSchedulerRole") == {
+        "lambda:InvokeFunction": [{"Fn::GetAtt": ["ReconcileFunction", "Arn"]}]
     }
 
 
@@ -342,11 +374,10 @@ def test_screen_function_may_write_only_parsed_documents_and_invoke_only_the_cla
     assert grants["kms:Decrypt"] == grants["kms:GenerateDataKey"] == [{"Fn::GetAtt": ["DataKey", "Arn"]}]
     assert grants["sqs:SendMessage"] == [{"Fn::GetAtt": ["CaseQueue", "Arn"]}]
     assert sorted(r["Fn::GetAtt"][0] for r in grants["sqs:ReceiveMessage"]) == ["IntakeQueue", "SocialQueue"]
-    assert grants["dynamodb:PutItem"] == [
-        {"Fn::GetAtt": ["ScreeningsTable", "Arn"]},
-        {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
-    ]
+    assert grants["dynamodb:PutItem"] == [{"Fn::GetAtt": ["ScreeningsTable", "Arn"]}]
     assert not [a for a in grants if a.startswith("sns:")]
+    # No Idempotency in ScreenFunction (finding 8 of issue 15): no grant on its table.
+    assert not [r for rs in grants.values() for r in rs if "IdempotencyTable" in json.dumps(r)]
 
 
 def test_case_function_reads_only_parsed_documents_and_invokes_optional_endpoints_only_when_named(
@@ -396,6 +427,94 @@ def test_review_function_writes_only_icsr_exports_and_reads_meddra_only_when_nam
             ], role
 
 
+# What each function's code calls on its tables (pv.adapters.stores, pv.adapters.regulatory,
+# pv.adapters.review_store; checked against the boto calls in functions/pv): a grant beyond it
+# is an over-grant (finding 8 of issue 15).
+TABLE_CALLS = {
+    "ScreenFunctionRole": {
+        "ScreeningsTable": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        },
+    },
+    "CaseFunctionRole": {
+        # CaseStore.get / create (a put or a transaction of puts) / mark_alert_sent; no Query.
+        "CasesTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "CaseDrugsTable": {"dynamodb:PutItem"},
+        "IdempotencyTable": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+        "MatchKeysTable": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"},
+    },
+}
+
+
+def test_function_roles_grant_on_tables_only_what_the_code_calls(cfn) -> None:
+    """No ConditionCheckItem anywhere (no transaction holds a ConditionCheck), no idempotency grant
+    for ScreenFunction, no Query on the Cases table or its indexes for CaseFunction (only the CLI
+    lists cases, with its own credentials)."""
+    for role, expected in TABLE_CALLS.items():
+        granted: dict[str, set[str]] = {}
+        for action, targets in _grants(cfn, role).items():
+            for target in targets:
+                text = json.dumps(target)
+                for table in resources(cfn, "AWS::DynamoDB::Table"):
+                    if f'"{table}' in text:
+                        granted.setdefault(table, set()).add(action)
+                        assert "/index/" not in text or table != "CasesTable", (role, text)
+        assert granted == expected, role
+    assert not [st for _, st in statements(cfn) if "dynamodb:ConditionCheckItem" in as_list(st["Action"])]
+
+
+def test_roles_use_the_data_key_only_through_the_services_that_hold_their_data(cfn) -> None:
+    """kms:ViaService on every role grant of the data key: S3, SQS, DynamoDB, SNS as each function
+    uses them, and Lambda, which decrypts the function's environment with its role."""
+    via = {}
+    for rid, st in statements(cfn):
+        if st.get("Resource") == {"Fn::GetAtt": ["DataKey", "Arn"]}:
+            via[rid] = {
+                s["Fn::Sub"].split(".", 1)[0] for s in st["Condition"]["StringEquals"]["kms:ViaService"]
+            }
+            assert all(
+                s["Fn::Sub"].endswith(".${AWS::Region}.amazonaws.com")
+                for s in st["Condition"]["StringEquals"]["kms:ViaService"]
+            )
+    assert via == {
+        "ScreenFunctionRole": {"s3", "sqs", "dynamodb", "lambda"},
+        "CaseFunctionRole": {"s3", "sqs", "dynamodb", "sns", "lambda"},
+        "ReviewFunctionRole": {"s3", "dynamodb", "lambda"},
+        "ReconcileFunctionRole": {"dynamodb", "lambda"},
+    }
+
+
+def test_key_policy_lets_services_act_only_for_this_account(cfn) -> None:
+    """S3 and CloudWatch may use the data key for this account's bucket and alarms only
+    (aws:SourceAccount and aws:SourceArn); CloudWatch Logs for this stack's log groups (the
+    encryption context it documents for this); DynamoDB may only describe it."""
+    by_service = {}
+    for st in resources(cfn, "AWS::KMS::Key")["DataKey"]["KeyPolicy"]["Statement"]:
+        service = st["Principal"].get("Service")
+        if service:
+            by_service[service["Fn::Sub"] if isinstance(service, dict) else service] = st
+    for service in ("s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+        condition = by_service[service]["Condition"]
+        assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, service
+        assert "aws:SourceArn" in json.dumps(condition), service
+    alarms = by_service["cloudwatch.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert alarms == "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+    logs = by_service["logs.${AWS::Region}.amazonaws.com"]["Condition"]["ArnLike"]
+    assert (
+        "${AWS::AccountId}:log-group:/pv-intake/${AWS::StackName}/"
+        in logs["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+    )
+    assert by_service["dynamodb.amazonaws.com"]["Action"] == "kms:DescribeKey"
+
+
 def test_endpoint_name_parameters_accept_only_lowercase_names() -> None:
     """SageMaker lowercases endpoint names in ARNs: an uppercase name would never match the policy."""
     params = sam_template()["Parameters"]
@@ -432,7 +551,7 @@ def test_every_table_queue_topic_log_group_and_the_bucket_are_encrypted_with_the
     buckets = resources(cfn, "AWS::S3::Bucket")
     log_groups = resources(cfn, "AWS::Logs::LogGroup")
     functions = resources(cfn, "AWS::Lambda::Function")
-    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (6, 6, 2, 1, 4)
+    assert (len(tables), len(queues), len(topics), len(buckets), len(log_groups)) == (6, 6, 2, 1, 5)
     for props in tables.values():
         assert props["SSESpecification"] == {
             "SSEEnabled": True,
@@ -512,6 +631,7 @@ def test_each_function_logs_to_its_own_retained_log_group_and_may_write_only_the
         "ScreenFunction": "ScreenLogGroup",
         "CaseFunction": "CaseLogGroup",
         "ReviewFunction": "ReviewLogGroup",
+        "ReconcileFunction": "ReconcileLogGroup",
     }
     for rid, group in own.items():
         assert groups[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -529,8 +649,11 @@ def test_data_stores_and_the_key_survive_stack_deletion_and_replacement(cfn) -> 
     kept = {
         rid
         for rid, res in cfn["Resources"].items()
-        if res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
+        if res.get("DeletionPolicy") == "RetainExceptOnCreate" and res.get("UpdateReplacePolicy") == "Retain"
     }
+    # RetainExceptOnCreate: a stack whose creation rolls back deletes them, so the next create
+    # meets no leftover (finding 10 of issue 15); once created they outlive the stack.
+    assert {res.get("DeletionPolicy") for res in cfn["Resources"].values()} <= {None, "RetainExceptOnCreate"}
     assert kept == {
         "DataKey",
         "IntakeBucket",
@@ -594,36 +717,118 @@ def test_notifications_send_the_three_channel_prefixes_and_nothing_else_to_the_i
     ]
 
 
+STACK_UUID = {"StackUuid": {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}}
+
+
 def test_intake_queue_policy_lets_only_this_bucket_of_this_account_send(cfn) -> None:
-    """The bucket name is fixed to break the bucket -> queue policy cycle; both copies must agree."""
+    """The bucket's name is known before it exists (to break the bucket -> queue policy cycle);
+    the queue policy and the key policy name the same bucket."""
     body = cfn["Resources"]
     bucket_name = body["IntakeBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert bucket_name == ["pv-intake-${AWS::AccountId}-${StackUuid}", STACK_UUID]
+    bucket_arn = {"Fn::Sub": ["arn:${AWS::Partition}:s3:::" + bucket_name[0], STACK_UUID]}
     assert body["IntakeBucket"]["DependsOn"] in ("IntakeQueuePolicy", ["IntakeQueuePolicy"])
     policy = body["IntakeQueuePolicy"]["Properties"]
     assert policy["Queues"] == [{"Ref": "IntakeQueue"}]
-    assert policy["PolicyDocument"]["Statement"] == [
-        {
-            "Sid": "AllowIntakeBucketNotifications",
-            "Effect": "Allow",
-            "Principal": {"Service": "s3.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
-            "Condition": {
-                "ArnEquals": {"aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}},
-                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-            },
-        }
+    allow, deny = policy["PolicyDocument"]["Statement"]
+    assert allow == {
+        "Sid": "AllowIntakeBucketNotifications",
+        "Effect": "Allow",
+        "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["IntakeQueue", "Arn"]},
+        "Condition": {
+            "ArnEquals": {"aws:SourceArn": bucket_arn},
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        },
+    }
+    assert deny["Sid"] == "DenyInsecureTransport"
+    (s3_key_use,) = [
+        st
+        for st in resources(cfn, "AWS::KMS::Key")["DataKey"]["KeyPolicy"]["Statement"]
+        if st["Principal"] == {"Service": "s3.amazonaws.com"}
     ]
-    # S3 bucket names: lowercase letters, digits, dots and hyphens only, at most 63 characters.
-    longest = bucket_name.replace("${AWS::AccountId}", "1" * 12).replace("${AWS::Region}", "ap-southeast-5")
-    longest = longest.replace("${Stage}", "prod")
-    assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", longest), longest
+    assert s3_key_use["Condition"]["ArnEquals"]["aws:SourceArn"] == bucket_arn
+
+
+def test_the_bucket_name_is_unique_per_stack_and_a_valid_s3_name() -> None:
+    """Not fixed per account, region and stage (finding 10 of issue 15): a second stack of the
+    same stage, or a new stack after a failed create, gets a name of its own (its stack id), which
+    stays put across updates of the stack."""
+    name_sub, variables = sam_template()["Resources"]["IntakeBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    assert variables == STACK_UUID
+    names = set()
+    for uuid in ("1f3c0a52-8d41-11ef-9b2e-0a8e1c6b7f11", "7e2d9c10-8d41-11ef-a1b3-06f2d4e5a6b7"):
+        stack_id = f"arn:aws:cloudformation:ap-southeast-5:123456789012:stack/pv-intake-prod/{uuid}"
+        stack_uuid = stack_id.split("/")[2]  # Fn::Select [2, Fn::Split ["/", AWS::StackId]]
+        name = name_sub.replace("${AWS::AccountId}", "123456789012").replace("${StackUuid}", stack_uuid)
+        # S3 bucket names: lowercase letters, digits, dots and hyphens only, at most 63 characters.
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name), name
+        names.add(name)
+    assert len(names) == 2
+
+
+def test_queues_and_topics_deny_requests_without_tls_like_the_bucket(cfn) -> None:
+    """Every queue and topic has a policy denying any request over plain HTTP."""
+
+    def denies_insecure(statement: dict[str, Any], action: str) -> bool:
+        return (
+            statement["Effect"] == "Deny"
+            and statement["Principal"] == "*"
+            and statement["Action"] == action
+            and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        )
+
+    queues: set[str] = set()
+    for policy in resources(cfn, "AWS::SQS::QueuePolicy").values():
+        if any(denies_insecure(st, "sqs:*") for st in policy["PolicyDocument"]["Statement"]):
+            queues |= {q["Ref"] for q in policy["Queues"]}
+    assert queues == set(resources(cfn, "AWS::SQS::Queue"))
+    topics: set[str] = set()
+    for policy in resources(cfn, "AWS::SNS::TopicPolicy").values():
+        (deny,) = [st for st in policy["PolicyDocument"]["Statement"] if st["Effect"] == "Deny"]
+        assert denies_insecure(deny, "sns:Publish")
+        topics |= {t["Ref"] for t in policy["Topics"]}
+    assert topics == set(resources(cfn, "AWS::SNS::Topic"))
+    # The topic policy replaces SNS's default one: alarms of this account may still publish.
+    (allow,) = [
+        st
+        for policy in resources(cfn, "AWS::SNS::TopicPolicy").values()
+        for st in policy["PolicyDocument"]["Statement"]
+        if st["Effect"] == "Allow"
+    ]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Resource"] == {"Ref": "OperationsTopic"}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
 # ------------------------------------------------------------------------ queues and alarms
 
 
-def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_has_an_alarm(cfn) -> None:
+def _alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm watches (a plain alarm's one, or a metric-math alarm's inputs)."""
+    if "MetricName" in alarm:
+        return [{k: alarm[k] for k in ("Namespace", "MetricName", "Dimensions")}]
+    return [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+
+
+def _alarms_on(cfn: dict[str, Any], namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    """Alarms watching a metric, by the resource in their first dimension."""
+    found = {}
+    for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values():
+        for watched in _alarm_metrics(alarm):
+            if (watched["Namespace"], watched["MetricName"]) == (namespace, metric):
+                value = watched["Dimensions"][0]["Value"]
+                key = (
+                    (value.get("Ref") or value.get("Fn::GetAtt", [None])[0])
+                    if isinstance(value, dict)
+                    else value
+                )
+                found[key] = alarm
+    return found
+
+
+def test_every_queue_has_a_dead_letter_queue_after_max_receive_count_receives(cfn) -> None:
     queues = resources(cfn, "AWS::SQS::Queue")
     redrive = {
         rid: (
@@ -633,36 +838,130 @@ def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_has_an_
         for rid, props in queues.items()
         if "RedrivePolicy" in props
     }
-    assert {rid: dlq for rid, (dlq, _) in redrive.items()} == {
-        "IntakeQueue": "IntakeDLQ",
-        "SocialQueue": "SocialDLQ",
-        "CaseQueue": "CaseDLQ",
+    assert redrive == {
+        "IntakeQueue": ("IntakeDLQ", {"Ref": "MaxReceiveCount"}),
+        "SocialQueue": ("SocialDLQ", {"Ref": "MaxReceiveCount"}),
+        "CaseQueue": ("CaseDLQ", {"Ref": "MaxReceiveCount"}),
     }
-    assert all(3 <= count <= 5 for _, count in redrive.values())
     dlqs = {dlq for dlq, _ in redrive.values()}
     assert set(queues) == set(redrive) | dlqs
     assert {queues[d]["MessageRetentionPeriod"] for d in dlqs} == {1209600}
-
-    alarmed = {}
-    for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values():
-        if alarm["Namespace"] == "AWS/SQS":
-            (dimension,) = alarm["Dimensions"]
-            assert dimension["Name"] == "QueueName"
-            alarmed[dimension["Value"]["Fn::GetAtt"][0]] = alarm
-    assert set(alarmed) == dlqs
-    for alarm in alarmed.values():
-        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
-        assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}]
+    receives = sam_template()["Parameters"]["MaxReceiveCount"]
+    assert 3 <= receives["MinValue"] <= receives["Default"] <= receives["MaxValue"] <= 10
 
 
-def test_every_function_has_an_errors_alarm(cfn) -> None:
-    alarmed = {
-        alarm["Dimensions"][0]["Value"]["Ref"]
-        for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values()
-        if alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors"
+def test_every_new_dead_letter_alarms_not_only_the_first(cfn) -> None:
+    """A depth alarm (> 0) fires once and stays in ALARM, so later dead letters are silent
+    (finding 5 of issue 15). Each DLQ alarms on the DIFF of its depth: in ALARM for every minute in
+    which it gained messages (NumberOfMessagesSent does not count redrive-policy moves)."""
+    new_letters = {
+        rid: alarm
+        for rid, alarm in resources(cfn, "AWS::CloudWatch::Alarm").items()
+        if any(m.get("Expression", "").startswith("DIFF(") for m in alarm.get("Metrics", []))
     }
-    assert alarmed == set(resources(cfn, "AWS::Lambda::Function"))
+    watched = {}
+    for alarm in new_letters.values():
+        inputs = {m["Id"]: m for m in alarm["Metrics"] if "MetricStat" in m}
+        (expression,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+        (depth,) = inputs.values()
+        assert expression["Expression"] == f"DIFF({depth['Id']})"
+        metric = depth["MetricStat"]["Metric"]
+        assert (metric["Namespace"], metric["MetricName"]) == (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        )
+        assert depth["MetricStat"]["Period"] == 60
+        assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["EvaluationPeriods"]) == (
+            "GreaterThanThreshold",
+            0,
+            1,
+        )
+        assert alarm["TreatMissingData"] == "notBreaching"
+        watched[metric["Dimensions"][0]["Value"]["Fn::GetAtt"][0]] = alarm
+    assert set(watched) == {"IntakeDLQ", "SocialDLQ", "CaseDLQ"}
+
+
+def test_every_queue_alarms_on_the_age_of_its_oldest_message(cfn) -> None:
+    aged = _alarms_on(cfn, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert set(aged) == set(resources(cfn, "AWS::SQS::Queue"))
+    for queue in ("IntakeQueue", "SocialQueue", "CaseQueue"):
+        assert aged[queue]["Threshold"] == {"Ref": "QueueAgeAlarmSeconds"}
+        assert aged[queue]["Period"] * aged[queue]["EvaluationPeriods"] <= 300
+    assert sam_template()["Parameters"]["QueueAgeAlarmSeconds"]["Default"] <= 300
+
+
+def test_a_failed_message_alarms_within_two_minutes(cfn) -> None:
+    """An endpoint outage fails every message without failing an invocation, so Lambda's Errors
+    stay at 0 (finding 5 of issue 15): the handlers count FailedMessages, one per failed message,
+    under the powertools namespace and service the template gives them, and that alarms at once."""
+    env = sam_template()["Globals"]["Function"]["Environment"]["Variables"]
+    (alarm,) = _alarms_on(cfn, env["POWERTOOLS_METRICS_NAMESPACE"], "FailedMessages").values()
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 60, 1)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_classifier_endpoint_alarms_on_5xx_errors_and_latency(cfn) -> None:
+    errors = _alarms_on(cfn, "AWS/SageMaker", "Invocation5XXErrors")
+    latency = _alarms_on(cfn, "AWS/SageMaker", "ModelLatency")
+    assert set(errors) == set(latency) == {"ClassifierEndpointName"}
+    (error_alarm,), (latency_alarm,) = errors.values(), latency.values()
+    assert error_alarm["Dimensions"] == [
+        {"Name": "EndpointName", "Value": {"Ref": "ClassifierEndpointName"}},
+        {"Name": "VariantName", "Value": {"Ref": "ClassifierVariantName"}},
+    ]
+    assert (error_alarm["Period"], error_alarm["EvaluationPeriods"], error_alarm["Threshold"]) == (60, 1, 0)
+    # ModelLatency is in microseconds; the alarm compares milliseconds with its parameter.
+    (expression,) = [m for m in latency_alarm["Metrics"] if m.get("ReturnData")]
+    assert expression["Expression"].endswith("/ 1000")
+    assert latency_alarm["Threshold"] == {"Ref": "ModelLatencyAlarmMs"}
+
+
+def test_every_topic_alarms_on_failed_deliveries_and_every_function_on_errors(cfn) -> None:
+    assert set(_alarms_on(cfn, "AWS/SNS", "NumberOfNotificationsFailed")) == set(
+        resources(cfn, "AWS::SNS::Topic")
+    )
+    assert set(_alarms_on(cfn, "AWS/Lambda", "Errors")) == set(resources(cfn, "AWS::Lambda::Function"))
+
+
+def test_every_alarm_notifies_the_operations_topic(cfn) -> None:
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 19
+    for rid, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "OperationsTopic"}], rid
+        assert alarm["TreatMissingData"] == "notBreaching", rid
+
+
+def _dashboard(cfn: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's body as JSON, its ${...} references replaced by their names."""
+    (dashboard,) = resources(cfn, "AWS::CloudWatch::Dashboard").values()
+    body = re.sub(r"\$\{([^}]+)\}", lambda m: m.group(1), dashboard["DashboardBody"]["Fn::Sub"])
+    return json.loads(body)
+
+
+def test_the_dashboard_shows_every_alarm_and_every_metric_alarmed(cfn) -> None:
+    """One widget with every alarm's state, and each alarmed metric graphed on its resource."""
+    widgets = _dashboard(cfn)["widgets"]
+    (states,) = [w for w in widgets if w["type"] == "alarm"]
+    assert sorted(states["properties"]["alarms"]) == sorted(
+        f"{rid}.Arn" for rid in resources(cfn, "AWS::CloudWatch::Alarm")
+    )
+    graphed = {
+        (m[0], m[1], m[3]) for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]
+    }
+
+    def name_of(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if "Ref" in value:
+            return value["Ref"]
+        return ".".join(value["Fn::GetAtt"])
+
+    for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values():
+        for watched in _alarm_metrics(alarm):
+            key = (watched["Namespace"], watched["MetricName"], name_of(watched["Dimensions"][0]["Value"]))
+            assert key in graphed, key
 
 
 def test_queues_feed_their_functions_with_partial_batch_failures_and_outlast_their_timeouts(cfn) -> None:
@@ -675,12 +974,76 @@ def test_queues_feed_their_functions_with_partial_batch_failures_and_outlast_the
         ("ScreenFunction", "IntakeQueue"),
         ("ScreenFunction", "SocialQueue"),
     ]
+    batch = sam_template()["Parameters"]["QueueBatchSize"]
+    assert 1 <= batch["MinValue"] <= batch["Default"] <= batch["MaxValue"] <= 10
     for mapping in mappings:
         timeout = functions[_function_of(mapping)]["Timeout"]
         assert queues[_queue_of(mapping["EventSourceArn"])]["VisibilityTimeout"] >= 6 * timeout
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert 1 <= mapping["BatchSize"] <= 10
+        assert mapping["BatchSize"] == {"Ref": "QueueBatchSize"}
         assert mapping["MaximumBatchingWindowInSeconds"] >= 1
+
+
+def _capacity(endpoint_concurrency: str, case_concurrency: str = "5") -> dict[str, Any]:
+    """Each function's reserved concurrency and each event source's MaximumConcurrency, resolved
+    for the capacity parameters as CloudFormation would (Ref, Fn::FindInMap)."""
+    body = sam_template()
+    params = {"EndpointConcurrency": endpoint_concurrency, "CaseConcurrency": case_concurrency}
+
+    def value(v: Any) -> int:
+        if isinstance(v, dict) and "Ref" in v:
+            return int(params[v["Ref"]])
+        if isinstance(v, dict) and "Fn::FindInMap" in v:
+            mapping, top, second = v["Fn::FindInMap"]
+            return int(body["Mappings"][mapping][str(value(top))][second])
+        return int(v)
+
+    functions = resources(body, "AWS::Serverless::Function")
+    return {
+        "reserved": {
+            rid: value(f["ReservedConcurrentExecutions"])
+            for rid, f in functions.items()
+            if "ReservedConcurrentExecutions" in f
+        },
+        "sources": {
+            (rid, name): value(e["Properties"]["ScalingConfig"]["MaximumConcurrency"])
+            for rid, f in functions.items()
+            for name, e in f.get("Events", {}).items()
+            if e["Type"] == "SQS"
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "endpoint_concurrency",
+    [str(v) for v in sam_template()["Parameters"]["EndpointConcurrency"]["AllowedValues"]],
+)
+def test_screening_callers_never_outnumber_the_endpoint_and_are_reserved(endpoint_concurrency: str) -> None:
+    """Two event sources at MaximumConcurrency 10 made 20 callers of a 5-10 caller endpoint
+    (finding 6 of issue 15). Now both come from EndpointConcurrency: their sum is the endpoint's
+    capacity, and ScreenFunction reserves exactly that (so neither throttles the other's polling
+    nor is starved by other functions of the account)."""
+    capacity = _capacity(endpoint_concurrency, case_concurrency="7")
+    intake = capacity["sources"][("ScreenFunction", "IntakeQueue")]
+    social = capacity["sources"][("ScreenFunction", "SocialQueue")]
+    assert intake + social == int(endpoint_concurrency)
+    assert min(intake, social) >= 2  # SQS event sources' smallest MaximumConcurrency
+    assert capacity["reserved"] == {
+        "ScreenFunction": int(endpoint_concurrency),
+        "CaseFunction": 7,
+        "ReconcileFunction": 1,  # one run at a time
+    }
+    assert capacity["sources"][("CaseFunction", "CaseQueue")] == 7
+
+
+def test_the_endpoint_retry_budget_fits_the_function_timeout(cfn) -> None:
+    """A request's attempts (timeout each, plus at most 5 s of backoff between) end inside the
+    function's timeout, so a slow endpoint fails messages back to SQS rather than timing out the
+    whole invocation."""
+    screen = resources(cfn, "AWS::Lambda::Function")["ScreenFunction"]
+    env = screen["Environment"]["Variables"]
+    attempts, per_attempt = int(env["CLASSIFIER_MAX_ATTEMPTS"]), float(env["CLASSIFIER_TIMEOUT_S"])
+    assert attempts * per_attempt + (attempts - 1) * 5.0 < screen["Timeout"]
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -707,6 +1070,7 @@ def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
     }
     assert indexes == {
         ("CasesTable", "by-status-due"): [("status", "HASH"), ("due_date", "RANGE")],
+        ("CasesTable", "by-alert-pending"): [("alert_pending", "HASH"), ("created_at", "RANGE")],
         ("CaseDrugsTable", "by-drug-due"): [("drug", "HASH"), ("due_date", "RANGE")],
     }
     for table in tables.values():
@@ -724,10 +1088,23 @@ def test_inbox_indexes_project_an_inbox_line_and_no_text(cfn) -> None:
     from pv.adapters.stores import LISTED_ATTRIBUTES
 
     tables = resources(cfn, "AWS::DynamoDB::Table")
-    cases = tables["CasesTable"]["GlobalSecondaryIndexes"][0]["Projection"]
-    drugs = tables["CaseDrugsTable"]["GlobalSecondaryIndexes"][0]["Projection"]
-    assert cases == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(LISTED_ATTRIBUTES)}
-    assert drugs == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status", *LISTED_ATTRIBUTES]}
+    projections = {
+        (rid, i["IndexName"]): i["Projection"]
+        for rid, table in tables.items()
+        for i in table.get("GlobalSecondaryIndexes", [])
+    }
+    assert projections == {
+        ("CasesTable", "by-status-due"): {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": list(LISTED_ATTRIBUTES),
+        },
+        ("CaseDrugsTable", "by-drug-due"): {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": ["status", *LISTED_ATTRIBUTES],
+        },
+        # Ids only: what reconciliation needs to find a case whose alert is not sent.
+        ("CasesTable", "by-alert-pending"): {"ProjectionType": "KEYS_ONLY"},
+    }
 
 
 def test_no_role_may_update_or_delete_audit_records(cfn) -> None:
@@ -845,3 +1222,55 @@ def test_samconfig_environment_deploys_valid_parameters(env: str) -> None:
             assert value in [str(v) for v in spec["AllowedValues"]], name
         if "MinValue" in spec:
             assert spec["MinValue"] <= float(value) <= spec["MaxValue"], name
+
+
+def _rules_hold(parameters: dict[str, str]) -> list[str]:
+    """The template's Rules for parameters, as `pv ops preflight` evaluates them: what fails."""
+    from pv_local.ops import failed_rules
+
+    return failed_rules(sam_template(), parameters)
+
+
+def test_a_prod_stack_refuses_to_deploy_without_alert_and_alarm_recipients() -> None:
+    """No recipient by default made a prod stack silent (finding 10 of issue 15)."""
+    assert len(_rules_hold({"Stage": "prod"})) == 2
+    assert _rules_hold({"Stage": "prod", "AlertEmail": "safety@pharma.example"}) == [
+        "A prod stack needs OperationsEmail, the recipient of the operational alarms."
+    ]
+    assert _rules_hold({"Stage": "prod", "AlertEmail": "a@x.example", "OperationsEmail": "o@x.example"}) == []
+    assert _rules_hold({"Stage": "dev"}) == []
+
+
+# ---------------------------------------------------------------------------- reconciliation
+
+
+def test_reconcile_function_runs_on_a_schedule_over_overlapping_windows(cfn) -> None:
+    """EventBridge Scheduler invokes ReconcileFunction every ReconcileEveryMinutes; each run checks
+    ReconcileLookbackMinutes ending ReconcileGraceMinutes ago, so by default windows overlap and a
+    failed run's window is checked by the next."""
+    (schedule,) = resources(cfn, "AWS::Scheduler::Schedule").values()
+    assert schedule["ScheduleExpression"] == {"Fn::Sub": "rate(${ReconcileEveryMinutes} minutes)"}
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["ReconcileFunction", "Arn"]}
+    assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["ReconcileSchedulerRole", "Arn"]}
+    params = sam_template()["Parameters"]
+    every, lookback = (
+        params["ReconcileEveryMinutes"]["Default"],
+        params["ReconcileLookbackMinutes"]["Default"],
+    )
+    assert lookback >= 2 * every
+    env = resources(cfn, "AWS::Lambda::Function")["ReconcileFunction"]["Environment"]["Variables"]
+    assert env["RECONCILE_LOOKBACK_MINUTES"] == {"Ref": "ReconcileLookbackMinutes"}
+    assert env["RECONCILE_GRACE_MINUTES"] == {"Ref": "ReconcileGraceMinutes"}
+
+
+def test_reconciliation_gaps_alarm_on_every_gap_the_function_publishes(cfn) -> None:
+    from pv.reconciliation import UNALERTED, UNCASED, UNSCREENED
+
+    env = sam_template()["Globals"]["Function"]["Environment"]["Variables"]
+    watched = {
+        (m["MetricStat"]["Metric"]["Namespace"], m["MetricStat"]["Metric"]["MetricName"])
+        for m in resources(cfn, "AWS::CloudWatch::Alarm")["ReconciliationGapsAlarm"]["Metrics"]
+        if "MetricStat" in m
+    }
+    namespace = env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert watched == {(namespace, UNSCREENED), (namespace, UNCASED), (namespace, UNALERTED)}

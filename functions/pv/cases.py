@@ -95,7 +95,8 @@ class CaseService:
         public: CaseFacts | None = None
         if case is None:
             document = self.bucket.get_parsed(request.document_ref)
-            facts = self.assess(document, request.flagged)
+            flagged = self.bucket.get_flagged(request.flagged_ref) if request.flagged_ref else request.flagged
+            facts = self.assess(document, flagged)
             record = (
                 self.regulatory.record(case_id, document, facts, request.received_at)
                 if self.regulatory is not None
@@ -114,6 +115,8 @@ class CaseService:
                 else due_date(request.received_at, facts.serious),
                 created_at=self.clock(),
                 flagged=request.flagged,
+                flagged_count=request.flagged_count or len(request.flagged),
+                flagged_ref=request.flagged_ref,
                 facts=facts,
                 document_ref=request.document_ref,
                 regulatory=record,

@@ -40,6 +40,9 @@ ENV_VARS = {
     "CASE_DRUGS_TABLE": "case_drugs_table",
     "AUDIT_TABLE": "audit_table",
     "USER_POOL_CLIENT_ID": "user_pool_client_id",
+    # ReconcileFunction: the window it checks, ending GRACE minutes ago (work still in flight)
+    "RECONCILE_LOOKBACK_MINUTES": "reconcile_lookback_minutes",
+    "RECONCILE_GRACE_MINUTES": "reconcile_grace_minutes",
 }
 
 
@@ -75,6 +78,8 @@ class Settings(BaseModel):
     case_drugs_table: str = ""  # a case's items by suspect drug (the inbox's drug index)
     audit_table: str = ""
     user_pool_client_id: str = ""  # the inbox signs in with this Cognito app client
+    reconcile_lookback_minutes: int = Field(default=180, ge=1)
+    reconcile_grace_minutes: int = Field(default=15, ge=0)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -59,6 +59,9 @@ class SourceDocument(BaseModel):
         default_factory=list,
         description="a social post's product (what the feed collected it for), as the feed names it",
     )
+    source_version: str | None = Field(
+        default=None, description="the S3 object version read (a versioned bucket's notification names it)"
+    )
 
     @property
     def screened_units(self) -> list[TextUnit]:
@@ -75,6 +78,11 @@ def document_id_for(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def source_ref(source_key: str, source_version: str | None) -> str:
+    """One delivery's reference: the key, and the object version where the bucket is versioned."""
+    return f"{source_key}?versionId={source_version}" if source_version else source_key
+
+
 def post_document_id(post_id: str, text: str) -> str:
     """A social post's identity: the sha256 of its channel id and text."""
     return document_id_for(f"{post_id}\n{text}".encode())
@@ -88,6 +96,7 @@ class Quarantined(BaseModel):
     channel: Channel | None = None
     reason: str = Field(description="short, fixed-vocabulary reason; never the document's text")
     received_at: datetime | None = None
+    source_version: str | None = None
 
 
 ParseResult = SourceDocument | Quarantined
@@ -101,6 +110,21 @@ class SentenceScore(BaseModel):
     score: float = Field(description="probability of Adverse_Event")
 
 
+# Flagged sentences a record carries itself (Screening, CaseRequest, Case): the top ones by score.
+# A document with more keeps the full list in the bucket (`flagged_ref`): a 620 KB call note can
+# flag 3,000 sentences, over DynamoDB's 400 KB item and SQS's 256 KB message.
+MAX_INLINE_FLAGGED = 50
+
+
+def inline_flagged(flagged: list[SentenceScore], limit: int = MAX_INLINE_FLAGGED) -> list[SentenceScore]:
+    """The `limit` highest-scoring flagged sentences (the earlier first among equal scores), in
+    document order."""
+    if len(flagged) <= limit:
+        return list(flagged)
+    top = sorted(range(len(flagged)), key=lambda i: (-flagged[i].score, i))[:limit]
+    return [flagged[i] for i in sorted(top)]
+
+
 ScreeningStatus = Literal["screened", "quarantined"]
 FlagSource = Literal["classifier", "rules"]
 
@@ -110,13 +134,26 @@ class Screening(BaseModel):
 
     document_id: str
     source_key: str
+    source_version: str | None = Field(default=None, description="the S3 object version screened")
     channel: Channel | None = None
     status: ScreeningStatus
     is_ae: bool = False
     max_score: float | None = None
     threshold: float | None = None
-    sentence_count: int = 0
-    flagged: list[SentenceScore] = Field(default_factory=list)
+    sentence_count: int = Field(default=0, description="sentences screened")
+    unscreened_sentences: int = Field(
+        default=0, description="sentences after the first MAX_SENTENCES_PER_DOCUMENT, not screened"
+    )
+    capped_reason: Literal["sentence_limit"] | None = Field(
+        default=None, description="why part of the document was not screened (see unscreened_sentences)"
+    )
+    flagged: list[SentenceScore] = Field(
+        default_factory=list, description="the top MAX_INLINE_FLAGGED flagged sentences, in order"
+    )
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     flag_sources: list[FlagSource] = Field(
         default_factory=list, description="what found the adverse event: the classifier, the rules, or both"
     )
@@ -127,7 +164,9 @@ class Screening(BaseModel):
     received_at: datetime | None = None
     screened_at: datetime
     duplicate_keys: list[str] = Field(
-        default_factory=list, description="other keys that delivered the same bytes (not screened again)"
+        default_factory=list,
+        description="other deliveries of the same bytes, not screened again: keys, or `key?versionId=v`"
+        " for another version (`source_ref`)",
     )
     unread_attachments: int = Field(
         default=0, description="attachments whose text was not screened (not a PDF with a text layer)"
@@ -142,7 +181,11 @@ class CaseRequest(BaseModel):
     source_key: str
     received_at: datetime
     document_ref: str = Field(description="S3 key of the parsed SourceDocument JSON")
-    flagged: list[SentenceScore]
+    flagged: list[SentenceScore] = Field(description="the top MAX_INLINE_FLAGGED flagged sentences")
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     max_score: float
     model: str | None = None
 
@@ -219,7 +262,11 @@ class Case(BaseModel):
     received_at: datetime
     due_date: date
     created_at: datetime
-    flagged: list[SentenceScore]
+    flagged: list[SentenceScore] = Field(description="the top MAX_INLINE_FLAGGED flagged sentences")
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
+    flagged_ref: str | None = Field(
+        default=None, description="S3 key of the full flagged list, when there are more than `flagged` holds"
+    )
     facts: CaseFacts
     alert_state: Literal["pending", "sent"] = "pending"
     # Review: every change bumps `version` (optimistic concurrency) and appends an audit record.

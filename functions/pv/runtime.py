@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
+    from pv.reconciliation import Gaps
     from pv.regulatory.intake import RegulatoryIntake
     from pv.regulatory.meddra import MeddraRelease
     from pv.regulatory.sender import Sender
@@ -99,6 +101,8 @@ def screening_pipeline() -> ScreeningPipeline:
         threshold=config.classifier_threshold,
         max_document_bytes=config.max_document_bytes,
         rule_check=_rule_check,
+        # The slowest request (every attempt waits out its timeout), then writing the records.
+        reserve_ms=int((config.classifier_max_attempts * config.classifier_timeout_s + 15.0) * 1000),
     )
 
 
@@ -177,6 +181,7 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
         sender=e2b_sender(config),
         rules=rule_set(config.due_date_rules),
         get_case=cases.get,
+        get_cases=cases.get_many,
         keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
         index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
         coder=MeddraCoder(release, nearest_terms=coding_nearest_terms(config))
@@ -302,6 +307,41 @@ def intelligence_backends(config: Settings) -> dict[str, Any]:
         invoker_s = endpoint_invoker(config.summarizer_endpoint_name, config)
         backends["summarizer"] = EndpointSummarizer(lambda payload: invoker_s.invoke(payload).body)
     return backends
+
+
+def reconcile(since: datetime, until: datetime) -> Gaps:
+    """The gaps of [since, until) in this stack's bucket and tables (`pv.reconciliation`)."""
+    config, aws = settings(), clients()
+    return reconcile_stack(
+        aws.s3, aws.dynamodb, config.intake_bucket, config.screenings_table, config.cases_table, since, until
+    )
+
+
+def reconcile_stack(
+    s3: Any,
+    dynamodb: Any,
+    bucket: str,
+    screenings_table: str,
+    cases_table: str,
+    since: datetime,
+    until: datetime,
+) -> Gaps:
+    """The gaps of [since, until) in a stack's bucket and tables, through the given clients
+    (ReconcileFunction's, or `pv ops reconcile`'s for the local or a deployed stack)."""
+    from pv.adapters.bucket import object_versions
+    from pv.adapters.stores import CaseStore, ScreeningStore
+    from pv.models import Channel
+    from pv.reconciliation import find_gaps
+
+    cases = CaseStore(dynamodb.Table(cases_table))
+    return find_gaps(
+        since=since,
+        until=until,
+        objects=object_versions(s3, bucket, [f"{c.value}/" for c in Channel]),
+        screenings=ScreeningStore(dynamodb.Table(screenings_table)).screened_since(since),
+        existing_cases=cases.existing,
+        pending_alerts=lambda before: cases.pending_alerts(created_before=before),
+    )
 
 
 def reset() -> None:

@@ -1,8 +1,8 @@
 """Screening: turn intake messages into documents, classify their sentences, record and route them.
 
-A batch of messages is screened together so that the sentences of all its documents share
-endpoint calls; each message then completes (or fails) on its own, so one bad message never fails
-the rest of the batch.
+A batch of messages is screened together so that the sentences of its documents share endpoint
+calls; each document is scored (or fails) on its own and each message then completes (or fails)
+on its own, so one bad document never fails the rest of the batch.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pv.adapters.bucket import IntakeBucket, ObjectMissing, ObjectTooLarge
-from pv.adapters.endpoint import ClassifierClient
+from pv.adapters.endpoint import ClassifierClient, DeadlineReached
 from pv.adapters.stores import ScreeningStore
 from pv.channels import parse_object, parse_social_message
+from pv.channels.social import MAX_POSTS_PER_FILE
 from pv.models import (
     CaseRequest,
     Channel,
@@ -32,6 +33,8 @@ from pv.models import (
     SentenceScore,
     SourceDocument,
     document_id_for,
+    inline_flagged,
+    source_ref,
 )
 from pv.sentences import document_sentences
 
@@ -41,12 +44,25 @@ RuleCheck = Callable[[SourceDocument], list[str]]
 
 OBJECT_MISSING = "object_missing"
 TOO_LARGE = "too_large"
+# Sentences of one document sent to the classifier (some 160 requests of 32): one invocation's
+# work. The rest is counted on the screening record (`unscreened_sentences`, `sentence_limit`).
+MAX_SENTENCES_PER_DOCUMENT = 5000
+# Time kept back at the end of an invocation: no request is started with less left (the slowest
+# request, all its attempts, plus writing the records) nor a message completed with less than
+# COMPLETE_RESERVE_MS; those messages fail, to be retried, before the function's timeout.
+COMPLETE_RESERVE_MS = 5_000
+
+
+def _unlimited() -> int:
+    return 2**31
 
 
 class S3Object(BaseModel):
     model_config = ConfigDict(extra="ignore")
     key: str
     size: int | None = None
+    # Present when the bucket is versioned: the version this event is about (read that one).
+    versionId: str | None = None
 
 
 class S3Bucket(BaseModel):
@@ -90,7 +106,10 @@ class MessageOutcome:
     results: list[ParseResult] = field(default_factory=list)
     screenings: dict[str, Screening] = field(default_factory=dict)
     documents: dict[str, SourceDocument] = field(default_factory=dict)
-    duplicates: dict[str, str] = field(default_factory=dict)  # source key -> document id screened before
+    # source_ref (key, with the version where there is one) -> document id screened before
+    duplicates: dict[str, str] = field(default_factory=dict)
+    # document id -> every flagged sentence, where there are more than its Screening holds
+    flagged: dict[str, list[SentenceScore]] = field(default_factory=dict)
     error: Exception | None = None
 
 
@@ -110,15 +129,31 @@ class ScreeningPipeline:
     # and misses much patient wording; for a safety team a missed AE costs more than a review.
     rule_check: RuleCheck | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    max_sentences: int = MAX_SENTENCES_PER_DOCUMENT
+    max_posts: int = MAX_POSTS_PER_FILE
+    # No message is read nor request started with less than this left (`screen`'s remaining_ms).
+    reserve_ms: int = 60_000
 
-    def screen(self, messages: list[IntakeMessage]) -> dict[str, MessageOutcome]:
-        """Screen a batch of messages together; nothing is written yet (see `complete`)."""
-        outcomes = {m.message_id: self._load(m) for m in messages}
+    def screen(
+        self, messages: list[IntakeMessage], remaining_ms: Callable[[], int] = _unlimited
+    ) -> dict[str, MessageOutcome]:
+        """Screen a batch of messages together; nothing is written yet (see `complete`).
+
+        `remaining_ms`: the invocation's time left (the Lambda context's). Messages not read, and
+        documents not scored, before it falls under `reserve_ms` fail with `DeadlineReached`, so
+        they are retried instead of the whole batch timing out.
+        """
+        outcomes: dict[str, MessageOutcome] = {}
+        for message in messages:
+            if remaining_ms() < self.reserve_ms:
+                outcomes[message.message_id] = MessageOutcome(error=DeadlineReached())
+                continue
+            outcomes[message.message_id] = self._load(message)
         pending = self._new_documents(outcomes)
-        self._classify(pending, outcomes)
+        self._classify(pending, outcomes, may_call=lambda: remaining_ms() >= self.reserve_ms)
         return outcomes
 
-    def complete(self, outcome: MessageOutcome) -> None:
+    def complete(self, outcome: MessageOutcome, remaining_ms: Callable[[], int] = _unlimited) -> None:
         """Record and route one message's documents; raises when the message must be retried.
 
         The case request is sent before the screening record is written: a crash in between
@@ -126,7 +161,14 @@ class ScreeningPipeline:
         """
         if outcome.error is not None:
             raise outcome.error
-        for document_id, screening in outcome.screenings.items():
+        if remaining_ms() < COMPLETE_RESERVE_MS:
+            raise DeadlineReached()
+        for document_id, screening in list(outcome.screenings.items()):
+            if document_id in outcome.flagged:
+                # Before the case request and the record that name it.
+                ref = self.bucket.put_flagged(document_id, outcome.flagged[document_id])
+                screening = screening.model_copy(update={"flagged_ref": ref})
+                outcome.screenings[document_id] = screening
             if screening.is_ae:
                 document = outcome.documents[document_id]
                 self.sqs.send_message(
@@ -134,10 +176,11 @@ class ScreeningPipeline:
                     MessageBody=self._case_request(document, screening).model_dump_json(),
                 )
             if not self.screenings.put_if_absent(screening):
-                outcome.duplicates[screening.source_key] = document_id
-        for source_key, document_id in outcome.duplicates.items():
-            # Its terminal state: a duplicate of the document already screened under another key.
-            self.screenings.record_duplicate(document_id, source_key)
+                outcome.duplicates[source_ref(screening.source_key, screening.source_version)] = document_id
+        for ref, document_id in outcome.duplicates.items():
+            # Its terminal state: a duplicate of the document already screened under another key
+            # (or as another version of the same key).
+            self.screenings.record_duplicate(document_id, ref)
 
     def _case_request(self, document: SourceDocument, screening: Screening) -> CaseRequest:
         return CaseRequest(
@@ -147,6 +190,8 @@ class ScreeningPipeline:
             received_at=document.received_at,
             document_ref=self.bucket.put_parsed(document),
             flagged=screening.flagged,
+            flagged_count=screening.flagged_count,
+            flagged_ref=screening.flagged_ref,
             max_score=screening.max_score or 0.0,
             model=screening.model,
         )
@@ -192,16 +237,20 @@ class ScreeningPipeline:
             if not record.eventName.startswith("ObjectCreated"):
                 continue
             key = unquote_plus(record.s3.object.key)
+            version = record.s3.object.versionId
             received_at = record.eventTime or self.clock()
             try:
-                body = self.bucket.read(key, self.max_document_bytes, bucket=record.s3.bucket.name)
+                body = self.bucket.read(
+                    key, self.max_document_bytes, bucket=record.s3.bucket.name, version_id=version
+                )
             except ObjectMissing:
-                results.append(_quarantine_unread(key, OBJECT_MISSING, received_at))
+                results.append(_quarantine_unread(key, version, OBJECT_MISSING, received_at))
                 continue
             except ObjectTooLarge:
-                results.append(_quarantine_unread(key, TOO_LARGE, received_at))
+                results.append(_quarantine_unread(key, version, TOO_LARGE, received_at))
                 continue
-            results.extend(parse_object(key, body, received_at, self.max_document_bytes))
+            parsed = parse_object(key, body, received_at, self.max_document_bytes, self.max_posts)
+            results.extend(r.model_copy(update={"source_version": version}) if version else r for r in parsed)
         return results
 
     def _new_documents(self, outcomes: dict[str, MessageOutcome]) -> list[tuple[str, SourceDocument]]:
@@ -215,7 +264,8 @@ class ScreeningPipeline:
         pending = []
         for message_id, document in candidates:
             if document.document_id in seen:
-                outcomes[message_id].duplicates[document.source_key] = document.document_id
+                ref = source_ref(document.source_key, document.source_version)
+                outcomes[message_id].duplicates[ref] = document.document_id
                 del outcomes[message_id].documents[document.document_id]
                 continue
             seen.add(document.document_id)
@@ -223,36 +273,40 @@ class ScreeningPipeline:
         return pending
 
     def _classify(
-        self, pending: list[tuple[str, SourceDocument]], outcomes: dict[str, MessageOutcome]
+        self,
+        pending: list[tuple[str, SourceDocument]],
+        outcomes: dict[str, MessageOutcome],
+        may_call: Callable[[], bool],
     ) -> None:
-        spans: list[tuple[str, SourceDocument, int, int]] = []
-        sentences: list[str] = []
-        for message_id, document in pending:
-            doc_sentences = document_sentences(document)
-            spans.append((message_id, document, len(sentences), len(sentences) + len(doc_sentences)))
-            sentences.extend(doc_sentences)
+        """Score every pending document's sentences (the first `max_sentences` of each); a
+        document the endpoint fails on fails its own message only
+        (`ClassifierClient.classify_documents`)."""
+        every = [document_sentences(document) for _, document in pending]
+        texts = [sentences[: self.max_sentences] for sentences in every]
         started = time.perf_counter()
-        classification = self.classifier.classify(sentences) if sentences else None
+        classification = self.classifier.classify_documents(texts, may_call=may_call) if any(texts) else None
         classify_ms = (time.perf_counter() - started) * 1000
-        for message_id, document, start, end in spans:
+        for k, ((message_id, document), sentences) in enumerate(zip(pending, texts, strict=True)):
+            unscreened = len(every[k]) - len(sentences)
             outcome = outcomes[message_id]
-            if end == start:
+            if not sentences:
                 quarantined = Quarantined(
                     source_key=document.source_key,
                     document_id=document.document_id,
                     channel=document.channel,
                     reason="no_text",
                     received_at=document.received_at,
+                    source_version=document.source_version,
                 )
                 outcome.screenings[document.document_id] = self._quarantined(quarantined, 0.0)
                 continue
             assert classification is not None
-            failure = next((err for s, e, err in classification.failed if s < end and e > start), None)
-            if failure is not None:
-                outcome.error = failure
+            result = classification.documents[k]
+            if result.error is not None:
+                outcome.error = result.error
                 continue
-            scores = classification.probabilities[start:end]
-            scored = dict(zip(sentences[start:end], scores, strict=True))
+            scores = result.probabilities
+            scored = dict(zip(sentences, scores, strict=True))
             flagged = [
                 SentenceScore(text=text, label="Adverse_Event", score=round(score, 4))
                 for text, score in scored.items()
@@ -263,19 +317,26 @@ class ScreeningPipeline:
                 evidence = [text for text in self.rule_check(document) if text in scored]
                 flagged = [SentenceScore(text=t, label="Not_AE", score=round(scored[t], 4)) for t in evidence]
                 sources = ["rules"] if flagged else []
+            inline = inline_flagged(flagged)
+            if len(inline) < len(flagged):
+                outcome.flagged[document.document_id] = flagged
             outcome.screenings[document.document_id] = Screening(
                 document_id=document.document_id,
                 source_key=document.source_key,
+                source_version=document.source_version,
                 channel=document.channel,
                 status="screened",
                 is_ae=bool(flagged),
                 flag_sources=sources,
                 max_score=round(max(scores), 4),
                 threshold=self.threshold,
-                sentence_count=end - start,
-                flagged=flagged,
+                sentence_count=len(sentences),
+                unscreened_sentences=unscreened,
+                capped_reason="sentence_limit" if unscreened else None,
+                flagged=inline,
+                flagged_count=len(flagged),
                 model=classification.model,
-                endpoint_calls=_batches_spanned(start, end, self.classifier.batch_size),
+                endpoint_calls=result.calls,
                 timings_ms={"classify_batch": round(classify_ms, 1)},
                 received_at=document.received_at,
                 screened_at=self.clock(),
@@ -286,6 +347,7 @@ class ScreeningPipeline:
         return Screening(
             document_id=item.document_id,
             source_key=item.source_key,
+            source_version=item.source_version,
             channel=item.channel,
             status="quarantined",
             quarantine_reason=item.reason,
@@ -295,12 +357,15 @@ class ScreeningPipeline:
         )
 
 
-def _quarantine_unread(key: str, reason: str, received_at: datetime) -> Quarantined:
+def _quarantine_unread(key: str, version: str | None, reason: str, received_at: datetime) -> Quarantined:
+    """An object that was not read; its identity is the reason, the key and the version, so each
+    version of a key gets its own record."""
     prefix = key.split("/", 1)[0]
     channel = Channel(prefix) if prefix in {c.value for c in Channel} else None
     return Quarantined(
         source_key=key,
-        document_id=document_id_for(f"{reason}:{key}".encode()),
+        source_version=version,
+        document_id=document_id_for(f"{reason}:{source_ref(key, version)}".encode()),
         channel=channel,
         reason=reason,
         received_at=received_at,
@@ -312,8 +377,3 @@ def _unread_attachments(document: SourceDocument) -> int:
     counted = document.metadata.get("attachments", "0")
     read = document.metadata.get("attachments_read", "0")
     return max(0, int(counted) - int(read)) if counted.isdigit() and read.isdigit() else 0
-
-
-def _batches_spanned(start: int, end: int, batch_size: int) -> int:
-    """How many endpoint batches carried some of the sentences [start, end)."""
-    return (end - 1) // batch_size - start // batch_size + 1

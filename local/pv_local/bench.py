@@ -177,6 +177,10 @@ AWS_STAGES = {
     ("dynamodb", "PutItem", "CasesTable"): "case_write",
     ("dynamodb", "TransactWriteItems", "CasesTable"): "case_write",
     ("dynamodb", "UpdateItem", "CasesTable"): "alert_mark",
+    ("dynamodb", "BatchGetItem", "CasesTable"): "linked_cases_read",
+    ("dynamodb", "Query", "MatchKeysTable"): "match_key_lookup",
+    ("dynamodb", "BatchWriteItem", "MatchKeysTable"): "match_key_index",
+    ("kms", "GenerateMac", ""): "match_key_hash",
     ("sqs", "SendMessage", "CaseQueue"): "case_enqueue",
     ("sns", "Publish", "SafetyAlertsTopic"): "publish",
     ("sagemaker-runtime", "InvokeEndpoint", ""): "endpoint_wait",
@@ -308,14 +312,20 @@ def run_pipeline_bench(
             template=args.template or DEFAULT_TEMPLATE,
             retry_delay_s=args.retry_delay,
             function_log=args.function_log,
+            in_process_aws=not getattr(args, "http_aws", False),
+            moto_speedups=not getattr(args, "http_aws", False),
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
             with stages.installed() if clock else contextlib.nullcontext(stages):
                 started = time.perf_counter()
                 send(stack, items)
-                stats = stack.run_until_idle(timeout_s=args.timeout)
+                stats = stack.run_until_idle(
+                    timeout_s=args.timeout, concurrent=not getattr(args, "serial", False)
+                )
                 elapsed = time.perf_counter() - started
             report = collect(stack, expected)
+            moto_calls = dict(stack.transport.calls) if stack.transport is not None else {}
+            moto_seconds = dict(stack.transport.seconds) if stack.transport is not None else {}
     finally:
         proxy.stop()
     states = report["terminal_states"]
@@ -351,7 +361,16 @@ def run_pipeline_bench(
         "sentences_per_call": round(proxy.stats.sentences / max(1, proxy.stats.calls), 1),
         "sentences_per_doc": round(proxy.stats.sentences / max(1, documents), 2),
         "endpoint": proxy.kind,
+        # The functions' and the pump's AWS calls, answered by moto in this process (none over
+        # HTTP with --http-aws), per document in, by operation.
+        "aws_calls_per_doc": round(sum(moto_calls.values()) / max(1, documents), 2),
+        "aws_calls_by_operation": dict(sorted(moto_calls.items())),
+        "emulator_ms_per_call": {
+            k: round(v * 1000 / moto_calls[k], 2) for k, v in sorted(moto_seconds.items())
+        },
+        "emulator_ms_per_doc": round(sum(stats.emulator_wall_s.values()) * 1000 / max(1, documents), 2),
         "function_invocations": stats.invocations,
+        "functions_concurrently": not getattr(args, "serial", False),
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],
@@ -394,6 +413,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--timeout", type=float, default=900.0, help="seconds before the run gives up")
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
     bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
+    bench.add_argument("--serial", action="store_true", help="one function invocation at a time")
+    bench.add_argument(
+        "--http-aws", action="store_true", help="the functions reach moto over HTTP, moto as it comes"
+    )
+    bench.add_argument(
+        "--compare-stack",
+        action="store_true",
+        help="also run the same documents with moto over HTTP and as it comes, one invocation at "
+        "a time (the old local stack), and report the ratio",
+    )
     add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)
 
@@ -442,6 +471,11 @@ def run_bench_command(args: argparse.Namespace) -> int:
             model_sps = measure_model_alone(url, sentences, batch_size=32)
         with out.status("Running the sample documents..."):
             pipeline = run_pipeline_bench(args, args.copies, url)
+        old_stack = None
+        if getattr(args, "compare_stack", False):
+            with out.status("Running them again on the old local stack (HTTP, serial)..."):
+                old_args = argparse.Namespace(**{**vars(args), "serial": True, "http_aws": True})
+                old_stack = run_pipeline_bench(old_args, args.copies, url)
         peak = server.peak_rss_mb() if server is not None else None
         if not args.no_profile:
             with out.status("Profiling a smaller pass..."):
@@ -452,6 +486,16 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "model_alone_sps": round(model_sps, 1),
         "model_ceiling_docs_per_s": round(ceiling, 2),
         "docs_per_s_vs_model": round(pipeline["docs_per_s"] / ceiling, 3),
+        "old_stack": None
+        if old_stack is None
+        else {
+            "docs_per_s": old_stack["docs_per_s"],
+            "stages_ms": old_stack["stages_ms"],
+            "handler_cpu_ms_per_doc": old_stack["handler_cpu_ms_per_doc"],
+        },
+        "docs_per_s_vs_old_stack": None
+        if old_stack is None
+        else round(pipeline["docs_per_s"] / max(1e-9, old_stack["docs_per_s"]), 3),
         "server_rss_at_rest_mb": at_rest,
         "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],
@@ -478,7 +522,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
         out.print(f"{name}: {report[name]}")
     out.print(f"stages_ms: {json.dumps(report['stages_ms'])}")
     out.print(f"handler_cpu_ms_per_doc: {json.dumps(report['handler_cpu_ms_per_doc'])}")
-    for name in ("endpoint_calls_per_doc", "cold_import_ratio", "documents", "elapsed_s"):
+    for name in (
+        "endpoint_calls_per_doc",
+        "cold_import_ratio",
+        "documents",
+        "elapsed_s",
+        "docs_per_s_vs_old_stack",
+    ):
         out.print(f"{name}: {report[name]}")
     out.print(f"Report written to {args.json}")
     return 0

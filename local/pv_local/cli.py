@@ -29,6 +29,7 @@ _COMMAND_MODULES = [
     "pv_local.vocabularies",  # vocabularies
     "pv_local.lay_evaluation",  # evaluate-lay
     "pv_local.regulatory_command",  # case export-e2b
+    "pv_local.ops",  # ops preflight
 ]
 
 DEFAULT_MODEL = Path(".artifacts/models/ae-classifier")

@@ -25,12 +25,15 @@ def serve_inbox(stack: LocalStack) -> dict[str, Any]:
 
 
 def write_stack_file(stack: LocalStack, review: dict[str, Any], path: Path = STACK_FILE) -> Path:
-    """What a script needs to drive the running local stack: the moto endpoint, the region, the
-    template's resources by logical id, the parameters it was started with (the E2B sender, the
-    MedDRA prefix), and the review API with its tokens."""
+    """What a script needs to drive the running local stack: the moto endpoint, the region, every
+    template output that names a resource of the local stack (bucket, tables, queues, topics, keys:
+    what `aws cloudformation describe-stacks` gives for a deployed one), the template's resources by
+    logical id, the parameters it was started with (the E2B sender, the MedDRA prefix), and the
+    review API with its tokens (the local stand-in of the ReviewApiUrl output)."""
     payload = {
         "endpoint_url": stack.moto_url,
         "region": stack.region,
+        "outputs": stack.outputs(),
         "resources": {rid: r.ref for rid, r in stack.resources.items() if r.emulated},
         "parameters": dict(stack.parameters),
         **review,

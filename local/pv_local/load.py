@@ -2,7 +2,9 @@
 
 The reconciliation answers the questions a safety team asks after an outage: did every document
 end in exactly one terminal state (screened, quarantined with a reason, or in a dead-letter
-queue), was any case or alert created twice, and was anything lost.
+queue), was any case or alert created twice, and was anything lost. It knows what was sent; the
+report's `production_check` is what the deployed stack's ReconcileFunction (the same code,
+`pv.runtime.reconcile_stack`) finds in the stack without knowing it, and the two must agree.
 
 The endpoint faults come from `EndpointProxy`, an HTTP server with the SageMaker runtime route in
 front of the model server: it counts every InvokeEndpoint call and answers a share of them with
@@ -26,6 +28,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,7 @@ def object_keys_in(body: str) -> list[str]:
 
 def _owner(source_key: str, expected: Mapping[str, int]) -> str | None:
     """The expected object a screening record belongs to (a post of `social/f.jsonl` is `...#id`)."""
+    source_key = source_key.split("?versionId=", 1)[0]  # another version of the same key
     if source_key in expected:
         return source_key
     head = source_key.split("#", 1)[0]
@@ -107,6 +111,9 @@ def reconcile(
 
     states: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    # Objects (not pushed posts) whose screening message is dead-lettered: what the production
+    # reconciliation (pv.reconciliation) must report as unscreened object versions.
+    dead_objects = sum(1 for key in screen_dlq if not key.startswith("social/queue#"))
     lost: list[str] = []
     several: list[str] = []
     for key, count in expected.items():
@@ -158,6 +165,7 @@ def reconcile(
         "cases_without_alert": len(case_ids - set(alerts_per_case)),
         "ae_without_case": len(ae_without_case),
         "case_dead_letters": len(case_dlq),
+        "dead_lettered_objects": dead_objects,
     }
 
 
@@ -462,9 +470,12 @@ def send(stack: Any, items: Iterable[Item]) -> None:
             stack.upload(item.key, item.body)
 
 
-def collect(stack: Any, expected: Mapping[str, int]) -> dict[str, Any]:
-    """Reconcile what the stack holds against what was sent."""
+def collect(stack: Any, expected: Mapping[str, int], since: datetime | None = None) -> dict[str, Any]:
+    """Reconcile what the stack holds against what was sent; with `since`, also ReconcileFunction's
+    own check of the stack since then (`production_check`: pv.runtime.reconcile_stack, the code the
+    deployed stack runs on its schedule), which knows nothing of what was sent."""
     from pv.adapters.stores import scan_items
+    from pv.runtime import reconcile_stack
 
     from pv_local.stack import CASES_TABLE, SCREENINGS_TABLE
 
@@ -472,7 +483,20 @@ def collect(stack: Any, expected: Mapping[str, int]) -> dict[str, Any]:
     cases = scan_items(stack.table(CASES_TABLE))
     letters = [("case" if d.source_queue == "CaseQueue" else "screen", d.body) for d in stack.dead_letters()]
     alerts = [a.message for a in stack.alerts() if isinstance(a.message, dict)]
-    return reconcile(expected, screenings, letters, cases, alerts)
+    report = reconcile(expected, screenings, letters, cases, alerts)
+    if since is not None:
+        dynamodb = stack.session().resource("dynamodb", endpoint_url=stack.moto_url)
+        gaps = reconcile_stack(
+            stack.client("s3"),
+            dynamodb,
+            stack.bucket,
+            stack.physical(SCREENINGS_TABLE),
+            stack.physical(CASES_TABLE),
+            since,
+            datetime.now(UTC) + timedelta(seconds=1),
+        )
+        report["production_check"] = gaps.metrics()
+    return report
 
 
 def run_load(
@@ -498,11 +522,12 @@ def run_load(
             function_log=getattr(args, "function_log", None),
         ) as stack:
             started = time.perf_counter()
+            since = datetime.now(UTC) - timedelta(seconds=1)
             send(stack, items)
             sent_s = time.perf_counter() - started
             stats = stack.run_until_idle(timeout_s=timeout_s, on_progress=progress)
             elapsed = time.perf_counter() - started
-            report = collect(stack, expected)
+            report = collect(stack, expected, since)
     report.update(
         docs_per_s=round(report["documents"] / elapsed, 2),
         elapsed_s=round(elapsed, 1),

@@ -8,8 +8,16 @@ batch). A failed message becomes visible again after `retry_delay_s`
 local run wait minutes), and after the redrive policy's maxReceiveCount the queue moves it to its
 dead-letter queue on the next receive, as SQS does.
 
+With `concurrent=True` (`run_until_idle`), each function polls its own queues on a thread of its
+own, as each has its own containers in Lambda: ScreenFunction screens the next batch while
+CaseFunction opens the cases of the last one, and one function's endpoint wait is the other's
+time to run. Each function still runs one invocation at a time (its module-level state, like a
+container's, serves one invocation at a time); powertools' logger and metrics objects are shared by
+the functions in this process, so with concurrency a log line or metric may carry the other
+function's name (local logs only).
+
 Not emulated: MaximumBatchingWindowInSeconds (a batch is whatever is waiting when the pump looks)
-and ScalingConfig concurrency (one invocation at a time).
+and ScalingConfig concurrency beyond one invocation per function.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -91,6 +99,10 @@ class PumpStats:
     handler_cpu_s: dict[str, float] = field(default_factory=dict)
     # Wall time the pump spent on its own: receiving, deleting, returning messages, building events.
     overhead_s: float = 0.0
+    # Seconds per function inside moto itself when the stack answers AWS calls in process (they
+    # run on the function's thread then, and are taken out of handler_cpu_s).
+    emulator_wall_s: dict[str, float] = field(default_factory=dict)
+    emulator_cpu_s: dict[str, float] = field(default_factory=dict)
 
 
 class FunctionEnvironment:
@@ -144,6 +156,12 @@ class FunctionEnvironment:
         self._active = fn.logical_id
 
 
+class Emulator(Protocol):
+    """What answers the functions' AWS calls in this process (`pv_local.transport.InProcessMoto`)."""
+
+    def thread_seconds(self) -> tuple[float, float]: ...
+
+
 class EventPump:
     """Delivers queue messages to their functions in batches, honouring partial batch failures."""
 
@@ -156,8 +174,10 @@ class EventPump:
         account_id: str,
         retry_delay_s: int = 1,
         log_stream: IO[str] | None = None,
+        emulator: Emulator | None = None,
     ) -> None:
         self.sqs = sqs
+        self.emulator = emulator
         self.sources = sources
         self.environment = environment
         self.region = region
@@ -165,20 +185,30 @@ class EventPump:
         self.retry_delay_s = retry_delay_s
         self.log_stream = log_stream
         self.stats = PumpStats()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one invocation at a time (serial mode)
+        self._stats_lock = threading.Lock()
+        self._function_locks: dict[str, threading.Lock] = {}
+        self._concurrent = False
+        self._output_lock = threading.Lock()
+        self._output_users = 0
+        self._output_restore: contextlib.ExitStack | None = None
 
-    def poll_once(self, wait_s: int = 0) -> int:
+    def poll_once(self, wait_s: int = 0, sources: list[QueueSource] | None = None) -> int:
         """Receive and deliver at most one batch per source; the number of messages delivered."""
         delivered = 0
-        for source in self.sources:
+        for source in self.sources if sources is None else sources:
             started = time.perf_counter()
             messages = self._receive_batch(source, wait_s if delivered == 0 else 0)
             if wait_s == 0:  # a long poll's wait is idle time, not the pump's work
-                self.stats.overhead_s += time.perf_counter() - started
+                self._add_overhead(time.perf_counter() - started)
             if messages:
                 self._deliver(source, messages)
                 delivered += len(messages)
         return delivered
+
+    def _add_overhead(self, seconds: float) -> None:
+        with self._stats_lock:
+            self.stats.overhead_s += seconds
 
     def pending(self) -> int:
         """Messages still on the source queues: visible, in flight or delayed."""
@@ -196,9 +226,15 @@ class EventPump:
         return total
 
     def run_until_idle(
-        self, timeout_s: float = 300.0, on_progress: Callable[[PumpStats, int], None] | None = None
+        self,
+        timeout_s: float = 300.0,
+        on_progress: Callable[[PumpStats, int], None] | None = None,
+        concurrent: bool = False,
     ) -> PumpStats:
-        """Deliver until every source queue is empty (retries done, failures dead-lettered)."""
+        """Deliver until every source queue is empty (retries done, failures dead-lettered);
+        `concurrent`: each function on a thread of its own (see the module's docstring)."""
+        if concurrent and not self.environment.switched:
+            return self._run_concurrently(timeout_s, on_progress)
         deadline = time.monotonic() + timeout_s
         while True:
             delivered = self.poll_once()
@@ -211,6 +247,59 @@ class EventPump:
                 raise TimeoutError(f"queues not idle after {timeout_s:.0f}s ({self.pending()} messages left)")
             if delivered == 0:
                 time.sleep(0.2)  # only messages waiting out their retry delay are left
+
+    def _run_concurrently(
+        self, timeout_s: float, on_progress: Callable[[PumpStats, int], None] | None
+    ) -> PumpStats:
+        by_function: dict[str, list[QueueSource]] = {}
+        for source in self.sources:
+            by_function.setdefault(source.function.logical_id, []).append(source)
+        stop = threading.Event()
+        rounds = dict.fromkeys(by_function, 0)  # rounds each worker finished without delivering
+        errors: list[BaseException] = []
+
+        def work(logical_id: str, sources: list[QueueSource]) -> None:
+            try:
+                while not stop.is_set():
+                    if self.poll_once(sources=sources):
+                        rounds[logical_id] = 0
+                    else:
+                        rounds[logical_id] += 1
+                        stop.wait(0.05)
+            except BaseException as exc:  # re-raised on the calling thread
+                errors.append(exc)
+                stop.set()
+
+        workers = [
+            threading.Thread(target=work, args=item, name=f"pump-{item[0]}", daemon=True)
+            for item in by_function.items()
+        ]
+        self._concurrent = True
+        deadline = time.monotonic() + timeout_s
+        try:
+            for worker in workers:
+                worker.start()
+            while not stop.is_set():
+                stop.wait(0.1)
+                # Every worker found its queues empty since it last delivered: are they all idle?
+                idle = all(count > 0 for count in rounds.values())
+                pending = self.pending() if idle else -1
+                if on_progress is not None:
+                    on_progress(self.stats, pending)
+                if pending == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"queues not idle after {timeout_s:.0f}s ({self.pending()} messages left)"
+                    )
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+            self._concurrent = False
+        if errors:
+            raise errors[0]
+        return self.stats
 
     def run_forever(self, stop: threading.Event, wait_s: int = 1) -> None:
         """Long-poll the queues until `stop` is set."""
@@ -237,13 +326,14 @@ class EventPump:
         fn = source.function
         started = time.perf_counter()
         event = {"Records": [self._record(source, m) for m in messages]}
-        self.stats.overhead_s += time.perf_counter() - started
+        self._add_overhead(time.perf_counter() - started)
+        handler_error = timed_out = False
         with self.invocation(fn) as context:
             try:
                 response = fn.handler(event, context)
             except Exception:
                 logging.getLogger(__name__).exception("function %s raised; the whole batch returns", fn.name)
-                self.stats.handler_errors += 1
+                handler_error = True
                 failed_ids = {m["MessageId"] for m in messages}
             else:
                 failed_ids = self._failed_ids(source, response, messages)
@@ -251,7 +341,7 @@ class EventPump:
                 # Lambda would have stopped the function at its Timeout: the batch returns. A
                 # thread cannot be stopped, so the overrun is detected when the handler returns.
                 logging.getLogger(__name__).error("function %s timed out after %ss", fn.name, fn.timeout_s)
-                self.stats.timeouts += 1
+                timed_out = True
                 failed_ids = {m["MessageId"] for m in messages}
         started = time.perf_counter()
         succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
@@ -277,10 +367,13 @@ class EventPump:
                 ],
             ),
         )
-        self.stats.delivered += len(messages)
-        self.stats.succeeded += len(succeeded)
-        self.stats.failed += len(failed)
-        self.stats.overhead_s += time.perf_counter() - started
+        with self._stats_lock:
+            self.stats.handler_errors += handler_error
+            self.stats.timeouts += timed_out
+            self.stats.delivered += len(messages)
+            self.stats.succeeded += len(succeeded)
+            self.stats.failed += len(failed)
+            self.stats.overhead_s += time.perf_counter() - started
 
     @contextlib.contextmanager
     def invocation(self, fn: LocalFunction) -> Iterator[LambdaContext]:
@@ -288,17 +381,34 @@ class EventPump:
         context and its output sent to the function log. The pump's deliveries and the local HTTP
         gateway's requests both invoke through here."""
         context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
-        with self._lock:
+        with self._invocation_lock(fn):
             self.environment.activate(fn)
-            self.stats.invocations += 1
-            self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
+            with self._stats_lock:
+                self.stats.invocations += 1
+                self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
             wall, cpu = time.perf_counter(), time.thread_time()
+            moto_wall, moto_cpu = self.emulator.thread_seconds() if self.emulator else (0.0, 0.0)
             try:
                 with self._function_output():
                     yield context
             finally:
-                _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
-                _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu)
+                if self.emulator is not None:
+                    after_wall, after_cpu = self.emulator.thread_seconds()
+                    moto_wall, moto_cpu = after_wall - moto_wall, after_cpu - moto_cpu
+                else:
+                    moto_wall = moto_cpu = 0.0
+                with self._stats_lock:
+                    _add(self.stats.emulator_wall_s, fn.logical_id, moto_wall)
+                    _add(self.stats.emulator_cpu_s, fn.logical_id, moto_cpu)
+                    _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
+                    _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu - moto_cpu)
+
+    def _invocation_lock(self, fn: LocalFunction) -> threading.Lock:
+        """The whole pump's lock, or with concurrency the function's own (one container each)."""
+        if not self._concurrent:
+            return self._lock
+        with self._stats_lock:
+            return self._function_locks.setdefault(fn.logical_id, threading.Lock())
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:
@@ -349,10 +459,28 @@ class EventPump:
 
     @contextlib.contextmanager
     def _function_output(self) -> Iterator[None]:
-        """Send the function's stdout/stderr and stream logging to `log_stream` (CloudWatch's role)."""
+        """Send the function's stdout/stderr and stream logging to `log_stream` (CloudWatch's role);
+        with concurrent invocations, the first to start redirects and the last to end restores."""
         if self.log_stream is None:
             yield
             return
+        with self._output_lock:
+            self._output_users += 1
+            if self._output_users == 1:
+                self._output_restore = contextlib.ExitStack()
+                self._output_restore.enter_context(self._redirect_output())
+        try:
+            yield
+        finally:
+            with self._output_lock:
+                self._output_users -= 1
+                if self._output_users == 0 and self._output_restore is not None:
+                    self._output_restore.close()
+                    self._output_restore = None
+
+    @contextlib.contextmanager
+    def _redirect_output(self) -> Iterator[None]:
+        assert self.log_stream is not None
         console = {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}
         swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
         loggers = [

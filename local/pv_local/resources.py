@@ -38,7 +38,7 @@ class Provisioned:
 class Provisioner:
     """Creates resources through boto3 clients pointed at the local endpoint."""
 
-    def __init__(self, session: boto3.Session, endpoint_url: str, resolver: Resolver) -> None:
+    def __init__(self, session: boto3.Session, endpoint_url: str | None, resolver: Resolver) -> None:
         self._session = session
         self._endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}

@@ -21,6 +21,7 @@ SageMaker runtime contract). Moto's state is process-wide: run one LocalStack at
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -34,14 +35,16 @@ from typing import IO, Any
 
 import boto3
 
+from pv_local.emulation import item_level_transactions, plain_attribute_values
 from pv_local.gateway import LocalGateway, LocalTokens
+from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
-from pv_local.resources import Provisioned, Provisioner
-from pv_local.template import FunctionSpec, Resolver, Template, TemplateError, load_template
+from pv_local.resources import Provisioned
+from pv_local.template import FunctionSpec, Template, TemplateError, load_template
+from pv_local.transport import InProcessMoto
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
-ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "eu-west-1"
 CLASSIFIER_PARAMETER = "ClassifierEndpointName"
 EXTRACTOR_PARAMETER = "ExtractorEndpointName"
@@ -129,6 +132,8 @@ class LocalStack:
         retry_delay_s: int = 1,
         backend: str = "torch",
         function_log: IO[str] | None = None,
+        in_process_aws: bool = True,
+        moto_speedups: bool = True,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
@@ -158,7 +163,13 @@ class LocalStack:
         self.stack_name = stack_name
         self.retry_delay_s = retry_delay_s
         self.function_log = function_log
+        self.in_process_aws = in_process_aws
+        self.moto_speedups = moto_speedups  # pv_local.emulation, while the stack runs
+        # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
+        self.transport: InProcessMoto | None = None
+        self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
         self.resources: dict[str, Provisioned] = {}
+        self.provisioned: ProvisionedStack | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.moto_url = ""
         self.sagemaker_url = ""
@@ -195,6 +206,10 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from pv_local import s3_events
+
+        s3_events.install()  # notifications name the object version, as S3's do
+
         body = load_template(self.template_path)
         declared = body.get("Parameters") or {}
         defaults = {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
@@ -213,6 +228,12 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
+        if self.moto_speedups:
+            self._emulation.enter_context(item_level_transactions())
+            self._emulation.enter_context(plain_attribute_values())
+        if self.in_process_aws:
+            self.transport = InProcessMoto(self._moto._server.app, f"{host}:{port}")
+            self._emulation.enter_context(self.transport.installed())
         # Moto's backends are process-wide: start from an empty account.
         urllib.request.urlopen(
             urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
@@ -224,21 +245,15 @@ class LocalStack:
         os.environ.update(self._aws_environment())
         reset_pipeline_runtime()
 
-        resolver = Resolver(template, self.region, ACCOUNT_ID, self.stack_name)
-        provisioner = Provisioner(self.session(), self.moto_url, resolver)
-        self.resources = provisioner.provision(template)
+        self.provisioned = provision(
+            self.session(), self.moto_url, template, region=self.region, stack_name=self.stack_name
+        )
+        resolver = self.provisioned.resolver
+        self.resources = self.provisioned.resources
         self._subscribe_alert_inbox()
 
         specs = template.functions()
-        # A variable naming a resource the local stack does not emulate (the Cognito app client)
-        # is left empty: nothing answers to that name here.
-        envs = {
-            s.logical_id: {
-                k: "" if self._names_unemulated(s.environment[k]) else _env_value(v)
-                for k, v in resolver.resolve(s.environment).items()
-            }
-            for s in specs
-        }
+        envs = self.provisioned.environments()
         self._specs = {s.logical_id: s for s in specs}
         environment = FunctionEnvironment(envs, self.region, reset_pipeline_runtime)
         os.environ.update(environment.shared())
@@ -266,7 +281,7 @@ class LocalStack:
                         function=self.functions[spec.logical_id],
                         queue_url=queue.ref,
                         queue_arn=queue_arn,
-                        batch_size=event.batch_size,
+                        batch_size=int(resolver.resolve(event.batch_size)),
                         report_batch_item_failures=event.report_batch_item_failures,
                     )
                 )
@@ -278,13 +293,8 @@ class LocalStack:
             ACCOUNT_ID,
             retry_delay_s=self.retry_delay_s,
             log_stream=self.function_log,
+            emulator=self.transport,
         )
-
-    def _names_unemulated(self, value: Any) -> bool:
-        if not (isinstance(value, dict) and set(value) == {"Ref"}):
-            return False
-        resource = self.resources.get(str(value["Ref"]))
-        return resource is not None and not resource.emulated
 
     def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
         """Serve a function's HttpApi routes through the local HTTP gateway (stopped with the stack)."""
@@ -315,6 +325,7 @@ class LocalStack:
         if self._model_server is not None:
             self._model_server.stop()  # pv_model's EndpointServer: socket and batch worker
             self._model_server = None
+        self._emulation.close()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -402,6 +413,12 @@ class LocalStack:
         """What `Ref` returns for a resource of the template (name, URL or ARN)."""
         return self.resources[logical_id].ref
 
+    def outputs(self) -> dict[str, str]:
+        """The template's outputs that name resources of the local stack, resolved."""
+        if self.provisioned is None:
+            raise RuntimeError("the local stack is not started")
+        return self.provisioned.outputs()
+
     @property
     def pump(self) -> EventPump:
         if self._pump is None:
@@ -443,24 +460,22 @@ class LocalStack:
     # running ------------------------------------------------------------------------------
 
     def run_until_idle(
-        self, timeout_s: float = 600.0, on_progress: Callable[[PumpStats, int], None] | None = None
+        self,
+        timeout_s: float = 600.0,
+        on_progress: Callable[[PumpStats, int], None] | None = None,
+        concurrent: bool = False,
     ) -> PumpStats:
-        """Pump until every queue is drained, then collect the alerts that arrived."""
-        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress)
+        """Pump until every queue is drained, then collect the alerts that arrived (`concurrent`:
+        each function on its own thread, `EventPump.run_until_idle`)."""
+        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress, concurrent=concurrent)
         self.alerts()
         return stats
 
     # output -------------------------------------------------------------------------------
 
     def _subscribe_alert_inbox(self) -> None:
-        """An SQS queue subscribed to the safety topic, standing in for the safety team."""
-        sqs = self.client("sqs")
-        self._alert_queue_url = sqs.create_queue(QueueName=f"{self.stack_name}-alerts-inbox")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])
-        self.client("sns").subscribe(
-            TopicArn=self.physical(SAFETY_ALERTS_TOPIC),
-            Protocol="sqs",
-            Endpoint=arn["Attributes"]["QueueArn"],
+        self._alert_queue_url = subscribe_alert_inbox(
+            self.client("sqs"), self.client("sns"), self.physical(SAFETY_ALERTS_TOPIC), self.stack_name
         )
 
     def alerts(self) -> list[ReceivedAlert]:
@@ -539,6 +554,15 @@ class LocalStack:
         return found
 
 
+def subscribe_alert_inbox(sqs: Any, sns: Any, topic_arn: str, stack_name: str) -> str:
+    """An SQS queue subscribed to the safety topic, standing in for the safety team (raw delivery
+    off: each message is an SNS envelope); its URL."""
+    url = str(sqs.create_queue(QueueName=f"{stack_name}-alerts-inbox")["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
 def s3_keys_in(body: str) -> list[str]:
     """Object keys named by an S3 event notification (keys arrive URL-encoded, `+` for spaces)."""
     try:
@@ -546,12 +570,6 @@ def s3_keys_in(body: str) -> list[str]:
     except (ValueError, AttributeError):
         return []
     return [urllib.parse.unquote_plus(r["s3"]["object"]["key"]) for r in records if "s3" in r]
-
-
-def _env_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _maybe_json(text: str) -> Any:

@@ -34,7 +34,7 @@ class QueueEvent:
 
     name: str
     queue_arn: Any  # unresolved: usually {"Fn::GetAtt": [queue, "Arn"]}
-    batch_size: int
+    batch_size: Any  # unresolved: a number or a Ref to a parameter (QueueBatchSize)
     report_batch_item_failures: bool
     enabled: bool
 
@@ -71,12 +71,12 @@ class FunctionSpec:
     http_routes: list[HttpRoute] = field(default_factory=list)
 
 
-def _referenced_ids(value: Any) -> set[str]:
+def referenced_ids(value: Any) -> set[str]:
     """Logical ids (or parameters) a value refers to through Ref, GetAtt or Sub."""
     found: set[str] = set()
     if isinstance(value, list):
         for item in value:
-            found |= _referenced_ids(item)
+            found |= referenced_ids(item)
     elif isinstance(value, dict):
         if len(value) == 1:
             ((key, arg),) = value.items()
@@ -88,9 +88,9 @@ def _referenced_ids(value: Any) -> set[str]:
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 names = {m.split(".", 1)[0] for m in _SUB_VARIABLE.findall(text) if not m.startswith("!")}
-                return (names - set(variables)) | _referenced_ids(variables)
+                return (names - set(variables)) | referenced_ids(variables)
         for item in value.values():
-            found |= _referenced_ids(item)
+            found |= referenced_ids(item)
     return found
 
 
@@ -126,7 +126,7 @@ class Template:
             res = self.resources[rid]
             depends_on = res.get("DependsOn") or []
             depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
-            refs = _referenced_ids(res.get("Properties") or {}) | set(depends_on)
+            refs = referenced_ids(res.get("Properties") or {}) | set(depends_on)
             deps[rid] = {r for r in refs if r in deps or r in active} - {rid}
         order: list[str] = []
         done: set[str] = set()
@@ -174,7 +174,7 @@ class Template:
                     QueueEvent(
                         name=name,
                         queue_arn=ep["Queue"],
-                        batch_size=int(ep.get("BatchSize", 10)),
+                        batch_size=ep.get("BatchSize", 10),
                         report_batch_item_failures="ReportBatchItemFailures"
                         in (ep.get("FunctionResponseTypes") or []),
                         enabled=bool(ep.get("Enabled", True)),

@@ -103,6 +103,8 @@ def test_thresholds_are_chosen_on_validation_labels_only(
         "lay_documents",
         "lay_documents_at_threshold",
     }
+    ade = saved["metrics"]["validation_parts"]["ade"]
+    assert ade["best_f1"] >= ade["f1"]  # ADE validation at its own best threshold, for ADE-only comparisons
 
 
 def test_the_run_learns_from_lay_train_families_and_records_its_cost(trained: dict, lay_dir: Path) -> None:
@@ -321,3 +323,32 @@ def test_a_new_seed_keeps_the_split_that_split_seed_names(
         k: first[k] for k in ("train", "validation", "test")
     }
     assert again["train_used"] == first["train_used"]
+
+
+def test_freezing_lower_layers_stops_the_gradient_above_them(tmp_path: Path) -> None:
+    import torch
+    from pv_model.training import freeze_lower
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = build_tiny_base(tmp_path / "base")
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
+    frozen = freeze_lower(model, embeddings=True, layers=1)
+    assert frozen and all(n.startswith(("bert.embeddings.", "bert.encoder.layer.0.")) for n in frozen)
+    assert any(n.startswith("bert.embeddings.LayerNorm") for n in frozen)  # nothing below layer 1 learns
+
+    batch = AutoTokenizer.from_pretrained(base)(["my legs ache since the statin"], return_tensors="pt")
+    model(**batch, labels=torch.tensor([1])).loss.backward()
+    grads = {n: p.grad is not None for n, p in model.named_parameters()}
+    assert not any(grads[n] for n in frozen)
+    assert grads["bert.encoder.layer.1.attention.self.query.weight"] and grads["classifier.weight"]
+    with pytest.raises(ValueError, match="layers"):
+        freeze_lower(model, embeddings=True, layers=3)
+
+
+def test_without_frozen_layers_only_the_word_embeddings_are_fixed(tmp_path: Path) -> None:
+    from pv_model.training import freeze_lower
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(build_tiny_base(tmp_path / "b"), num_labels=2)
+    assert freeze_lower(model, embeddings=True, layers=0) == ["bert.embeddings.word_embeddings.weight"]
+    assert freeze_lower(model, embeddings=False, layers=0) == []

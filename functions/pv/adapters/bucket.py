@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
 
-from pv.models import SourceDocument
+from pv.models import SentenceScore, SourceDocument
+from pv.reconciliation import ObjectVersion
 
 PARSED_PREFIX = "parsed/"
 
@@ -15,6 +18,19 @@ PARSED_PREFIX = "parsed/"
 def parsed_key(document_id: str) -> str:
     """Where the parsed SourceDocument of a document is kept."""
     return f"{PARSED_PREFIX}{document_id}.json"
+
+
+def flagged_key(document_id: str) -> str:
+    """Where the full list of a document's flagged sentences is kept (under parsed/: what
+    ScreenFunction derives from a document, never notified, encrypted with the data key)."""
+    return f"{PARSED_PREFIX}flagged/{document_id}.json"
+
+
+_FLAGGED = TypeAdapter(list[SentenceScore])
+
+
+# What S3 answers for a key, a version or a bucket that is not there (with ListBucket granted).
+_MISSING = ("NoSuchKey", "NoSuchVersion", "404", "NoSuchBucket")
 
 
 class ObjectMissing(Exception):
@@ -30,12 +46,21 @@ class IntakeBucket:
     s3: Any  # boto3 s3 client
     name: str
 
-    def read(self, key: str, max_bytes: int, bucket: str | None = None) -> bytes:
-        """The object's bytes, refusing objects over `max_bytes` before downloading them."""
+    def read(
+        self, key: str, max_bytes: int, bucket: str | None = None, version_id: str | None = None
+    ) -> bytes:
+        """The object's bytes, refusing objects over `max_bytes` before downloading them.
+
+        `version_id`: that version (what a versioned bucket's notification names), whatever is
+        current now; a later overwrite or delete marker does not change what is read.
+        """
+        request = {"Bucket": bucket or self.name, "Key": key}
+        if version_id:
+            request["VersionId"] = version_id
         try:
-            response = self.s3.get_object(Bucket=bucket or self.name, Key=key)
+            response = self.s3.get_object(**request)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise ObjectMissing(key) from exc
             raise
         body = response["Body"]
@@ -59,6 +84,31 @@ class IntakeBucket:
         )
         return key
 
+    def put_flagged(self, document_id: str, flagged: list[SentenceScore]) -> str:
+        """Keep every flagged sentence of a document (personal data: stays in this bucket)."""
+        key = flagged_key(document_id)
+        self.s3.put_object(
+            Bucket=self.name, Key=key, Body=_FLAGGED.dump_json(flagged), ContentType="application/json"
+        )
+        return key
+
+    def get_flagged(self, key: str) -> list[SentenceScore]:
+        """A document's full list of flagged sentences (`put_flagged`)."""
+        return _FLAGGED.validate_json(self.s3.get_object(Bucket=self.name, Key=key)["Body"].read())
+
     def get_parsed(self, key: str) -> SourceDocument:
         body = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
         return SourceDocument.model_validate_json(body)
+
+
+def object_versions(s3: Any, bucket: str, prefixes: list[str]) -> Iterator[ObjectVersion]:
+    """Every version of the objects under `prefixes` (delete markers left out), page by page."""
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                version_id = version.get("VersionId")
+                yield ObjectVersion(
+                    key=version["Key"],
+                    version_id=None if version_id in (None, "null") else version_id,
+                    last_modified=version["LastModified"],
+                )

@@ -8,6 +8,7 @@ so the probability of an adverse event is `score` for `Adverse_Event` and `1 - s
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -72,9 +73,11 @@ class EndpointInvoker:
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
 
-    def invoke(self, payload: dict[str, Any]) -> Invocation:
+    def invoke(self, payload: dict[str, Any], max_attempts: int | None = None) -> Invocation:
+        """One call, retried up to `max_attempts` (the invoker's own when None) on retryable errors."""
         body = json.dumps(payload)
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = max_attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
                 response = self.runtime.invoke_endpoint(
@@ -97,7 +100,7 @@ class EndpointInvoker:
                 except ValueError as exc:
                     raise EndpointContractError("endpoint response is not JSON") from exc
                 return Invocation(decoded, response.get("InvokedProductionVariant"), latency_ms, attempt)
-            if not error.retryable or attempt == self.max_attempts:
+            if not error.retryable or attempt == attempts:
                 raise error
             # Full jitter: spread retries of concurrent functions over the whole backoff window.
             self.sleep(min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)) * self.jitter())
@@ -115,6 +118,36 @@ def _client_error(exc: ClientError) -> EndpointError:
     return EndpointError(f"endpoint error {code or status}: {message}", retryable=retryable, status=status)
 
 
+class DeadlineReached(EndpointError):
+    """The invocation's time ran out before this document's sentences were sent (retry later)."""
+
+    def __init__(self) -> None:
+        super().__init__("no time left in this invocation", retryable=True)
+
+
+@dataclass
+class DocumentScores:
+    """P(adverse event) per sentence of one document, in order; `error` set: it must be retried."""
+
+    probabilities: list[float]
+    error: EndpointError | None = None
+    calls: int = 0  # successful endpoint requests that carried some of its sentences
+
+    @property
+    def complete(self) -> bool:
+        return not any(math.isnan(p) for p in self.probabilities)
+
+
+@dataclass
+class DocumentsClassification:
+    """Each document's scores, and what the requests cost."""
+
+    documents: list[DocumentScores]
+    calls: int = 0  # attempts of the successful requests
+    latency_ms: float = 0.0
+    model: str | None = None
+
+
 @dataclass
 class Classification:
     """P(adverse event) per sentence, in input order, and what it cost."""
@@ -128,6 +161,13 @@ class Classification:
     )  # [start, end) per failed batch
 
 
+def _always() -> bool:
+    return True
+
+
+Item = tuple[int, int]  # (document, sentence)
+
+
 @dataclass
 class ClassifierClient:
     """Sends sentences to the classifier in batches of `batch_size`, never one call per sentence."""
@@ -135,33 +175,85 @@ class ClassifierClient:
     invoker: EndpointInvoker
     batch_size: int = 32
 
-    def classify(self, sentences: Sequence[str]) -> Classification:
-        """Classify every sentence; a batch that fails after retries is recorded, not raised.
+    def classify_documents(
+        self, documents: Sequence[Sequence[str]], *, may_call: Callable[[], bool] = _always
+    ) -> DocumentsClassification:
+        """Classify the sentences of several documents, each document failing on its own.
 
-        Once a batch has failed after all its retries on a retryable error (the endpoint is down
-        or overloaded), the remaining batches fail at once instead of each waiting out its own
-        retries: that keeps the invocation well inside the function's timeout.
+        Documents share requests (packed in order, `batch_size` sentences each). A shared request
+        that fails after its retries is sent again one document at a time (one attempt each), so
+        a document whose text the endpoint cannot take fails alone, and a failed document's other
+        sentences are not sent. After a retryable failure the next requests get one attempt each until one
+        succeeds: an outage does not wait out every document's retries, and a healthy endpoint
+        still answers for the other documents. `may_call` is asked before every request; once it
+        says no, the documents not yet scored fail with `DeadlineReached` (the invocation is
+        about to run out of time) and nothing more is sent.
         """
-        result = Classification(probabilities=[float("nan")] * len(sentences))
-        outage: EndpointError | None = None
-        for start in range(0, len(sentences), self.batch_size):
-            batch = list(sentences[start : start + self.batch_size])
-            if outage is not None:
-                result.failed.append((start, start + len(batch), outage))
-                continue
-            try:
-                invocation = self.invoker.invoke({"inputs": batch})
-                probabilities = parse_predictions(invocation.body, expected=len(batch))
-            except EndpointError as exc:
-                result.failed.append((start, start + len(batch), exc))
-                outage = exc if exc.retryable else None
-                continue
-            result.calls += invocation.attempts
-            result.latency_ms += invocation.latency_ms
-            result.probabilities[start : start + len(batch)] = probabilities
-            variant = invocation.variant or "AllTraffic"
-            result.model = f"{self.invoker.endpoint_name}/{variant}"
+        result = DocumentsClassification([DocumentScores([float("nan")] * len(d)) for d in documents])
+        scores = result.documents
+        pending: list[Item] = [(d, i) for d, sentences in enumerate(documents) for i in range(len(sentences))]
+        degraded, at = False, 0
+        while at < len(pending):
+            batch: list[Item] = []
+            while at < len(pending) and len(batch) < self.batch_size:
+                if scores[pending[at][0]].error is None:
+                    batch.append(pending[at])
+                at += 1
+            # (sentences, whether the request was retried already as part of a shared one)
+            parts: list[tuple[list[Item], bool]] = [(batch, False)] if batch else []
+            while parts:
+                part, isolated = parts.pop(0)
+                if not may_call():
+                    for document in scores:
+                        if document.error is None and not document.complete:
+                            document.error = DeadlineReached()
+                    return result
+                error = self._send(part, documents, result, max_attempts=1 if degraded or isolated else None)
+                if error is None:
+                    degraded = False
+                    continue
+                degraded = degraded or error.retryable
+                owners = list(dict.fromkeys(d for d, _ in part))
+                if len(owners) == 1:
+                    scores[owners[0]].error = error
+                else:  # isolate: each document of the failed request on its own, one attempt each
+                    parts = [([item for item in part if item[0] == d], True) for d in owners] + parts
         return result
+
+    def _send(
+        self,
+        part: list[Item],
+        documents: Sequence[Sequence[str]],
+        result: DocumentsClassification,
+        max_attempts: int | None,
+    ) -> EndpointError | None:
+        """Send one request; fill the scores of its sentences, or return why it failed."""
+        inputs = [documents[d][i] for d, i in part]
+        try:
+            invocation = self.invoker.invoke({"inputs": inputs}, max_attempts=max_attempts)
+            probabilities = parse_predictions(invocation.body, expected=len(inputs))
+        except EndpointError as exc:
+            return exc
+        result.calls += invocation.attempts
+        result.latency_ms += invocation.latency_ms
+        result.model = f"{self.invoker.endpoint_name}/{invocation.variant or 'AllTraffic'}"
+        for (d, i), probability in zip(part, probabilities, strict=True):
+            result.documents[d].probabilities[i] = probability
+        for d in dict.fromkeys(d for d, _ in part):
+            result.documents[d].calls += 1
+        return None
+
+    def classify(self, sentences: Sequence[str]) -> Classification:
+        """Classify the sentences of one document (`classify_documents` of that one)."""
+        result = self.classify_documents([sentences])
+        (scores,) = result.documents
+        return Classification(
+            probabilities=scores.probabilities,
+            calls=result.calls,
+            latency_ms=result.latency_ms,
+            model=result.model,
+            failed=[(0, len(sentences), scores.error)] if scores.error is not None else [],
+        )
 
 
 def parse_predictions(body: Any, *, expected: int) -> list[float]:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from pv.models import Case, CaseFacts, Screening
 
 _BATCH_GET_MAX = 100  # keys per DynamoDB BatchGetItem
+_DATETIME = TypeAdapter(datetime)
 
 
 def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
@@ -34,6 +36,26 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set):
         return sorted(value)
     raise TypeError(type(value).__name__)
+
+
+def batch_get(table: Any, key: str, values: list[str], **options: Any) -> list[dict[str, Any]]:
+    """The items of `table` whose `key` is one of `values`, in any order (one BatchGetItem per 100
+    keys, throttled keys asked again); `options`: ProjectionExpression, ConsistentRead."""
+    ids = list(dict.fromkeys(values))
+    found: list[dict[str, Any]] = []
+    client = table.meta.client  # the Table's client (de)serializes values as the Table does
+    for start in range(0, len(ids), _BATCH_GET_MAX):
+        keys = [{key: i} for i in ids[start : start + _BATCH_GET_MAX]]
+        request: dict[str, Any] = {table.name: {"Keys": keys, **options}}
+        for attempt in itertools.count():
+            if not request:
+                break
+            if attempt:
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            response = client.batch_get_item(RequestItems=request)
+            found.extend(response["Responses"].get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 class OriginalNotScreened(Exception):
@@ -62,20 +84,27 @@ class ScreeningStore:
             raise
         return True
 
-    def record_duplicate(self, document_id: str, source_key: str) -> None:
-        """Note another key that delivered an already screened document (once per key).
+    def record_duplicate(self, document_id: str, ref: str) -> None:
+        """Note another delivery of an already screened document (once per key and version).
 
+        `ref`: `source_ref(key, version)`. The screened delivery itself is not noted again.
         Raises `OriginalNotScreened` while the first delivery has no record yet (it failed, or
         is later in the same batch), so the duplicate's message is retried after it.
         """
+        key, _, version = ref.partition("?versionId=")
+        values = {":none": [], ":refs": [ref], ":ref": ref, ":key": key}
+        other = "source_key <> :key"
+        if version:
+            other = f"({other} OR attribute_not_exists(source_version) OR source_version <> :version)"
+            values[":version"] = version
         try:
             self.table.update_item(
                 Key={"document_id": document_id},
                 UpdateExpression="SET duplicate_keys = "
-                "list_append(if_not_exists(duplicate_keys, :none), :keys)",
-                ConditionExpression="attribute_exists(document_id) AND source_key <> :key"
-                " AND NOT contains(duplicate_keys, :key)",
-                ExpressionAttributeValues={":none": [], ":keys": [source_key], ":key": source_key},
+                "list_append(if_not_exists(duplicate_keys, :none), :refs)",
+                ConditionExpression="attribute_exists(document_id)"
+                f" AND NOT contains(duplicate_keys, :ref) AND {other}",
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if not _is_conditional_failure(exc):
@@ -86,22 +115,17 @@ class ScreeningStore:
     def existing(self, document_ids: list[str]) -> set[str]:
         """Which of these documents already have a screening record (one BatchGetItem per 100 ids,
         not one GetItem per document)."""
-        ids = list(dict.fromkeys(document_ids))
-        found: set[str] = set()
-        client = self.table.meta.client
-        for start in range(0, len(ids), _BATCH_GET_MAX):
-            # The Table's client (de)serializes attribute values as the Table does.
-            keys = [{"document_id": i} for i in ids[start : start + _BATCH_GET_MAX]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ProjectionExpression": "document_id"}}
-            for attempt in itertools.count():
-                if not request:
-                    break
-                if attempt:
-                    time.sleep(min(1.0, 0.05 * 2**attempt))
-                response = client.batch_get_item(RequestItems=request)
-                found.update(item["document_id"] for item in response["Responses"].get(self.table.name, []))
-                request = response.get("UnprocessedKeys") or {}  # throttled keys: asked again
-        return found
+        return existing_keys(self.table, "document_id", document_ids)
+
+    def screened_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The records screened at or after `since`, as stored (a filtered scan: for the scheduled
+        reconciliation and operators, not hot paths)."""
+        from boto3.dynamodb.conditions import Attr
+
+        return [
+            from_item(i)
+            for i in scan_items(self.table, FilterExpression=Attr("screened_at").gte(_stored_datetime(since)))
+        ]
 
     def get(self, document_id: str) -> Screening | None:
         item = self.table.get_item(Key={"document_id": document_id}).get("Item")
@@ -116,6 +140,10 @@ class ScreeningStore:
 # What the inbox's indexes carry besides their keys (status, due date, case id, drug): the names
 # match the template's index projections. No text, no personal data.
 LISTED_ATTRIBUTES = ("channel", "received_at", "serious", "listed_drugs", "listed_events", "version")
+# The sparse index of cases whose alert is not sent yet (template: CasesTable's by-alert-pending):
+# a case carries ALERT_PENDING until mark_alert_sent removes it, so the index holds only those.
+ALERT_PENDING_INDEX = "by-alert-pending"
+ALERT_PENDING = "alert_pending"
 # A transaction holds at most 100 items: the case, its audit record and one index item per drug.
 MAX_INDEXED_DRUGS = 90
 
@@ -175,6 +203,17 @@ def transact(client: Any, actions: list[dict[str, Any]]) -> None:
         raise TransactionConflict(failed[0] if failed else None) from exc
 
 
+def existing_keys(table: Any, key: str, ids: list[str]) -> set[str]:
+    """Which of these hash keys have an item in `table` (`batch_get` of the key alone)."""
+    items = batch_get(table, key, ids, ProjectionExpression="#k", ExpressionAttributeNames={"#k": key})
+    return {item[key] for item in items}
+
+
+def _stored_datetime(value: datetime) -> str:
+    """A datetime as the models store it (pydantic's JSON form), so stored values compare as text."""
+    return str(_DATETIME.dump_python(value, mode="json"))
+
+
 def to_plain_item(values: dict[str, Any]) -> dict[str, Any]:
     """Floats as Decimals (what DynamoDB takes), everything else as it is."""
     return json.loads(json.dumps(values, default=_plain), parse_float=Decimal)
@@ -194,6 +233,8 @@ class CaseStore:
         when not given)."""
         listing = listing_attributes(case, listed or case.facts)
         item = to_item(case, **listing)
+        if case.alert_state != "sent":
+            item[ALERT_PENDING] = "pending"
         condition = "attribute_not_exists(case_id)"
         if self.drug_index is None:
             try:
@@ -216,16 +257,48 @@ class CaseStore:
             return False
         return True
 
+    def existing(self, case_ids: list[str]) -> set[str]:
+        """Which of these cases are stored (BatchGetItem, 100 ids a request)."""
+        return existing_keys(self.table, "case_id", case_ids)
+
     def get(self, case_id: str) -> Case | None:
         item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
         return Case.model_validate(from_item(item)) if item else None
 
+    def get_many(self, case_ids: list[str]) -> list[Case]:
+        """The stored cases among these ids, in the order given (one BatchGetItem per 100 ids)."""
+        items = {i["case_id"]: i for i in batch_get(self.table, "case_id", case_ids, ConsistentRead=True)}
+        return [Case.model_validate(from_item(items[i])) for i in dict.fromkeys(case_ids) if i in items]
+
     def mark_alert_sent(self, case_id: str) -> None:
+        """Record the alert as published; the case leaves the alert-pending index."""
         self.table.update_item(
             Key={"case_id": case_id},
-            UpdateExpression="SET alert_state = :sent",
+            UpdateExpression=f"SET alert_state = :sent REMOVE {ALERT_PENDING}",
             ExpressionAttributeValues={":sent": "sent"},
         )
+
+    def pending_alerts(self, created_before: datetime | None = None) -> list[str]:
+        """Ids of the cases whose alert is not sent, oldest first (the sparse index, not a scan);
+        `created_before`: leaves out cases still being opened."""
+        condition = "#pending = :pending"
+        values: dict[str, Any] = {":pending": "pending"}
+        if created_before is not None:
+            condition += " AND created_at < :before"
+            values[":before"] = _stored_datetime(created_before)
+        kwargs: dict[str, Any] = {
+            "IndexName": ALERT_PENDING_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pending": ALERT_PENDING},
+            "ExpressionAttributeValues": values,
+        }
+        ids: list[str] = []
+        while True:
+            page = self.table.query(**kwargs)
+            ids += [item["case_id"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list(
         self, *, status: str | None = None, serious: bool | None = None, drug: str | None = None
@@ -243,10 +316,10 @@ class CaseStore:
         return sorted(cases, key=lambda c: c.created_at, reverse=True)
 
 
-def scan_items(table: Any) -> list[dict[str, Any]]:
-    """Every item of a table, page by page."""
+def scan_items(table: Any, **scan: Any) -> list[dict[str, Any]]:
+    """Every item of a table (that `scan`'s FilterExpression keeps), page by page."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(scan)
     while True:
         page = table.scan(**kwargs)
         items.extend(page.get("Items", []))

@@ -20,6 +20,8 @@ class Reason:
     MALFORMED_JSON: Final = "malformed_json"
     MALFORMED_TRANSCRIPT: Final = "malformed_transcript"
     MALFORMED_POST: Final = "malformed_post"
+    # The posts of a JSON Lines file after the first MAX_POSTS_PER_FILE: one record says which lines.
+    POST_LIMIT: Final = "post_limit"
 
 
 QUARANTINE_REASONS: Final = frozenset(

@@ -7,7 +7,7 @@ from datetime import datetime
 from pv.channels.base import ParseError, Reason, decode_text, looks_binary
 from pv.channels.call import parse_text_transcript, parse_transcribe_json
 from pv.channels.email import parse_email
-from pv.channels.social import parse_jsonl
+from pv.channels.social import MAX_POSTS_PER_FILE, parse_jsonl
 from pv.models import Channel, Quarantined, SourceDocument, TextUnit, document_id_for
 
 ParsedObject = SourceDocument | Quarantined
@@ -25,7 +25,9 @@ def channel_for(key: str) -> Channel | None:
         return None
 
 
-def parse_object(key: str, body: bytes, received_at: datetime, max_bytes: int) -> list[ParsedObject]:
+def parse_object(
+    key: str, body: bytes, received_at: datetime, max_bytes: int, max_posts: int = MAX_POSTS_PER_FILE
+) -> list[ParsedObject]:
     """Parse one S3 object (key already URL-decoded) into documents or quarantine records.
 
     Never raises for bad input: every outcome is a SourceDocument or a Quarantined with a reason.
@@ -55,7 +57,7 @@ def parse_object(key: str, body: bytes, received_at: datetime, max_bytes: int) -
         return quarantined(Reason.BINARY)
     try:
         if channel is Channel.SOCIAL:
-            return list(parse_jsonl(key, body, received_at))
+            return list(parse_jsonl(key, body, received_at, max_posts))
         units, metadata, received_at = _parse_whole(channel, key, body, received_at)
     except ParseError as error:
         return quarantined(error.reason)

@@ -34,6 +34,8 @@ from pv.channels.base import ParseError, Reason, bom_encoding, decode_text, load
 from pv.models import Channel, Quarantined, SourceDocument, TextUnit, document_id_for, post_document_id
 
 QUEUE_FILE = "queue"  # the "file" part of the source key of posts pushed to SocialQueue
+# Posts one JSON Lines file may hold for screening (about 2,000 sentences: one invocation's work).
+MAX_POSTS_PER_FILE = 1000
 
 
 class SocialPost(BaseModel):
@@ -128,13 +130,19 @@ def parse_social_message(payload: str, received_at: datetime) -> SourceDocument 
         )
 
 
-def parse_jsonl(key: str, body: bytes, received_at: datetime) -> list[SourceDocument | Quarantined]:
+def parse_jsonl(
+    key: str, body: bytes, received_at: datetime, max_posts: int = MAX_POSTS_PER_FILE
+) -> list[SourceDocument | Quarantined]:
     """Every post of a JSON Lines file; a bad line is quarantined on its own, blank lines skipped.
 
     Lines are decoded one by one (UTF-8, strict), so one wrongly encoded post does not take
     the file's other posts with it; a file with a UTF-16/32 byte-order mark is decoded whole.
     A bad line's document id hashes the file's key with the line, so the same broken line in
     two files is two records, and a redelivered file is the same one.
+
+    The first `max_posts` non-blank lines are read (what one invocation can screen); the rest
+    become one record, `post_limit`, keyed `social/<file>#lines-<first>-<last>` (split the file
+    and send those lines again to have them screened).
     """
     file = key.removeprefix("social/")
     if bom_encoding(body):
@@ -149,6 +157,9 @@ def parse_jsonl(key: str, body: bytes, received_at: datetime) -> list[SourceDocu
         line = raw.rstrip(b"\r") if isinstance(raw, bytes) else raw.rstrip("\r")
         if not line.strip():
             continue
+        if len(results) == max_posts:
+            results.append(_over_limit(key, file, lines, number, received_at))
+            break
         try:
             text_line = decode_text(line)[0] if isinstance(line, bytes) else line
             results.append(post_document(parse_post(text_line), file, received_at))
@@ -167,3 +178,19 @@ def parse_jsonl(key: str, body: bytes, received_at: datetime) -> list[SourceDocu
     if not results:
         raise ParseError(Reason.NO_TEXT)
     return results
+
+
+def _over_limit(
+    key: str, file: str, lines: list[bytes | str], first: int, received_at: datetime
+) -> Quarantined:
+    """The lines of a file from `first` (1-based) on, not screened: one record that names them."""
+    rest = lines[first - 1 :]
+    last = first - 1 + max(i for i, line in enumerate(rest, start=1) if line.strip())
+    tail = b"\n".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in rest)
+    return Quarantined(
+        source_key=f"social/{file}#lines-{first}-{last}",
+        document_id=document_id_for(key.encode() + b"\n" + tail),
+        channel=Channel.SOCIAL,
+        reason=Reason.POST_LIMIT,
+        received_at=received_at,
+    )

@@ -12,16 +12,35 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pv import runtime
 from pv.models import CaseRequest
-from pv.observability import logger, metrics, tracer
+from pv.observability import logger, metrics, record_failures, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def _handle(record: SQSRecord) -> None:
-    request = CaseRequest.model_validate_json(record.body)
-    result = runtime.idempotent_case_opener()(request=request)
-    metrics.add_metric(name="CasesProcessed", unit=MetricUnit.Count, value=1)
-    logger.info("case processed", message_id=record.message_id, **result)
+# A case is not started with less time left than the slowest case takes to assess and store: the
+# request fails and is retried, instead of the invocation timing out with the whole batch.
+CASE_RESERVE_MS = 40_000
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation is left to open this case; its message is retried."""
+
+
+def _handler_for(context: LambdaContext) -> Any:
+    def handle(record: SQSRecord) -> None:
+        if context.get_remaining_time_in_millis() < CASE_RESERVE_MS:
+            logger.warning("message failed", message_id=record.message_id, error=OutOfTime.__name__)
+            raise OutOfTime(record.message_id)
+        try:
+            request = CaseRequest.model_validate_json(record.body)
+            result = runtime.idempotent_case_opener()(request=request)
+        except Exception as exc:
+            logger.warning("message failed", message_id=record.message_id, error=type(exc).__name__)
+            raise
+        metrics.add_metric(name="CasesProcessed", unit=MetricUnit.Count, value=1)
+        logger.info("case processed", message_id=record.message_id, **result)
+
+    return handle
 
 
 @logger.inject_lambda_context
@@ -29,4 +48,8 @@ def _handle(record: SQSRecord) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     runtime.idempotency_config().register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=_handle, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=_handler_for(context), processor=processor, context=context
+    )
+    record_failures(response)
+    return response

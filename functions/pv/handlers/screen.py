@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pv import runtime
-from pv.observability import logger, metrics, tracer
+from pv.observability import logger, metrics, record_failures, tracer
 from pv.screening import IntakeMessage, MessageOutcome
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -23,16 +23,23 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     pipeline = runtime.screening_pipeline()
-    outcomes = pipeline.screen([_message(r) for r in event.get("Records", [])])
+    remaining_ms = context.get_remaining_time_in_millis
+    outcomes = pipeline.screen([_message(r) for r in event.get("Records", [])], remaining_ms)
 
     def complete(record: SQSRecord) -> None:
         outcome = outcomes[record.message_id]
-        pipeline.complete(outcome)
+        try:
+            pipeline.complete(outcome, remaining_ms)
+        except Exception as exc:
+            logger.warning("message failed", message_id=record.message_id, error=type(exc).__name__)
+            raise
         _record_metrics(record.message_id, outcome)
 
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=complete, processor=processor, context=context
     )
+    record_failures(response)
+    return response
 
 
 def _message(record: dict[str, Any]) -> IntakeMessage:
@@ -55,6 +62,8 @@ def _record_metrics(message_id: str, outcome: MessageOutcome) -> None:
             )
             continue
         metrics.add_metric(name="DocumentsScreened", unit=MetricUnit.Count, value=1)
+        if screening.capped_reason:
+            metrics.add_metric(name="DocumentsCapped", unit=MetricUnit.Count, value=1)
         if screening.is_ae:
             metrics.add_metric(name="AdverseEventsFound", unit=MetricUnit.Count, value=1)
         if screening.unread_attachments:
@@ -68,6 +77,7 @@ def _record_metrics(message_id: str, outcome: MessageOutcome) -> None:
             is_ae=screening.is_ae,
             max_score=screening.max_score,
             sentences=screening.sentence_count,
+            unscreened_sentences=screening.unscreened_sentences,
             unread_attachments=screening.unread_attachments,
         )
     if outcome.screenings:

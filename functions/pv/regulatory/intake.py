@@ -84,6 +84,8 @@ class RegulatoryIntake:
     sender: Sender
     rules: DueDateRules
     get_case: Callable[[str], Case | None] = lambda _: None
+    # Several cases in one read (CaseStore.get_many); without it, get_case for each.
+    get_cases: Callable[[list[str]], list[Case]] | None = None
     keyer: MatchKeyer | None = None  # with `index`: linking; without, no keys and no links
     index: MatchKeyIndex | None = None
     coder: MeddraCoder | None = None
@@ -113,8 +115,7 @@ class RegulatoryIntake:
             keys = case_keys(document, facts, self.keyer)
             candidates = [
                 Candidate(case, CaseKeys.from_stored(case.regulatory.match_keys if case.regulatory else []))
-                for other_id in sorted(self.index.case_ids(keys.all) - {case_id})
-                if (case := self.get_case(other_id)) is not None
+                for case in self._cases(sorted(self.index.case_ids(keys.all) - {case_id}))
             ]
         report_id = safety_report_id(case_id, self.sender)
         text = document.text
@@ -133,6 +134,11 @@ class RegulatoryIntake:
             if len(facts.suspect_drugs) > 1 and _INTERACTION.search(text)
             else [],
         )
+
+    def _cases(self, case_ids: list[str]) -> list[Case]:
+        if self.get_cases is not None:
+            return self.get_cases(case_ids) if case_ids else []
+        return [case for case_id in case_ids if (case := self.get_case(case_id)) is not None]
 
     def upkeep(self, case: Case) -> Case:
         """The case after a reviewer's change, its record kept in step: reactions the reviewer

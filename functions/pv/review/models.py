@@ -233,7 +233,10 @@ class CaseView(BaseModel):
     language: str | None = None
     summary: str
     mentions: list[MentionView]
-    flagged: list[FlaggedSentence]
+    flagged: list[FlaggedSentence] = Field(
+        description="the top-scoring flagged sentences (at most 50), highlighted in the document"
+    )
+    flagged_count: int = Field(default=0, description="how many sentences were flagged in all")
     document: ReviewDocument | None = Field(default=None, description="null when the parsed document is gone")
     regulatory: RegulatoryView | None = Field(
         default=None, description="MedDRA coding, links to possible duplicates and follow-ups, ICSR exports"

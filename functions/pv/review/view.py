@@ -221,6 +221,7 @@ def case_view(case: Case, document: SourceDocument | None, role: Role, today: da
             for m in mentions
         ],
         flagged=flagged,
+        flagged_count=max(case.flagged_count, len(case.flagged)),
         document=review_document,
         regulatory=regulatory_view(case, redact if viewer else None, shown[1] if viewer else None),
     )
