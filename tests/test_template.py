@@ -131,27 +131,11 @@ def sam_translate(path: Path = TEMPLATE, parameters: dict[str, str] | None = Non
 def with_conditions(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """The template with Conditions evaluated for the parameters: conditional resources dropped
     and Fn::If resolved (only the Equals/Not/And/Or-on-parameters forms this template uses)."""
-    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    values.update(parameters)
+    from pv_local.ops import condition_holds, parameter_values
 
-    def arg(value: Any) -> Any:
-        return values[value["Ref"]] if isinstance(value, dict) and "Ref" in value else value
-
-    def holds(expr: Any) -> bool:
-        ((fn, args),) = expr.items()
-        if fn == "Fn::Equals":
-            return arg(args[0]) == arg(args[1])
-        if fn == "Fn::Not":
-            return not holds(args[0])
-        if fn == "Fn::And":
-            return all(holds(a) for a in args)
-        if fn == "Fn::Or":
-            return any(holds(a) for a in args)
-        if fn == "Condition":
-            return holds(template["Conditions"][args])
-        raise AssertionError(f"unsupported condition {expr!r}")
-
-    truth = {name: holds(expr) for name, expr in template.get("Conditions", {}).items()}
+    values = parameter_values(template, parameters)
+    conditions = template.get("Conditions", {})
+    truth = {name: condition_holds(expr, values, conditions) for name, expr in conditions.items()}
     dropped = object()
 
     def walk(value: Any) -> Any:

@@ -62,17 +62,24 @@ def samconfig_parameters(samconfig: Path, environment: str) -> tuple[str, dict[s
     return str(region), dict(str(pair).split("=", 1) for pair in pairs)
 
 
-def failed_rules(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[str]:
-    """The AssertDescription of every template Rule assertion the parameters break (the
-    Fn::Equals / Fn::Not / Fn::And / Fn::Or forms on parameters)."""
+def parameter_values(template: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, str]:
+    """Every template parameter's value: its default, unless `parameters` names it."""
     values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     values.update(parameters)
+    return values
+
+
+def condition_holds(
+    expr: Mapping[str, Any], values: Mapping[str, str], conditions: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether a Rule or Condition expression holds for these parameter values (the Fn::Equals /
+    Fn::Not / Fn::And / Fn::Or forms on parameters, and named Conditions)."""
 
     def value(arg: Any) -> str:
         return values[arg["Ref"]] if isinstance(arg, dict) and "Ref" in arg else str(arg)
 
-    def holds(expr: Mapping[str, Any]) -> bool:
-        ((fn, args),) = expr.items()
+    def holds(e: Mapping[str, Any]) -> bool:
+        ((fn, args),) = e.items()
         if fn == "Fn::Equals":
             return value(args[0]) == value(args[1])
         if fn == "Fn::Not":
@@ -81,7 +88,20 @@ def failed_rules(template: Mapping[str, Any], parameters: Mapping[str, str]) -> 
             return all(holds(a) for a in args)
         if fn == "Fn::Or":
             return any(holds(a) for a in args)
+        if fn == "Condition" and conditions is not None:
+            return holds(conditions[args])
         raise ValueError(f"unsupported rule function {fn}")
+
+    return holds(expr)
+
+
+def failed_rules(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[str]:
+    """The AssertDescription of every template Rule assertion the parameters break (the
+    Fn::Equals / Fn::Not / Fn::And / Fn::Or forms on parameters)."""
+    values = parameter_values(template, parameters)
+
+    def holds(expr: Mapping[str, Any]) -> bool:
+        return condition_holds(expr, values)
 
     failed = []
     for rule in template.get("Rules", {}).values():
