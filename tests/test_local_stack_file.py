@@ -33,6 +33,8 @@ NOT_LOCAL = {
     "ScreenFunctionName",
     "CaseFunctionName",
     "ReviewFunctionName",
+    "ReconcileFunctionName",
+    "OperationsDashboardName",
     "ReviewApiUrl",
     "ReviewUserPoolId",
     "ReviewUserPoolClientId",
