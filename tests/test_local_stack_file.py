@@ -10,9 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import endpoint_double
 import pytest
 from local_up import LocalUp, local_up
@@ -52,16 +50,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
         server.shutdown()
 
 
-def _client(up: LocalUp, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=up.stack["endpoint_url"],
-        region_name=up.stack["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def test_stack_json_holds_every_template_output_with_a_local_counterpart(up: LocalUp) -> None:
     outputs = up.stack["outputs"]
     declared = set(load_template(DEFAULT_TEMPLATE)["Outputs"])
@@ -76,8 +64,8 @@ def test_stack_json_holds_every_template_output_with_a_local_counterpart(up: Loc
     assert {"review_url", "inbox_url", "tokens", "parameters", "region", "endpoint_url"} <= set(up.stack)
     assert set(up.stack["tokens"]) == {"reviewer", "viewer"}
     # The outputs answer at the endpoint: the bucket and the queue are there.
-    assert _client(up, "s3").head_bucket(Bucket=outputs["IntakeBucketName"])
-    attributes = _client(up, "sqs").get_queue_attributes(
+    assert up.client("s3").head_bucket(Bucket=outputs["IntakeBucketName"])
+    attributes = up.client("sqs").get_queue_attributes(
         QueueUrl=outputs["IntakeQueueUrl"], AttributeNames=["QueueArn"]
     )["Attributes"]
     assert attributes["QueueArn"] == outputs["IntakeQueueArn"]
@@ -107,5 +95,5 @@ def test_a_plain_boto3_script_drops_a_document_and_receives_its_alert(up: LocalU
     case = up.get(f"cases/{alert['case_id']}")
     assert case["source_key"] == "email/from-a-script.eml"
     assert not any((up.work / "in").rglob("*.eml"))  # nothing went through the watched folder
-    screenings = _client(up, "dynamodb").scan(TableName=up.stack["outputs"]["ScreeningsTableName"])
+    screenings = up.client("dynamodb").scan(TableName=up.stack["outputs"]["ScreeningsTableName"])
     assert [s["source_key"]["S"] for s in screenings["Items"]] == ["email/from-a-script.eml"]
