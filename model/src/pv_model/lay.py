@@ -639,6 +639,20 @@ def stats(corpus: LayCorpus) -> dict[str, Any]:
         "by_language": by(lambda d: d.lang),
         "by_split": by(lambda d: d.split),
         "by_writer": by(lambda d: d.writer),
+        "by_split_of": {
+            name: _cross_counts(docs, key, lambda d: d.split, SPLITS)
+            for name, key in (
+                ("label", lambda d: d.label),
+                ("kind", lambda d: d.kind),
+                ("register", lambda d: d.register),
+                ("voice", lambda d: d.voice),
+                ("language", lambda d: d.lang),
+            )
+        },
+        "voice_by_language": _cross_counts(docs, lambda d: d.lang, lambda d: d.voice, VOICES),
+        "register_by_language": _cross_counts(docs, lambda d: d.lang, lambda d: d.register, REGISTERS),
+        "batches_by_writer": dict(sorted(Counter(m["writer"] for m in corpus.metas.values()).items())),
+        "batches_by_register": dict(sorted(Counter(m["register"] for m in corpus.metas.values()).items())),
         "families_by_split": dict(Counter(family_split(f) for f in {d.family for d in docs})),
         "families_by_writer": dict(Counter(w for w, _ in {(d.writer, d.family) for d in docs})),
         "spans_by_type": dict(Counter(s.type for s in spans)),
@@ -646,12 +660,38 @@ def stats(corpus: LayCorpus) -> dict[str, Any]:
         "distinct_drugs": len({s.norm for s in spans if s.type == "DRUG"}),
         "distinct_products": len({p.lower() for d in docs for p in d.product}),
         "distinct_reactions": len({s.norm.lower() for s in spans if s.type == "AE"}),
+        "top_drugs": _most_common(s.norm for s in spans if s.type == "DRUG"),
+        "top_reactions": _most_common(s.norm.lower() for s in spans if s.type == "AE"),
         "review_style_posts": sum(is_review_style(d) for d in docs),
         "social_posts": sum(d.register == "social" for d in docs),
         "serious_ae_documents": sum(d.serious for d in ae_docs),
         "seriousness": dict(Counter(c for d in ae_docs for c in d.seriousness)),
         "warnings": len(corpus.warnings),
     }
+
+
+def _most_common(values: Iterable[str], n: int = 10) -> dict[str, int]:
+    """The `n` most frequent values with their counts, ties by name (stable across runs)."""
+    return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+
+def _cross_counts(
+    docs: list[LayDocument], key: Any, column: Any, columns: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    """Documents by one field's value (rows) and another's (columns): `{row: {column: n}}`."""
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in docs:
+        table[key(d)][column(d)] += 1
+    return {row: {c: counts[c] for c in columns} for row, counts in sorted(table.items())}
+
+
+def _cross_table(title: str, by: dict[str, dict[str, dict[str, int]]], columns: tuple[str, ...]) -> list[str]:
+    lines = [f"| {title} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, rows in by.items():
+        for value, counts in rows.items():
+            label = f"{name}: {value}" if len(by) > 1 else value
+            lines.append(f"| {label} | " + " | ".join(str(counts[c]) for c in columns) + " |")
+    return [*lines, ""]
 
 
 def _table(title: str, rows: dict[str, dict[str, int]], total: int) -> list[str]:
@@ -692,11 +732,33 @@ def format_stats(summary: dict[str, Any]) -> str:
     ):
         lines += _table(title, summary[key], n)
     families = ", ".join(f"{k} {v}" for k, v in sorted(summary["families_by_split"].items()))
-    lines.append(f"Families by split: {families}.")
+    lines += [f"Families by split: {families}. Documents by split:", ""]
+    lines += _cross_table("field: value", summary["by_split_of"], SPLITS)
+    lines += ["Documents by language, voice and register:", ""]
+    by_language = {
+        lang: summary["voice_by_language"][lang] | summary["register_by_language"][lang]
+        for lang in summary["voice_by_language"]
+    }
+    lines += _cross_table("language", {"language": by_language}, (*VOICES, *REGISTERS))
+    writers = ", ".join(
+        f"{w} {summary['batches_by_writer'][w]} batches, {summary['families_by_writer'].get(w, 0)} families"
+        for w in summary["batches_by_writer"]
+    )
+    registers = ", ".join(f"{k} {v}" for k, v in summary["batches_by_register"].items())
+    lines.append(f"Writers: {writers}. Batches by register: {registers}.")
     spans = ", ".join(f"{k} {v}" for k, v in sorted(summary["spans_by_type"].items()))
     roles = ", ".join(f"{k} {v}" for k, v in sorted(summary["drug_roles"].items()))
     criteria = ", ".join(f"{k} {v}" for k, v in sorted(summary["seriousness"].items())) or "none"
-    lines += ["", f"Spans: {spans}. DRUG roles: {roles}. Seriousness criteria: {criteria}."]
+    top_drugs = ", ".join(f"{k} {v}" for k, v in summary["top_drugs"].items())
+    top_reactions = ", ".join(f"{k} {v}" for k, v in summary["top_reactions"].items())
+    lines += [
+        "",
+        f"Spans: {spans}. DRUG roles: {roles}. Seriousness criteria: {criteria}.",
+        "",
+        f"Most named drugs (DRUG spans by norm): {top_drugs}.",
+        "",
+        f"Most frequent reactions (AE spans by norm): {top_reactions}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
