@@ -72,3 +72,17 @@ def test_a_vocabulary_source_can_be_left_out_to_measure_what_it_adds():
         assert _events("I have had loss of bladder control") == []
         assert lexicon().lookup(("lipitor",)) is not None
     assert _events("I have had loss of bladder control") == ["urinary incontinence"]
+
+
+def test_the_readme_states_the_sizes_of_the_shipped_vocabularies():
+    """GIVEN the shipped override file and vocabularies.json WHEN the README's "Vocabularies"
+    section gives their sizes THEN they are the files' own (a README figure that drifts fails here:
+    update it with the file)."""
+    from pv_local.vocabularies import read_overrides
+
+    readme = " ".join((RESOURCES.parents[2] / "README.md").read_text(encoding="utf-8").split())
+    shipped = json.loads((RESOURCES / "vocabularies.json").read_text())
+    overrides = len(read_overrides(RESOURCES / "drug_overrides.tsv"))
+    assert f"`drug_overrides.tsv` ({overrides} rows:" in readme
+    assert f"{shipped['drugs']['names']:,} names of {shipped['drugs']['drugs']:,} drugs" in readme
+    assert f"({shipped['hpo']['terms']:,} terms)" in readme
