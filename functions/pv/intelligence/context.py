@@ -17,10 +17,9 @@ from importlib import resources
 from typing import Literal
 
 from .patients import RELATIVES
-from .text import Token, fold, tokenize
+from .text import Phrases, Token, fold, has_phrase, starts_with, tokenize
 
 Role = Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"]
-Phrases = tuple[tuple[str, ...], ...]
 
 # Punctuation ends a clause in every language; the words that do are cues (clause_words).
 _CLAUSE_PUNCTUATION = frozenset({";", ".", "!", "?", ":"})
@@ -79,6 +78,16 @@ class Cues:
     reporter_words: frozenset[str]
     family_history_phrases: Phrases
     relatives: dict[str, str]
+    self_description_phrases: Phrases
+    self_description_articles: frozenset[str]
+    as_phrases: Phrases
+    professional_phrases: Phrases
+    carer_phrases: Phrases
+    caring_phrases: Phrases
+    own_patient_phrases: Phrases
+    cared_for_phrases: Phrases
+    third_persons: frozenset[str]
+    self_taking_phrases: Phrases
     phrase_openers: frozenset[str]
     phrase_joiners: frozenset[str]
     subjects: frozenset[str]
@@ -119,6 +128,11 @@ class Cues:
 
 
 LANGUAGES = frozenset({"en", "es", "fr", "de", "pt"})
+# Cues with other languages' rows only: English relatives are patients.RELATIVES, and English
+# patients and third persons are read by patients.py's regular expressions.
+_NO_ENGLISH_ROW = frozenset(
+    {"relatives", "own_patient_phrases", "cared_for_phrases", "third_persons", "self_taking_phrases"}
+)
 
 
 @cache
@@ -136,7 +150,7 @@ def _cue_rows() -> dict[str, dict[str, list[str]]]:
         values = value.split("|") if name.endswith("_phrases") else value.split()
         found = rows.setdefault(name, {}).setdefault(language, [])
         found.extend(fold(v.strip()) for v in values if v.strip())
-    missing = names - {n for n, by in rows.items() if "en" in by} - {"relatives"}
+    missing = names - {n for n, by in rows.items() if "en" in by} - _NO_ENGLISH_ROW
     if missing:
         raise ValueError(f"context_cues.tsv has no English row for {sorted(missing)}")
     return rows
@@ -178,22 +192,6 @@ class Context:
 
 def _words(tokens: list[Token], start: int, end: int) -> list[str]:
     return [t.text for t in tokens[start:end]]
-
-
-def _has_phrase(words: list[str], phrases: Phrases) -> bool:
-    return any(_find(words, p) >= 0 for p in phrases)
-
-
-def _starts_with(words: list[str], phrases: Phrases) -> bool:
-    return any(tuple(words[: len(p)]) == p for p in phrases)
-
-
-def _find(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
-    n = len(phrase)
-    for i in range(start, len(words) - n + 1):
-        if tuple(words[i : i + n]) == phrase:
-            return i
-    return -1
 
 
 @cache
@@ -267,11 +265,11 @@ class ContextRules:
             following = _words(tokens, i, min(i + 4, first))
             if (
                 word in c.negations
-                and not _starts_with(following, c.pseudo_negation_phrases)
+                and not starts_with(following, c.pseudo_negation_phrases)
                 and not self._not_helping(following)
             ):
                 return True
-            if _starts_with(following, c.negation_phrases):
+            if starts_with(following, c.negation_phrases):
                 return True
             if tokens[i].is_word:
                 seen += 1
@@ -279,7 +277,7 @@ class ContextRules:
         after = _words(tokens, last, min(last + 3, clause_end))
         if tokens[first].text in c.negations and after and after[0] in c.denied_when_followed:
             return True  # "no sleep problems": the phrase "no sleep" is denied as a whole
-        return _starts_with(after, c.post_negation_phrases)
+        return starts_with(after, c.post_negation_phrases)
 
     def _not_helping(self, words: list[str]) -> bool:
         """The words open with a negation of helping or working ("isn't helping", "doesn't really
@@ -368,7 +366,7 @@ class ContextRules:
         after = _words(tokens, last, min(last + 2, clause_end))
         return (
             any(w in c.hypothetical for w in words)
-            or _has_phrase(words, c.hypothetical_phrases)
+            or has_phrase(words, c.hypothetical_phrases)
             or any(w in c.risk_after for w in after)
         )
 
@@ -402,7 +400,7 @@ class ContextRules:
         ]  # not "on Ozempic for 8 months reports hair shedding": how long, not what for
         if purposes and drug_or_taking_before:
             return True
-        if any(w in c.indication for w in before) or _has_phrase(before, c.indication_phrases):
+        if any(w in c.indication for w in before) or has_phrase(before, c.indication_phrases):
             return drug_or_taking_before or any(w in c.indication for w in before)
         after = _words(tokens, last, min(last + 2, clause_end))
         return bool(after) and after[0] in c.indication_after
@@ -467,7 +465,7 @@ class ContextRules:
         role: Role = "suspect"
         reaction_cue = any(w in c.reaction_cues for w in clause)
         has_drug = any(clause_start <= i < clause_end for i in (drug_tokens or set()))
-        if _has_phrase(clause, c.family_history_phrases) or (
+        if has_phrase(clause, c.family_history_phrases) or (
             relative is not None
             and relative != patient_relative
             and relative not in EXPOSED_RELATIVES
@@ -477,8 +475,8 @@ class ContextRules:
         elif self._is_indication(tokens, first, last, drug_tokens or set()):
             role = "indication"
         elif (
-            _has_phrase(clause, c.strong_history_phrases)
-            or (_has_phrase(clause, c.weak_history_phrases) and not has_drug and not reaction_cue)
+            has_phrase(clause, c.strong_history_phrases)
+            or (has_phrase(clause, c.weak_history_phrases) and not has_drug and not reaction_cue)
             or ("cond" in flags and not reaction_cue)
         ):
             role = "history"
@@ -489,7 +487,7 @@ class ContextRules:
 
     def in_emergency_care(self, tokens: list[Token]) -> bool:
         """The sentence is about emergency or hospital care (A&E, paramedics, an ambulance ...)."""
-        return _has_phrase([t.text for t in tokens], self.cues.emergency_care_phrases)
+        return has_phrase([t.text for t in tokens], self.cues.emergency_care_phrases)
 
     def is_given(self, tokens: list[Token], first: int, last: int) -> bool:
         """A word before the drug in its clause says it was given or used ("they gave me vitamin K",
@@ -615,7 +613,7 @@ class ContextRules:
         words = [t.text for t in tokens if t.is_word]
         while words and words[0] in self.cues.skipped_openers:
             words = words[1:]
-        return _starts_with(words, self.cues.back_reference_phrases)
+        return starts_with(words, self.cues.back_reference_phrases)
 
     def is_started(self, tokens: list[Token], first: int, last: int) -> bool:
         """A word just before the drug in its clause says the reporter started it or it is new

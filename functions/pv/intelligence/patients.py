@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pv.models import Channel, SourceDocument
 
-from .text import fold, tokenize
+from .text import Phrases, fold, has_phrase, starts_with, tokenize
+
+if TYPE_CHECKING:
+    from .context import Cues
 
 RELATIVES = {
     "mother": "mother",
@@ -109,23 +112,6 @@ _ANY_CUSTOMER = re.compile(rf"\b(?:a|an|the|this|that|one)\s+{_AGED}{_CUSTOMER}\
 # Before "a patient", "a customer": the reporter or someone else is one ("I'm a customer", "my mum
 # is a patient at St Mary's"); not someone the reporter cares for.
 _IS_ONE = re.compile(r"\b(?:i|i'm|am|is|are|was|were|been|as|being|he's|she's|we're)\s*$")
-# The reporter says what they are: a healthcare professional, or a carer (a lay person who looks
-# after others). Both care for others; only the first is a healthcare professional (ICH E2D).
-_SAYS_THEY_ARE = (
-    r"\b(?:i am|i'm|i work as|i'm working as|i've been|i have been|this is|we are|we're)\s+"
-    r"(?:(?:an?|the|his|her|their)\s+(?:[a-z]+\s+)?)?"
-)
-_HEALTHCARE_PROFESSIONAL = re.compile(
-    rf"{_SAYS_THEY_ARE}"
-    r"(?:pharmacists?|nurses?|doctors?|gps?|physicians?|consultants?|surgeons?|midwi(?:fe|ves)|"
-    r"paramedics?|dentists?|pharmacy(?: technicians?)?|dispensers?|health visitors?|"
-    r"physiotherapists?|optometrists?|prescribers?|clinicians?|psychiatrists?|registrars?|"
-    r"healthcare professionals?|health care professionals?)\b"
-)
-_LAY_CARER = re.compile(
-    rf"{_SAYS_THEY_ARE}(?:carers?|caregivers?|care (?:worker|assistant)s?|support workers?)\b|"
-    r"\b(?:i|we)\s+(?:look after|care for|work (?:in|at) (?:an?\s+|the\s+)?(?:care|nursing) home)\b"
-)
 # Only a clinician calls someone "my patient" or "a patient of mine".
 _OWN_PATIENT = re.compile(
     rf"\b(?:my|our|one of my|one of our)\s+{_AGED}(?:patient|pt)s?\b{_NOT_A_PERSON}|"
@@ -156,34 +142,122 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 @dataclass(frozen=True)
 class PersonWords:
-    """Another language's words for the patient rules (context_cues.tsv): possessives ("mi",
-    "meine"), relatives ("madre": mother) and the reporter's own words ("yo", "ich")."""
+    """The patient and reporter rules' words for a document's language (context_cues.tsv: the
+    English rows and those of the language): possessives ("mi", "meine"), relatives ("madre":
+    mother), the reporter's own words ("yo", "ich"), how a reporter says what they are ("soy",
+    "je suis", "als") and the professions and carer words that follow, and, for the languages
+    patients.py's regular expressions do not read, someone cared for ("una paciente mía"), a third
+    person ("ella") and the reporter taking the drug themselves ("tomo")."""
 
+    language: str
     possessives: frozenset[str]
     relatives: dict[str, str]
     first_person: frozenset[str]
+    self_descriptions: Phrases = ()
+    articles: frozenset[str] = frozenset()
+    as_words: Phrases = ()
+    professionals: Phrases = ()
+    carers: Phrases = ()
+    caring: Phrases = ()
+    own_patients: Phrases = ()
+    cared_for: Phrases = ()
+    third_persons: frozenset[str] = frozenset()
+    self_taking: Phrases = ()
+
+    @classmethod
+    def of(cls, cues: Cues, language: str) -> PersonWords:
+        """The words of `cues` (`context.cues(language)`) for a document read in `language`."""
+        return cls(
+            language=language,
+            possessives=cues.possessives,
+            relatives=cues.relatives,
+            first_person=cues.first_person,
+            self_descriptions=cues.self_description_phrases,
+            articles=cues.self_description_articles,
+            as_words=cues.as_phrases,
+            professionals=cues.professional_phrases,
+            carers=cues.carer_phrases,
+            caring=cues.caring_phrases,
+            own_patients=cues.own_patient_phrases,
+            cared_for=cues.cared_for_phrases,
+            third_persons=cues.third_persons,
+            self_taking=cues.self_taking_phrases,
+        )
+
+
+def english_words() -> PersonWords:
+    """The English rows' words (a document read in English)."""
+    from .context import cues
+
+    return PersonWords.of(cues("en"), "en")
+
+
+def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases) -> bool:
+    """The reporter says they are one of `what`: "I'm a nurse", "soy enfermera", "je suis la
+    pharmacienne", "als Hausärztin" (a self-description, then maybe an article and one more word;
+    or "as" right before it)."""
+    for ws in sentences:
+        for i in range(len(ws)):
+            for phrase in words.self_descriptions:
+                if tuple(ws[i : i + len(phrase)]) != phrase:
+                    continue
+                after = ws[i + len(phrase) :]
+                if starts_with(after, what) or (
+                    after[:1]
+                    and after[0] in words.articles
+                    and (starts_with(after[1:], what) or starts_with(after[2:], what))
+                ):
+                    return True
+            if any(
+                tuple(ws[i : i + len(p)]) == p and starts_with(ws[i + len(p) :], what) for p in words.as_words
+            ):
+                return True
+    return False
+
+
+def _is_professional(sentences: list[list[str]], words: PersonWords) -> bool:
+    return _says_they_are(sentences, words, words.professionals)
+
+
+def _is_lay_carer(sentences: list[list[str]], words: PersonWords) -> bool:
+    return _says_they_are(sentences, words, words.carers) or any(
+        has_phrase(ws, words.caring) for ws in sentences
+    )
+
+
+def _sentence_words(folded_sentences: list[str], tokens: list[list[str]] | None) -> list[list[str]]:
+    return tokens if tokens is not None else [[t.text for t in tokenize(s)] for s in folded_sentences]
 
 
 def find_patient(
-    folded_sentences: list[str], drug_sentences: set[int], words: PersonWords | None = None
+    folded_sentences: list[str],
+    drug_sentences: set[int],
+    words: PersonWords | None = None,
+    tokens: list[list[str]] | None = None,
 ) -> str | None:
     """Who the patient is: "patient" (someone the reporter cares for), a relative ("mother"),
     "reporter", or None.
 
     Someone the reporter looks after wins: a clinician's patient, a pharmacist's customer, a
-    carer's client ("one of our customers", "a patient of mine"), or, when the reporter says they
-    are a pharmacist, nurse, doctor or carer, the "he" or "she" of a sentence naming a drug that
-    the reporter does not take themselves. A relative is the patient when named in a sentence that
-    also names a drug ("my mum was put on warfarin"); otherwise a first-person report is about the
-    reporter. `words`: another language's words, for a document in it (`_relative_named`).
+    carer's client ("one of our customers", "a patient of mine", "una paciente mía"), or, when the
+    reporter says they are a pharmacist, nurse, doctor or carer ("soy enfermera", "ich bin
+    Apothekerin"), the "he" or "she" of a sentence naming a drug that the reporter does not take
+    themselves. A relative is the patient when named in a sentence that also names a drug ("my mum
+    was put on warfarin"); otherwise a first-person report is about the reporter. `words`: the
+    words of the document's language (English when not given); `tokens`: the folded sentences'
+    words, when the caller has them.
     """
+    words = words or english_words()
+    sentences = _sentence_words(folded_sentences, tokens)
     text = " ".join(folded_sentences)
-    carer = _HEALTHCARE_PROFESSIONAL.search(text) is not None or _LAY_CARER.search(text) is not None
+    carer = _is_professional(sentences, words) or _is_lay_carer(sentences, words)
     cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
     if any(
         not _IS_ONE.search(text[max(0, m.start() - 12) : m.start()])
         for pattern in cared_for
         for m in pattern.finditer(text)
+    ) or any(
+        has_phrase(ws, words.own_patients) or (carer and has_phrase(ws, words.cared_for)) for ws in sentences
     ):
         return "patient"
     taking = _RELATIVE_TAKING.search(text)
@@ -203,12 +277,11 @@ def find_patient(
                 if match.group(1) in RELATIVES:
                     return RELATIVES[match.group(1)]
     if carer and any(
-        _THIRD_PERSON.search(folded_sentences[i]) and not _FIRST_PERSON_TAKING.search(folded_sentences[i])
-        for i in sorted(drug_sentences)
+        _speaks_of_another(folded_sentences[i], sentences[i], words) for i in sorted(drug_sentences)
     ):
         return "patient"
-    if words is not None:
-        relative = _relative_named(folded_sentences, drug_sentences, words)
+    if words.language != "en":
+        relative = _relative_named(sentences, drug_sentences, words)
         if relative is not None:
             return relative
     if _FIRST_PERSON.search(text):
@@ -216,19 +289,24 @@ def find_patient(
     return None
 
 
-def _relative_named(folded_sentences: list[str], drug_sentences: set[int], words: PersonWords) -> str | None:
+def _speaks_of_another(folded: str, sentence: list[str], words: PersonWords) -> bool:
+    """A sentence about a third person ("he", "ella", "er") who takes the drug, not the reporter."""
+    third = _THIRD_PERSON.search(folded) is not None or any(w in words.third_persons for w in sentence)
+    return third and not (_FIRST_PERSON_TAKING.search(folded) or has_phrase(sentence, words.self_taking))
+
+
+def _relative_named(sentences: list[list[str]], drug_sentences: set[int], words: PersonWords) -> str | None:
     """In another language: the reporter when a sentence naming a drug speaks in the first person
     ("yo tomo"), else the relative a possessive names in one ("mi madre toma", "unser Sohn nimmt"),
     else the reporter when any sentence speaks in the first person."""
-    sentences = [[t.text for t in tokenize(folded_sentences[i])] for i in sorted(drug_sentences)]
-    if any(w in words.first_person for ws in sentences for w in ws):
+    with_drug = [sentences[i] for i in sorted(drug_sentences)]
+    if any(w in words.first_person for ws in with_drug for w in ws):
         return "reporter"
-    for ws in sentences:
+    for ws in with_drug:
         for before, word in itertools.pairwise(ws):
             if before in words.possessives and word in words.relatives:
                 return words.relatives[word]
-    every = (t.text for s in folded_sentences for t in tokenize(s))
-    return "reporter" if any(w in words.first_person for w in every) else None
+    return "reporter" if any(w in words.first_person for ws in sentences for w in ws) else None
 
 
 Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]
@@ -240,23 +318,33 @@ _RELATIONS: dict[str, Qualification] = {
 }
 
 
-def reporter_qualification(folded_sentences: list[str], patient: str | None) -> Qualification | None:
+def reporter_qualification(
+    folded_sentences: list[str],
+    patient: str | None,
+    words: PersonWords | None = None,
+    tokens: list[list[str]] | None = None,
+) -> Qualification | None:
     """What the reporter is, when the patient is someone else (`patient` from `find_patient`).
 
-    A healthcare professional when they say they are one (pharmacist, nurse, doctor ...) or call
-    the patient "my patient"; a relative, spouse, partner or friend when the patient is theirs
-    ("my mum", "my husband"); a carer when they say they look after people as a lay person; None
-    when the patient is the reporter, or when the text does not say.
+    A healthcare professional when they say they are one (pharmacist, nurse, doctor ...; "soy
+    farmacéutica", "je suis infirmier") or call the patient "my patient" ("mi paciente"); a
+    relative, spouse, partner or friend when the patient is theirs ("my mum", "my husband"); a
+    carer when they say they look after people as a lay person ("cuido a", "ich bin
+    Altenpflegerin"); None when the patient is the reporter, or when the text does not say.
+    `words`, `tokens`: as for `find_patient`.
     """
     if patient in (None, "reporter"):
         return None
-    text = " ".join(folded_sentences)
-    if _HEALTHCARE_PROFESSIONAL.search(text):
+    words = words or english_words()
+    sentences = _sentence_words(folded_sentences, tokens)
+    if _is_professional(sentences, words):
         return "healthcare professional"
     if patient != "patient":
         return _RELATIONS.get(patient, "relative")
-    if _LAY_CARER.search(text):
+    if _is_lay_carer(sentences, words):
         return "carer"
-    if _OWN_PATIENT.search(text):
+    if _OWN_PATIENT.search(" ".join(folded_sentences)) or any(
+        has_phrase(ws, words.own_patients) for ws in sentences
+    ):
         return "healthcare professional"
     return None

@@ -68,6 +68,16 @@ class DocumentReading:
         """The whole screened text folded (the patient and reporter rules read it)."""
         return fold(self.document.text)
 
+    @cached_property
+    def words(self) -> list[list[str]]:
+        """The sentences' folded words (the tokens' texts)."""
+        return [[t.text for t in tokens] for tokens in self.tokens]
+
+    @cached_property
+    def person_words(self) -> PersonWords:
+        """The patient and reporter rules' words for the document's language."""
+        return PersonWords.of(self.rules.cues, self.language)
+
     @property
     def read_in_full(self) -> bool:
         """Whether the rules read the language's reactions too (English, es, fr, de, pt), or only
@@ -122,9 +132,7 @@ def _read_mentions(reading: DocumentReading, entities: list[list[Entity]]) -> No
     tokens, rules = reading.tokens, reading.rules
     spans = [[_token_span(tokens[i], e) for e in ents] for i, ents in enumerate(entities)]
     drug_sentences = {i for i, ents in enumerate(entities) if any(e.type == "DRUG" for e in ents)}
-    c = rules.cues
-    words = None if reading.language == "en" else PersonWords(c.possessives, c.relatives, c.first_person)
-    reading.patient = find_patient(reading.folded, drug_sentences, words)
+    reading.patient = find_patient(reading.folded, drug_sentences, reading.person_words, reading.words)
     relative = reading.patient_relative
     found = reading.found
     for i, ents in enumerate(entities):

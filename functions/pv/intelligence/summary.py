@@ -59,7 +59,9 @@ class ExtractiveSummarizer:
 
             reading = read_document(document)
         reporter = _REPORTERS.get(document.channel, "Reporter")
-        qualification = reporter_qualification(reading.folded, facts.patient)
+        qualification = reporter_qualification(
+            reading.folded, facts.patient, reading.person_words, reading.words
+        )
         if qualification is not None:
             reporter += f" (a {qualification})"
         who = {None: "", "reporter": "", "patient": " in a patient"}.get(

@@ -10,6 +10,28 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# Cue phrases as word sequences (folded tokens): ("free", "of"), ("je", "suis").
+Phrases = tuple[tuple[str, ...], ...]
+
+
+def find_phrase(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
+    """Where `phrase` first occurs in `words` from `start`, or -1."""
+    n = len(phrase)
+    for i in range(start, len(words) - n + 1):
+        if tuple(words[i : i + n]) == phrase:
+            return i
+    return -1
+
+
+def has_phrase(words: list[str], phrases: Phrases) -> bool:
+    """Whether any of `phrases` occurs in `words`."""
+    return any(find_phrase(words, p) >= 0 for p in phrases)
+
+
+def starts_with(words: list[str], phrases: Phrases) -> bool:
+    """Whether `words` begin with one of `phrases`."""
+    return any(tuple(words[: len(p)]) == p for p in phrases)
+
 
 def word_set(words: str) -> frozenset[str]:
     """A set of words written as one space-separated string."""

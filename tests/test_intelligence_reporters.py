@@ -1,0 +1,68 @@
+"""The patient and reporter rules read health professionals and carers in Spanish, French, German
+and Portuguese, with their words in context_cues.tsv (examples invented for these tests)."""
+
+from __future__ import annotations
+
+import pytest
+from pv.intelligence.context import cues
+from pv.intelligence.patients import PersonWords, find_patient, reporter_qualification
+from pv.intelligence.text import fold
+
+
+def read(language: str, sentences: list[str], drug_sentences: set[int]) -> tuple[str | None, str | None]:
+    words = PersonWords.of(cues(language), language)
+    folded = [fold(s) for s in sentences]
+    patient = find_patient(folded, drug_sentences, words)
+    return patient, reporter_qualification(folded, patient, words)
+
+
+@pytest.mark.parametrize(
+    ("language", "sentences"),
+    [
+        (
+            "es",
+            [
+                "Soy enfermera en un centro de salud.",
+                "Una paciente mía tomó amoxicilina y le salieron ronchas.",
+            ],
+        ),
+        (
+            "fr",
+            ["Bonjour, je suis pharmacienne.", "Un patient sous ramipril a une toux sèche depuis un mois."],
+        ),
+        ("de", ["Ich arbeite als Hausärztin.", "Eine Patientin bekam unter Ramipril einen Reizhusten."]),
+        ("pt", ["Sou farmacêutico.", "Um utente tomou dipirona e ficou com manchas vermelhas na pele."]),
+    ],
+)
+def test_a_health_professional_reporting_about_a_patient_is_read_in_each_language(
+    language: str, sentences: list[str]
+) -> None:
+    """GIVEN a professional who says what they are WHEN the patient rules read it THEN the patient is
+    someone they care for and the reporter a healthcare professional."""
+    assert read(language, sentences, {1}) == ("patient", "healthcare professional")
+
+
+@pytest.mark.parametrize(
+    ("language", "sentences"),
+    [
+        ("es", ["Trabajo en una residencia.", "Ella toma sertralina y tiene temblores."]),
+        ("fr", ["Je suis aide-soignante.", "Elle prend du tramadol et elle vomit."]),
+        ("de", ["Ich bin Altenpflegerin.", "Er nimmt seit Montag Tramadol und ist sehr verwirrt."]),
+        ("pt", ["Sou cuidadora.", "Ela toma tramadol e anda muito tonta."]),
+    ],
+)
+def test_a_lay_carer_speaking_of_someone_they_look_after_is_read_in_each_language(
+    language: str, sentences: list[str]
+) -> None:
+    """GIVEN a carer and a third person taking the drug WHEN read THEN the patient is the person
+    cared for and the reporter a carer."""
+    assert read(language, sentences, {1}) == ("patient", "carer")
+
+
+def test_a_patient_reporting_their_own_reaction_is_still_the_reporter() -> None:
+    """GIVEN a patient who takes the drug themselves and sees a nurse WHEN read THEN the patient is
+    the reporter (visiting a professional does not make one)."""
+    assert read("es", ["Tomo enalapril y la enfermera me dijo que la tos es por eso."], {0}) == (
+        "reporter",
+        None,
+    )
