@@ -134,6 +134,15 @@ def test_ade_negatives_are_sampled_per_positive(corpus_dir: Path) -> None:
     assert sampled.validation == full.validation  # validation is never sampled
 
 
+def test_ade_positives_can_be_seen_more_often_than_negatives(corpus_dir: Path) -> None:
+    from pv_model.training import TrainConfig, classifier_data
+
+    once = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir="")).train
+    twice = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir="", ade_positive_repeats=2)).train
+    assert sum(e.target for e in twice) == 2 * sum(e.target for e in once)
+    assert [e for e in twice if not e.target] == [e for e in once if not e.target]
+
+
 def test_saved_folder_holds_weights_tokenizer_labels_and_training_record(trained: dict) -> None:
     folder = trained["dir"]
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()

@@ -71,6 +71,9 @@ class TrainConfig:
     # ADE Not_AE training sentences kept per ADE Adverse_Event one (a seeded sample); 0: all of them
     ade_negatives_per_positive: float = 0.0
     lay_repeats: int = 1  # each lay training sentence is seen this many times per epoch
+    ade_positive_repeats: int = (
+        1  # each ADE Adverse_Event training sentence is seen this many times per epoch
+    )
     # > 0: a lay sentence is classified with this many screened neighbours on each side
     # (`pv_model.lay.windowed`); an experiment for document-level judgement, not served by the pipeline
     context_window: int = 0
@@ -422,6 +425,8 @@ def classifier_data(config: TrainConfig) -> ClassifierData:
         wanted = round((len(splits.train) - len(negative_ids)) * config.ade_negatives_per_positive)
         kept = set(random.Random(config.seed).sample(negative_ids, min(wanted, len(negative_ids))))
         ade_train = [e for i, e in enumerate(splits.train) if e.target or i in kept]
+    if config.ade_positive_repeats > 1:
+        ade_train = ade_train + [e for e in ade_train if e.target] * (config.ade_positive_repeats - 1)
     record: dict[str, Any] = {
         "ade_train_used": len(ade_train),
         "ade_train_not_ae_used": sum(not e.target for e in ade_train),
