@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Literal
 
 from .patients import RELATIVES
-from .text import Phrases, Token, fold, has_phrase, starts_with, tokenize
+from .text import Patterns, Phrases, Token, fold, has_phrase, starts_with, tokenize
 
 Role = Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"]
 
@@ -37,8 +37,9 @@ PREGNANCY_OUTCOMES = frozenset({"congenital anomaly", "miscarriage", "stillbirth
 @dataclass(frozen=True)
 class Cues:
     """The cue words of the context rules for one language (context_cues.tsv, which says what each
-    is for). Fields named `*_phrases` hold word sequences, `relatives` maps a word to the relative
-    it names, every other field is a set of words."""
+    is for). Fields named `*_phrases` hold word sequences, `*_patterns` folded phrases found in the
+    text as whole words ("#" a number), `relatives` maps a word to the relative it names, every
+    other field is a set of words."""
 
     clause_words: frozenset[str]
     scope_ends: frozenset[str]
@@ -81,13 +82,21 @@ class Cues:
     self_description_phrases: Phrases
     self_description_articles: frozenset[str]
     as_phrases: Phrases
-    professional_phrases: Phrases
+    as_article_phrases: Phrases
+    physician_phrases: Phrases
+    pharmacist_phrases: Phrases
+    other_professional_phrases: Phrases
+    own_pharmacy_phrases: Phrases
+    physician_titles: frozenset[str]
     carer_phrases: Phrases
     caring_phrases: Phrases
     own_patient_phrases: Phrases
     cared_for_phrases: Phrases
     third_persons: frozenset[str]
     self_taking_phrases: Phrases
+    female_patterns: Patterns
+    male_patterns: Patterns
+    age_patterns: Patterns
     phrase_openers: frozenset[str]
     phrase_joiners: frozenset[str]
     subjects: frozenset[str]
@@ -128,10 +137,18 @@ class Cues:
 
 
 LANGUAGES = frozenset({"en", "es", "fr", "de", "pt"})
-# Cues with other languages' rows only: English relatives are patients.RELATIVES, and English
-# patients and third persons are read by patients.py's regular expressions.
+# Cues with other languages' rows only: English relatives are patients.RELATIVES, English
+# patients and third persons are read by patients.py's regular expressions, and English says "as
+# a nurse" (as_article_phrases), never "as nurse".
 _NO_ENGLISH_ROW = frozenset(
-    {"relatives", "own_patient_phrases", "cared_for_phrases", "third_persons", "self_taking_phrases"}
+    {
+        "relatives",
+        "as_phrases",
+        "own_patient_phrases",
+        "cared_for_phrases",
+        "third_persons",
+        "self_taking_phrases",
+    }
 )
 
 
@@ -147,7 +164,7 @@ def _cue_rows() -> dict[str, dict[str, list[str]]]:
         name, language, value = line.split("\t", 2)
         if name not in names or language not in LANGUAGES:
             raise ValueError(f"context_cues.tsv line {number}: unknown cue {name!r} or language {language!r}")
-        values = value.split("|") if name.endswith("_phrases") else value.split()
+        values = value.split("|") if name.endswith(("_phrases", "_patterns")) else value.split()
         found = rows.setdefault(name, {}).setdefault(language, [])
         found.extend(fold(v.strip()) for v in values if v.strip())
     missing = names - {n for n, by in rows.items() if "en" in by} - _NO_ENGLISH_ROW
@@ -175,6 +192,8 @@ def cues(language: str = "en") -> Cues:
             values[f.name] = dict(RELATIVES) | dict(v.split("=", 1) for v in found)
         elif f.name.endswith("_phrases"):
             values[f.name] = tuple(dict.fromkeys(_words_of(v) for v in found))
+        elif f.name.endswith("_patterns"):
+            values[f.name] = tuple(dict.fromkeys(found))
         else:
             values[f.name] = frozenset(found)
     return Cues(**values)  # type: ignore[arg-type]

@@ -1,23 +1,31 @@
 """Who the patient is and who reports: the patient and reporter rules of case intelligence.
 
 `find_patient` (the reporter, a relative, someone the reporter cares for), `reporter_qualification`
-(a healthcare professional, a carer, a relative ...), and whether the reporter and the patient are
-identifiable (two of the four elements of a valid case, ICH E2D).
+(a healthcare professional, a carer, a relative ...), whether the reporter and the patient are
+identifiable (two of the four elements of a valid case, ICH E2D), and what the regulatory record
+asks of them (`read_persons`: the reporter's profession, the patient's sex and age).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from pv.models import Channel, SourceDocument
+from pv.sentences import document_sentences
 
-from .text import Phrases, fold, has_phrase, starts_with, tokenize
+from .text import Patterns, Phrases, fold, has_phrase, starts_with, tokenize
 
 if TYPE_CHECKING:
     from .context import Cues
+
+Sex = Literal["female", "male"]
+# A health profession as the reporter names it: the kinds ICH E2B(R3) C.2.r.4 tells apart.
+Profession = Literal["physician", "pharmacist", "other"]
 
 RELATIVES = {
     "mother": "mother",
@@ -57,6 +65,12 @@ RELATIVES = {
     "niece": "niece",
     "nephew": "nephew",
 }
+# The sex of the relatives that have one (RELATIVES' values; every language's relatives name these).
+RELATIVE_SEX: dict[str, Sex] = {
+    "mother": "female", "daughter": "female", "wife": "female", "sister": "female", "grandmother": "female",
+    "aunt": "female", "niece": "female", "father": "male", "son": "male", "husband": "male",
+    "brother": "male", "grandfather": "male", "uncle": "male", "nephew": "male",
+}  # fmt: skip
 
 _REPORTER_KEYS = {
     Channel.EMAIL: ("from", "sender", "reply_to"),
@@ -145,9 +159,11 @@ class PersonWords:
     """The patient and reporter rules' words for a document's language (context_cues.tsv: the
     English rows and those of the language): possessives ("mi", "meine"), relatives ("madre":
     mother), the reporter's own words ("yo", "ich"), how a reporter says what they are ("soy",
-    "je suis", "als") and the professions and carer words that follow, and, for the languages
+    "je suis", "als") and the professions (physicians, pharmacists, others) and carer words that
+    follow, a pharmacist's "our pharmacy" and a physician's title, and, for the languages
     patients.py's regular expressions do not read, someone cared for ("una paciente mía"), a third
-    person ("ella") and the reporter taking the drug themselves ("tomo")."""
+    person ("ella") and the reporter taking the drug themselves ("tomo"); the patient's sex and age
+    as the text gives them ("mujer", "j'ai 45 ans")."""
 
     language: str
     possessives: frozenset[str]
@@ -156,13 +172,26 @@ class PersonWords:
     self_descriptions: Phrases = ()
     articles: frozenset[str] = frozenset()
     as_words: Phrases = ()
-    professionals: Phrases = ()
+    as_article_words: Phrases = ()
+    physicians: Phrases = ()
+    pharmacists: Phrases = ()
+    other_professionals: Phrases = ()
+    own_pharmacies: Phrases = ()
+    physician_titles: frozenset[str] = frozenset()
     carers: Phrases = ()
     caring: Phrases = ()
     own_patients: Phrases = ()
     cared_for: Phrases = ()
     third_persons: frozenset[str] = frozenset()
     self_taking: Phrases = ()
+    female: Patterns = ()
+    male: Patterns = ()
+    ages: Patterns = ()
+
+    @property
+    def professionals(self) -> Phrases:
+        """Every healthcare professional's word, whatever the kind."""
+        return self.physicians + self.pharmacists + self.other_professionals
 
     @classmethod
     def of(cls, cues: Cues, language: str) -> PersonWords:
@@ -175,27 +204,41 @@ class PersonWords:
             self_descriptions=cues.self_description_phrases,
             articles=cues.self_description_articles,
             as_words=cues.as_phrases,
-            professionals=cues.professional_phrases,
+            as_article_words=cues.as_article_phrases,
+            physicians=cues.physician_phrases,
+            pharmacists=cues.pharmacist_phrases,
+            other_professionals=cues.other_professional_phrases,
+            own_pharmacies=cues.own_pharmacy_phrases,
+            physician_titles=cues.physician_titles,
             carers=cues.carer_phrases,
             caring=cues.caring_phrases,
             own_patients=cues.own_patient_phrases,
             cared_for=cues.cared_for_phrases,
             third_persons=cues.third_persons,
             self_taking=cues.self_taking_phrases,
+            female=cues.female_patterns,
+            male=cues.male_patterns,
+            ages=cues.age_patterns,
         )
+
+
+def person_words(language: str) -> PersonWords:
+    """The words for a document read in `language` (its rows and the English ones; English alone
+    for a language the rules do not read)."""
+    from .context import cues
+
+    return PersonWords.of(cues(language), language)
 
 
 def english_words() -> PersonWords:
     """The English rows' words (a document read in English)."""
-    from .context import cues
-
-    return PersonWords.of(cues("en"), "en")
+    return person_words("en")
 
 
 def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases) -> bool:
     """The reporter says they are one of `what`: "I'm a nurse", "soy enfermera", "je suis la
-    pharmacienne", "als Hausärztin" (a self-description, then maybe an article and one more word;
-    or "as" right before it)."""
+    pharmacienne", "als Hausärztin", "as a district nurse" (a self-description, then maybe an
+    article and one more word; "as" right before it; or "as a", maybe one more word, and it)."""
     for ws in sentences:
         for i in range(len(ws)):
             for phrase in words.self_descriptions:
@@ -203,20 +246,37 @@ def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases
                     continue
                 after = ws[i + len(phrase) :]
                 if starts_with(after, what) or (
-                    after[:1]
-                    and after[0] in words.articles
-                    and (starts_with(after[1:], what) or starts_with(after[2:], what))
+                    after[:1] and after[0] in words.articles and _one_word_then(after[1:], what)
                 ):
                     return True
             if any(
                 tuple(ws[i : i + len(p)]) == p and starts_with(ws[i + len(p) :], what) for p in words.as_words
+            ) or any(
+                tuple(ws[i : i + len(p)]) == p and _one_word_then(ws[i + len(p) :], what)
+                for p in words.as_article_words
             ):
                 return True
     return False
 
 
+def _one_word_then(words: list[str], what: Phrases) -> bool:
+    """`words` open with one of `what`, maybe after one more word ("district nurse")."""
+    return starts_with(words, what) or starts_with(words[1:], what)
+
+
+def _professional_kind(sentences: list[list[str]], words: PersonWords) -> Profession | None:
+    """The kind of healthcare professional the reporter says they are (the first kind that fits,
+    physicians first), or None."""
+    kinds: list[tuple[Profession, Phrases]] = [
+        ("physician", words.physicians),
+        ("pharmacist", words.pharmacists),
+        ("other", words.other_professionals),
+    ]
+    return next((kind for kind, what in kinds if _says_they_are(sentences, words, what)), None)
+
+
 def _is_professional(sentences: list[list[str]], words: PersonWords) -> bool:
-    return _says_they_are(sentences, words, words.professionals)
+    return _professional_kind(sentences, words) is not None
 
 
 def _is_lay_carer(sentences: list[list[str]], words: PersonWords) -> bool:
@@ -343,8 +403,152 @@ def reporter_qualification(
         return _RELATIONS.get(patient, "relative")
     if _is_lay_carer(sentences, words):
         return "carer"
-    if _OWN_PATIENT.search(" ".join(folded_sentences)) or any(
-        has_phrase(ws, words.own_patients) for ws in sentences
-    ):
+    if _has_own_patient(folded_sentences, sentences, words):
         return "healthcare professional"
     return None
+
+
+def _has_own_patient(folded_sentences: list[str], sentences: list[list[str]], words: PersonWords) -> bool:
+    """The reporter calls someone their patient ("my patient", "una paciente mía"): a clinician."""
+    return bool(_OWN_PATIENT.search(" ".join(folded_sentences))) or any(
+        has_phrase(ws, words.own_patients) for ws in sentences
+    )
+
+
+def reporter_profession(
+    folded_sentences: list[str],
+    words: PersonWords | None = None,
+    tokens: list[list[str]] | None = None,
+    *,
+    sign_offs: Sequence[str] = (),
+) -> Profession | None:
+    """The health profession the reporter says is theirs, whoever the patient is.
+
+    The kind their words name when they say what they are ("soy farmacéutica", "als Hausärztin",
+    "as a district nurse": `reporter_qualification`'s healthcare professional); a pharmacist who
+    speaks for "our pharmacy"; a physician who signs with a title (`sign_offs`: "Regards, Dr S.
+    Mahmood", "Dr Priya Nair <...>"); "other" for one who calls the patient "my patient", whose
+    kind the words do not say. None for a lay reporter, a carer included. `words`, `tokens`: as
+    for `find_patient`.
+    """
+    words = words or english_words()
+    sentences = _sentence_words(folded_sentences, tokens)
+    kind = _professional_kind(sentences, words)
+    if kind is not None:
+        return kind
+    if any(has_phrase(ws, words.own_pharmacies) for ws in sentences):
+        return "pharmacist"
+    if any(_signed_with_title(line, words.physician_titles) for line in sign_offs):
+        return "physician"
+    if not _is_lay_carer(sentences, words) and _has_own_patient(folded_sentences, sentences, words):
+        return "other"
+    return None
+
+
+def _signed_with_title(line: str, titles: frozenset[str]) -> bool:
+    """A sign-off line (at most 12 words) that opens with a title and a name, or has them right
+    after its first comma: "Dr Priya Nair", "Regards, Dr S. Mahmood"; not "Dr. Feld's office" nor
+    "Dr. (PhD) Ruth Adeyemi"."""
+    tokens = [t for t in tokenize(line) if t.text != "."]
+    if sum(t.is_word for t in tokens) > 12:
+        return False
+    comma = next((i for i, t in enumerate(tokens) if t.text == ","), None)
+    for at in (0, *(() if comma is None else (comma + 1,))):
+        title, name = tokens[at : at + 1], tokens[at + 1 : at + 2]
+        if title and name and title[0].text in titles and name[0].is_word and not name[0].text.endswith("'s"):
+            return True
+    return False
+
+
+def sign_offs(document: SourceDocument) -> list[str]:
+    """The lines where an email's reporter signs: the signature's, the last of their own text, and
+    the sender's name."""
+    if document.channel != Channel.EMAIL:
+        return []
+    signature = [line for u in document.units if u.kind == "signature" for line in u.text.splitlines()]
+    body = [u for u in document.screened_units if u.kind == "body"]
+    last = [line for line in body[-1].text.splitlines() if line.strip()][-1:] if body else []
+    names = [document.metadata.get(key, "").partition("<")[0] for key in _REPORTER_KEYS[Channel.EMAIL]]
+    return signature + last + [name for name in names if name.strip()]
+
+
+def patient_sex(folded_text: str, patient: str | None, words: PersonWords | None = None) -> Sex | None:
+    """The patient's sex: a relative's from the relation ("madre": mother); else, when the patient
+    is the reporter, someone they care for or unknown, the sex the text's words give when they give
+    only one ("I'm a 67 year old woman", "una paciente", "ein Patient").
+
+    A word right after a possessive that also names a relative is that relative ("ma femme").
+    """
+    words = words or english_words()
+    sex = RELATIVE_SEX.get(patient or "")
+    if sex is None and patient in (None, "reporter", "patient"):
+        female, male = (
+            _names_sex(folded_text, words.female, words),
+            _names_sex(folded_text, words.male, words),
+        )
+        sex = "female" if female and not male else "male" if male and not female else None
+    return sex
+
+
+def _names_sex(folded_text: str, patterns: Patterns, words: PersonWords) -> bool:
+    for match in _compiled(patterns).finditer(folded_text):
+        before = folded_text[max(0, match.start() - 20) : match.start()].split()
+        if not (before and before[-1] in words.possessives and match.group(0) in words.relatives):
+            return True
+    return False
+
+
+def patient_age(folded_text: str, words: PersonWords | None = None) -> int | None:
+    """The patient's age in years: the first the text gives ("67 year old", "tengo 45 años", "ich
+    bin 45"), when it is one a person can have."""
+    words = words or english_words()
+    match = _compiled(words.ages).search(folded_text)
+    if match is None:
+        return None
+    age = int(next(g for g in match.groups() if g is not None))
+    return age if 0 < age < 125 else None
+
+
+@cache
+def _compiled(patterns: Patterns) -> re.Pattern[str]:
+    """`patterns` (context_cues.tsv `*_patterns`) as one regular expression: each phrase as whole
+    words (not the end of a hyphenated one: "sage-femme" is no "femme"), "#" a number of up to
+    three digits (a group), a space after it also a hyphen or nothing."""
+    alternatives = []
+    for pattern in patterns:
+        regex = ""
+        for n, piece in enumerate(pattern.split("#")):
+            if n:
+                regex += r"(\d{1,3})"
+                if piece.startswith(" "):
+                    regex, piece = regex + "[- ]?", piece[1:]
+            regex += r"\s+".join(re.escape(w) for w in piece.split(" "))
+        alternatives.append(rf"(?<![\w-]){regex}(?!\w)")
+    return re.compile("|".join(alternatives) or r"(?!)")
+
+
+@dataclass(frozen=True)
+class Persons:
+    """What a document says of its reporter and patient for the regulatory record."""
+
+    profession: Profession | None
+    sex: Sex | None
+    age_years: int | None
+
+
+def read_persons(document: SourceDocument, patient: str | None, language: str | None) -> Persons:
+    """The reporter's profession and the patient's sex and age in `document`'s screened text (and
+    where the reporter signs), read in `language` (the case's, `CaseFacts.language`; detected when
+    None) with the words of its rows; `patient`: who the patient is (`find_patient`)."""
+    texts = document_sentences(document)
+    if language is None:
+        from .reading import document_language
+
+        language = document_language(document, texts)
+    words = person_words(language)
+    folded_text = fold(document.text)
+    return Persons(
+        profession=reporter_profession([fold(s) for s in texts], words, sign_offs=sign_offs(document)),
+        sex=patient_sex(folded_text, patient, words),
+        age_years=patient_age(folded_text, words),
+    )

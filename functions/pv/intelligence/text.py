@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 # Cue phrases as word sequences (folded tokens): ("free", "of"), ("je", "suis").
 Phrases = tuple[tuple[str, ...], ...]
+# Cue phrases found in folded text as whole words, "#" standing for a number ("# years", "tengo # años").
+Patterns = tuple[str, ...]
 
 
 def find_phrase(words: list[str], phrase: tuple[str, ...], start: int = 0) -> int:

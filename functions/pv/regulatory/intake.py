@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pv.intelligence.patients import Profession, read_persons
 from pv.models import Case, CaseFacts, SourceDocument
 from pv.regulatory.coding import NO_DICTIONARY_NOTE, MeddraCoder, uncoded_without_dictionary
 from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels, redated
@@ -28,41 +29,13 @@ class MatchKeyIndex(Protocol):
     def add(self, case_id: str, keys: Sequence[str]) -> None: ...
 
 
-_AGE = re.compile(
-    r"\b(\d{1,3})[- ]?(?:years?|yrs?|y/?o)(?:[- ]old)?\b|\b(?:aged?|i'?m|i am) (\d{1,3})\b", re.IGNORECASE
-)
-_FEMALE = re.compile(r"\b(?:woman|female|lady|girl|mrs|ms|miss|she|her)\b", re.IGNORECASE)
-_MALE = re.compile(r"\b(?:man|male|gentleman|boy|mr|he|his|him)\b", re.IGNORECASE)
-_RELATIVE_SEX = {
-    "mother": "female", "daughter": "female", "wife": "female", "sister": "female", "grandmother": "female",
-    "aunt": "female", "father": "male", "son": "male", "husband": "male", "brother": "male",
-    "grandfather": "male", "uncle": "male",
-}  # fmt: skip
-_CALLS_THEMSELF = r"\b(?:i am|i'm|as) (?:a|an|the) "
-_QUALIFICATIONS: list[tuple[Qualification, re.Pattern[str]]] = [
-    (
-        "physician",
-        re.compile(
-            _CALLS_THEMSELF
-            + r"(?:doctor|gp|physician|consultant|surgeon|psychiatrist|registrar)\b|\bdr\.? [A-Z]",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "pharmacist",
-        re.compile(
-            _CALLS_THEMSELF + r"(?:community |hospital )?pharmacist\b|\bour pharmacy\b", re.IGNORECASE
-        ),
-    ),
-    (
-        "other_health_professional",
-        re.compile(
-            _CALLS_THEMSELF + r"(?:district |practice |community )?"
-            r"(?:nurse|midwife|paramedic|dentist|health visitor|physiotherapist)\b",
-            re.IGNORECASE,
-        ),
-    ),
-]
+# C.2.r.4 for the profession case intelligence reads (None: a lay reporter).
+_QUALIFICATIONS: dict[Profession | None, Qualification] = {
+    "physician": "physician",
+    "pharmacist": "pharmacist",
+    "other": "other_health_professional",
+    None: "consumer",
+}
 _INTERACTION = re.compile(r"\binteract(?:s|ed|ion|ions|ing)?\b", re.IGNORECASE)
 
 
@@ -118,7 +91,7 @@ class RegulatoryIntake:
                 for case in self._cases(sorted(self.index.case_ids(keys.all) - {case_id}))
             ]
         report_id = safety_report_id(case_id, self.sender)
-        text = document.text
+        patient, qualification = patient_and_reporter(document, facts)
         return RegulatoryRecord(
             worldwide_case_id=report_id,
             safety_report_id=report_id,
@@ -128,10 +101,10 @@ class RegulatoryIntake:
             due_rule=self.rules.apply(received_at, serious=facts.serious, unexpected=unexpected),
             match_keys=keys.all,
             links=links_for(keys, facts, coding, received_at, candidates, self.window),
-            patient=patient_details(text, facts),
-            reporter_qualification=reporter_qualification(text),
+            patient=patient,
+            reporter_qualification=qualification,
             interacting_drugs=list(facts.suspect_drugs)
-            if len(facts.suspect_drugs) > 1 and _INTERACTION.search(text)
+            if len(facts.suspect_drugs) > 1 and _INTERACTION.search(document.text)
             else [],
         )
 
@@ -174,21 +147,13 @@ class RegulatoryIntake:
             self.index.add(case.case_id, case.regulatory.match_keys)
 
 
-def patient_details(text: str, facts: CaseFacts) -> PatientDetails:
-    """Whether the patient is identifiable, and the sex and age the text gives (the reporter's own
-    words when the reporter is the patient; a relative's sex from the relation)."""
-    sex = _RELATIVE_SEX.get(facts.patient or "")
-    if sex is None and facts.patient in (None, "reporter", "patient"):
-        female, male = bool(_FEMALE.search(text)), bool(_MALE.search(text))
-        sex = "female" if female and not male else "male" if male and not female else None
-    ages = [int(a or b) for a, b in _AGE.findall(text)]
-    age = ages[0] if ages and 0 < ages[0] < 125 else None
-    return PatientDetails(identifiable="patient" not in facts.missing_elements, sex=sex, age_years=age)  # type: ignore[arg-type]
-
-
-def reporter_qualification(text: str) -> Qualification:
-    """C.2.r.4: what the reporter says they are (consumer unless they name a profession)."""
-    for qualification, pattern in _QUALIFICATIONS:
-        if pattern.search(text):
-            return qualification
-    return "consumer"
+def patient_and_reporter(document: SourceDocument, facts: CaseFacts) -> tuple[PatientDetails, Qualification]:
+    """D.1, D.5, D.2.2 and C.2.r.4 as case intelligence reads the document, in its language: whether
+    the patient is identifiable, their sex (a relative's from the relation) and age as the text
+    gives them, and what the reporter says they are (consumer unless they name a profession, call
+    the patient theirs or sign as a physician)."""
+    persons = read_persons(document, facts.patient, facts.language)
+    patient = PatientDetails(
+        identifiable="patient" not in facts.missing_elements, sex=persons.sex, age_years=persons.age_years
+    )
+    return patient, _QUALIFICATIONS[persons.profession]
