@@ -81,6 +81,7 @@ FUNCTION_VARS = {
         "USER_POOL_CLIENT_ID",
         "MEDDRA_BUCKET",
         "MEDDRA_PREFIX",
+        "PHRASE_MAPPER_ENDPOINT_NAME",
         "PRODUCT_LABELS_KEY",
         "E2B_SENDER_ORGANIZATION",
         "E2B_SENDER_IDENTIFIER",
@@ -385,6 +386,18 @@ def test_case_function_reads_only_parsed_documents_and_invokes_optional_endpoint
         _endpoint_arn("ExtractorEndpointName"),
         _endpoint_arn("SummarizerEndpointName"),
     ]
+
+
+def test_functions_that_code_reactions_invoke_the_phrase_mapper_only_when_named(cfn) -> None:
+    """CaseFunction codes new events and ReviewFunction corrected ones with one MedDRA coder, whose
+    last step asks the phrase mapper for the nearest term: both may invoke it, and only when named."""
+    for role in ("CaseFunctionRole", "ReviewFunctionRole"):
+        assert "sagemaker:InvokeEndpoint" not in _grants(with_conditions(cfn, {}), role), role
+        named = _grants(with_conditions(cfn, {"PhraseMapperEndpointName": "pv-phrases"}), role)
+        assert named["sagemaker:InvokeEndpoint"] == [_endpoint_arn("PhraseMapperEndpointName")], role
+    for function in ("CaseFunction", "ReviewFunction"):
+        variables = cfn["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["PHRASE_MAPPER_ENDPOINT_NAME"] == {"Ref": "PhraseMapperEndpointName"}
 
 
 def test_review_function_writes_only_icsr_exports_and_reads_meddra_only_when_named(cfn) -> None:
