@@ -51,6 +51,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         warmup_steps=0,
         limit_train=320,
         freeze_embeddings=False,
+        freeze_layers=0,  # the tiny classifier has fewer layers than the default freezes
         evals_per_epoch=1,
         time_budget_minutes=0,
         num_threads=1,

@@ -68,6 +68,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, lay_dir:
         epochs=6,
         early_stopping_patience=20,
         freeze_embeddings=False,  # a randomly initialised model must learn its embeddings
+        freeze_layers=0,  # and all its layers (it has two)
         batch_size=16,
         max_length=32,
         warmup_steps=0,
@@ -275,6 +276,7 @@ def test_auxiliary_event_tagging_trains_a_throwaway_head_and_saves_a_plain_class
         time_budget_minutes=0,
         num_threads=1,
         freeze_embeddings=False,
+        freeze_layers=0,
         aux_ae_tagging=1.0,
     )
     training.train(config)
@@ -361,3 +363,65 @@ def test_without_frozen_layers_only_the_word_embeddings_are_fixed(tmp_path: Path
     model = AutoModelForSequenceClassification.from_pretrained(build_tiny_base(tmp_path / "b"), num_labels=2)
     assert freeze_lower(model, embeddings=True, layers=0) == ["bert.embeddings.word_embeddings.weight"]
     assert freeze_lower(model, embeddings=False, layers=0) == []
+
+
+class _Clock:
+    """A settable clock for budgets (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_time_budget_stops_training_in_time_for_the_finish_evaluations() -> None:
+    """GIVEN a 10-minute budget and 4 validation passes of 30 s still to come after the last step
+    WHEN the clock runs THEN training is out of time at 8 minutes, not at 10."""
+    from pv_model.training import TimeBudget
+
+    clock = _Clock()
+    budget = TimeBudget(10, started=0.0, finish_evaluations=lambda: 4, clock=clock, evaluation_seconds=30)
+    clock.now = 7.9 * 60
+    assert not budget.exhausted()
+    clock.now = 8 * 60
+    assert budget.exhausted()
+    assert budget.progress() == pytest.approx(1.0)
+
+
+def test_no_time_budget_never_runs_out() -> None:
+    from pv_model.training import TimeBudget
+
+    clock = _Clock()
+    budget = TimeBudget(0, started=0.0, finish_evaluations=lambda: 9, clock=clock, evaluation_seconds=600)
+    clock.now = 10**6
+    assert budget.progress() == 0.0 and not budget.exhausted()
+
+
+def test_the_budget_callback_times_each_evaluation_and_then_stops_training() -> None:
+    """GIVEN the budget's Trainer callback WHEN an evaluation follows a step THEN its length is the
+    finish reserve's unit (the longest so far); once the rest would not fit, the step stops
+    training and asks for the final evaluation and save."""
+    from pv_model.training import TimeBudget, time_budget_callback
+    from transformers import TrainerControl, TrainerState
+
+    clock = _Clock()
+    budget = TimeBudget(10, started=0.0, finish_evaluations=lambda: 3, clock=clock)
+    callback, state = time_budget_callback(budget), TrainerState()
+
+    clock.now = 60
+    control = callback.on_step_end(None, state, TrainerControl())
+    assert not control.should_training_stop
+    clock.now = 100  # a 40 s evaluation right after that step
+    callback.on_evaluate(None, state, control)
+    clock.now = 110
+    callback.on_step_end(None, state, TrainerControl())
+    clock.now = 120  # a shorter one does not lower the estimate
+    callback.on_evaluate(None, state, control)
+    assert budget.evaluation_seconds == 40
+
+    clock.now = 10 * 60 - 3 * 40 - 1
+    assert not callback.on_step_end(None, state, TrainerControl()).should_training_stop
+    clock.now = 10 * 60 - 3 * 40
+    stopped = callback.on_step_end(None, state, TrainerControl())
+    assert stopped.should_training_stop and stopped.should_evaluate and stopped.should_save
