@@ -124,10 +124,9 @@ def test_the_run_learns_from_lay_train_families_and_records_its_cost(trained: di
 def test_ade_negatives_are_sampled_per_positive(corpus_dir: Path) -> None:
     from pv_model.training import TrainConfig, classifier_data
 
-    full = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir=""))
-    sampled = classifier_data(
-        TrainConfig(data_dir=str(corpus_dir), lay_dir="", ade_negatives_per_positive=1.0)
-    )
+    once = {"lay_dir": "", "ade_positive_repeats": 1}  # each positive once, as it is in the corpus
+    full = classifier_data(TrainConfig(data_dir=str(corpus_dir), **once))
+    sampled = classifier_data(TrainConfig(data_dir=str(corpus_dir), ade_negatives_per_positive=1.0, **once))
     positives = sum(e.target for e in full.train)
     assert sum(e.target for e in sampled.train) == positives
     assert sum(not e.target for e in sampled.train) == positives < sum(not e.target for e in full.train)
@@ -138,7 +137,7 @@ def test_ade_negatives_are_sampled_per_positive(corpus_dir: Path) -> None:
 def test_ade_positives_can_be_seen_more_often_than_negatives(corpus_dir: Path) -> None:
     from pv_model.training import TrainConfig, classifier_data
 
-    once = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir="")).train
+    once = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir="", ade_positive_repeats=1)).train
     twice = classifier_data(TrainConfig(data_dir=str(corpus_dir), lay_dir="", ade_positive_repeats=2)).train
     assert sum(e.target for e in twice) == 2 * sum(e.target for e in once)
     assert [e for e in twice if not e.target] == [e for e in once if not e.target]
