@@ -103,7 +103,16 @@ def test_local_job_trains_prints_metrics_and_leaves_a_deployable_model(
     write_corpus(synthetic_examples(n_pmids=40, seed=3), env["SM_CHANNEL_TRAIN"])
     base = build_tiny_classifier(tmp_path / "base")
     argv = ["--base_model", str(base), "--batch_size", "16", "--max_length", "24", "--learning_rate", "1e-3"]
-    argv += ["--warmup_steps", "0", "--time_budget_minutes", "0", "--num_threads", "1", "--freeze_layers", "0"]
+    argv += [
+        "--warmup_steps",
+        "0",
+        "--time_budget_minutes",
+        "0",
+        "--num_threads",
+        "1",
+        "--freeze_layers",
+        "0",
+    ]
 
     assert train_entry.main(argv, env) == 0
 
