@@ -72,7 +72,11 @@ def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
 
     Activations are quantized at run time. Only MatMul nodes (where the time goes) are quantized
     and per channel, the usual accuracy-preserving choice; the embedding tables stay fp32. Chosen
-    on how far the scores move from fp32, never on test F1.
+    on how far the scores move from fp32, never on test F1. Weights use 7 bits (`reduce_range`):
+    onnxruntime's u8 x s8 kernels on x86 CPUs without VNNI (AVX2 only, the reference machine)
+    saturate with full-range weights; on this session's AVX2 EPYC the tiny test model's scores
+    moved by up to 0.35 without it. On the default classifier (600 ADE validation sentences) the
+    mean move from fp32 is 0.019 with it and 0.016 without.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -82,6 +86,7 @@ def quantize_int8(fp32_path: Path, out_path: Path) -> Path:
         weight_type=QuantType.QInt8,
         per_channel=True,
         op_types_to_quantize=["MatMul"],
+        reduce_range=True,
     )
     logger.info("quantized path=%s bytes=%d", out_path, out_path.stat().st_size)
     return out_path
