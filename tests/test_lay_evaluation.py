@@ -54,8 +54,68 @@ def _documents() -> list[dict]:
     ]
 
 
-def _corpus(tmp_path: Path) -> Path:
-    docs = [{**d, "id": f"b001-{i + 1:04d}", "batch": "b001"} for i, d in enumerate(_documents())]
+def _ae_email(voice: str, text: str, drug: str, event: str, lang: str = "en") -> dict:
+    """An AE email in `voice` naming `drug` (the suspect) and `event`."""
+    return {
+        "register": "email",
+        "voice": voice,
+        "lang": lang,
+        "family": "b-voices",
+        "label": "AE",
+        "kind": "ae",
+        "serious": False,
+        "seriousness": [],
+        "text": text,
+        "spans": [
+            {"type": "DRUG", "text": drug, "norm": drug.lower(), "role": "suspect"},
+            {"type": "AE", "text": event, "norm": event},
+        ],
+    }
+
+
+def _voices() -> list[dict]:
+    """One AE email per voice and language whose reporter the text makes plain, and one whose
+    patient it does not name ("She started ..." says nothing of who she is to the writer)."""
+    return [
+        _ae_email(
+            "patient", "I started Lipitor two weeks ago and now my muscles ache.", "Lipitor", "muscles ache"
+        ),
+        _ae_email(
+            "caregiver",
+            "My mum was put on warfarin last month and now she bruises all over.",
+            "warfarin",
+            "bruises",
+        ),
+        _ae_email(
+            "caregiver", "She started amoxicillin on Monday and came out in a rash.", "amoxicillin", "rash"
+        ),
+        _ae_email(
+            "hcp",
+            "I am a pharmacist. A 70-year-old patient on simvastatin developed muscle pain.",
+            "simvastatin",
+            "muscle pain",
+        ),
+        _ae_email(
+            "patient",
+            "Yo tomo ibuprofeno desde el lunes y tengo dolor de estómago.",
+            "ibuprofeno",
+            "dolor de estómago",
+            lang="es",
+        ),
+        _ae_email(
+            "hcp",
+            "Soy farmacéutica. Una paciente mía tomaba simvastatina y tuvo dolor muscular.",
+            "simvastatina",
+            "dolor muscular",
+            lang="es",
+        ),
+    ]
+
+
+def _corpus(tmp_path: Path, documents: list[dict] | None = None) -> Path:
+    docs = [
+        {**d, "id": f"b001-{i + 1:04d}", "batch": "b001"} for i, d in enumerate(documents or _documents())
+    ]
     return write_lay_corpus(docs, tmp_path / "lay")
 
 
@@ -72,7 +132,30 @@ def test_a_review_with_its_product_counts_as_found_with_its_event_and_suspect(tm
     )
 
 
-def test_the_command_writes_its_figures_by_register_and_language(tmp_path: Path, capsys):
+def test_who_reports_is_scored_against_the_voice_of_each_flagged_ae_document(tmp_path: Path):
+    """GIVEN AE emails from a patient and a pharmacist in English and Spanish, a daughter about her
+    mum, and a caregiver whose "she" the text leaves unnamed WHEN evaluated THEN the reporter kind
+    read from each case (the E2B qualification, then who the patient is) matches its voice but for
+    the unnamed one, read as unknown; whether the patient is the reporter is scored on the patient
+    and caregiver voices only; and the reads are counted by voice and language."""
+    documents = load_lay(_corpus(tmp_path, _voices()), strict=False).part("all")
+    report = evaluate(documents)["rules"].report()
+    overall = report["overall"]
+    assert (overall["recall"], overall["reporter_documents"]) == (1.0, 6)
+    assert (overall["reporter_kind"], overall["patient_is_reporter"]) == (0.833, 0.75)  # 5 of 6, 3 of 4
+    assert report["reporter_confusion"] == {
+        "patient": {"patient": 2, "caregiver": 0, "hcp": 0, "unknown": 0},
+        "caregiver": {"patient": 0, "caregiver": 1, "hcp": 0, "unknown": 1},
+        "hcp": {"patient": 0, "caregiver": 0, "hcp": 2, "unknown": 0},
+    }
+    caregiver, hcp = report["by_voice"]["caregiver"], report["by_voice"]["hcp"]
+    assert (caregiver["reporter_kind"], caregiver["patient_is_reporter"]) == (0.5, 0.5)
+    assert (hcp["reporter_kind"], hcp["patient_is_reporter"]) == (1.0, None)
+    spanish = report["by_language"]["es"]
+    assert (spanish["reporter_documents"], spanish["reporter_kind"]) == (2, 1.0)
+
+
+def test_the_command_writes_its_figures_by_register_language_and_voice(tmp_path: Path, capsys):
     out = tmp_path / "lay.json"
     assert (
         main(["evaluate-lay", "--lay-dir", str(_corpus(tmp_path)), "--part", "all", "--json", str(out)]) == 0
@@ -80,7 +163,13 @@ def test_the_command_writes_its_figures_by_register_and_language(tmp_path: Path,
     report = json.loads(out.read_text())["configurations"]["all sources"]
     assert report["by_register"]["social"]["documents"] == 4
     assert report["by_language"]["en"]["recall"] == 1.0
-    assert "specificity by kind" in capsys.readouterr().out
+    assert report["by_voice"]["patient"]["reporter_kind"] == 1.0  # the review: "my muscles ache"
+    printed = capsys.readouterr().out
+    assert "specificity by kind" in printed
+    assert (
+        "reporter read, by voice (flagged AE documents): patient: patient 1 caregiver 0 hcp 0 unknown 0"
+        in printed
+    )
 
 
 def test_with_a_classifier_it_scores_the_classifier_and_the_pipeline_beside_the_rules(tmp_path: Path):

@@ -8,7 +8,7 @@ document judgement), and with `--model DIR` (served by the local endpoint server
 stack serves it) or `--endpoint-url URL` also by the classifier alone and by what ScreenFunction
 does: a document is flagged when the classifier scores one of its screened sentences at or above
 the threshold OR the rules flag it (the judgement vetoes only the rules' own flag). Reported,
-overall and by register and language, for each screen:
+overall and by register, language and voice, for each screen:
 
 - document AE recall, specificity, precision and F1 (flagged or not, against the document label);
 - event recall: the share of AE spans of AE documents that the case reports, a span matching an
@@ -21,6 +21,14 @@ overall and by register and language, for each screen:
 - event precision: the share of the events of flagged documents that match an AE span (a false
   alarm's events are all wrong);
 - indication leak: the share of INDICATION spans that a case reports as an event (same matching);
+- who reports, on the flagged AE documents, against the document's `voice` (the only thing the
+  corpus labels about its writer): the reporter kind the case reads (`reporter_reading`: a health
+  professional when the E2B record's reporter qualification, C.2.r.4, is not consumer; else the
+  patient when the case's patient is the reporter, a caregiver when it is someone else, a relative
+  or someone cared for; else unknown) matches the voice (reporter-kind accuracy); and whether the
+  case reads the patient as the reporter, as a patient voice says, or as someone else, as a
+  caregiver voice says (an hcp voice says nothing of it, so it is not scored there); with the
+  reads of each voice counted (`reporter_confusion`, voice by read);
 - specificity by negative kind.
 
 `--ablation` runs it once per vocabulary configuration (what each source adds).
@@ -41,6 +49,11 @@ from typing import Any, Literal
 from pv_local.cli import UsageError
 
 Screen = Literal["rules", "classifier", "pipeline"]
+# What `reporter_reading` makes of a case, named as the corpus's voices, and "unknown".
+ReporterRead = Literal["patient", "caregiver", "hcp", "unknown"]
+REPORTER_READS: tuple[ReporterRead, ...] = ("patient", "caregiver", "hcp", "unknown")
+# Whether the patient is the reporter, by voice (an hcp voice does not say).
+_PATIENT_IS_REPORTER = {"patient": True, "caregiver": False}
 # How each screen is named in the output: the pipeline is the classifier OR the rules.
 SCREEN_NAMES: dict[Screen, str] = {
     "rules": "rules",
@@ -73,6 +86,10 @@ class Tally:
     suspects_right: int = 0
     indications: int = 0
     indications_leaked: int = 0
+    reporters: int = 0
+    reporters_right: int = 0
+    patients: int = 0
+    patients_right: int = 0
 
     def add(self, other: Tally) -> None:
         for name in self.__dataclass_fields__:
@@ -95,30 +112,44 @@ class Tally:
             "event_precision": ratio(self.events_right, self.events),
             "suspect_precision": ratio(self.suspects_right, self.suspects),
             "indication_leak": ratio(self.indications_leaked, self.indications),
+            "reporter_documents": self.reporters,
+            "reporter_kind": ratio(self.reporters_right, self.reporters),
+            "patient_is_reporter": ratio(self.patients_right, self.patients),
         }
 
 
 @dataclass
 class Evaluation:
-    """Tallies overall, by register, by language; specificity by negative kind; the misses."""
+    """Tallies overall, by register, language and voice; specificity by negative kind; the
+    reporter reads of each voice; the misses."""
 
     overall: Tally = field(default_factory=Tally)
     groups: dict[str, dict[str, Tally]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(Tally))
     )
     negatives: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    reporter_reads: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, doc: Any, facts: Any, *, keep_errors: bool = False) -> None:
-        """Count one document: flagged when `facts` (its case) is given."""
-        tally = _tally(doc, facts)
+    def add(
+        self, doc: Any, facts: Any, *, reporter: ReporterRead | None = None, keep_errors: bool = False
+    ) -> None:
+        """Count one document: flagged when `facts` (its case) is given, with `reporter`, the
+        case's `reporter_reading`, for an AE document."""
+        tally = _tally(doc, facts, reporter)
         flagged = facts is not None
         if doc.label != "AE":
             self.negatives[doc.kind]["fp" if flagged else "tn"] += 1
+        elif flagged and reporter is not None:
+            self.reporter_reads[doc.voice][reporter] += 1
         self.overall.add(tally)
         self.groups["register"][doc.register].add(tally)
         self.groups["language"][doc.lang].add(tally)
-        if keep_errors and (flagged != (doc.label == "AE") or tally.ae_spans_found < tally.ae_spans):
+        self.groups["voice"][doc.voice].add(tally)
+        misread = tally.reporters > tally.reporters_right or tally.patients > tally.patients_right
+        if keep_errors and (
+            flagged != (doc.label == "AE") or tally.ae_spans_found < tally.ae_spans or misread
+        ):
             self.errors.append(
                 {
                     "id": doc.id,
@@ -129,6 +160,9 @@ class Evaluation:
                     "events": sorted(facts.events) if flagged else [],
                     "gold_events": [s.norm for s in doc.spans if s.type == "AE"],
                     "suspects": facts.suspect_drugs if flagged else [],
+                    "voice": doc.voice,
+                    "patient": facts.patient if flagged else None,
+                    "reporter": reporter if flagged else None,
                 }
             )
 
@@ -141,6 +175,11 @@ class Evaluation:
             },
             "specificity_by_kind": {
                 kind: round(c["tn"] / (c["tn"] + c["fp"]), 3) for kind, c in sorted(self.negatives.items())
+            },
+            "reporter_confusion": {
+                voice: {read: self.reporter_reads[voice][read] for read in REPORTER_READS}
+                for voice in REPORTER_READS  # the voices, in the same order
+                if voice in self.reporter_reads
             },
         }
 
@@ -159,6 +198,21 @@ def source_document(doc: Any) -> Any:
         language=None if doc.register != "social" else doc.lang,
         products=list(doc.product),
     )
+
+
+def reporter_reading(document: Any, facts: Any) -> ReporterRead:
+    """Who reports `document`, as its case (`facts`) has it: "hcp" when the E2B record's reporter
+    qualification (C.2.r.4, as CaseFunction's `patient_and_reporter` reads it) is not consumer;
+    otherwise "patient" when the case's patient is the reporter, "caregiver" when it is someone
+    else (a relative, someone the reporter cares for), "unknown" when the case names no patient."""
+    from pv.regulatory.intake import patient_and_reporter
+
+    _, qualification = patient_and_reporter(document, facts)
+    if qualification != "consumer":
+        return "hcp"
+    if facts.patient is None:
+        return "unknown"
+    return "patient" if facts.patient == "reporter" else "caregiver"
 
 
 def _drug_name(name: str) -> str:
@@ -255,13 +309,21 @@ def evaluate(
         }
         # The case does not depend on which detector flagged: assess_case reads all screened text.
         facts = assess_case(document, [], extractor=extractor) if any(flags[s] for s in screens) else None
+        reporter = reporter_reading(document, facts) if facts is not None and doc.label == "AE" else None
         for screen in screens:
-            results[screen].add(doc, facts if flags[screen] else None, keep_errors=keep_errors)
+            flagged = flags[screen]
+            results[screen].add(
+                doc,
+                facts if flagged else None,
+                reporter=reporter if flagged else None,
+                keep_errors=keep_errors,
+            )
     return results
 
 
-def _tally(doc: Any, facts: Any) -> Tally:
-    """The counts of one document, flagged when `facts` (its case) is given."""
+def _tally(doc: Any, facts: Any, reporter: ReporterRead | None = None) -> Tally:
+    """The counts of one document, flagged when `facts` (its case) is given; `reporter`: the
+    case's `reporter_reading`, scored for a flagged AE document."""
     flagged = facts is not None
     tally = Tally()
     gold = doc.label == "AE"
@@ -302,6 +364,12 @@ def _tally(doc: Any, facts: Any) -> Tally:
             gold_drugs |= {_drug_name(p) for p in doc.product}
         tally.suspects = len(facts.suspect_drugs)
         tally.suspects_right = sum(d in gold_drugs for d in facts.suspect_drugs)
+    if gold and flagged and reporter is not None:
+        tally.reporters, tally.reporters_right = 1, int(reporter == doc.voice)
+        expected = _PATIENT_IS_REPORTER.get(doc.voice)
+        if expected is not None:  # for a caregiver, someone else: a relative or someone cared for
+            right = facts.patient == "reporter" if expected else facts.patient not in (None, "reporter")
+            tally.patients, tally.patients_right = 1, int(right)
     return tally
 
 
@@ -322,7 +390,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--lay-dir", type=Path, default=Path("model/data/lay"))
     parser.add_argument("--part", default="dev", choices=["train", "dev", "test", "all"])
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--errors", type=Path, help="write the misses and false alarms here (JSON Lines)")
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        help="write the misses, the false alarms and the reporter misreads here (JSON Lines)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--model",
@@ -445,13 +517,14 @@ def _evaluate_all(args: argparse.Namespace, classifier: tuple[Any, float] | None
             results["configurations"][name] = report
             print(_line(name, report["overall"]))
             if detailed:
-                for kind in ("by_register", "by_language"):
+                for kind in ("by_register", "by_language", "by_voice"):
                     for group, figures in report[kind].items():
                         print(_line(f"  {group}", figures))
                 print(
                     "  specificity by kind: "
                     + ", ".join(f"{k} {v}" for k, v in report["specificity_by_kind"].items())
                 )
+                print("  reporter read, by voice (flagged AE documents): " + _confusion(report))
             errors.extend({"configuration": name, **e} for e in evaluation.errors)
     if args.errors:
         args.errors.parent.mkdir(parents=True, exist_ok=True)
@@ -472,5 +545,15 @@ def _line(name: str, figures: dict[str, Any]) -> str:
         "event_precision",
         "suspect_precision",
         "indication_leak",
+        "reporter_kind",
+        "patient_is_reporter",
     )
     return f"{name:32} " + " ".join(f"{k}={figures[k]}" for k in shown)
+
+
+def _confusion(report: dict[str, Any]) -> str:
+    """The reporter confusion as one line: "patient: patient 80 caregiver 2 hcp 0 unknown 3; ..."."""
+    return "; ".join(
+        f"{voice}: " + " ".join(f"{read} {n}" for read, n in reads.items())
+        for voice, reads in report["reporter_confusion"].items()
+    )
