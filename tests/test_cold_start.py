@@ -54,4 +54,6 @@ def test_each_handler_loads_only_the_modules_of_its_own_function():
     assert not {m for m in case if m.startswith(("pv.channels", "pv.sentences", "pv.screening"))}
     assert "pv.adapters.endpoint" not in case
     assert {"pv.cases", "pv.adapters.topic", "pv.intelligence"}.isdisjoint(screen["modules"])
+    # The case side's models and store, and the regulatory models a case carries.
+    assert {"pv.case_models", "pv.adapters.case_store", "pv.regulatory"}.isdisjoint(screen["modules"])
     assert "aws_lambda_powertools.utilities.idempotency" not in screen["modules"]
