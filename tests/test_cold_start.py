@@ -39,6 +39,18 @@ def test_building_every_service_a_function_uses_loads_no_ml_module():
     assert "pv" in loaded["loaded"]
 
 
+# Loaded by ScreenFunction on first use, never at import (checked above).
+LAZY_SCREEN_MODULES = (
+    "pv.channels.email",
+    "pv.channels.attachments",
+    "pv.channels.call",
+    "pv.channels.social",
+    "pv.reconciliation",
+    "email.policy",
+    "pydantic.type_adapter",
+)
+
+
 def _pv_modules(statement: str) -> set[str]:
     return {m for m in probe(statement)["modules"] if m == "pv" or m.startswith("pv.")}
 
@@ -56,4 +68,21 @@ def test_each_handler_loads_only_the_modules_of_its_own_function():
     assert {"pv.cases", "pv.adapters.topic", "pv.intelligence"}.isdisjoint(screen["modules"])
     # The case side's models and store, and the regulatory models a case carries.
     assert {"pv.case_models", "pv.adapters.case_store", "pv.regulatory"}.isdisjoint(screen["modules"])
+    # Each channel's parser loads with the first document of its channel, not with the handler;
+    # the full flagged list's adapter and the reconciliation with the first that needs them.
+    assert not {m for m in screen["modules"] if m.startswith(tuple(LAZY_SCREEN_MODULES))}
     assert "aws_lambda_powertools.utilities.idempotency" not in screen["modules"]
+
+
+def test_screening_a_document_of_each_channel_loads_its_parser_on_first_use():
+    """GIVEN a fresh interpreter with ScreenFunction's handler imported WHEN an email, a call
+    transcript and a social post are parsed THEN each parser is loaded then, and works."""
+    loaded = probe(
+        "import pv.handlers.screen; from datetime import UTC, datetime; from pv.channels import "
+        "parse_object, parse_social_message; now = datetime.now(UTC); "
+        "assert parse_object('email/a.eml', b'Subject: hi\\n\\nI felt sick.', now, 10**6)[0].units; "
+        "assert parse_object('call/a.txt', b'Caller: I felt sick.', now, 10**6)[0].units; "
+        'assert parse_social_message(\'{"text": "I felt sick."}\', now).units'
+    )
+
+    assert {"pv.channels.email", "pv.channels.call", "pv.channels.social"} <= set(loaded["modules"])

@@ -11,15 +11,17 @@ import json
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, TypeAdapter
 
 from pv.models import Screening
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
+
 _BATCH_GET_MAX = 100  # keys per DynamoDB BatchGetItem
-_DATETIME = TypeAdapter(datetime)
 
 
 def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
@@ -181,7 +183,15 @@ def existing_keys(table: Any, key: str, ids: list[str]) -> set[str]:
 
 def stored_datetime(value: datetime) -> str:
     """A datetime as the models store it (pydantic's JSON form), so stored values compare as text."""
-    return str(_DATETIME.dump_python(value, mode="json"))
+    return str(_datetime_adapter().dump_python(value, mode="json"))
+
+
+@cache
+def _datetime_adapter() -> TypeAdapter[datetime]:
+    # Built on first use: only the reconciliation's and the alert-pending queries compare times.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(datetime)
 
 
 def to_plain_item(values: dict[str, Any]) -> dict[str, Any]:
