@@ -6,13 +6,26 @@ same way `pv bench` measures `cold_import_ratio` (a benchmark figure, never asse
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from pv_local.bench import FORBIDDEN_MODULES, HANDLER_MODULES, probe
+from pv_local.bench import FORBIDDEN_MODULES, HANDLER_MODULES, LAMBDA_ENVIRONMENT, probe
+from pv_local.template import Template
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 
 BUILD_SERVICES = (
     "import pv.handlers.screen, pv.handlers.case; from pv import runtime; "
     "runtime.screening_pipeline(); runtime.case_service(); runtime.idempotent_case_opener()"
 )
+
+
+def test_the_probes_run_with_the_templates_import_time_settings():
+    """GIVEN template.yaml WHEN the probes' Lambda environment is built THEN it sets the service
+    names and PYDANTIC_DISABLE_PLUGINS as the template sets them on every function."""
+    for function in Template.from_file(TEMPLATE).functions():
+        for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "PYDANTIC_DISABLE_PLUGINS"):
+            assert LAMBDA_ENVIRONMENT[name] == function.environment[name], (function.logical_id, name)
 
 
 @pytest.mark.parametrize("module", HANDLER_MODULES)

@@ -33,6 +33,7 @@ GLOBAL_VARS = {
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
     "LOG_LEVEL",
     "STAGE",
+    "PYDANTIC_DISABLE_PLUGINS",
 }
 FUNCTION_VARS = {
     "ScreenFunction": {

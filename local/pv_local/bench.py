@@ -65,6 +65,7 @@ LAMBDA_ENVIRONMENT = {
     "LAMBDA_TASK_ROOT": str(FUNCTIONS_ROOT),
     "POWERTOOLS_SERVICE_NAME": "pharmacovigilance-intake",
     "POWERTOOLS_METRICS_NAMESPACE": "PharmacovigilanceIntake",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as template.yaml's Globals set it
     "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",
 }
 
