@@ -99,3 +99,12 @@ def test_screening_a_document_of_each_channel_loads_its_parser_on_first_use():
     )
 
     assert {"pv.channels.email", "pv.channels.call", "pv.channels.social"} <= set(loaded["modules"])
+
+
+def test_case_function_builds_the_case_request_validator_at_cold_start():
+    """GIVEN CaseRequest's deferred build (ScreenFunction builds it with its first flagged
+    document) WHEN CaseFunction's handler is imported THEN its validator is already built: every
+    CaseFunction request reads one, so that cost belongs to the import, not the first request."""
+    probe(
+        "import pv.handlers.case; from pv.models import CaseRequest; assert CaseRequest.__pydantic_complete__"
+    )

@@ -93,6 +93,9 @@ def post_document_id(post_id: str, text: str) -> str:
 class Quarantined(BaseModel):
     """A document (or one post of a file) that could not be parsed, with the reason why."""
 
+    # Its validator is built with the first one: only unparseable input makes one.
+    model_config = ConfigDict(defer_build=True)
+
     source_key: str
     document_id: str = Field(description="sha256 of the bytes that could not be parsed")
     channel: Channel | None = None
@@ -177,6 +180,10 @@ class Screening(BaseModel):
 
 class CaseRequest(BaseModel):
     """The CaseQueue message: a flagged document, by reference (the text stays in the bucket)."""
+
+    # Built with ScreenFunction's first flagged document; CaseFunction's handler builds it at
+    # import, since every one of its requests reads one.
+    model_config = ConfigDict(defer_build=True)
 
     document_id: str
     channel: Channel
