@@ -170,7 +170,7 @@ PROFILE_COPIES = 2
 _PERSISTENCE = "aws_lambda_powertools.utilities.idempotency.persistence.base:BasePersistenceLayer"
 DOMAIN_STAGES = {
     "pv.screening:parse_object": "parse",
-    "pv.screening:parse_social_message": "parse",
+    "pv.channels.social:parse_social_message": "parse",  # imported by pv.screening on use
     "pv.screening:document_sentences": "sentence_split",
     "pv.runtime:_rule_check": "rules_screen",
     "pv.intelligence:assess_case": "case_intelligence",
