@@ -97,8 +97,13 @@ validate: $(SAM_VENV)/.installed
 # sam build (no container) needs a python3.12 on PATH for the python3.12 runtime.
 PYTHON312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
 # Only aws-sam-cli: building needs no checkov (that is `make tools`, for the template gates).
+# Then that python3.12 byte-compiles the built functions into hash-checked .pyc files: the zip SAM
+# deploys dates every file 1980-01-01 (aws/aws-lambda-builders#924), so no timestamp .pyc validates
+# in Lambda, and its code is read-only, so without these every cold start compiles from source
+# (-f: the timestamp .pyc files pip wrote for the dependencies are rewritten too).
 build: $(SAM_VENV)/.installed
 	PATH="$(PYTHON312_BIN):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+	PATH="$(PYTHON312_BIN):$$PATH" python3.12 -m compileall -q -f -j 0 --invalidation-mode checked-hash .aws-sam/build
 
 # pv ops preflight refuses a deploy whose endpoint is missing or not InService, or whose
 # parameters break a template Rule (prod needs AlertEmail and OperationsEmail).

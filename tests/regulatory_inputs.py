@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from case_inputs import document
-from pv.models import Case, Channel, SourceDocument
+from pv.case_models import Case
+from pv.models import Channel, SourceDocument
 from pv.regulatory.coding import MeddraCoder
 from pv.regulatory.due_dates import NO_LABELS, ProductLabels, rule_set
 from pv.regulatory.intake import RegulatoryIntake

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from moto import mock_aws
-from pv.adapters.stores import CaseStore
+from pv.adapters.case_store import CaseStore
 from regulatory_inputs import CaseDesk, email
 from template_stack import provision_template
 from template_stack import tables as template_tables

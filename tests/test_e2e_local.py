@@ -63,7 +63,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def run(model_dir: Path) -> Iterator[dict[str, Any]]:
     """Three sample documents (email, call, social feed) through the stack serving the trained model."""
-    from pv.adapters.stores import CaseStore, ScreeningStore
+    from pv.adapters.case_store import CaseStore
+    from pv.adapters.stores import ScreeningStore
 
     keys = ["email/ae_hospitalisation.eml", "call/text_ae.txt", "social/feed_2025-03-08.jsonl"]
     with LocalStack(model_dir=model_dir, retry_delay_s=0) as stack:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pv.case_models import CaseFacts
 from pv.intelligence import adverse_event_sentences, assess_case
-from pv.models import CaseFacts, Channel, SentenceScore, SourceDocument, TextUnit
+from pv.models import Channel, SentenceScore, SourceDocument, TextUnit
 
 
 def _document(

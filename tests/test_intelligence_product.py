@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from pv.case_models import Case
 from pv.cases import alert_for
 from pv.channels import parse_object, parse_social_message
 from pv.intelligence import adverse_event_sentences, assess_case
-from pv.models import Case, SourceDocument
+from pv.models import SourceDocument
 
 LANDED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from case_inputs import document
+from pv.case_models import CaseFacts
 from pv.intelligence import ComprehendMedicalRedactor, EndpointSummarizer, RuleRedactor, assess_case
 from pv.intelligence.redaction import name_variants, publishable
-from pv.models import CaseFacts, Channel, SourceDocument, TextUnit
+from pv.models import Channel, SourceDocument, TextUnit
 
 # Every kind of personal data the redactor handles, and the exact strings that must disappear.
 _PERSONAL = {

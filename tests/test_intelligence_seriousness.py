@@ -8,11 +8,11 @@ from importlib import resources
 
 import pytest
 from case_inputs import document
+from pv.case_models import CaseFacts
 from pv.intelligence import assess_case
 from pv.intelligence.lexicon import lexicon
 from pv.intelligence.seriousness import Sentence, criteria, urgent_treatment
 from pv.intelligence.text import tokenize
-from pv.models import CaseFacts
 
 
 def _assess(text: str) -> CaseFacts:

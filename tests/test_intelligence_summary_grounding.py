@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from case_inputs import document
+from pv.case_models import CaseFacts
 from pv.intelligence import EndpointSummarizer, assess_case
 from pv.intelligence.grounding import check_grounded
 from pv.intelligence.summary import SummarizerError
-from pv.models import CaseFacts
 
 _EXAMPLES = Path(__file__).resolve().parents[1] / "model" / "examples" / "summaries.csv"
 

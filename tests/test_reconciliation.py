@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pv import runtime
-from pv.adapters.stores import CaseStore
+from pv.adapters.case_store import CaseStore
 from pv.handlers import reconcile  # at collection: its logger's stream is the real stdout, not capsys's
 from pv.reconciliation import UNALERTED, UNCASED, UNSCREENED, ObjectVersion, find_gaps
 

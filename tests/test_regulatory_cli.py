@@ -13,8 +13,8 @@ import e2br3
 import pytest
 from meddra_release import write_release
 from moto import mock_aws
+from pv.adapters.case_store import CaseStore
 from pv.adapters.review_store import ReviewStore
-from pv.adapters.stores import CaseStore
 from pv_local.cli import main
 from regulatory_inputs import CaseDesk, email
 from template_stack import REGION, TEST_PARAMETERS, provision_template

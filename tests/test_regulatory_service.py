@@ -16,9 +16,9 @@ import pytest
 from meddra_release import write_release
 from moto import mock_aws
 from pv.adapters.bucket import IntakeBucket
+from pv.adapters.case_store import CaseStore
 from pv.adapters.regulatory import E2bBucket, MatchKeyTable
 from pv.adapters.review_store import ReviewStore, StaleVersion
-from pv.adapters.stores import CaseStore
 from pv.intelligence import assess_case
 from pv.regulatory.e2b import ExportRefused
 from pv.regulatory.meddra import release_from_folder

@@ -59,7 +59,7 @@ class Review:
         return next(c.case_id for c in self.stored() if c.source_key == key)
 
     def stored(self) -> list[Any]:
-        from pv.adapters.stores import CaseStore
+        from pv.adapters.case_store import CaseStore
 
         return CaseStore(self.stack.table(CASES_TABLE)).list()
 

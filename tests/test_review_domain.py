@@ -6,17 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from pv.case_models import Case, CaseFacts, Mention, SeriousnessCriterion
 from pv.intelligence.redaction import RuleRedactor, redacted_with_spans
-from pv.models import (
-    Case,
-    CaseFacts,
-    Channel,
-    Mention,
-    SentenceScore,
-    SeriousnessCriterion,
-    SourceDocument,
-    TextUnit,
-)
+from pv.models import Channel, SentenceScore, SourceDocument, TextUnit
 from pv.review.auth import Unauthenticated, actor_from_claims, groups_of
 from pv.review.lifecycle import InvalidTransition, changes, decide, is_overdue, start_review
 from pv.review.models import Corrections, CriterionCorrection, Role

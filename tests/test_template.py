@@ -33,6 +33,7 @@ GLOBAL_VARS = {
     "POWERTOOLS_TRACER_CAPTURE_ERROR",
     "LOG_LEVEL",
     "STAGE",
+    "PYDANTIC_DISABLE_PLUGINS",
 }
 FUNCTION_VARS = {
     "ScreenFunction": {
@@ -424,7 +425,7 @@ def test_review_function_writes_only_icsr_exports_and_reads_meddra_only_when_nam
             ], role
 
 
-# What each function's code calls on its tables (pv.adapters.stores, pv.adapters.regulatory,
+# What each function's code calls on its tables (pv.adapters.stores, pv.adapters.case_store,
 # pv.adapters.review_store; checked against the boto calls in functions/pv): a grant beyond it
 # is an over-grant (finding 8 of issue 15).
 TABLE_CALLS = {
@@ -1082,7 +1083,7 @@ def test_tables_have_the_keys_and_indexes_the_stores_query(cfn) -> None:
 def test_inbox_indexes_project_an_inbox_line_and_no_text(cfn) -> None:
     """The projections are what the store writes as an inbox line: no flagged text, no source key,
     no facts (finding 9 of issue 15)."""
-    from pv.adapters.stores import LISTED_ATTRIBUTES
+    from pv.adapters.case_store import LISTED_ATTRIBUTES
 
     tables = resources(cfn, "AWS::DynamoDB::Table")
     projections = {

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from pv.adapters.bucket import IntakeBucket
-from pv.adapters.stores import CaseStore
+from pv.adapters.case_store import CaseStore
 from pv.adapters.topic import AlertPublisher
-from pv.models import Case, CaseFacts, CaseRequest, SafetyAlert, SentenceScore, SourceDocument
+from pv.case_models import Case, CaseFacts, SafetyAlert
+from pv.models import CaseRequest, SentenceScore, SourceDocument
 
 if TYPE_CHECKING:
     from pv.regulatory.intake import RegulatoryIntake

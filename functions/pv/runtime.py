@@ -23,8 +23,8 @@ from pv.config import Settings, settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from pv.adapters.case_store import CaseStore
     from pv.adapters.endpoint import EndpointInvoker
-    from pv.adapters.stores import CaseStore
     from pv.cases import CaseService
     from pv.models import SourceDocument
     from pv.reconciliation import Gaps
@@ -193,7 +193,7 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
 
 def case_store(config: Settings, aws: Clients) -> CaseStore:
     """The Cases table and, when the template names it, the case-drug index table."""
-    from pv.adapters.stores import CaseStore
+    from pv.adapters.case_store import CaseStore
 
     drugs = aws.dynamodb.Table(config.case_drugs_table) if config.case_drugs_table else None
     return CaseStore(aws.dynamodb.Table(config.cases_table), drug_index=drugs)
@@ -329,7 +329,8 @@ def reconcile_stack(
     """The gaps of [since, until) in a stack's bucket and tables, through the given clients
     (ReconcileFunction's, or `pv ops reconcile`'s for the local or a deployed stack)."""
     from pv.adapters.bucket import object_versions
-    from pv.adapters.stores import CaseStore, ScreeningStore
+    from pv.adapters.case_store import CaseStore
+    from pv.adapters.stores import ScreeningStore
     from pv.models import Channel
     from pv.reconciliation import find_gaps
 

@@ -21,8 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pv.adapters.bucket import IntakeBucket, ObjectMissing, ObjectTooLarge
 from pv.adapters.endpoint import ClassifierClient, DeadlineReached
 from pv.adapters.stores import ScreeningStore
-from pv.channels import parse_object, parse_social_message
-from pv.channels.social import MAX_POSTS_PER_FILE
+from pv.channels import MAX_POSTS_PER_FILE, parse_object
 from pv.models import (
     CaseRequest,
     Channel,
@@ -220,6 +219,8 @@ class ScreeningPipeline:
             payload = None
         if isinstance(payload, dict) and ("Records" in payload or payload.get("Event") == "s3:TestEvent"):
             return self._parse_notification(payload)
+        from pv.channels.social import parse_social_message  # with the container's first post
+
         return [parse_social_message(message.body, message.sent_at)]
 
     def _parse_notification(self, payload: dict[str, Any]) -> list[ParseResult]:

@@ -45,8 +45,8 @@ def list_cases(
     saved: list[dict[str, Any]], status: str | None, serious: bool | None, drug: str | None
 ) -> list[Any]:
     """The saved cases, stored in a local Cases table and listed with CaseStore's filters."""
-    from pv.adapters.stores import CaseStore
-    from pv.models import Case
+    from pv.adapters.case_store import CaseStore
+    from pv.case_models import Case
 
     from pv_local.stack import CASES_TABLE, LocalStack
 

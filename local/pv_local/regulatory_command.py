@@ -158,9 +158,9 @@ def _deployed_export(args: argparse.Namespace) -> ExportedFile:
     import boto3
     from botocore.exceptions import ClientError
     from pv.adapters.bucket import IntakeBucket
+    from pv.adapters.case_store import CaseStore
     from pv.adapters.regulatory import E2bBucket
     from pv.adapters.review_store import ReviewStore, StaleVersion
-    from pv.adapters.stores import CaseStore
     from pv.regulatory.e2b import ExportRefused
     from pv.regulatory.sender import Sender
     from pv.regulatory.service import CaseNotFound, RegulatoryService

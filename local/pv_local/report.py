@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pv.models import Case
+from pv.case_models import Case
 from rich.console import Console
 from rich.table import Table
 

@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pv.adapters.stores import CaseStore, ScreeningStore
+from pv.adapters.case_store import CaseStore
+from pv.adapters.stores import ScreeningStore
+from pv.case_models import Case
 from pv.channels.base import Reason
 from pv.channels.intake import channel_for
-from pv.models import Case, Screening
+from pv.models import Screening
 
 from pv_local.stack import CASES_TABLE, SCREENINGS_TABLE, LocalStack, ReceivedAlert, s3_keys_in
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pv.adapters.stores import CaseStore
-from pv.models import Case, document_id_for
+from pv.adapters.case_store import CaseStore
+from pv.case_models import Case
+from pv.models import document_id_for
 
 from pv_local.pump import PumpStats
 from pv_local.report import alert_dict

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from pv.adapters.stores import CaseStore
+    from pv.adapters.case_store import CaseStore
 
     from pv_local.demo import STATE
     from pv_local.inbox import serve_inbox, write_stack_file

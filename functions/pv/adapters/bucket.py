@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import TypeAdapter
 
 from pv.models import SentenceScore, SourceDocument
-from pv.reconciliation import ObjectVersion
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from pv.reconciliation import ObjectVersion
 
 PARSED_PREFIX = "parsed/"
 
@@ -26,7 +30,13 @@ def flagged_key(document_id: str) -> str:
     return f"{PARSED_PREFIX}flagged/{document_id}.json"
 
 
-_FLAGGED = TypeAdapter(list[SentenceScore])
+@cache
+def _flagged() -> TypeAdapter[list[SentenceScore]]:
+    """The full flagged list's adapter, built on first use: few documents flag more sentences
+    than their records hold, so a cold screening request seldom needs it."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[SentenceScore])
 
 
 # What S3 answers for a key, a version or a bucket that is not there (with ListBucket granted).
@@ -88,13 +98,13 @@ class IntakeBucket:
         """Keep every flagged sentence of a document (personal data: stays in this bucket)."""
         key = flagged_key(document_id)
         self.s3.put_object(
-            Bucket=self.name, Key=key, Body=_FLAGGED.dump_json(flagged), ContentType="application/json"
+            Bucket=self.name, Key=key, Body=_flagged().dump_json(flagged), ContentType="application/json"
         )
         return key
 
     def get_flagged(self, key: str) -> list[SentenceScore]:
         """A document's full list of flagged sentences (`put_flagged`)."""
-        return _FLAGGED.validate_json(self.s3.get_object(Bucket=self.name, Key=key)["Body"].read())
+        return _flagged().validate_json(self.s3.get_object(Bucket=self.name, Key=key)["Body"].read())
 
     def get_parsed(self, key: str) -> SourceDocument:
         body = self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
@@ -103,6 +113,8 @@ class IntakeBucket:
 
 def object_versions(s3: Any, bucket: str, prefixes: list[str]) -> Iterator[ObjectVersion]:
     """Every version of the objects under `prefixes` (delete markers left out), page by page."""
+    from pv.reconciliation import ObjectVersion  # ReconcileFunction's, not a screening's
+
     for prefix in prefixes:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
             for version in page.get("Versions", []):

@@ -23,18 +23,12 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
-from pv.models import Case
+from pv.case_models import Case
 from pv.review.lifecycle import is_overdue
 from pv.review.models import AuditRecord, CasePage, CaseRow, InboxQuery
 
-from .stores import (
-    CaseStore,
-    TransactionConflict,
-    drug_index_items,
-    from_item,
-    to_item,
-    transact,
-)
+from .case_store import CaseStore, drug_index_items
+from .stores import TransactionConflict, from_item, to_item, transact
 
 STATUS_INDEX = "by-status-due"
 DRUG_INDEX = "by-drug-due"

@@ -1,4 +1,8 @@
-"""DynamoDB tables: one screening record per document, the cases and their drug index."""
+"""DynamoDB tables: one screening record per document, and the item helpers every table uses.
+
+The Cases table and its drug index are `pv.adapters.case_store` (CaseFunction's, off
+ScreenFunction's import path).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ import json
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, TypeAdapter
 
-from pv.models import Case, CaseFacts, Screening
+from pv.models import Screening
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
 
 _BATCH_GET_MAX = 100  # keys per DynamoDB BatchGetItem
-_DATETIME = TypeAdapter(datetime)
 
 
 def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
@@ -62,7 +68,7 @@ class OriginalNotScreened(Exception):
     """A duplicate arrived before the first delivery of its document was recorded."""
 
 
-def _is_conditional_failure(exc: ClientError) -> bool:
+def is_conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
@@ -79,7 +85,7 @@ class ScreeningStore:
                 Item=to_item(screening), ConditionExpression="attribute_not_exists(document_id)"
             )
         except ClientError as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
@@ -107,7 +113,7 @@ class ScreeningStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if not _is_conditional_failure(exc):
+            if not is_conditional_failure(exc):
                 raise
             if not self.existing([document_id]):
                 raise OriginalNotScreened(document_id) from exc
@@ -124,7 +130,7 @@ class ScreeningStore:
 
         return [
             from_item(i)
-            for i in scan_items(self.table, FilterExpression=Attr("screened_at").gte(_stored_datetime(since)))
+            for i in scan_items(self.table, FilterExpression=Attr("screened_at").gte(stored_datetime(since)))
         ]
 
     def get(self, document_id: str) -> Screening | None:
@@ -135,40 +141,6 @@ class ScreeningStore:
         """Every record, newest first (a scan: for the local stack and operators, not hot paths)."""
         records = [Screening.model_validate(from_item(i)) for i in scan_items(self.table)]
         return sorted(records, key=lambda s: s.screened_at, reverse=True)
-
-
-# What the inbox's indexes carry besides their keys (status, due date, case id, drug): the names
-# match the template's index projections. No text, no personal data.
-LISTED_ATTRIBUTES = ("channel", "received_at", "serious", "listed_drugs", "listed_events", "version")
-# The sparse index of cases whose alert is not sent yet (template: CasesTable's by-alert-pending):
-# a case carries ALERT_PENDING until mark_alert_sent removes it, so the index holds only those.
-ALERT_PENDING_INDEX = "by-alert-pending"
-ALERT_PENDING = "alert_pending"
-# A transaction holds at most 100 items: the case, its audit record and one index item per drug.
-MAX_INDEXED_DRUGS = 90
-
-
-def listing_attributes(case: Case, listed: CaseFacts) -> dict[str, Any]:
-    """The inbox's view of a case: its status and due date, and the publishable drug and event
-    names of `listed` (`pv.cases.publishable_facts`)."""
-    return {
-        "status": case.status,
-        "due_date": case.due_date.isoformat(),
-        "channel": case.channel.value,
-        "received_at": case.received_at.isoformat(),
-        "serious": listed.serious,
-        "listed_drugs": list(dict.fromkeys(listed.suspect_drugs)),
-        "listed_events": list(dict.fromkeys(listed.events)),
-        "version": case.version,
-    }
-
-
-def drug_index_items(case_id: str, listing: dict[str, Any]) -> list[dict[str, Any]]:
-    """One item per listed suspect drug: a case is found under any of them (a GSI indexes one value
-    per item, so the drugs of a case are items of their own)."""
-    return [
-        {"case_id": case_id, "drug": drug, **listing} for drug in listing["listed_drugs"][:MAX_INDEXED_DRUGS]
-    ]
 
 
 class TransactionConflict(Exception):
@@ -209,111 +181,22 @@ def existing_keys(table: Any, key: str, ids: list[str]) -> set[str]:
     return {item[key] for item in items}
 
 
-def _stored_datetime(value: datetime) -> str:
+def stored_datetime(value: datetime) -> str:
     """A datetime as the models store it (pydantic's JSON form), so stored values compare as text."""
-    return str(_DATETIME.dump_python(value, mode="json"))
+    return str(_datetime_adapter().dump_python(value, mode="json"))
+
+
+@cache
+def _datetime_adapter() -> TypeAdapter[datetime]:
+    # Built on first use: only the reconciliation's and the alert-pending queries compare times.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(datetime)
 
 
 def to_plain_item(values: dict[str, Any]) -> dict[str, Any]:
     """Floats as Decimals (what DynamoDB takes), everything else as it is."""
     return json.loads(json.dumps(values, default=_plain), parse_float=Decimal)
-
-
-class CaseStore:
-    """The Cases table (its GSI `by-status-due` lists cases by status and due date) and, when
-    given, the case-drug index table (a case found under any of its suspect drugs)."""
-
-    def __init__(self, table: Any, drug_index: Any | None = None) -> None:
-        self.table = table
-        self.drug_index = drug_index
-
-    def create(self, case: Case, listed: CaseFacts | None = None) -> bool:
-        """Store a new case and its drug index items in one transaction; False when a case with
-        this id already exists. `listed`: the publishable facts the inbox shows (the case's own
-        when not given)."""
-        listing = listing_attributes(case, listed or case.facts)
-        item = to_item(case, **listing)
-        if case.alert_state != "sent":
-            item[ALERT_PENDING] = "pending"
-        condition = "attribute_not_exists(case_id)"
-        if self.drug_index is None:
-            try:
-                self.table.put_item(Item=item, ConditionExpression=condition)
-            except ClientError as exc:
-                if _is_conditional_failure(exc):
-                    return False
-                raise
-            return True
-        actions: list[dict[str, Any]] = [
-            {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": condition}}
-        ]
-        actions += [
-            {"Put": {"TableName": self.drug_index.name, "Item": index_item}}
-            for index_item in drug_index_items(case.case_id, listing)
-        ]
-        try:
-            transact(self.table.meta.client, actions)
-        except TransactionConflict:
-            return False
-        return True
-
-    def existing(self, case_ids: list[str]) -> set[str]:
-        """Which of these cases are stored (BatchGetItem, 100 ids a request)."""
-        return existing_keys(self.table, "case_id", case_ids)
-
-    def get(self, case_id: str) -> Case | None:
-        item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
-        return Case.model_validate(from_item(item)) if item else None
-
-    def get_many(self, case_ids: list[str]) -> list[Case]:
-        """The stored cases among these ids, in the order given (one BatchGetItem per 100 ids)."""
-        items = {i["case_id"]: i for i in batch_get(self.table, "case_id", case_ids, ConsistentRead=True)}
-        return [Case.model_validate(from_item(items[i])) for i in dict.fromkeys(case_ids) if i in items]
-
-    def mark_alert_sent(self, case_id: str) -> None:
-        """Record the alert as published; the case leaves the alert-pending index."""
-        self.table.update_item(
-            Key={"case_id": case_id},
-            UpdateExpression=f"SET alert_state = :sent REMOVE {ALERT_PENDING}",
-            ExpressionAttributeValues={":sent": "sent"},
-        )
-
-    def pending_alerts(self, created_before: datetime | None = None) -> list[str]:
-        """Ids of the cases whose alert is not sent, oldest first (the sparse index, not a scan);
-        `created_before`: leaves out cases still being opened."""
-        condition = "#pending = :pending"
-        values: dict[str, Any] = {":pending": "pending"}
-        if created_before is not None:
-            condition += " AND created_at < :before"
-            values[":before"] = _stored_datetime(created_before)
-        kwargs: dict[str, Any] = {
-            "IndexName": ALERT_PENDING_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#pending": ALERT_PENDING},
-            "ExpressionAttributeValues": values,
-        }
-        ids: list[str] = []
-        while True:
-            page = self.table.query(**kwargs)
-            ids += [item["case_id"] for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return ids
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def list(
-        self, *, status: str | None = None, serious: bool | None = None, drug: str | None = None
-    ) -> list[Case]:
-        """Every case, newest first, filtered by status, seriousness and suspect drug (a scan: for
-        the local stack and operators; the review API pages through the indexes instead)."""
-        cases = [Case.model_validate(from_item(i)) for i in scan_items(self.table)]
-        cases = [
-            c
-            for c in cases
-            if (status is None or c.status == status)
-            and (serious is None or c.facts.serious == serious)
-            and (drug is None or drug.lower() in c.facts.suspect_drugs)
-        ]
-        return sorted(cases, key=lambda c: c.created_at, reverse=True)
 
 
 def scan_items(table: Any, **scan: Any) -> list[dict[str, Any]]:

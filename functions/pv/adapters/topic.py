@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pv.models import SafetyAlert
+from pv.case_models import SafetyAlert
 
 
 @dataclass

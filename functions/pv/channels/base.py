@@ -6,6 +6,9 @@ import codecs
 import json
 from typing import Any, Final
 
+# Posts one JSON Lines file may hold for screening (about 2,000 sentences: one invocation's work).
+MAX_POSTS_PER_FILE: Final = 1000
+
 
 class Reason:
     """Why a document was quarantined: short fixed strings, never document text."""

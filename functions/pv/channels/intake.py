@@ -1,13 +1,15 @@
-"""One entry point for an S3 object: pick the channel by key prefix, guard, parse, quarantine."""
+"""One entry point for an S3 object: pick the channel by key prefix, guard, parse, quarantine.
+
+Each channel's parser is imported with the first object of its channel, not with this module: a
+cold ScreenFunction loads the email parser (and the stdlib's email policy machinery) only when an
+email arrives, the social one (its pydantic post model) only for a social file or post.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pv.channels.base import ParseError, Reason, decode_text, looks_binary
-from pv.channels.call import parse_text_transcript, parse_transcribe_json
-from pv.channels.email import parse_email
-from pv.channels.social import MAX_POSTS_PER_FILE, parse_jsonl
+from pv.channels.base import MAX_POSTS_PER_FILE, ParseError, Reason, decode_text, looks_binary
 from pv.models import Channel, Quarantined, SourceDocument, TextUnit, document_id_for
 
 ParsedObject = SourceDocument | Quarantined
@@ -57,6 +59,8 @@ def parse_object(
         return quarantined(Reason.BINARY)
     try:
         if channel is Channel.SOCIAL:
+            from pv.channels.social import parse_jsonl
+
             return list(parse_jsonl(key, body, received_at, max_posts))
         units, metadata, received_at = _parse_whole(channel, key, body, received_at)
     except ParseError as error:
@@ -80,7 +84,11 @@ def _parse_whole(
 ) -> tuple[list[TextUnit], dict[str, str], datetime]:
     """Units, metadata and received time of an email or a call transcript."""
     if channel is Channel.EMAIL:
+        from pv.channels.email import parse_email
+
         return parse_email(body, received_at)
+    from pv.channels.call import parse_text_transcript, parse_transcribe_json
+
     if key.lower().endswith(".json"):
         text, _ = decode_text(body)
         units, metadata = parse_transcribe_json(text)

@@ -30,12 +30,10 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pv.channels.base import ParseError, Reason, bom_encoding, decode_text, load_json
+from pv.channels.base import MAX_POSTS_PER_FILE, ParseError, Reason, bom_encoding, decode_text, load_json
 from pv.models import Channel, Quarantined, SourceDocument, TextUnit, document_id_for, post_document_id
 
 QUEUE_FILE = "queue"  # the "file" part of the source key of posts pushed to SocialQueue
-# Posts one JSON Lines file may hold for screening (about 2,000 sentences: one invocation's work).
-MAX_POSTS_PER_FILE = 1000
 
 
 class SocialPost(BaseModel):

@@ -15,6 +15,7 @@ from pv.models import CaseRequest
 from pv.observability import logger, metrics, record_failures, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+CaseRequest.model_rebuild()  # its validator now, at cold start: every record is one (pv.models)
 
 
 # A case is not started with less time left than the slowest case takes to assess and store: the

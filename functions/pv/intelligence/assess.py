@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Iterable
 from typing import Literal
 
-from pv.models import CaseFacts, Criterion, Mention, SentenceScore, SeriousnessCriterion, SourceDocument
+from pv.case_models import CaseFacts, Criterion, Mention, SeriousnessCriterion
+from pv.models import SentenceScore, SourceDocument
 from pv.sentences import document_sentences
 
 from .extraction import Extractor, LexiconExtractor

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pv.models import CaseFacts, Channel, Mention, SourceDocument, TextUnit
+from pv.case_models import CaseFacts, Mention
+from pv.models import Channel, SourceDocument, TextUnit
 from pv.sentences import split_sentences
 
 from .assess import assess_case

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from pv.models import Mention, SourceDocument
+from pv.case_models import Mention
+from pv.models import SourceDocument
 from pv.sentences import document_sentences, split_sentences
 
 from .context import ContextRules, context_rules, rescue_treatments

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
 from typing import Any, Protocol
 
-from pv.models import CaseFacts, SourceDocument
+from pv.case_models import CaseFacts
+from pv.models import SourceDocument
 
 from .lexicon import lexicon
 from .text import tokenize, word_set, words

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import get_args
 
-from pv.models import Criterion, SeriousnessCriterion
+from pv.case_models import Criterion, SeriousnessCriterion
 
 from .context import ContextRules, context_rules
 from .lexicon import lexicon

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pv.models import CaseFacts, Channel, SourceDocument
+from pv.case_models import CaseFacts
+from pv.models import Channel, SourceDocument
 
 from .lexicon import lexicon
 from .patients import reporter_qualification

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pv.models import ValidCaseElement
+from pv.case_models import ValidCaseElement
 
 from .patients import patient_identifiable, reporter_identifiable
 

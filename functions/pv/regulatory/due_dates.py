@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pv.case_models import Case
 from pv.cases import due_date
-from pv.models import Case
 from pv.regulatory.coding import fold
 from pv.regulatory.models import DueRuleApplied, EventCoding
 

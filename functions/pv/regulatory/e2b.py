@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from pv.models import Case, Mention
+from pv.case_models import Case, Mention
 from pv.regulatory.models import EventCoding, RegulatoryRecord
 from pv.regulatory.sender import Sender, safety_report_id
 

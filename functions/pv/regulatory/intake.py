@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pv.case_models import Case, CaseFacts
 from pv.intelligence.patients import Profession, read_persons
-from pv.models import Case, CaseFacts, SourceDocument
+from pv.models import SourceDocument
 from pv.regulatory.coding import NO_DICTIONARY_NOTE, MeddraCoder, uncoded_without_dictionary
 from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels, redated
 from pv.regulatory.linking import DEFAULT_WINDOW, Candidate, CaseKeys, MatchKeyer, case_keys, links_for

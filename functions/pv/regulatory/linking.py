@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from email.utils import getaddresses
 from typing import Any
 
-from pv.models import Case, CaseFacts, Channel, SourceDocument
+from pv.case_models import Case, CaseFacts
+from pv.models import Channel, SourceDocument
 from pv.regulatory.coding import fold
 from pv.regulatory.models import CaseLink, EventCoding, LinkKind, LinkReason
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pv.adapters.review_store import StaleVersion
-from pv.models import Case
+from pv.case_models import Case
 from pv.regulatory.coding import search_terms
 from pv.regulatory.e2b import ExportRefused, default_record, export_icsr
 from pv.regulatory.meddra import MeddraRelease

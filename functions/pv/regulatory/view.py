@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from pv.models import Case
+from pv.case_models import Case
 from pv.regulatory.e2b import refusal_reasons
 from pv.regulatory.models import PatientDetails, RegulatoryView
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pv.case_models import Case, CaseFacts, CaseStatus, SeriousnessCriterion, ValidCaseElement
 from pv.cases import due_date
-from pv.models import Case, CaseFacts, CaseStatus, SeriousnessCriterion, ValidCaseElement
 
 from .models import Corrections, Decision, FieldChange
 

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pv.models import CaseStatus, Channel, Criterion, ValidCaseElement
+from pv.case_models import CaseStatus, Criterion, ValidCaseElement
+from pv.models import Channel
 from pv.regulatory.models import RegulatoryView
 
 Decision = Literal["confirmed", "not_ae", "needs_follow_up", "closed"]

@@ -19,10 +19,11 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pv.adapters.bucket import IntakeBucket, parsed_key
+from pv.adapters.case_store import listing_attributes
 from pv.adapters.review_store import CaseWrite, ReviewStore, StaleVersion
-from pv.adapters.stores import listing_attributes
+from pv.case_models import Case
 from pv.intelligence.redaction import RuleRedactor, name_variants
-from pv.models import Case, SourceDocument
+from pv.models import SourceDocument
 from pv.regulatory.due_dates import redated
 
 from . import lifecycle

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pv.case_models import Case, Mention
 from pv.intelligence.redaction import RuleRedactor, name_variants, redacted_with_spans
-from pv.models import Case, Mention, SourceDocument
+from pv.models import SourceDocument
 from pv.regulatory.view import regulatory_view
 
 from .lifecycle import DECISIONS_FROM, REVIEWABLE, is_overdue
