@@ -66,3 +66,22 @@ def test_a_patient_reporting_their_own_reaction_is_still_the_reporter() -> None:
         "reporter",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "sentences", "drug_sentences"),
+    [
+        ("pt", ["Tomei sertralina por um mês e fiquei com muita náusea."], {0}),
+        ("pt", ["Uso Ozempic há 2 meses.", "Tenho náusea todos os dias."], {0}),
+        ("pt", ["Losartana para pressão.", "Comecei há um mês e tenho tosse seca."], {0}),
+        ("es", ["Llevo 3 semanas con el Ozempic y no paro de vomitar."], {0}),
+        ("es", ["Rivotril para la ansiedad.", "Cuando intenté bajarlo no dormí en 4 noches."], {0}),
+    ],
+)
+def test_a_first_person_verb_without_a_pronoun_makes_the_patient_the_reporter(
+    language: str, sentences: list[str], drug_sentences: set[int]
+) -> None:
+    """GIVEN a Portuguese or Spanish report whose verb alone says the writer took the drug ("tomei",
+    "uso", "llevo"), in the drug's sentence or another WHEN read THEN the patient is the reporter."""
+    assert read(language, sentences, drug_sentences) == ("reporter", None)
+

@@ -357,16 +357,22 @@ def _speaks_of_another(folded: str, sentence: list[str], words: PersonWords) -> 
 
 def _relative_named(sentences: list[list[str]], drug_sentences: set[int], words: PersonWords) -> str | None:
     """In another language: the reporter when a sentence naming a drug speaks in the first person
-    ("yo tomo"), else the relative a possessive names in one ("mi madre toma", "unser Sohn nimmt"),
-    else the reporter when any sentence speaks in the first person."""
+    ("yo tomo") or says the reporter takes it without a pronoun ("tomei", "uso"), else the relative
+    a possessive names in one ("mi madre toma", "unser Sohn nimmt"), else the reporter when any
+    sentence speaks in the first person or so says."""
     with_drug = [sentences[i] for i in sorted(drug_sentences)]
-    if any(w in words.first_person for ws in with_drug for w in ws):
+    if any(_in_first_person(ws, words) for ws in with_drug):
         return "reporter"
     for ws in with_drug:
         for before, word in itertools.pairwise(ws):
             if before in words.possessives and word in words.relatives:
                 return words.relatives[word]
-    return "reporter" if any(w in words.first_person for ws in sentences for w in ws) else None
+    return "reporter" if any(_in_first_person(ws, words) for ws in sentences) else None
+
+
+def _in_first_person(sentence: list[str], words: PersonWords) -> bool:
+    """The sentence has the reporter's own word ("yo", "ich") or says they take the drug ("tomei")."""
+    return any(w in words.first_person for w in sentence) or has_phrase(sentence, words.self_taking)
 
 
 Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]
