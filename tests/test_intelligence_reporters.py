@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from pv.intelligence.context import cues
-from pv.intelligence.patients import PersonWords, find_patient, reporter_qualification
+from pv.intelligence.patients import PersonWords, find_patient, reporter_profession, reporter_qualification
 from pv.intelligence.text import fold
 
 
@@ -85,3 +85,37 @@ def test_a_first_person_verb_without_a_pronoun_makes_the_patient_the_reporter(
     "uso", "llevo"), in the drug's sentence or another WHEN read THEN the patient is the reporter."""
     assert read(language, sentences, drug_sentences) == ("reporter", None)
 
+
+@pytest.mark.parametrize(
+    ("sentences", "kind"),
+    [
+        (["Hospitalist here.", "Admitted an 80yo on lisinopril with a potassium of 7.1."], "physician"),
+        (["ER doc.", "30s female, hives and wheeze within minutes of IM ceftriaxone."], "physician"),
+        (["Clinical pharmacist, St. Mary's.", "A man on simvastatin was put on diltiazem."], "pharmacist"),
+        (["I am a breast care nurse.", "A patient on exemestane has painful stiff hands."], "other"),
+        (["Enfermera aquí.", "Una paciente con amoxicilina tiene ronchas."], "other"),
+    ],
+)
+def test_a_professional_who_introduces_themselves_without_i_am_a_is_read(
+    sentences: list[str], kind: str
+) -> None:
+    """GIVEN a reporter who names their profession as a heading ("Hospitalist here.", "ER doc."),
+    before a comma, or with more than one word before it WHEN read THEN that is their profession."""
+    language = "es" if sentences[0].startswith("Enfermera") else "en"
+    words = PersonWords.of(cues(language), language)
+    assert reporter_profession([fold(s) for s in sentences], words) == kind
+
+
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        ["Dear doctor, I started amlodipine and my ankles swelled."],
+        ["The pharmacist, who was lovely, said the rash was from the amoxicillin I took."],
+        ["Doctor said stop the ramipril because of my cough."],
+        ["GP here was useless.", "My doctor put me on ramipril and I cough all night."],
+    ],
+)
+def test_a_patient_who_names_a_professional_is_not_one(sentences: list[str]) -> None:
+    """GIVEN a patient who greets, quotes or complains about a professional WHEN read THEN the
+    reporter names no profession of their own."""
+    assert reporter_profession([fold(s) for s in sentences]) is None

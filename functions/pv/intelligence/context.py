@@ -81,6 +81,8 @@ class Cues:
     relatives: dict[str, str]
     self_description_phrases: Phrases
     self_description_articles: frozenset[str]
+    introduction_ends: frozenset[str]
+    greetings: frozenset[str]
     as_phrases: Phrases
     as_article_phrases: Phrases
     physician_phrases: Phrases

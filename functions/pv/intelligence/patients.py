@@ -171,6 +171,8 @@ class PersonWords:
     first_person: frozenset[str]
     self_descriptions: Phrases = ()
     articles: frozenset[str] = frozenset()
+    introduction_ends: frozenset[str] = frozenset()
+    greetings: frozenset[str] = frozenset()
     as_words: Phrases = ()
     as_article_words: Phrases = ()
     physicians: Phrases = ()
@@ -203,6 +205,8 @@ class PersonWords:
             first_person=cues.first_person,
             self_descriptions=cues.self_description_phrases,
             articles=cues.self_description_articles,
+            introduction_ends=cues.introduction_ends,
+            greetings=cues.greetings,
             as_words=cues.as_phrases,
             as_article_words=cues.as_article_phrases,
             physicians=cues.physician_phrases,
@@ -237,31 +241,58 @@ def english_words() -> PersonWords:
 
 def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases) -> bool:
     """The reporter says they are one of `what`: "I'm a nurse", "soy enfermera", "je suis la
-    pharmacienne", "als Hausärztin", "as a district nurse" (a self-description, then maybe an
-    article and one more word; "as" right before it; or "as a", maybe one more word, and it)."""
+    pharmacienne", "als Hausärztin", "as a district nurse", "I am a breast care nurse" (a
+    self-description, then maybe an article and up to two more words; "as" right before it; or
+    "as a", maybe one more word, and it), or introduces themselves as one (`_introduces_as`)."""
     for ws in sentences:
+        if _introduces_as(ws, words, what):
+            return True
         for i in range(len(ws)):
             for phrase in words.self_descriptions:
                 if tuple(ws[i : i + len(phrase)]) != phrase:
                     continue
                 after = ws[i + len(phrase) :]
                 if starts_with(after, what) or (
-                    after[:1] and after[0] in words.articles and _one_word_then(after[1:], what)
+                    after[:1] and after[0] in words.articles and _few_words_then(after[1:], what, 2)
                 ):
                     return True
             if any(
                 tuple(ws[i : i + len(p)]) == p and starts_with(ws[i + len(p) :], what) for p in words.as_words
             ) or any(
-                tuple(ws[i : i + len(p)]) == p and _one_word_then(ws[i + len(p) :], what)
+                tuple(ws[i : i + len(p)]) == p and _few_words_then(ws[i + len(p) :], what, 1)
                 for p in words.as_article_words
             ):
                 return True
     return False
 
 
-def _one_word_then(words: list[str], what: Phrases) -> bool:
-    """`words` open with one of `what`, maybe after one more word ("district nurse")."""
-    return starts_with(words, what) or starts_with(words[1:], what)
+def _few_words_then(words: list[str], what: Phrases, most: int) -> bool:
+    """`words` open with one of `what`, maybe after up to `most` more words ("district nurse",
+    "breast care nurse")."""
+    return any(starts_with(words[n:], what) for n in range(most + 1))
+
+
+# What may follow a profession that introduces the reporter ("ER doc.", "Clinical pharmacist, St. Joseph's").
+_INTRODUCTION_BREAKS = frozenset({",", ".", "!", ":", "-"})
+
+
+def _introduces_as(sentence: list[str], words: PersonWords, what: Phrases) -> bool:
+    """A sentence that introduces the reporter as one of `what` without a verb: it opens with one,
+    maybe after a word that is no article, possessive or greeting, and ends there or at a comma,
+    maybe after an introduction's end ("Hospitalist here.", "ER doc.", "Clinical pharmacist, St.
+    Joseph's."; not "The pharmacist, who was lovely, ...", "Dear doctor,", "Doctor said stop it"
+    nor "GP here was useless")."""
+    for n in range(2):
+        if any(w in words.articles or w in words.possessives or w in words.greetings for w in sentence[:n]):
+            return False
+        for phrase in what:
+            if tuple(sentence[n : n + len(phrase)]) == phrase:
+                rest = sentence[n + len(phrase) :]
+                if rest[:1] and rest[0] in words.introduction_ends:
+                    rest = rest[1:]
+                if not rest or rest[0] in _INTRODUCTION_BREAKS:
+                    return True
+    return False
 
 
 def _professional_kind(sentences: list[list[str]], words: PersonWords) -> Profession | None:
