@@ -119,3 +119,9 @@ def test_a_patient_who_names_a_professional_is_not_one(sentences: list[str]) -> 
     """GIVEN a patient who greets, quotes or complains about a professional WHEN read THEN the
     reporter names no profession of their own."""
     assert reporter_profession([fold(s) for s in sentences]) is None
+
+
+def test_a_relative_who_took_the_drug_is_not_read_as_the_reporter_by_a_folded_verb() -> None:
+    """GIVEN "mi madre tomó", whose folded verb is also "tomo" (I take) WHEN read THEN the patient
+    is the mother."""
+    assert read("es", ["Mi madre tomó ibuprofeno y le salieron ronchas."], {0}) == ("mother", "relative")

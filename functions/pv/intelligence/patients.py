@@ -388,11 +388,12 @@ def _speaks_of_another(folded: str, sentence: list[str], words: PersonWords) -> 
 
 def _relative_named(sentences: list[list[str]], drug_sentences: set[int], words: PersonWords) -> str | None:
     """In another language: the reporter when a sentence naming a drug speaks in the first person
-    ("yo tomo") or says the reporter takes it without a pronoun ("tomei", "uso"), else the relative
-    a possessive names in one ("mi madre toma", "unser Sohn nimmt"), else the reporter when any
-    sentence speaks in the first person or so says."""
+    ("yo tomo"), else the relative a possessive names in one ("mi madre toma", "unser Sohn nimmt"),
+    else the reporter when any sentence speaks in the first person or says they take the drug
+    without a pronoun ("tomei", "uso"; only after the relatives, as folded "tomo" is also "tomó",
+    they took)."""
     with_drug = [sentences[i] for i in sorted(drug_sentences)]
-    if any(_in_first_person(ws, words) for ws in with_drug):
+    if any(w in words.first_person for ws in with_drug for w in ws):
         return "reporter"
     for ws in with_drug:
         for before, word in itertools.pairwise(ws):
