@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 from pv.intelligence.context import cues
-from pv.intelligence.patients import PersonWords, find_patient, reporter_profession, reporter_qualification
+from pv.intelligence.patients import (
+    PersonWords,
+    find_patient,
+    patient_sex,
+    reporter_profession,
+    reporter_qualification,
+)
 from pv.intelligence.text import fold
 
 
@@ -125,3 +131,23 @@ def test_a_relative_who_took_the_drug_is_not_read_as_the_reporter_by_a_folded_ve
     """GIVEN "mi madre tomó", whose folded verb is also "tomo" (I take) WHEN read THEN the patient
     is the mother."""
     assert read("es", ["Mi madre tomó ibuprofeno y le salieron ronchas."], {0}) == ("mother", "relative")
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "relative", "sex"),
+    [
+        ("en", "My granddaughter was given amoxicillin and came out in a rash.", "granddaughter", "female"),
+        ("es", "Mi nieto tomó ibuprofeno y le salieron ronchas.", "grandson", "male"),
+        ("fr", "Mon petit-fils a pris du Doliprane et il a des plaques rouges.", "grandson", "male"),
+        ("de", "Mein Enkel hat Ibuprofen genommen und hat einen Ausschlag.", "grandson", "male"),
+        ("pt", "Minha neta tomou dipirona e ficou com manchas vermelhas.", "granddaughter", "female"),
+    ],
+)
+def test_a_grandchild_taking_the_drug_is_the_patient_in_each_language(
+    language: str, sentence: str, relative: str, sex: str
+) -> None:
+    """GIVEN a grandparent writing of their grandchild's reaction WHEN read THEN the grandchild is
+    the patient, with the sex the relation gives, and the reporter a relative."""
+    words = PersonWords.of(cues(language), language)
+    assert read(language, [sentence], {0}) == (relative, "relative")
+    assert patient_sex(fold(sentence), relative, words) == sex

@@ -27,51 +27,6 @@ Sex = Literal["female", "male"]
 # A health profession as the reporter names it: the kinds ICH E2B(R3) C.2.r.4 tells apart.
 Profession = Literal["physician", "pharmacist", "other"]
 
-RELATIVES = {
-    "mother": "mother",
-    "mum": "mother",
-    "mom": "mother",
-    "mam": "mother",
-    "mummy": "mother",
-    "father": "father",
-    "dad": "father",
-    "husband": "husband",
-    "wife": "wife",
-    "partner": "partner",
-    "son": "son",
-    "daughter": "daughter",
-    "brother": "brother",
-    "sister": "sister",
-    "grandmother": "grandmother",
-    "grandma": "grandmother",
-    "nan": "grandmother",
-    "nana": "grandmother",
-    "granny": "grandmother",
-    "grandfather": "grandfather",
-    "grandad": "grandfather",
-    "granddad": "grandfather",
-    "grandpa": "grandfather",
-    "aunt": "aunt",
-    "auntie": "aunt",
-    "uncle": "uncle",
-    "cousin": "cousin",
-    "baby": "baby",
-    "child": "child",
-    "kid": "child",
-    "boyfriend": "partner",
-    "girlfriend": "partner",
-    "friend": "friend",
-    "fiance": "partner",
-    "niece": "niece",
-    "nephew": "nephew",
-}
-# The sex of the relatives that have one (RELATIVES' values; every language's relatives name these).
-RELATIVE_SEX: dict[str, Sex] = {
-    "mother": "female", "daughter": "female", "wife": "female", "sister": "female", "grandmother": "female",
-    "aunt": "female", "niece": "female", "father": "male", "son": "male", "husband": "male",
-    "brother": "male", "grandfather": "male", "uncle": "male", "nephew": "male",
-}  # fmt: skip
-
 _REPORTER_KEYS = {
     Channel.EMAIL: ("from", "sender", "reply_to"),
     Channel.SOCIAL: ("author", "user", "username", "handle", "author_id"),
@@ -142,16 +97,26 @@ _FIRST_PERSON_TAKING = re.compile(
     r"(?:on|taking|take|took|started|start|using|use|used|injecting|inject|injected)\b|"
     r"\b(?:gave|given|put|started|prescribed|switched)\s+me\b|\bmy\s+(?:\w+\s+)?(?:dose|prescription|tablets|meds)\b"
 )
-_RELATIVE_TAKING = re.compile(
-    rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
-    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
-)
 _PRONOUN_TAKING = re.compile(
     r"\b(?:he|she)\s+(?:is|was|has been|had been)?\s*"
     r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
 )
-_RELATIVE_NAMED = re.compile(rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\b")
+_TAKING_AFTER_RELATIVE = (
+    r"\s+(?:is|was|has been|had been)?\s*"
+    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
+)
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
+
+
+@cache
+def _relative_patterns(relatives: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The reporter's relative taking the drug ("my mum was put on warfarin") and named ("my
+    husband"), for the relatives' words (`PersonWords.relatives`)."""
+    names = "|".join(sorted((re.escape(r) for r in relatives), key=len, reverse=True))
+    return (
+        re.compile(rf"\b(?:my|our)\s+({names}){_TAKING_AFTER_RELATIVE}"),
+        re.compile(rf"\b(?:my|our)\s+({names})\b"),
+    )
 
 
 @dataclass(frozen=True)
@@ -189,6 +154,8 @@ class PersonWords:
     female: Patterns = ()
     male: Patterns = ()
     ages: Patterns = ()
+    female_relatives: frozenset[str] = frozenset()
+    male_relatives: frozenset[str] = frozenset()
 
     @property
     def professionals(self) -> Phrases:
@@ -223,6 +190,8 @@ class PersonWords:
             female=cues.female_patterns,
             male=cues.male_patterns,
             ages=cues.age_patterns,
+            female_relatives=cues.female_relatives,
+            male_relatives=cues.male_relatives,
         )
 
 
@@ -351,22 +320,23 @@ def find_patient(
         has_phrase(ws, words.own_patients) or (carer and has_phrase(ws, words.cared_for)) for ws in sentences
     ):
         return "patient"
-    taking = _RELATIVE_TAKING.search(text)
+    relative_taking, relative_named = _relative_patterns(frozenset(words.relatives))
+    taking = relative_taking.search(text)
     if taking:
-        return RELATIVES[taking.group(1)]
+        return words.relatives[taking.group(1)]
     pronoun = _PRONOUN_TAKING.search(text)
     if pronoun:  # "my husband ... He is taking Eliquis": the last relative named before
-        named = [m.group(1) for m in _RELATIVE_NAMED.finditer(text, 0, pronoun.start())]
+        named = [m.group(1) for m in relative_named.finditer(text, 0, pronoun.start())]
         if named:
-            return RELATIVES[named[-1]]
+            return words.relatives[named[-1]]
     first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
     # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
     # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
     if not first_person:
         for i in sorted(drug_sentences):
             for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
-                if match.group(1) in RELATIVES:
-                    return RELATIVES[match.group(1)]
+                if match.group(1) in words.relatives:
+                    return words.relatives[match.group(1)]
     if carer and any(
         _speaks_of_another(folded_sentences[i], sentences[i], words) for i in sorted(drug_sentences)
     ):
@@ -518,7 +488,9 @@ def patient_sex(folded_text: str, patient: str | None, words: PersonWords | None
     A word right after a possessive that also names a relative is that relative ("ma femme").
     """
     words = words or english_words()
-    sex = RELATIVE_SEX.get(patient or "")
+    sex: Sex | None = (
+        "female" if patient in words.female_relatives else "male" if patient in words.male_relatives else None
+    )
     if sex is None and patient in (None, "reporter", "patient"):
         female, male = (
             _names_sex(folded_text, words.female, words),
