@@ -151,3 +151,64 @@ def test_a_grandchild_taking_the_drug_is_the_patient_in_each_language(
     words = PersonWords.of(cues(language), language)
     assert read(language, [sentence], {0}) == (relative, "relative")
     assert patient_sex(fold(sentence), relative, words) == sex
+
+
+def english(sentences: list[str], drug_sentences: set[int]) -> str | None:
+    return find_patient([fold(s) for s in sentences], drug_sentences)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "drug_sentences", "relative"),
+    [
+        (
+            ["I'm calling about my brother.", "He's been on clozapine for years and now he's drooling."],
+            {1},
+            "brother",
+        ),
+        (["It's about my mum.", "She's on amlodipine and her ankles are huge."], {1}, "mother"),
+        (["My 6yo came out in hives on day 3 of cefalexin."], {0}, "child"),
+        (["My 18-month-old has diarrhoea since starting amoxicillin."], {0}, "child"),
+        (["My 3 year old son was sick after the ibuprofen."], {0}, "son"),
+        (["Daughter woke up covered in a rash after her second dose of Augmentin."], {0}, "daughter"),
+        (["My grandson (4) swallowed some of my metformin."], {0}, "grandson"),
+    ],
+)
+def test_a_relative_named_by_a_pronoun_an_age_or_without_my_is_the_patient(
+    sentences: list[str], drug_sentences: set[int], relative: str
+) -> None:
+    """GIVEN a relative who takes the drug as "she's on", a child named by age ("my 6yo"), or a
+    relative opening a sentence without "my" WHEN read THEN that relative is the patient."""
+    assert english(sentences, drug_sentences) == relative
+
+
+@pytest.mark.parametrize(
+    ("sentences", "drug_sentences", "relative"),
+    [
+        (["I gave my 2-year-old Calpol and an hour later he had blotches."], {0}, "child"),
+        (["My husband and I both gave our son a dose of Nurofen, so he had two."], {0}, "son"),
+        (["Daughter was covered in hives.", "I gave her Piriton and it settled."], {1}, "daughter"),
+    ],
+)
+def test_the_one_the_reporter_gives_a_drug_to_is_the_patient(
+    sentences: list[str], drug_sentences: set[int], relative: str
+) -> None:
+    """GIVEN a parent who says "I gave my X" or "gave her" a drug WHEN read THEN the one given it
+    is the patient, not the "I" of the sentence."""
+    assert english(sentences, drug_sentences) == relative
+
+
+@pytest.mark.parametrize(
+    ("sentences", "drug_sentences"),
+    [
+        (["My dad went to A&E and they gave him vitamin K.", "I take warfarin."], {0, 1}),
+        (["Mum here.", "I started sertraline and can't sleep."], {1}),
+        (["Husband and I both had the flu jab.", "I got a sore arm."], {0}),
+        (["I've been on lithium for my 10 years of bipolar and my hands shake."], {0}),
+    ],
+)
+def test_a_first_person_report_that_names_a_relative_stays_the_reporters(
+    sentences: list[str], drug_sentences: set[int]
+) -> None:
+    """GIVEN a reporter who takes the drug and names a relative (who treated someone, who they
+    are, who is with them) or a number of years WHEN read THEN the patient is the reporter."""
+    assert english(sentences, drug_sentences) == "reporter"

@@ -80,6 +80,10 @@ class Cues:
     relatives: dict[str, str]
     female_relatives: frozenset[str]
     male_relatives: frozenset[str]
+    child_age_patterns: Patterns
+    being_patterns: Patterns
+    relative_taking_patterns: Patterns
+    giving_others_patterns: Patterns
     self_description_phrases: Phrases
     self_description_articles: frozenset[str]
     introduction_ends: frozenset[str]

@@ -97,26 +97,63 @@ _FIRST_PERSON_TAKING = re.compile(
     r"(?:on|taking|take|took|started|start|using|use|used|injecting|inject|injected)\b|"
     r"\b(?:gave|given|put|started|prescribed|switched)\s+me\b|\bmy\s+(?:\w+\s+)?(?:dose|prescription|tablets|meds)\b"
 )
-_PRONOUN_TAKING = re.compile(
-    r"\b(?:he|she)\s+(?:is|was|has been|had been)?\s*"
-    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
-)
-_TAKING_AFTER_RELATIVE = (
-    r"\s+(?:is|was|has been|had been)?\s*"
-    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
-)
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
 
 
+@dataclass(frozen=True)
+class _RelativePatterns:
+    """The English rules' patterns for the reporter's relatives, from the words of context_cues.tsv
+    (`PersonWords.relative_patterns`). A relative is named by a possessive and a relative's word
+    ("my mum"), an age and one ("my 3 year old son") or an age alone ("my 4yo", "my 2-year-old":
+    a child; group 1 the word, group 2 the age)."""
+
+    named: re.Pattern[str]  # "my husband", "my 4yo"
+    taking: re.Pattern[str]  # "my mum was put on warfarin", "my grandson (3) swallowed"
+    pronoun_taking: re.Pattern[str]  # "he is taking Eliquis", "she's been on lithium"
+    given: re.Pattern[str]  # "I gave my 2-year-old Calpol", "we gave our daughter", "gave him Piriton"
+    opening: re.Pattern[str]  # a sentence that opens with a relative: "son came up in welts"
+
+
+def _alternatives(phrases: Sequence[str]) -> str:
+    """Folded phrases as a regular expression's alternatives, longest first (`_regex`, no groups)."""
+    return "|".join(sorted((_regex(p, number=r"\d{1,3}") for p in phrases), key=len, reverse=True)) or r"(?!)"
+
+
+def _regex(pattern: str, number: str = r"(\d{1,3})") -> str:
+    """A `*_patterns` phrase as a regular expression: its words, "#" a `number` of up to three
+    digits, a space after it also a hyphen or nothing ("4yo", "45-year-old")."""
+    regex = ""
+    for n, piece in enumerate(pattern.split("#")):
+        if n:
+            regex += number
+            if piece.startswith(" "):
+                regex, piece = regex + "[- ]?", piece[1:]
+        regex += r"\s+".join(re.escape(w) for w in piece.split(" "))
+    return regex
+
+
 @cache
-def _relative_patterns(relatives: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The reporter's relative taking the drug ("my mum was put on warfarin") and named ("my
-    husband"), for the relatives' words (`PersonWords.relatives`)."""
-    names = "|".join(sorted((re.escape(r) for r in relatives), key=len, reverse=True))
-    return (
-        re.compile(rf"\b(?:my|our)\s+({names}){_TAKING_AFTER_RELATIVE}"),
-        re.compile(rf"\b(?:my|our)\s+({names})\b"),
+def _relative_patterns(
+    relatives: frozenset[str], child_ages: Patterns, being: Patterns, taking: Patterns, giving: Patterns
+) -> _RelativePatterns:
+    """The patterns for these words (`PersonWords.relative_patterns`; cached, as the words are)."""
+    names, ages = _alternatives(sorted(relatives)), _alternatives(child_ages)
+    named = rf"\b(?:my|our)\s+(?:(?:{ages})\s+)?({names})\b|\b(?:my|our)\s+({ages})(?![\w-])"
+    took = rf"(?:\s+(?:{_alternatives(being)}))?\s+(?:{_alternatives(taking)})\b"
+    return _RelativePatterns(
+        named=re.compile(named),
+        taking=re.compile(rf"(?:{named})(?:\s*\(\d{{1,3}}\))?{took}"),
+        pronoun_taking=re.compile(rf"\b(?:he|she)(?:'s)?{took}"),
+        given=re.compile(
+            rf"(?:^|\b(?:i|we|i've|we've|i'd)\s+(?:\w+\s+)?)(?:{_alternatives(giving)})\s+(?:{named}|(him|her)\b)"
+        ),
+        opening=re.compile(rf"^({names})\s+([\w']+)"),
     )
+
+
+def _relative(match: re.Match[str], relatives: dict[str, str]) -> str:
+    """The relative a `_RelativePatterns.named` match names: a relative's word, else a child."""
+    return relatives[match.group(1)] if match.group(1) else "child"
 
 
 @dataclass(frozen=True)
@@ -156,6 +193,17 @@ class PersonWords:
     ages: Patterns = ()
     female_relatives: frozenset[str] = frozenset()
     male_relatives: frozenset[str] = frozenset()
+    child_ages: Patterns = ()
+    being: Patterns = ()
+    taking: Patterns = ()
+    giving: Patterns = ()
+
+    @property
+    def relative_patterns(self) -> _RelativePatterns:
+        """The English rules' patterns of the reporter's relatives, with these words."""
+        return _relative_patterns(
+            frozenset(self.relatives), self.child_ages, self.being, self.taking, self.giving
+        )
 
     @property
     def professionals(self) -> Phrases:
@@ -192,6 +240,10 @@ class PersonWords:
             ages=cues.age_patterns,
             female_relatives=cues.female_relatives,
             male_relatives=cues.male_relatives,
+            child_ages=cues.child_age_patterns,
+            being=cues.being_patterns,
+            taking=cues.relative_taking_patterns,
+            giving=cues.giving_others_patterns,
         )
 
 
@@ -302,8 +354,11 @@ def find_patient(
     carer's client ("one of our customers", "a patient of mine", "una paciente mía"), or, when the
     reporter says they are a pharmacist, nurse, doctor or carer ("soy enfermera", "ich bin
     Apothekerin"), the "he" or "she" of a sentence naming a drug that the reporter does not take
-    themselves. A relative is the patient when named in a sentence that also names a drug ("my mum
-    was put on warfarin"); otherwise a first-person report is about the reporter. `words`: the
+    themselves. A relative is the patient when they take the drug ("my mum was put on warfarin",
+    "my sister ... She's been on lithium"), when the reporter gives it to them ("I gave my
+    2-year-old Calpol") or when named in a sentence that names a drug without the reporter's "I"
+    ("My 4yo got spots on day 5 of amoxicillin"; in English also without "my": "Son came up in
+    welts"); otherwise a first-person report is about the reporter. `words`: the
     words of the document's language (English when not given); `tokens`: the folded sentences'
     words, when the caller has them.
     """
@@ -320,23 +375,29 @@ def find_patient(
         has_phrase(ws, words.own_patients) or (carer and has_phrase(ws, words.cared_for)) for ws in sentences
     ):
         return "patient"
-    relative_taking, relative_named = _relative_patterns(frozenset(words.relatives))
-    taking = relative_taking.search(text)
+    patterns = words.relative_patterns
+    taking = patterns.taking.search(text)
     if taking:
-        return words.relatives[taking.group(1)]
-    pronoun = _PRONOUN_TAKING.search(text)
+        return _relative(taking, words.relatives)
+    pronoun = patterns.pronoun_taking.search(text)
     if pronoun:  # "my husband ... He is taking Eliquis": the last relative named before
-        named = [m.group(1) for m in relative_named.finditer(text, 0, pronoun.start())]
+        named = list(patterns.named.finditer(text, 0, pronoun.start()))
         if named:
-            return words.relatives[named[-1]]
+            return _relative(named[-1], words.relatives)
+    given = _given_to(folded_sentences, drug_sentences, words)
+    if given is not None:
+        return given
     first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
     # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
     # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
     if not first_person:
         for i in sorted(drug_sentences):
-            for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
-                if match.group(1) in words.relatives:
-                    return words.relatives[match.group(1)]
+            match = patterns.named.search(folded_sentences[i])
+            if match:
+                return _relative(match, words.relatives)
+        opening = _opening_relative(folded_sentences, words)
+        if opening is not None:
+            return opening
     if carer and any(
         _speaks_of_another(folded_sentences[i], sentences[i], words) for i in sorted(drug_sentences)
     ):
@@ -347,6 +408,40 @@ def find_patient(
             return relative
     if _FIRST_PERSON.search(text):
         return "reporter"
+    return None
+
+
+def _given_to(folded_sentences: list[str], drug_sentences: set[int], words: PersonWords) -> str | None:
+    """The relative the reporter gives a drug to, in a sentence naming one ("I gave my 2-year-old
+    Calpol": a child; "my partner and I both gave our daughter a dose"), or "gave him"/"gave her"
+    after naming them ("Son came up in welts. Gave him Piriton."); not "they gave him vitamin K"."""
+    patterns = words.relative_patterns
+    for i in sorted(drug_sentences):
+        match = patterns.given.search(folded_sentences[i])
+        if match is None:
+            continue
+        if match.group(3) is None:
+            return _relative(match, words.relatives)
+        before = " ".join(folded_sentences[:i]) + " " + folded_sentences[i][: match.start()]
+        named = list(patterns.named.finditer(before))
+        if named:
+            return _relative(named[-1], words.relatives)
+        opening = _opening_relative(folded_sentences[:i], words)
+        if opening is not None:
+            return opening
+    return None
+
+
+def _opening_relative(folded_sentences: list[str], words: PersonWords) -> str | None:
+    """In English, a relative that opens a sentence without a possessive, in one without the
+    reporter's "I" or "my" ("Son came up in raised red welts"; not "Mum here.", "Husband and I
+    both ...", "Wife says my statin ...")."""
+    if words.language != "en":
+        return None
+    for folded in folded_sentences:
+        match = words.relative_patterns.opening.search(folded)
+        if match and match.group(2) not in words.introduction_ends and not _FIRST_PERSON.search(folded):
+            return words.relatives[match.group(1)]
     return None
 
 
@@ -524,16 +619,7 @@ def _compiled(patterns: Patterns) -> re.Pattern[str]:
     """`patterns` (context_cues.tsv `*_patterns`) as one regular expression: each phrase as whole
     words (not the end of a hyphenated one: "sage-femme" is no "femme"), "#" a number of up to
     three digits (a group), a space after it also a hyphen or nothing."""
-    alternatives = []
-    for pattern in patterns:
-        regex = ""
-        for n, piece in enumerate(pattern.split("#")):
-            if n:
-                regex += r"(\d{1,3})"
-                if piece.startswith(" "):
-                    regex, piece = regex + "[- ]?", piece[1:]
-            regex += r"\s+".join(re.escape(w) for w in piece.split(" "))
-        alternatives.append(rf"(?<![\w-]){regex}(?!\w)")
+    alternatives = [rf"(?<![\w-]){_regex(pattern)}(?!\w)" for pattern in patterns]
     return re.compile("|".join(alternatives) or r"(?!)")
 
 
