@@ -203,6 +203,7 @@ def test_the_one_the_reporter_gives_a_drug_to_is_the_patient(
         (["My dad went to A&E and they gave him vitamin K.", "I take warfarin."], {0, 1}),
         (["Mum here.", "I started sertraline and can't sleep."], {1}),
         (["Husband and I both had the flu jab.", "I got a sore arm."], {0}),
+        (["My midwife put me on ferrous fumarate.", "Since then my poo is black.", "Baby is fine."], {0}),
         (["I've been on lithium for my 10 years of bipolar and my hands shake."], {0}),
     ],
 )

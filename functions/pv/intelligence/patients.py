@@ -358,7 +358,7 @@ def find_patient(
     "my sister ... She's been on lithium"), when the reporter gives it to them ("I gave my
     2-year-old Calpol") or when named in a sentence that names a drug without the reporter's "I"
     ("My 4yo got spots on day 5 of amoxicillin"; in English also without "my": "Son came up in
-    welts"); otherwise a first-person report is about the reporter. `words`: the
+    welts after the amoxicillin"); otherwise a first-person report is about the reporter. `words`: the
     words of the document's language (English when not given); `tokens`: the folded sentences'
     words, when the caller has them.
     """
@@ -395,7 +395,7 @@ def find_patient(
             match = patterns.named.search(folded_sentences[i])
             if match:
                 return _relative(match, words.relatives)
-        opening = _opening_relative(folded_sentences, words)
+        opening = _opening_relative([folded_sentences[i] for i in sorted(drug_sentences)], words)
         if opening is not None:
             return opening
     if carer and any(
