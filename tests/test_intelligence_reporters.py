@@ -213,3 +213,19 @@ def test_a_first_person_report_that_names_a_relative_stays_the_reporters(
     """GIVEN a reporter who takes the drug and names a relative (who treated someone, who they
     are, who is with them) or a number of years WHEN read THEN the patient is the reporter."""
     assert english(sentences, drug_sentences) == "reporter"
+
+
+@pytest.mark.parametrize(
+    ("language", "sentences", "relative"),
+    [
+        ("en", ["Gave my 3yo the recommended dose and she was bouncing off the walls."], "child"),
+        ("es", ["Le di el jarabe a mi bebé de 8 meses y le salió un sarpullido."], "baby"),
+        ("pt", ["Minha mãe começou há um mês e está com tosse seca."], "mother"),
+    ],
+)
+def test_a_post_that_names_no_drug_is_read_as_about_its_product_in_every_sentence(
+    language: str, sentences: list[str], relative: str
+) -> None:
+    """GIVEN a post whose only drug is the product it was collected for (no sentence names one)
+    WHEN read THEN a relative it names is the patient as if its sentences named the drug."""
+    assert read(language, sentences, set())[0] == relative

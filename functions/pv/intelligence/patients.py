@@ -364,6 +364,8 @@ def find_patient(
     """
     words = words or english_words()
     sentences = _sentence_words(folded_sentences, tokens)
+    # a post whose drug is only the product it was collected for: every sentence is about it
+    drug_sentences = drug_sentences or set(range(len(folded_sentences)))
     text = " ".join(folded_sentences)
     carer = _is_professional(sentences, words) or _is_lay_carer(sentences, words)
     cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
