@@ -229,3 +229,28 @@ def test_a_post_that_names_no_drug_is_read_as_about_its_product_in_every_sentenc
     """GIVEN a post whose only drug is the product it was collected for (no sentence names one)
     WHEN read THEN a relative it names is the patient as if its sentences named the drug."""
     assert read(language, sentences, set())[0] == relative
+
+
+@pytest.mark.parametrize(
+    ("language", "sentences", "relative"),
+    [
+        (
+            "en",
+            [
+                "I'm calling about my dad.",
+                "I think the amlodipine I take is fine, but the GP put him on it too.",
+            ],
+            "father",
+        ),
+        ("es", ["Llamo por mi madre, ella tomó ibuprofeno y yo la llevé a urgencias."], "mother"),
+        ("fr", ["Bonjour, j'appelle pour mon fils de 5 ans, il a pris de l'Advil."], "son"),
+        ("de", ["Ich rufe wegen meiner Tochter an, ich habe ihr Ibuprofen gegeben."], "daughter"),
+        ("pt", ["Estou ligando sobre minha mãe, eu dei dipirona para ela."], "mother"),
+    ],
+)
+def test_the_relative_a_caller_calls_about_is_the_patient_over_their_i(
+    language: str, sentences: list[str], relative: str
+) -> None:
+    """GIVEN a reporter who calls or writes about a relative ("j'appelle pour mon fils") and also
+    says "I" WHEN read THEN the relative is the patient and the reporter a relative."""
+    assert read(language, sentences, {len(sentences) - 1}) == (relative, "relative")

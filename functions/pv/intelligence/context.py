@@ -84,6 +84,7 @@ class Cues:
     being_patterns: Patterns
     relative_taking_patterns: Patterns
     giving_others_patterns: Patterns
+    calling_about_phrases: Phrases
     self_description_phrases: Phrases
     self_description_articles: frozenset[str]
     introduction_ends: frozenset[str]

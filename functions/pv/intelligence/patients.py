@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from pv.models import Channel, SourceDocument
 from pv.sentences import document_sentences
 
-from .text import Patterns, Phrases, fold, has_phrase, starts_with, tokenize
+from .text import Patterns, Phrases, find_phrase, fold, has_phrase, starts_with, tokenize
 
 if TYPE_CHECKING:
     from .context import Cues
@@ -197,6 +197,7 @@ class PersonWords:
     being: Patterns = ()
     taking: Patterns = ()
     giving: Patterns = ()
+    calling_about: Phrases = ()
 
     @property
     def relative_patterns(self) -> _RelativePatterns:
@@ -244,6 +245,7 @@ class PersonWords:
             being=cues.being_patterns,
             taking=cues.relative_taking_patterns,
             giving=cues.giving_others_patterns,
+            calling_about=cues.calling_about_phrases,
         )
 
 
@@ -356,10 +358,11 @@ def find_patient(
     Apothekerin"), the "he" or "she" of a sentence naming a drug that the reporter does not take
     themselves. A relative is the patient when they take the drug ("my mum was put on warfarin",
     "my sister ... She's been on lithium"), when the reporter gives it to them ("I gave my
-    2-year-old Calpol") or when named in a sentence that names a drug without the reporter's "I"
-    ("My 4yo got spots on day 5 of amoxicillin"; in English also without "my": "Son came up in
-    welts after the amoxicillin"); otherwise a first-person report is about the reporter. `words`: the
-    words of the document's language (English when not given); `tokens`: the folded sentences'
+    2-year-old Calpol") or calls about them ("j'appelle pour mon fils"), or when named in a
+    sentence that names a drug without the reporter's "I" ("My 4yo got spots on day 5 of
+    amoxicillin"; in English also without "my": "Son came up in welts after the amoxicillin");
+    otherwise a first-person report is about the reporter. `words`: the words of the document's
+    language (English when not given); `tokens`: the folded sentences'
     words, when the caller has them.
     """
     words = words or english_words()
@@ -386,7 +389,7 @@ def find_patient(
         named = list(patterns.named.finditer(text, 0, pronoun.start()))
         if named:
             return _relative(named[-1], words.relatives)
-    given = _given_to(folded_sentences, drug_sentences, words)
+    given = _given_to(folded_sentences, drug_sentences, words) or _called_about(sentences, words)
     if given is not None:
         return given
     first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
@@ -431,6 +434,19 @@ def _given_to(folded_sentences: list[str], drug_sentences: set[int], words: Pers
         opening = _opening_relative(folded_sentences[:i], words)
         if opening is not None:
             return opening
+    return None
+
+
+def _called_about(sentences: list[list[str]], words: PersonWords) -> str | None:
+    """The relative the reporter calls or writes about: "I'm calling about my dad", "j'appelle pour
+    mon fils de 5 ans", "llamo por mi madre" (the possessive and the relative right after)."""
+    for ws in sentences:
+        for phrase in words.calling_about:
+            at = find_phrase(ws, phrase)
+            if at >= 0:
+                after = ws[at + len(phrase) : at + len(phrase) + 2]
+                if len(after) == 2 and after[0] in words.possessives and after[1] in words.relatives:
+                    return words.relatives[after[1]]
     return None
 
 
