@@ -16,7 +16,6 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from .patients import RELATIVES
 from .text import Patterns, Phrases, Token, fold, has_phrase, starts_with, tokenize
 
 Role = Literal["suspect", "indication", "history", "family", "treatment", "concomitant", "other"]
@@ -79,8 +78,17 @@ class Cues:
     reporter_words: frozenset[str]
     family_history_phrases: Phrases
     relatives: dict[str, str]
+    female_relatives: frozenset[str]
+    male_relatives: frozenset[str]
+    child_age_patterns: Patterns
+    being_patterns: Patterns
+    relative_taking_patterns: Patterns
+    giving_others_patterns: Patterns
+    calling_about_phrases: Phrases
     self_description_phrases: Phrases
     self_description_articles: frozenset[str]
+    introduction_ends: frozenset[str]
+    greetings: frozenset[str]
     as_phrases: Phrases
     as_article_phrases: Phrases
     physician_phrases: Phrases
@@ -137,12 +145,11 @@ class Cues:
 
 
 LANGUAGES = frozenset({"en", "es", "fr", "de", "pt"})
-# Cues with other languages' rows only: English relatives are patients.RELATIVES, English
-# patients and third persons are read by patients.py's regular expressions, and English says "as
-# a nurse" (as_article_phrases), never "as nurse".
+# Cues with other languages' rows only: English patients and third persons are read by
+# patients.py's regular expressions, and English says "as a nurse" (as_article_phrases), never
+# "as nurse".
 _NO_ENGLISH_ROW = frozenset(
     {
-        "relatives",
         "as_phrases",
         "own_patient_phrases",
         "cared_for_phrases",
@@ -189,7 +196,10 @@ def cues(language: str = "en") -> Cues:
         removed = {v[1:] for v in found if v.startswith("-") and len(v) > 1}
         found = [v for v in found if v not in removed and not (v.startswith("-") and len(v) > 1)]
         if f.name == "relatives":
-            values[f.name] = dict(RELATIVES) | dict(v.split("=", 1) for v in found)
+            # "mum=mother" names the mother; "mother" alone names itself
+            values[f.name] = {
+                word: relative or word for word, _, relative in (v.partition("=") for v in found)
+            }
         elif f.name.endswith("_phrases"):
             values[f.name] = tuple(dict.fromkeys(_words_of(v) for v in found))
         elif f.name.endswith("_patterns"):

@@ -17,7 +17,7 @@ from pv.sentences import split_sentences
 
 from .assess import assess_case
 from .lexicon import lexicon
-from .patients import RELATIVES
+from .patients import english_words
 from .summary import SummarizerError, denied_events
 from .text import tokenize, words
 
@@ -144,8 +144,9 @@ def _with_broader(terms: set[str]) -> set[str]:
 def _named_with_relative(summary: str) -> set[str]:
     """Terms of the summary's sentences that name a family member ("his mother", "the son")."""
     names: set[str] = set()
+    relatives = english_words().relatives
     for sentence in split_sentences(summary):
         tokens = tokenize(sentence)
-        if any(t.text in RELATIVES for t in tokens):
+        if any(t.text in relatives for t in tokens):
             names.update(m.term.normalized for m in lexicon().match(tokens))
     return names

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from pv.models import Channel, SourceDocument
 from pv.sentences import document_sentences
 
-from .text import Patterns, Phrases, fold, has_phrase, starts_with, tokenize
+from .text import Patterns, Phrases, find_phrase, fold, has_phrase, starts_with, tokenize
 
 if TYPE_CHECKING:
     from .context import Cues
@@ -26,51 +26,6 @@ if TYPE_CHECKING:
 Sex = Literal["female", "male"]
 # A health profession as the reporter names it: the kinds ICH E2B(R3) C.2.r.4 tells apart.
 Profession = Literal["physician", "pharmacist", "other"]
-
-RELATIVES = {
-    "mother": "mother",
-    "mum": "mother",
-    "mom": "mother",
-    "mam": "mother",
-    "mummy": "mother",
-    "father": "father",
-    "dad": "father",
-    "husband": "husband",
-    "wife": "wife",
-    "partner": "partner",
-    "son": "son",
-    "daughter": "daughter",
-    "brother": "brother",
-    "sister": "sister",
-    "grandmother": "grandmother",
-    "grandma": "grandmother",
-    "nan": "grandmother",
-    "nana": "grandmother",
-    "granny": "grandmother",
-    "grandfather": "grandfather",
-    "grandad": "grandfather",
-    "granddad": "grandfather",
-    "grandpa": "grandfather",
-    "aunt": "aunt",
-    "auntie": "aunt",
-    "uncle": "uncle",
-    "cousin": "cousin",
-    "baby": "baby",
-    "child": "child",
-    "kid": "child",
-    "boyfriend": "partner",
-    "girlfriend": "partner",
-    "friend": "friend",
-    "fiance": "partner",
-    "niece": "niece",
-    "nephew": "nephew",
-}
-# The sex of the relatives that have one (RELATIVES' values; every language's relatives name these).
-RELATIVE_SEX: dict[str, Sex] = {
-    "mother": "female", "daughter": "female", "wife": "female", "sister": "female", "grandmother": "female",
-    "aunt": "female", "niece": "female", "father": "male", "son": "male", "husband": "male",
-    "brother": "male", "grandfather": "male", "uncle": "male", "nephew": "male",
-}  # fmt: skip
 
 _REPORTER_KEYS = {
     Channel.EMAIL: ("from", "sender", "reply_to"),
@@ -142,16 +97,63 @@ _FIRST_PERSON_TAKING = re.compile(
     r"(?:on|taking|take|took|started|start|using|use|used|injecting|inject|injected)\b|"
     r"\b(?:gave|given|put|started|prescribed|switched)\s+me\b|\bmy\s+(?:\w+\s+)?(?:dose|prescription|tablets|meds)\b"
 )
-_RELATIVE_TAKING = re.compile(
-    rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\s+(?:is|was|has been|had been)?\s*"
-    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
-)
-_PRONOUN_TAKING = re.compile(
-    r"\b(?:he|she)\s+(?:is|was|has been|had been)?\s*"
-    r"(?:on|taking|takes|took|started|starts|prescribed|given|put on|using|uses|injects|injected)\b"
-)
-_RELATIVE_NAMED = re.compile(rf"\b(?:my|our)\s+({'|'.join(RELATIVES)})\b")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|i'm|i've|i'd|myself)\b")
+
+
+@dataclass(frozen=True)
+class _RelativePatterns:
+    """The English rules' patterns for the reporter's relatives, from the words of context_cues.tsv
+    (`PersonWords.relative_patterns`). A relative is named by a possessive and a relative's word
+    ("my mum"), an age and one ("my 3 year old son") or an age alone ("my 4yo", "my 2-year-old":
+    a child; group 1 the word, group 2 the age)."""
+
+    named: re.Pattern[str]  # "my husband", "my 4yo"
+    taking: re.Pattern[str]  # "my mum was put on warfarin", "my grandson (3) swallowed"
+    pronoun_taking: re.Pattern[str]  # "he is taking Eliquis", "she's been on lithium"
+    given: re.Pattern[str]  # "I gave my 2-year-old Calpol", "we gave our daughter", "gave him Piriton"
+    opening: re.Pattern[str]  # a sentence that opens with a relative: "son came up in welts"
+
+
+def _alternatives(phrases: Sequence[str]) -> str:
+    """Folded phrases as a regular expression's alternatives, longest first (`_regex`, no groups)."""
+    return "|".join(sorted((_regex(p, number=r"\d{1,3}") for p in phrases), key=len, reverse=True)) or r"(?!)"
+
+
+def _regex(pattern: str, number: str = r"(\d{1,3})") -> str:
+    """A `*_patterns` phrase as a regular expression: its words, "#" a `number` of up to three
+    digits, a space after it also a hyphen or nothing ("4yo", "45-year-old")."""
+    regex = ""
+    for n, piece in enumerate(pattern.split("#")):
+        if n:
+            regex += number
+            if piece.startswith(" "):
+                regex, piece = regex + "[- ]?", piece[1:]
+        regex += r"\s+".join(re.escape(w) for w in piece.split(" "))
+    return regex
+
+
+@cache
+def _relative_patterns(
+    relatives: frozenset[str], child_ages: Patterns, being: Patterns, taking: Patterns, giving: Patterns
+) -> _RelativePatterns:
+    """The patterns for these words (`PersonWords.relative_patterns`; cached, as the words are)."""
+    names, ages = _alternatives(sorted(relatives)), _alternatives(child_ages)
+    named = rf"\b(?:my|our)\s+(?:(?:{ages})\s+)?({names})\b|\b(?:my|our)\s+({ages})(?![\w-])"
+    took = rf"(?:\s+(?:{_alternatives(being)}))?\s+(?:{_alternatives(taking)})\b"
+    return _RelativePatterns(
+        named=re.compile(named),
+        taking=re.compile(rf"(?:{named})(?:\s*\(\d{{1,3}}\))?{took}"),
+        pronoun_taking=re.compile(rf"\b(?:he|she)(?:'s)?{took}"),
+        given=re.compile(
+            rf"(?:^|\b(?:i|we|i've|we've|i'd)\s+(?:\w+\s+)?)(?:{_alternatives(giving)})\s+(?:{named}|(him|her)\b)"
+        ),
+        opening=re.compile(rf"^({names})\s+([\w']+)"),
+    )
+
+
+def _relative(match: re.Match[str], relatives: dict[str, str]) -> str:
+    """The relative a `_RelativePatterns.named` match names: a relative's word, else a child."""
+    return relatives[match.group(1)] if match.group(1) else "child"
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ class PersonWords:
     first_person: frozenset[str]
     self_descriptions: Phrases = ()
     articles: frozenset[str] = frozenset()
+    introduction_ends: frozenset[str] = frozenset()
+    greetings: frozenset[str] = frozenset()
     as_words: Phrases = ()
     as_article_words: Phrases = ()
     physicians: Phrases = ()
@@ -187,6 +191,20 @@ class PersonWords:
     female: Patterns = ()
     male: Patterns = ()
     ages: Patterns = ()
+    female_relatives: frozenset[str] = frozenset()
+    male_relatives: frozenset[str] = frozenset()
+    child_ages: Patterns = ()
+    being: Patterns = ()
+    taking: Patterns = ()
+    giving: Patterns = ()
+    calling_about: Phrases = ()
+
+    @property
+    def relative_patterns(self) -> _RelativePatterns:
+        """The English rules' patterns of the reporter's relatives, with these words."""
+        return _relative_patterns(
+            frozenset(self.relatives), self.child_ages, self.being, self.taking, self.giving
+        )
 
     @property
     def professionals(self) -> Phrases:
@@ -203,6 +221,8 @@ class PersonWords:
             first_person=cues.first_person,
             self_descriptions=cues.self_description_phrases,
             articles=cues.self_description_articles,
+            introduction_ends=cues.introduction_ends,
+            greetings=cues.greetings,
             as_words=cues.as_phrases,
             as_article_words=cues.as_article_phrases,
             physicians=cues.physician_phrases,
@@ -219,6 +239,13 @@ class PersonWords:
             female=cues.female_patterns,
             male=cues.male_patterns,
             ages=cues.age_patterns,
+            female_relatives=cues.female_relatives,
+            male_relatives=cues.male_relatives,
+            child_ages=cues.child_age_patterns,
+            being=cues.being_patterns,
+            taking=cues.relative_taking_patterns,
+            giving=cues.giving_others_patterns,
+            calling_about=cues.calling_about_phrases,
         )
 
 
@@ -237,31 +264,58 @@ def english_words() -> PersonWords:
 
 def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases) -> bool:
     """The reporter says they are one of `what`: "I'm a nurse", "soy enfermera", "je suis la
-    pharmacienne", "als Hausärztin", "as a district nurse" (a self-description, then maybe an
-    article and one more word; "as" right before it; or "as a", maybe one more word, and it)."""
+    pharmacienne", "als Hausärztin", "as a district nurse", "I am a breast care nurse" (a
+    self-description, then maybe an article and up to two more words; "as" right before it; or
+    "as a", maybe one more word, and it), or introduces themselves as one (`_introduces_as`)."""
     for ws in sentences:
+        if _introduces_as(ws, words, what):
+            return True
         for i in range(len(ws)):
             for phrase in words.self_descriptions:
                 if tuple(ws[i : i + len(phrase)]) != phrase:
                     continue
                 after = ws[i + len(phrase) :]
                 if starts_with(after, what) or (
-                    after[:1] and after[0] in words.articles and _one_word_then(after[1:], what)
+                    after[:1] and after[0] in words.articles and _few_words_then(after[1:], what, 2)
                 ):
                     return True
             if any(
                 tuple(ws[i : i + len(p)]) == p and starts_with(ws[i + len(p) :], what) for p in words.as_words
             ) or any(
-                tuple(ws[i : i + len(p)]) == p and _one_word_then(ws[i + len(p) :], what)
+                tuple(ws[i : i + len(p)]) == p and _few_words_then(ws[i + len(p) :], what, 1)
                 for p in words.as_article_words
             ):
                 return True
     return False
 
 
-def _one_word_then(words: list[str], what: Phrases) -> bool:
-    """`words` open with one of `what`, maybe after one more word ("district nurse")."""
-    return starts_with(words, what) or starts_with(words[1:], what)
+def _few_words_then(words: list[str], what: Phrases, most: int) -> bool:
+    """`words` open with one of `what`, maybe after up to `most` more words ("district nurse",
+    "breast care nurse")."""
+    return any(starts_with(words[n:], what) for n in range(most + 1))
+
+
+# What may follow a profession that introduces the reporter ("ER doc.", "Clinical pharmacist, St. Joseph's").
+_INTRODUCTION_BREAKS = frozenset({",", ".", "!", ":", "-"})
+
+
+def _introduces_as(sentence: list[str], words: PersonWords, what: Phrases) -> bool:
+    """A sentence that introduces the reporter as one of `what` without a verb: it opens with one,
+    maybe after a word that is no article, possessive or greeting, and ends there or at a comma,
+    maybe after an introduction's end ("Hospitalist here.", "ER doc.", "Clinical pharmacist, St.
+    Joseph's."; not "The pharmacist, who was lovely, ...", "Dear doctor,", "Doctor said stop it"
+    nor "GP here was useless")."""
+    for n in range(2):
+        if any(w in words.articles or w in words.possessives or w in words.greetings for w in sentence[:n]):
+            return False
+        for phrase in what:
+            if tuple(sentence[n : n + len(phrase)]) == phrase:
+                rest = sentence[n + len(phrase) :]
+                if rest[:1] and rest[0] in words.introduction_ends:
+                    rest = rest[1:]
+                if not rest or rest[0] in _INTRODUCTION_BREAKS:
+                    return True
+    return False
 
 
 def _professional_kind(sentences: list[list[str]], words: PersonWords) -> Profession | None:
@@ -302,13 +356,19 @@ def find_patient(
     carer's client ("one of our customers", "a patient of mine", "una paciente mía"), or, when the
     reporter says they are a pharmacist, nurse, doctor or carer ("soy enfermera", "ich bin
     Apothekerin"), the "he" or "she" of a sentence naming a drug that the reporter does not take
-    themselves. A relative is the patient when named in a sentence that also names a drug ("my mum
-    was put on warfarin"); otherwise a first-person report is about the reporter. `words`: the
-    words of the document's language (English when not given); `tokens`: the folded sentences'
+    themselves. A relative is the patient when they take the drug ("my mum was put on warfarin",
+    "my sister ... She's been on lithium"), when the reporter gives it to them ("I gave my
+    2-year-old Calpol") or calls about them ("j'appelle pour mon fils"), or when named in a
+    sentence that names a drug without the reporter's "I" ("My 4yo got spots on day 5 of
+    amoxicillin"; in English also without "my": "Son came up in welts after the amoxicillin");
+    otherwise a first-person report is about the reporter. `words`: the words of the document's
+    language (English when not given); `tokens`: the folded sentences'
     words, when the caller has them.
     """
     words = words or english_words()
     sentences = _sentence_words(folded_sentences, tokens)
+    # a post whose drug is only the product it was collected for: every sentence is about it
+    drug_sentences = drug_sentences or set(range(len(folded_sentences)))
     text = " ".join(folded_sentences)
     carer = _is_professional(sentences, words) or _is_lay_carer(sentences, words)
     cared_for = [_CLINICIAN_PATIENT, _OWN_CUSTOMER, *([_ANY_CUSTOMER] if carer else [])]
@@ -320,22 +380,29 @@ def find_patient(
         has_phrase(ws, words.own_patients) or (carer and has_phrase(ws, words.cared_for)) for ws in sentences
     ):
         return "patient"
-    taking = _RELATIVE_TAKING.search(text)
+    patterns = words.relative_patterns
+    taking = patterns.taking.search(text)
     if taking:
-        return RELATIVES[taking.group(1)]
-    pronoun = _PRONOUN_TAKING.search(text)
+        return _relative(taking, words.relatives)
+    pronoun = patterns.pronoun_taking.search(text)
     if pronoun:  # "my husband ... He is taking Eliquis": the last relative named before
-        named = [m.group(1) for m in _RELATIVE_NAMED.finditer(text, 0, pronoun.start())]
+        named = list(patterns.named.finditer(text, 0, pronoun.start()))
         if named:
-            return RELATIVES[named[-1]]
+            return _relative(named[-1], words.relatives)
+    given = _given_to(folded_sentences, drug_sentences, words) or _called_about(sentences, words)
+    if given is not None:
+        return given
     first_person = {i for i in drug_sentences if re.search(r"\b(?:i|i'm|i've|i'd)\b", folded_sentences[i])}
     # "my mum told me to stop the ibuprofen I take": the reporter takes it; and so, in "My dad
     # went to A&E and they gave him vitamin K. I take warfarin.", the dad's drug is his history.
     if not first_person:
         for i in sorted(drug_sentences):
-            for match in re.finditer(r"\b(?:my|our)\s+([a-z]+)", folded_sentences[i]):
-                if match.group(1) in RELATIVES:
-                    return RELATIVES[match.group(1)]
+            match = patterns.named.search(folded_sentences[i])
+            if match:
+                return _relative(match, words.relatives)
+        opening = _opening_relative([folded_sentences[i] for i in sorted(drug_sentences)], words)
+        if opening is not None:
+            return opening
     if carer and any(
         _speaks_of_another(folded_sentences[i], sentences[i], words) for i in sorted(drug_sentences)
     ):
@@ -349,6 +416,53 @@ def find_patient(
     return None
 
 
+def _given_to(folded_sentences: list[str], drug_sentences: set[int], words: PersonWords) -> str | None:
+    """The relative the reporter gives a drug to, in a sentence naming one ("I gave my 2-year-old
+    Calpol": a child; "my partner and I both gave our daughter a dose"), or "gave him"/"gave her"
+    after naming them ("Son came up in welts. Gave him Piriton."); not "they gave him vitamin K"."""
+    patterns = words.relative_patterns
+    for i in sorted(drug_sentences):
+        match = patterns.given.search(folded_sentences[i])
+        if match is None:
+            continue
+        if match.group(3) is None:
+            return _relative(match, words.relatives)
+        before = " ".join(folded_sentences[:i]) + " " + folded_sentences[i][: match.start()]
+        named = list(patterns.named.finditer(before))
+        if named:
+            return _relative(named[-1], words.relatives)
+        opening = _opening_relative(folded_sentences[:i], words)
+        if opening is not None:
+            return opening
+    return None
+
+
+def _called_about(sentences: list[list[str]], words: PersonWords) -> str | None:
+    """The relative the reporter calls or writes about: "I'm calling about my dad", "j'appelle pour
+    mon fils de 5 ans", "llamo por mi madre" (the possessive and the relative right after)."""
+    for ws in sentences:
+        for phrase in words.calling_about:
+            at = find_phrase(ws, phrase)
+            if at >= 0:
+                after = ws[at + len(phrase) : at + len(phrase) + 2]
+                if len(after) == 2 and after[0] in words.possessives and after[1] in words.relatives:
+                    return words.relatives[after[1]]
+    return None
+
+
+def _opening_relative(folded_sentences: list[str], words: PersonWords) -> str | None:
+    """In English, a relative that opens a sentence without a possessive, in one without the
+    reporter's "I" or "my" ("Son came up in raised red welts"; not "Mum here.", "Husband and I
+    both ...", "Wife says my statin ...")."""
+    if words.language != "en":
+        return None
+    for folded in folded_sentences:
+        match = words.relative_patterns.opening.search(folded)
+        if match and match.group(2) not in words.introduction_ends and not _FIRST_PERSON.search(folded):
+            return words.relatives[match.group(1)]
+    return None
+
+
 def _speaks_of_another(folded: str, sentence: list[str], words: PersonWords) -> bool:
     """A sentence about a third person ("he", "ella", "er") who takes the drug, not the reporter."""
     third = _THIRD_PERSON.search(folded) is not None or any(w in words.third_persons for w in sentence)
@@ -358,7 +472,9 @@ def _speaks_of_another(folded: str, sentence: list[str], words: PersonWords) -> 
 def _relative_named(sentences: list[list[str]], drug_sentences: set[int], words: PersonWords) -> str | None:
     """In another language: the reporter when a sentence naming a drug speaks in the first person
     ("yo tomo"), else the relative a possessive names in one ("mi madre toma", "unser Sohn nimmt"),
-    else the reporter when any sentence speaks in the first person."""
+    else the reporter when any sentence speaks in the first person or says they take the drug
+    without a pronoun ("tomei", "uso"; only after the relatives, as folded "tomo" is also "tomó",
+    they took)."""
     with_drug = [sentences[i] for i in sorted(drug_sentences)]
     if any(w in words.first_person for ws in with_drug for w in ws):
         return "reporter"
@@ -366,7 +482,12 @@ def _relative_named(sentences: list[list[str]], drug_sentences: set[int], words:
         for before, word in itertools.pairwise(ws):
             if before in words.possessives and word in words.relatives:
                 return words.relatives[word]
-    return "reporter" if any(w in words.first_person for ws in sentences for w in ws) else None
+    return "reporter" if any(_in_first_person(ws, words) for ws in sentences) else None
+
+
+def _in_first_person(sentence: list[str], words: PersonWords) -> bool:
+    """The sentence has the reporter's own word ("yo", "ich") or says they take the drug ("tomei")."""
+    return any(w in words.first_person for w in sentence) or has_phrase(sentence, words.self_taking)
 
 
 Qualification = Literal["healthcare professional", "carer", "relative", "spouse", "partner", "friend"]
@@ -480,7 +601,9 @@ def patient_sex(folded_text: str, patient: str | None, words: PersonWords | None
     A word right after a possessive that also names a relative is that relative ("ma femme").
     """
     words = words or english_words()
-    sex = RELATIVE_SEX.get(patient or "")
+    sex: Sex | None = (
+        "female" if patient in words.female_relatives else "male" if patient in words.male_relatives else None
+    )
     if sex is None and patient in (None, "reporter", "patient"):
         female, male = (
             _names_sex(folded_text, words.female, words),
@@ -514,16 +637,7 @@ def _compiled(patterns: Patterns) -> re.Pattern[str]:
     """`patterns` (context_cues.tsv `*_patterns`) as one regular expression: each phrase as whole
     words (not the end of a hyphenated one: "sage-femme" is no "femme"), "#" a number of up to
     three digits (a group), a space after it also a hyphen or nothing."""
-    alternatives = []
-    for pattern in patterns:
-        regex = ""
-        for n, piece in enumerate(pattern.split("#")):
-            if n:
-                regex += r"(\d{1,3})"
-                if piece.startswith(" "):
-                    regex, piece = regex + "[- ]?", piece[1:]
-            regex += r"\s+".join(re.escape(w) for w in piece.split(" "))
-        alternatives.append(rf"(?<![\w-]){regex}(?!\w)")
+    alternatives = [rf"(?<![\w-]){_regex(pattern)}(?!\w)" for pattern in patterns]
     return re.compile("|".join(alternatives) or r"(?!)")
 
 
