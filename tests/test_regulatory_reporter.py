@@ -206,6 +206,9 @@ def test_the_patients_sex_and_age_are_read_in_each_language(text: str, sex: str,
     [
         "Seit drei Jahren nehme ich Ramipril. Im 5. Monat bekam ich Reizhusten.",
         "I've been on ramipril for a while and got a cough in month 5.",
+        "I have been on lisinopril for 3 years and now have a dry cough.",
+        "Empecé ramipril hace 2 años y ahora tengo tos seca.",
+        "Ich nehme Ramipril seit 4 Jahren und habe Reizhusten.",
     ],
 )
 def test_a_number_that_is_no_age_gives_none(text: str) -> None:
@@ -213,6 +216,15 @@ def test_a_number_that_is_no_age_gives_none(text: str) -> None:
     opened THEN the record gives no age."""
     case = CaseDesk(None).open(email(text))
     assert case.regulatory is not None and case.regulatory.patient.age_years is None
+
+
+def test_an_age_after_a_duration_is_still_read() -> None:
+    """GIVEN "on lisinopril for 3 years" and then "I'm 54" WHEN the case is opened THEN the age is the
+    one the patient gives, not the duration."""
+    case = CaseDesk(None).open(
+        email("I have been on lisinopril for 3 years. I'm 54 and now have a dry cough.")
+    )
+    assert case.regulatory is not None and case.regulatory.patient.age_years == 54
 
 
 def test_a_word_that_names_the_reporters_spouse_is_not_the_reporters_sex() -> None:

@@ -105,6 +105,7 @@ class Cues:
     female_patterns: Patterns
     male_patterns: Patterns
     age_patterns: Patterns
+    duration_openers: frozenset[str]
     phrase_openers: frozenset[str]
     phrase_joiners: frozenset[str]
     subjects: frozenset[str]

@@ -191,6 +191,7 @@ class PersonWords:
     female: Patterns = ()
     male: Patterns = ()
     ages: Patterns = ()
+    duration_openers: frozenset[str] = frozenset()
     female_relatives: frozenset[str] = frozenset()
     male_relatives: frozenset[str] = frozenset()
     child_ages: Patterns = ()
@@ -239,6 +240,7 @@ class PersonWords:
             female=cues.female_patterns,
             male=cues.male_patterns,
             ages=cues.age_patterns,
+            duration_openers=cues.duration_openers,
             female_relatives=cues.female_relatives,
             male_relatives=cues.male_relatives,
             child_ages=cues.child_age_patterns,
@@ -623,13 +625,15 @@ def _names_sex(folded_text: str, patterns: Patterns, words: PersonWords) -> bool
 
 def patient_age(folded_text: str, words: PersonWords | None = None) -> int | None:
     """The patient's age in years: the first the text gives ("67 year old", "tengo 45 años", "ich
-    bin 45"), when it is one a person can have."""
+    bin 45"), when it is one a person can have; a duration ("for 3 years") is none."""
     words = words or english_words()
-    match = _compiled(words.ages).search(folded_text)
-    if match is None:
-        return None
-    age = int(next(g for g in match.groups() if g is not None))
-    return age if 0 < age < 125 else None
+    for match in _compiled(words.ages).finditer(folded_text):
+        before = folded_text[max(0, match.start() - 20) : match.start()].split()
+        if before and before[-1] in words.duration_openers:
+            continue  # "on lisinopril for 3 years": how long, not how old
+        age = int(next(g for g in match.groups() if g is not None))
+        return age if 0 < age < 125 else None
+    return None
 
 
 @cache
