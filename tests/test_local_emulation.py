@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -126,3 +127,188 @@ def test_attribute_values_are_written_as_moto_writes_them(dynamodb: Any) -> None
     slow = dynamodb.get_item(TableName="cases", Key=key)["Item"]
     assert fast == slow == EVERY_TYPE
     assert fast_query == [EVERY_TYPE]
+
+
+def _query_both_ways(client: Any, shortcut: Any, **kwargs: Any) -> tuple[Any, Any]:
+    with shortcut():
+        fast = client.query(**kwargs)
+    slow = client.query(**kwargs)
+    for page in (fast, slow):
+        page.pop("ResponseMetadata", None)
+    return fast, slow
+
+
+def test_a_query_by_partition_finds_what_moto_finds_in_the_same_order() -> None:
+    """GIVEN a table with a sort key and a global index, items in several partitions WHEN a query
+    asks for one partition (forwards, backwards, by a sort-key range, in pages, on the index, for a
+    missing partition) THEN the answer is moto's own, item for item and key for key."""
+    from pv_local.emulation import query_by_partition
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName="keys",
+            KeySchema=[
+                {"AttributeName": "match_key", "KeyType": "HASH"},
+                {"AttributeName": "case_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "match_key", "AttributeType": "S"},
+                {"AttributeName": "case_id", "AttributeType": "S"},
+                {"AttributeName": "n", "AttributeType": "N"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_n",
+                    "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for i in range(30):
+            client.put_item(
+                TableName="keys",
+                Item={
+                    "match_key": {"S": f"k{i % 3}"},
+                    "case_id": {"S": f"c{29 - i:02}"},
+                    "n": {"N": str(i % 2)},
+                },
+            )
+        queries = [
+            {"KeyConditionExpression": "match_key = :k", "ExpressionAttributeValues": {":k": {"S": "k1"}}},
+            {
+                "KeyConditionExpression": "match_key = :k",
+                "ExpressionAttributeValues": {":k": {"S": "k2"}},
+                "ScanIndexForward": False,
+                "ProjectionExpression": "case_id",
+            },
+            {
+                "KeyConditionExpression": "match_key = :k AND case_id BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {":k": {"S": "k0"}, ":a": {"S": "c05"}, ":b": {"S": "c20"}},
+            },
+            {
+                "KeyConditionExpression": "match_key = :k",
+                "ExpressionAttributeValues": {":k": {"S": "k0"}},
+                "Limit": 4,
+            },
+            {"KeyConditionExpression": "match_key = :k", "ExpressionAttributeValues": {":k": {"S": "none"}}},
+            {
+                "IndexName": "by_n",
+                "KeyConditionExpression": "n = :n",
+                "ExpressionAttributeValues": {":n": {"N": "1"}},
+            },
+        ]
+        for query in queries:
+            fast, slow = _query_both_ways(client, query_by_partition, TableName="keys", **query)
+            assert fast == slow
+            assert bool(fast["Items"]) == (query["ExpressionAttributeValues"] != {":k": {"S": "none"}})
+        start = client.query(TableName="keys", **queries[3])["LastEvaluatedKey"]
+        fast_page, slow_page = _query_both_ways(
+            client, query_by_partition, TableName="keys", ExclusiveStartKey=start, **queries[3]
+        )
+        assert fast_page == slow_page
+        assert fast_page["Count"] == 4
+
+
+def _updates(client: Any, item_id: str) -> list[Any]:
+    """An update returning old values, one returning new ones, an upsert, a failed condition."""
+    update = {
+        "TableName": "cases",
+        "Key": {"id": {"S": item_id}},
+        "UpdateExpression": "SET v = v + :one, tags = :t",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":t": {"SS": ["x"]}},
+    }
+    answers: list[Any] = [
+        client.update_item(**update, ReturnValues="ALL_OLD")["Attributes"],
+        client.update_item(**update, ReturnValues="UPDATED_NEW")["Attributes"],
+        client.update_item(
+            TableName="cases",
+            Key={"id": {"S": f"{item_id}-new"}},
+            UpdateExpression="SET tags = :t",
+            ExpressionAttributeValues={":t": {"SS": ["y"]}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"],
+    ]
+    with pytest.raises(ClientError) as raised:
+        client.update_item(**update, ConditionExpression="v = :one")
+    answers.append(raised.value.response["Error"]["Code"])
+    answers.append(client.get_item(TableName="cases", Key={"id": {"S": item_id}})["Item"])
+    return json.loads(json.dumps(answers).replace(item_id, "ID"))
+
+
+def test_an_update_of_a_streamless_table_answers_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN the item copy for the table's stream skipped WHEN an item is updated, a missing one
+    created and a condition fails THEN the values returned and the item stored are moto's own."""
+    from pv_local.emulation import update_without_stream_copy
+
+    for item_id in ("case-1", "case-2"):
+        dynamodb.put_item(TableName="cases", Item={"id": {"S": item_id}, "v": {"N": "1"}})
+    with update_without_stream_copy():
+        fast = _updates(dynamodb, "case-1")
+    slow = _updates(dynamodb, "case-2")
+    assert fast == slow
+    assert fast[0] == {"id": {"S": "ID"}, "v": {"N": "1"}}
+    assert fast[4] == {"id": {"S": "ID"}, "v": {"N": "3"}, "tags": {"SS": ["x"]}}
+
+
+def test_a_table_with_a_stream_still_records_the_old_image() -> None:
+    from pv_local.emulation import update_without_stream_copy
+
+    with mock_aws(), update_without_stream_copy():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName="streamed",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        client.put_item(TableName="streamed", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+        client.update_item(
+            TableName="streamed",
+            Key={"id": {"S": "a"}},
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": {"N": "2"}},
+        )
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["streamed"].stream_shard
+        records = [r.record for r in shard.items]
+    modify = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
+    assert modify[0]["OldImage"] == {"id": {"S": "a"}, "v": {"N": "1"}}
+    assert modify[0]["NewImage"] == {"id": {"S": "a"}, "v": {"N": "2"}}
+
+
+def test_sqs_with_its_shortcuts_drops_expired_messages_and_counts_as_moto_does() -> None:
+    """GIVEN a queue keeping messages 60 s, one message sent two minutes ago, one just now and one
+    delayed WHEN they are received with SQS's clock and retention shortcuts THEN the expired one is
+    not delivered, the fresh one is, and the approximate counts are moto's own."""
+    from moto.sqs.models import sqs_backends
+    from pv_local.emulation import sqs_clock, sqs_retention_by_attribute
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="old")
+        queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues["q"]
+        queue._messages[0].sent_timestamp -= 120_000
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        with sqs_clock(), sqs_retention_by_attribute():
+            sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=30)
+            assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+            sqs.send_message(QueueUrl=url, MessageBody="new")
+            fast_counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        slow_counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        queue._messages.pop(0)  # the expired message (moto leaves it in flight)
+        with sqs_clock(), sqs_retention_by_attribute():
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["new"]
+    assert fast_counts == slow_counts
+    assert fast_counts == {
+        "ApproximateNumberOfMessages": "1",
+        "ApproximateNumberOfMessagesNotVisible": "1",
+        "ApproximateNumberOfMessagesDelayed": "1",
+    }

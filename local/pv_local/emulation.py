@@ -12,12 +12,29 @@ looking each of its ten possible members up under several spellings: a GetItem, 
 Query of a stored case (a few hundred attributes) cost 10-80 ms. The values moto's DynamoDB
 backend returns are already in the wire format (`Item.to_json()`), so `plain_attribute_values`
 writes them as they are, unless they hold binary (which the serializer base64-encodes).
+
+Three more walks over moto's whole state per call, each growing with the run (`faster_moto` opens
+them all, with the two above):
+
+- `sqs_clock`: SQS asks every stored message, several times a call, whether it is visible or
+  delayed, each answer building two `datetime`s; the clock is read as `time.time()` instead (the
+  same value: moto's `unix_time` is the seconds since 1970 of `datetime.now(timezone.utc)`).
+- `sqs_retention_by_attribute`: `ReceiveMessage` checked each message it returned against the
+  queue's retention period by computing all the queue's attributes, the three approximate message
+  counts included (each a walk over every message): the period is read from the queue itself.
+- `query_by_partition`: a `Query` on a table's own key sorted every item of the table before keeping
+  those of the partition asked for; it now takes that partition's items (the same items, sorted the
+  same way). Queries on an index are unchanged.
+- `update_without_stream_copy`: `UpdateItem` deep-copied the item it updates for the table's stream
+  before anything else; a table without a stream never reads that copy, so it is not made.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -149,3 +166,147 @@ def plain_attribute_values() -> Iterator[None]:
     finally:
         with _install_lock:
             BaseJSONSerializer._serialize_type_structure = original  # type: ignore[method-assign]
+
+
+def _unix_time(dt: Any = None) -> float:
+    if dt is not None:
+        from moto.core.utils import unix_time
+
+        return unix_time(dt)
+    return time.time()
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+@contextmanager
+def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """Set `owner.name` to `value` while open (under the install lock), then put it back."""
+    with _install_lock:
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        with _install_lock:
+            setattr(owner, name, original)
+
+
+@contextmanager
+def sqs_clock() -> Iterator[None]:
+    """While open, moto's SQS reads the time as `time.time()`, not through two datetimes."""
+    import moto.sqs.models as sqs
+
+    with _patched(sqs, "unix_time", _unix_time), _patched(sqs, "unix_time_millis", _unix_time_millis):
+        yield
+
+
+@contextmanager
+def sqs_retention_by_attribute() -> Iterator[None]:
+    """While open, `ReceiveMessage` reads a queue's retention period without computing every
+    attribute of the queue for each message it returns."""
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = self.get_queue(queue_name).message_retention_period
+        return bool(int(retention_period) + message.sent_timestamp / 1000 > time.time())
+
+    with _patched(
+        SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
+    ):
+        yield
+
+
+@contextmanager
+def query_by_partition() -> Iterator[None]:
+    """While open, a `Query` on a table's own key looks at that partition's items only."""
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key = arguments.get("hash_key")
+        if arguments.get("index_name") or hash_key is None:
+            return original_query(self, *args, **kwargs)
+        _state.partition = (self, hash_key)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _state.partition = None
+
+    def all_items(self: Any) -> Any:
+        partition = getattr(_state, "partition", None)
+        if partition is None or partition[0] is not self:
+            return original_all_items(self)
+        _state.partition = None  # only the query's own first listing is narrowed
+        found = self.items.get(partition[1])
+        if found is None:
+            return []
+        items = list(found.values()) if self.range_key_attr else [found]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    with _patched(Table, "query", query), _patched(Table, "all_items", all_items):
+        yield
+
+
+@contextmanager
+def update_without_stream_copy() -> Iterator[None]:
+    """While open, `UpdateItem` on a table without a stream skips the item copy only a stream reads."""
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import Item
+
+    backend_type = models.DynamoDBBackend
+    original = backend_type.update_item
+    signature = inspect.signature(original)
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        table_name = signature.bind(self, *args, **kwargs).arguments.get("table_name")
+        table = self.tables.get(table_name)
+        if table is None or table.stream_shard is not None:
+            return original(self, *args, **kwargs)
+        _state.skip_item_copy = True
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _state.skip_item_copy = False
+
+    shim = models.copy
+
+    class _ItemCopyShim:
+        """The module-level `copy` inside moto's backend while an update of a streamless table runs:
+        its first deep copy (the stream's `orig_item`) returns the item itself."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            if getattr(_state, "skip_item_copy", False):
+                _state.skip_item_copy = False  # only the first copy of the update is the stream's
+                if isinstance(value, Item):
+                    return value
+            return shim.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(shim, name)
+
+    with _patched(backend_type, "update_item", update_item), _patched(models, "copy", _ItemCopyShim()):
+        yield
+
+
+@contextmanager
+def faster_moto() -> Iterator[None]:
+    """Every shortcut above at once (what the local stack runs with)."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        for shortcut in (
+            item_level_transactions,
+            plain_attribute_values,
+            sqs_clock,
+            sqs_retention_by_attribute,
+            query_by_partition,
+            update_without_stream_copy,
+        ):
+            stack.enter_context(shortcut())
+        yield

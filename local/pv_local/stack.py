@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import boto3
 
-from pv_local.emulation import item_level_transactions, plain_attribute_values
+from pv_local.emulation import faster_moto
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
 from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
@@ -229,8 +229,7 @@ class LocalStack:
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
         if self.moto_speedups:
-            self._emulation.enter_context(item_level_transactions())
-            self._emulation.enter_context(plain_attribute_values())
+            self._emulation.enter_context(faster_moto())
         if self.in_process_aws:
             self.transport = InProcessMoto(self._moto._server.app, f"{host}:{port}")
             self._emulation.enter_context(self.transport.installed())
