@@ -51,15 +51,21 @@ def test_each_aws_call_is_put_in_the_stage_of_its_operation_and_resource(
     assert StageClock(RESOURCES).aws_stage(service, operation, params) == stage
 
 
-def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(tmp_path) -> None:
+@pytest.mark.parametrize("threads", [False, True], ids=["containers", "threads"])
+def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(tmp_path, threads: bool) -> None:
     """GIVEN the sample documents once, the keyword scorer as endpoint WHEN the bench runs THEN
     every stage was called as often as the pipeline's work says: one screening write per
     document, one alert and two idempotency writes per case, one duplicate check per screening
     invocation, CPU is counted for both functions, and the model is measured alone on the
-    sentences the pipeline sent it."""
+    sentences the pipeline sent it; the same whether the functions run in container processes
+    (their stages timed there) or on threads of the bench's process."""
     with (tmp_path / "functions.log").open("w") as log:
-        args = argparse.Namespace(template=None, retry_delay=1, timeout=300.0, function_log=log)
+        args = argparse.Namespace(
+            template=None, retry_delay=1, timeout=300.0, function_log=log, threads=threads
+        )
         report = run_pipeline_bench(args, copies=1, upstream=None)
+    assert report["functions_in_containers"] is not threads
+    assert report["lost"] == 0 and report["duplicate_alerts"] == 0
 
     documents, cases = report["documents"], report["cases"]
     calls = {stage: round(per_doc * documents) for stage, per_doc in report["stage_calls_per_doc"].items()}

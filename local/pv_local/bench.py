@@ -222,6 +222,13 @@ class StageClock:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
             self.calls[stage] += 1
 
+    def merge(self, deltas: dict[str, tuple[float, int]]) -> None:
+        """Add what a function container's own clock timed since its last result."""
+        with self._lock:
+            for stage, (seconds, calls) in deltas.items():
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+                self.calls[stage] += calls
+
     def aws_stage(self, service: str, operation: str, params: dict[str, Any]) -> str:
         names = [params.get(k) for k in ("TableName", "QueueUrl", "TopicArn", "Bucket")]
         names += list(params.get("RequestItems") or {})
@@ -319,6 +326,7 @@ def run_pipeline_bench(
 
     items = bench_items(copies)
     expected = {item.expected_key: item.documents for item in items}
+    contained = not getattr(args, "http_aws", False) and not getattr(args, "threads", False)
     proxy = EndpointProxy(upstream)
     url = proxy.start()
     try:
@@ -329,8 +337,12 @@ def run_pipeline_bench(
             function_log=args.function_log,
             in_process_aws=not getattr(args, "http_aws", False),
             moto_speedups=not getattr(args, "http_aws", False),
+            containers=contained,
+            stage_clock=clock,
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
+            for container in stack.containers.values():
+                container.stage_sink = stages.merge
             with stages.installed() if clock else contextlib.nullcontext(stages):
                 started = time.perf_counter()
                 send(stack, items)
@@ -386,6 +398,7 @@ def run_pipeline_bench(
         "emulator_ms_per_doc": round(sum(stats.emulator_wall_s.values()) * 1000 / max(1, documents), 2),
         "function_invocations": stats.invocations,
         "functions_concurrently": not getattr(args, "serial", False),
+        "functions_in_containers": contained,
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],
@@ -429,6 +442,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
     bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
     bench.add_argument("--serial", action="store_true", help="one function invocation at a time")
+    bench.add_argument(
+        "--threads",
+        action="store_true",
+        help="run the functions on threads of this process, not in container processes of their own",
+    )
     bench.add_argument(
         "--http-aws", action="store_true", help="the functions reach moto over HTTP, moto as it comes"
     )

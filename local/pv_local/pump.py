@@ -16,6 +16,10 @@ container's, serves one invocation at a time); powertools' logger and metrics ob
 the functions in this process, so with concurrency a log line or metric may carry the other
 function's name (local logs only).
 
+A function may also run in a container process of its own (`pv_local.containers`): the pump
+then only hands it the event and answers its AWS calls, and the function's own work runs beside
+this process instead of waiting for its GIL.
+
 Not emulated: MaximumBatchingWindowInSeconds (a batch is whatever is waiting when the pump looks)
 and ScalingConfig concurrency beyond one invocation per function.
 """
@@ -103,6 +107,11 @@ class PumpStats:
     # run on the function's thread then, and are taken out of handler_cpu_s).
     emulator_wall_s: dict[str, float] = field(default_factory=dict)
     emulator_cpu_s: dict[str, float] = field(default_factory=dict)
+
+
+def _contained(fn: LocalFunction) -> bool:
+    """True when `fn` runs in a container process (`pv_local.containers.FunctionContainer`)."""
+    return callable(getattr(fn.handler, "remote_cpu_s", None))
 
 
 class FunctionEnvironment:
@@ -233,7 +242,7 @@ class EventPump:
     ) -> PumpStats:
         """Deliver until every source queue is empty (retries done, failures dead-lettered);
         `concurrent`: each function on a thread of its own (see the module's docstring)."""
-        if concurrent and not self.environment.switched:
+        if concurrent and (not self.environment.switched or self._all_contained()):
             return self._run_concurrently(timeout_s, on_progress)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -247,6 +256,11 @@ class EventPump:
                 raise TimeoutError(f"queues not idle after {timeout_s:.0f}s ({self.pending()} messages left)")
             if delivered == 0:
                 time.sleep(0.2)  # only messages waiting out their retry delay are left
+
+    def _all_contained(self) -> bool:
+        """Every queue-fed function runs in a container process of its own (its environment
+        there), so the functions' differing variables need no switching in this process."""
+        return all(_contained(source.function) for source in self.sources)
 
     def _run_concurrently(
         self, timeout_s: float, on_progress: Callable[[PumpStats, int], None] | None
@@ -382,7 +396,8 @@ class EventPump:
         gateway's requests both invoke through here."""
         context = LambdaContext(fn.name, fn.memory_mb, fn.timeout_s, self.region, self.account_id)
         with self._invocation_lock(fn):
-            self.environment.activate(fn)
+            if not _contained(fn):
+                self.environment.activate(fn)
             with self._stats_lock:
                 self.stats.invocations += 1
                 self.stats.per_function[fn.logical_id] = self.stats.per_function.get(fn.logical_id, 0) + 1
@@ -397,11 +412,17 @@ class EventPump:
                     moto_wall, moto_cpu = after_wall - moto_wall, after_cpu - moto_cpu
                 else:
                     moto_wall = moto_cpu = 0.0
+                # A container's handler computes in its own process: its CPU comes with its result.
+                remote_cpu = fn.handler.remote_cpu_s() if _contained(fn) else 0.0  # type: ignore[attr-defined]
                 with self._stats_lock:
                     _add(self.stats.emulator_wall_s, fn.logical_id, moto_wall)
                     _add(self.stats.emulator_cpu_s, fn.logical_id, moto_cpu)
                     _add(self.stats.handler_wall_s, fn.logical_id, time.perf_counter() - wall)
-                    _add(self.stats.handler_cpu_s, fn.logical_id, time.thread_time() - cpu - moto_cpu)
+                    _add(
+                        self.stats.handler_cpu_s,
+                        fn.logical_id,
+                        time.thread_time() - cpu - moto_cpu + remote_cpu,
+                    )
 
     def _invocation_lock(self, fn: LocalFunction) -> threading.Lock:
         """The whole pump's lock, or with concurrency the function's own (one container each)."""

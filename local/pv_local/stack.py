@@ -35,6 +35,7 @@ from typing import IO, Any
 
 import boto3
 
+from pv_local.containers import FunctionContainer, started
 from pv_local.emulation import faster_moto
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
@@ -134,9 +135,13 @@ class LocalStack:
         function_log: IO[str] | None = None,
         in_process_aws: bool = True,
         moto_speedups: bool = True,
+        containers: bool = False,
+        stage_clock: bool = False,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
+        if containers and not in_process_aws:
+            raise ValueError("containers relay their AWS calls to this process: they need in_process_aws")
         optional = {
             "extractor": extractor_dir,
             "summarizer": summarizer_dir,
@@ -165,6 +170,10 @@ class LocalStack:
         self.function_log = function_log
         self.in_process_aws = in_process_aws
         self.moto_speedups = moto_speedups  # pv_local.emulation, while the stack runs
+        # Queue-fed functions in container processes of their own (pv_local.containers).
+        self.use_containers = containers
+        self.containers: dict[str, FunctionContainer] = {}
+        self.stage_clock = stage_clock  # containers time their stages (pv_local.bench.StageClock)
         # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
         self.transport: InProcessMoto | None = None
         self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
@@ -294,6 +303,36 @@ class LocalStack:
             log_stream=self.function_log,
             emulator=self.transport,
         )
+        if self.use_containers:
+            self._start_containers({s.function.logical_id for s in sources}, envs)
+
+    def _start_containers(self, logical_ids: set[str], envs: dict[str, dict[str, str]]) -> None:
+        """Run each queue-fed function from the template (not a test's handler) in a container."""
+        assert self.transport is not None
+        stages = {r.ref: logical for logical, r in self.resources.items()} if self.stage_clock else None
+        for logical_id in sorted(logical_ids):
+            fn = self.functions[logical_id]
+            if logical_id in self._handler_overrides:
+                continue
+            environ = {
+                **os.environ,
+                **envs.get(logical_id, {}),
+                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_REGION": self.region,
+            }
+            self.containers[logical_id] = FunctionContainer(
+                logical_id,
+                self._specs[logical_id].handler,
+                environ,
+                self.transport,
+                log=self.function_log,
+                stage_resources=stages,
+            )
+        self._emulation.enter_context(started(list(self.containers.values())))
+        for logical_id, container in self.containers.items():
+            self.functions[logical_id].handler = container
 
     def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
         """Serve a function's HttpApi routes through the local HTTP gateway (stopped with the stack)."""
