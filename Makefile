@@ -86,7 +86,7 @@ demo: venv $(MODEL_DIR)/training.json
 
 bench: venv $(MODEL_DIR)/training.json
 	$(VENV)/bin/pv-model bench --model $(MODEL_DIR) --data $(DATA_DIR) --json .artifacts/bench/model.json
-	$(VENV)/bin/pv bench --model $(MODEL_DIR) --backend onnx-int8 --json .artifacts/bench/pipeline.json
+	$(VENV)/bin/pv bench --model $(MODEL_DIR) --backend onnx-int8 --compare-threads --json .artifacts/bench/pipeline.json
 
 load: venv $(MODEL_DIR)/training.json
 	$(VENV)/bin/pv load --model $(MODEL_DIR) --documents 2000 --json .artifacts/bench/load.json

@@ -317,7 +317,11 @@ def pipeline_sentences(items: list[Any]) -> list[str]:
 
 
 def run_pipeline_bench(
-    args: argparse.Namespace, copies: int, upstream: str | None, clock: bool = True
+    args: argparse.Namespace,
+    copies: int,
+    upstream: str | None,
+    clock: bool = True,
+    container_profiles: Path | None = None,
 ) -> dict[str, Any]:
     """Documents per second end to end, endpoint calls and the stages per document, on the local
     stack, with the classifier at `upstream` (None: the keyword scorer)."""
@@ -339,6 +343,7 @@ def run_pipeline_bench(
             moto_speedups=not getattr(args, "http_aws", False),
             containers=contained,
             stage_clock=clock,
+            container_profiles=container_profiles,
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
             for container in stack.containers.values():
@@ -415,11 +420,13 @@ def measure_model_alone(url: str, sentences: list[str], batch_size: int) -> floa
 
 
 def profile_pipeline(args: argparse.Namespace, upstream: str | None, out_dir: Path) -> Path:
-    """A cProfile of a smaller pass (the functions and the pump, in this thread) beside the JSON."""
+    """A cProfile of a smaller pass beside the JSON: this process's thread (the pump's start and
+    end, moto's answers with `--threads` off are on the pump's threads) and each function
+    container's invocations (`container-<LogicalId>.prof` and `.prof.txt`)."""
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        run_pipeline_bench(args, PROFILE_COPIES, upstream, clock=False)
+        run_pipeline_bench(args, PROFILE_COPIES, upstream, clock=False, container_profiles=out_dir)
     finally:
         profiler.disable()
     path = out_dir / "pipeline.prof"
@@ -455,6 +462,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also run the same documents with moto over HTTP and as it comes, one invocation at "
         "a time (the old local stack), and report the ratio",
+    )
+    bench.add_argument(
+        "--compare-threads",
+        action="store_true",
+        help="also run the same documents with the functions on threads of this process (the "
+        "second round's stack, no containers), and report the ratio",
     )
     add_stack_arguments(bench, extractor=False)  # measures the classifier endpoint alone
     bench.set_defaults(func=run_bench_command)
@@ -505,6 +518,11 @@ def run_bench_command(args: argparse.Namespace) -> int:
         with out.status("Running the sample documents..."):
             pipeline = run_pipeline_bench(args, args.copies, url)
         old_stack = None
+        threads_stack = None
+        if getattr(args, "compare_threads", False) and not getattr(args, "threads", False):
+            with out.status("Running them again with the functions on threads of this process..."):
+                threads_args = argparse.Namespace(**{**vars(args), "threads": True})
+                threads_stack = run_pipeline_bench(threads_args, args.copies, url)
         if getattr(args, "compare_stack", False):
             with out.status("Running them again on the old local stack (HTTP, serial)..."):
                 old_args = argparse.Namespace(**{**vars(args), "serial": True, "http_aws": True})
@@ -529,6 +547,17 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "docs_per_s_vs_old_stack": None
         if old_stack is None
         else round(pipeline["docs_per_s"] / max(1e-9, old_stack["docs_per_s"]), 3),
+        "threads_stack": None
+        if threads_stack is None
+        else {
+            "docs_per_s": threads_stack["docs_per_s"],
+            "stages_ms": threads_stack["stages_ms"],
+            "handler_cpu_ms_per_doc": threads_stack["handler_cpu_ms_per_doc"],
+            "emulator_ms_per_doc": threads_stack["emulator_ms_per_doc"],
+        },
+        "docs_per_s_vs_threads": None
+        if threads_stack is None
+        else round(pipeline["docs_per_s"] / max(1e-9, threads_stack["docs_per_s"]), 3),
         "server_rss_at_rest_mb": at_rest,
         "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],
@@ -560,6 +589,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "cold_import_ratio",
         "documents",
         "elapsed_s",
+        "docs_per_s_vs_threads",
         "docs_per_s_vs_old_stack",
     ):
         out.print(f"{name}: {report[name]}")

@@ -91,9 +91,31 @@ def _has_fileno(stream: IO[str]) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _profiled(path: str) -> Iterator[None]:
+    """A cProfile of the container's invocations, written to `path` (and `path`.txt) at its end."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
+        with open(f"{path}.txt", "w", encoding="utf-8") as out:
+            out.write(text.getvalue())
+
+
 def _serve(conn: Any) -> None:
     """The container's main loop (the child process): set up, import the handler, invoke."""
-    _, handler_path, netloc, stage_resources = conn.recv()
+    _, handler_path, netloc, stage_resources, profile_path = conn.recv()
     from botocore.handlers import BUILTIN_HANDLERS
 
     BUILTIN_HANDLERS.append(("before-send", _RelayedAws(conn, netloc)))
@@ -111,6 +133,8 @@ def _serve(conn: Any) -> None:
             conn.send(("raised", traceback.format_exc(), 0.0, {}))
             return
         conn.send(("ready",))
+        if profile_path:
+            stack.enter_context(_profiled(profile_path))
         reported: StageDeltas = {}
         while True:
             message = conn.recv()
@@ -148,6 +172,7 @@ class FunctionContainer:
         transport: InProcessMoto,
         log: IO[str] | None = None,
         stage_resources: dict[str, str] | None = None,
+        profile_path: str | None = None,
     ) -> None:
         self.logical_id = logical_id
         self.handler_path = handler_path
@@ -155,6 +180,7 @@ class FunctionContainer:
         self.transport = transport
         self.log = log  # the function log the container's output goes to (None: this console)
         self.stage_resources = stage_resources
+        self.profile_path = profile_path  # a cProfile of its invocations, written when it stops
         self.stage_sink: Callable[[StageDeltas], None] | None = None
         self.invocations = 0
         self.relayed_calls = 0
@@ -184,7 +210,9 @@ class FunctionContainer:
                 stderr=output,
             )
         self._conn = Connection(ours.detach())
-        self._conn.send(("setup", self.handler_path, self.transport.netloc, self.stage_resources))
+        self._conn.send(
+            ("setup", self.handler_path, self.transport.netloc, self.stage_resources, self.profile_path)
+        )
         if not self._conn.poll(_START_TIMEOUT_S):
             self.stop()
             raise ContainerError(f"{self.logical_id}: its container did not start in {_START_TIMEOUT_S:.0f}s")

@@ -137,6 +137,7 @@ class LocalStack:
         moto_speedups: bool = True,
         containers: bool = False,
         stage_clock: bool = False,
+        container_profiles: str | Path | None = None,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
@@ -174,6 +175,8 @@ class LocalStack:
         self.use_containers = containers
         self.containers: dict[str, FunctionContainer] = {}
         self.stage_clock = stage_clock  # containers time their stages (pv_local.bench.StageClock)
+        # A folder for each container's cProfile (container-<LogicalId>.prof, written at stop).
+        self.container_profiles = Path(container_profiles) if container_profiles is not None else None
         # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
         self.transport: InProcessMoto | None = None
         self._emulation = contextlib.ExitStack()  # moto's speedups, undone at stop
@@ -329,6 +332,11 @@ class LocalStack:
                 self.transport,
                 log=self.function_log,
                 stage_resources=stages,
+                profile_path=(
+                    str(self.container_profiles / f"container-{logical_id}.prof")
+                    if self.container_profiles is not None
+                    else None
+                ),
             )
         self._emulation.enter_context(started(list(self.containers.values())))
         for logical_id, container in self.containers.items():
