@@ -26,6 +26,7 @@ import importlib
 import json
 import logging
 import os
+import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -429,6 +430,10 @@ class LocalStack:
             "AWS_REGION": self.region,
             # No X-Ray daemon locally; the Tracer would only complain about missing segments.
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # Each function container builds the English lexicon once; later ones read it back
+            # (pv.intelligence.lexicon, keyed by a digest of what the build reads).
+            "PV_LEXICON_CACHE": os.environ.get("PV_LEXICON_CACHE")
+            or str(Path(tempfile.gettempdir()) / "pv-lexicon-cache"),
         }
         if self.sagemaker_url:
             env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.sagemaker_url

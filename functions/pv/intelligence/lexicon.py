@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
+from . import text as text_module
 from .text import Token, fold, tokenize, word_set
 
 Kind = Literal["DRUG", "AE"]
@@ -473,6 +477,7 @@ def _add_rows(
 
 
 _active_sources: frozenset[Source] = SOURCES
+_CACHE_VARIABLE = "PV_LEXICON_CACHE"  # a folder where built lexicons are kept for later processes
 
 
 def lexicon(language: str = "en") -> Lexicon:
@@ -496,6 +501,74 @@ def only_sources(sources: frozenset[Source]) -> Iterator[None]:
 
 @cache
 def _lexicon(sources: frozenset[Source]) -> Lexicon:
+    return _kept_or_built(sources)
+
+
+def _kept_or_built(sources: frozenset[Source]) -> Lexicon:
+    """The English lexicon, unpickled from a build of the same vocabularies by the same code when
+    one is kept (in the package, where `make build` puts one, or in $PV_LEXICON_CACHE), else built
+    (and kept in $PV_LEXICON_CACHE when it names a folder). Building it costs about a second of CPU
+    on a container's first document; reading a kept one about a quarter of that."""
+    import pickle  # here, not at import: a handler's cold import does not need it
+
+    key = _build_key(sources)
+    if key is None:
+        return _build_lexicon(sources)
+    name = f"lexicon-{key}.pickle"
+    folders = [os.environ.get(_CACHE_VARIABLE), _package_folder()]
+    for folder in (Path(f) for f in folders if f):
+        try:
+            with (folder / name).open("rb") as kept:
+                lex = pickle.load(kept)  # written by this code (its name is the build's digest)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            continue
+        if isinstance(lex, Lexicon):
+            return lex
+    lex = _build_lexicon(sources)
+    if kept_in := os.environ.get(_CACHE_VARIABLE):
+        _keep(lex, Path(kept_in) / name)
+    return lex
+
+
+def _build_key(sources: frozenset[Source]) -> str | None:
+    """A digest of everything a build reads: the vocabulary files, this module's and pv.intelligence.
+    text's source, the sources asked for and the Python version (None: a source is unreadable)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{sys.version_info[:2]}|{sorted(sources)}".encode())
+    try:
+        for module_file in (__file__, text_module.__file__):
+            digest.update(Path(str(module_file)).read_bytes())
+        folder = resources.files("pv.resources")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith((".tsv", ".txt")):
+                digest.update(entry.name.encode())
+                digest.update(entry.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:24]
+
+
+def _package_folder() -> str | None:
+    folder = resources.files("pv.resources")
+    return str(folder) if isinstance(folder, Path) else None
+
+
+def _keep(lex: Lexicon, path: Path) -> None:
+    """Write the pickle beside its final name, then rename (readers never see half a file)."""
+    import pickle
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".part", delete=False) as part:
+            pickle.dump(lex, part, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(part.name, path)
+    except OSError:
+        return  # a read-only or full folder: the next container builds it again
+
+
+def _build_lexicon(sources: frozenset[Source]) -> Lexicon:
     lex = Lexicon()
     event_words: set[str] = set()
     if "lay" in sources:
