@@ -477,7 +477,6 @@ def _add_rows(
 
 
 _active_sources: frozenset[Source] = SOURCES
-_CACHE_VARIABLE = "PV_LEXICON_CACHE"  # a folder where built lexicons are kept for later processes
 
 
 def lexicon(language: str = "en") -> Lexicon:
@@ -515,7 +514,10 @@ def _kept_or_built(sources: frozenset[Source]) -> Lexicon:
     if key is None:
         return _build_lexicon(sources)
     name = f"lexicon-{key}.pickle"
-    folders = [os.environ.get(_CACHE_VARIABLE), _package_folder()]
+    # $PV_LEXICON_CACHE: a folder where built lexicons are kept for later processes (the local
+    # stack's containers); in Lambda it is unset and the package's own is read.
+    kept_in = os.environ.get("PV_LEXICON_CACHE")
+    folders = [kept_in, _package_folder()]
     for folder in (Path(f) for f in folders if f):
         try:
             with (folder / name).open("rb") as kept:
@@ -525,7 +527,7 @@ def _kept_or_built(sources: frozenset[Source]) -> Lexicon:
         if isinstance(lex, Lexicon):
             return lex
     lex = _build_lexicon(sources)
-    if kept_in := os.environ.get(_CACHE_VARIABLE):
+    if kept_in:
         _keep(lex, Path(kept_in) / name)
     return lex
 
