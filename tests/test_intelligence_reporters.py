@@ -254,3 +254,63 @@ def test_the_relative_a_caller_calls_about_is_the_patient_over_their_i(
     """GIVEN a reporter who calls or writes about a relative ("j'appelle pour mon fils") and also
     says "I" WHEN read THEN the relative is the patient and the reporter a relative."""
     assert read(language, sentences, {len(sentences) - 1}) == (relative, "relative")
+
+
+def _says_they_are_reference(sentences, words, what):  # type: ignore[no-untyped-def]
+    """The reading before it skipped positions (every position tried against every phrase)."""
+    from pv.intelligence.patients import _few_words_then, _introduces_as, starts_with
+
+    for ws in sentences:
+        if _introduces_as(ws, words, what):
+            return True
+        for i in range(len(ws)):
+            for phrase in words.self_descriptions:
+                if tuple(ws[i : i + len(phrase)]) != phrase:
+                    continue
+                after = ws[i + len(phrase) :]
+                if starts_with(after, what) or (
+                    after[:1] and after[0] in words.articles and _few_words_then(after[1:], what, 2)
+                ):
+                    return True
+            if any(
+                tuple(ws[i : i + len(p)]) == p and starts_with(ws[i + len(p) :], what) for p in words.as_words
+            ) or any(
+                tuple(ws[i : i + len(p)]) == p and _few_words_then(ws[i + len(p) :], what, 1)
+                for p in words.as_article_words
+            ):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de", "pt"])
+def test_a_self_description_is_read_as_before_with_positions_skipped(language: str) -> None:
+    """GIVEN random sentences made of the language's own self-description, article, 'as' and
+    profession words among filler WHEN each kind of profession (and carers) is looked for THEN the
+    answer is the one of trying every position against every phrase."""
+    import random
+
+    from pv.intelligence.patients import _says_they_are, person_words
+
+    words = person_words(language)
+    kinds = [words.physicians, words.pharmacists, words.other_professionals, words.carers]
+    pieces = (
+        [
+            list(p)
+            for group in (words.self_descriptions, words.as_words, words.as_article_words, *kinds)
+            for p in group
+        ]
+        + [[a] for a in words.articles]
+        + [["today"], ["my"], ["the"], ["and"], ["doctor"], ["x"]]
+    )
+    rng = random.Random(18)
+    found = 0
+    for _ in range(400):
+        sentences = [
+            [w for _ in range(rng.randint(1, 8)) for w in rng.choice(pieces)]
+            for _ in range(rng.randint(1, 3))
+        ]
+        for what in kinds:
+            expected = _says_they_are_reference(sentences, words, what)
+            assert _says_they_are(sentences, words, what) == expected, (sentences, what)
+            found += expected
+    assert found > 50  # the sentences do say it often enough for the comparison to mean something

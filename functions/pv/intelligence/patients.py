@@ -269,10 +269,15 @@ def _says_they_are(sentences: list[list[str]], words: PersonWords, what: Phrases
     pharmacienne", "als Hausärztin", "as a district nurse", "I am a breast care nurse" (a
     self-description, then maybe an article and up to two more words; "as" right before it; or
     "as a", maybe one more word, and it), or introduces themselves as one (`_introduces_as`)."""
+    phrases = (*words.self_descriptions, *words.as_words, *words.as_article_words)
+    # Each test below needs the phrase to start at ws[i]: other positions are skipped.
+    openers = None if any(not p for p in phrases) else {p[0] for p in phrases}
     for ws in sentences:
         if _introduces_as(ws, words, what):
             return True
         for i in range(len(ws)):
+            if openers is not None and ws[i] not in openers:
+                continue
             for phrase in words.self_descriptions:
                 if tuple(ws[i : i + len(phrase)]) != phrase:
                     continue
