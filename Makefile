@@ -19,7 +19,8 @@ FUNCTION_TESTS := tests/test_channels_*.py tests/test_sentences.py tests/test_en
 	tests/test_regulatory_meddra.py tests/test_regulatory_service.py tests/test_pipeline.py \
 	tests/test_regulatory_phrase_coding.py tests/test_case_store.py tests/test_faults.py \
 	tests/test_hostile.py tests/test_privacy.py tests/test_cold_start.py tests/test_batch_isolation.py \
-	tests/test_big_reports.py tests/test_versions.py tests/test_reconciliation.py tests/test_fixture_shape.py
+	tests/test_big_reports.py tests/test_versions.py tests/test_reconciliation.py tests/test_fixture_shape.py \
+	tests/test_lexicon_kept.py
 SAM_VENV := .tools/sam
 CHECKOV_VENV := .tools/checkov
 MODEL_DIR := .artifacts/models/ae-classifier
