@@ -20,7 +20,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from .text import Token, fold, tokenize, word_set
+from .text import Token, fold, word_set
+from .text import words as token_texts
 
 Kind = Literal["DRUG", "AE"]
 # Where a term comes from: "lay" (events.tsv), "hpo" (hpo_events.tsv), "drugs" (the package's names
@@ -28,7 +29,6 @@ Kind = Literal["DRUG", "AE"]
 Source = Literal["lay", "hpo", "drugs", "project"]
 SOURCES: frozenset[Source] = frozenset({"lay", "hpo", "drugs", "project"})
 
-_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 # At most this many words between a pattern's two parts ("my heart [keeps doing a weird] skipping").
 PATTERN_GAP = 4
 # A pattern never reads across these: "my heart isn't racing" names no palpitations, "my hair's
@@ -206,9 +206,10 @@ class Lexicon:
         if not words or words in self.phrases:
             return  # first entry wins: a brand listed under two generics keeps the first
         self.phrases[words] = term
-        if phrase.strip().isupper():
+        if phrase.isupper():
             self.capitals_only.add(words)
-        self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
+        if len(words) > self.longest.get(words[0], 0):
+            self.longest[words[0]] = len(words)
         if (
             "fuzzy" in term.flags
             and len(words) == 1
@@ -443,14 +444,14 @@ def _spelt_word(word: str) -> bool:
 
 
 def _phrase_words(phrase: str) -> tuple[str, ...]:
-    # most phrases are plain lowercase words: split them (tokenize gives the same, slower)
-    return tuple(phrase.split()) if _PLAIN.fullmatch(phrase) else tuple(t.text for t in tokenize(phrase))
+    return tuple(token_texts(phrase))  # tokenize's texts, without building its tokens
 
 
 def _with_twin(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The words, and the same without apostrophes when they have any ("can't": also "cant")."""
-    twin = tuple(w.replace("'", "") for w in words)
-    return [words, twin] if twin != words else [words]
+    if "'" not in "".join(words):
+        return [words]
+    return [words, tuple(w.replace("'", "") for w in words)]
 
 
 def _letter_mask(word: str) -> int:
