@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import text as text_module
-from .text import Token, fold, tokenize, word_set
+from .text import Token, fold, word_set
+from .text import words as token_texts
 
 Kind = Literal["DRUG", "AE"]
 # Where a term comes from: "lay" (events.tsv), "hpo" (hpo_events.tsv), "drugs" (the package's names
@@ -32,7 +33,6 @@ Kind = Literal["DRUG", "AE"]
 Source = Literal["lay", "hpo", "drugs", "project"]
 SOURCES: frozenset[Source] = frozenset({"lay", "hpo", "drugs", "project"})
 
-_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 # At most this many words between a pattern's two parts ("my heart [keeps doing a weird] skipping").
 PATTERN_GAP = 4
 # A pattern never reads across these: "my heart isn't racing" names no palpitations, "my hair's
@@ -155,6 +155,9 @@ class Lexicon:
     capitals_only: set[tuple[str, ...]] = field(default_factory=set)  # "aki": only "AKI" matches
     broader: dict[str, str] = field(default_factory=dict)  # event -> the event it is a kind of
     _fuzzy_seen: dict[str, Term | None] = field(default_factory=dict)
+    _drug_length_index: dict[str, tuple[int, dict[int, list[tuple[int, str, int]]]]] = field(
+        default_factory=dict
+    )
 
     def add(self, phrase: str, term: Term) -> None:
         """Add a phrase of a term; one written in capitals (an abbreviation: "AKI") matches only
@@ -207,9 +210,10 @@ class Lexicon:
         if not words or words in self.phrases:
             return  # first entry wins: a brand listed under two generics keeps the first
         self.phrases[words] = term
-        if phrase.strip().isupper():
+        if phrase.isupper():
             self.capitals_only.add(words)
-        self.longest[words[0]] = max(self.longest.get(words[0], 0), len(words))
+        if len(words) > self.longest.get(words[0], 0):
+            self.longest[words[0]] = len(words)
         if (
             "fuzzy" in term.flags
             and len(words) == 1
@@ -354,23 +358,45 @@ class Lexicon:
         if self.lookup((word,)) is not None:
             return None
         limit = 2 if len(word) >= _FUZZY_TWO_EDITS_LENGTH else 1
+        letters = _letter_mask(word)
+        firsts = [word[0], _SOUND_ALIKE[word[0]]] if word[0] in _SOUND_ALIKE else [word[0]]  # "zarelto"
+        hits: list[tuple[int, int, int, str]] = []  # first letter's rank, name's rank, distance, name
+        for rank, first in enumerate(firsts):
+            by_length = self._drug_lengths(first)
+            for length in range(len(word) - limit, len(word) + limit + 1):
+                # the most letters missing and added that _letter_mask's bound allows within the limit
+                extra = len(word) - length
+                missing, added = limit + min(0, extra), limit - max(0, extra)
+                for order, name, mask in by_length.get(length, ()):
+                    if (letters & ~mask).bit_count() > missing or (mask & ~letters).bit_count() > added:
+                        continue
+                    distance = edit_distance(word, name, limit)
+                    if distance <= limit:
+                        hits.append((rank, order, distance, name))
         best: dict[str, int] = {}
         terms: dict[str, Term] = {}
-        candidates = self.single_drugs.get(word[0], {})
-        if word[0] in _SOUND_ALIKE:  # "zarelto": Xarelto
-            candidates = {**candidates, **self.single_drugs.get(_SOUND_ALIKE[word[0]], {})}
-        for name, term in candidates.items():
-            if abs(len(name) - len(word)) > limit:
-                continue
-            distance = edit_distance(word, name, limit)
-            if distance <= limit:
-                best[term.normalized] = min(distance, best.get(term.normalized, limit + 1))
-                terms[term.normalized] = term
+        # in single_drugs' order: of one drug's names within the limit, the last gives its term
+        for rank, _, distance, name in sorted(hits):
+            term = self.single_drugs[firsts[rank]][name]
+            best[term.normalized] = min(distance, best.get(term.normalized, limit + 1))
+            terms[term.normalized] = term
         if not best:
             return None
         nearest = min(best.values())
         winners = [n for n, d in best.items() if d == nearest]
         return terms[winners[0]] if len(winners) == 1 else None
+
+    def _drug_lengths(self, first: str) -> dict[int, list[tuple[int, str, int]]]:
+        """The fuzzy targets starting with `first` by length: (rank in single_drugs, name, letter
+        mask); rebuilt when single_drugs[first] has grown since."""
+        names = self.single_drugs.get(first, {})
+        known = self._drug_length_index.get(first)
+        if known is None or known[0] != len(names):
+            by_length: dict[int, list[tuple[int, str, int]]] = {}
+            for order, name in enumerate(names):
+                by_length.setdefault(len(name), []).append((order, name, _letter_mask(name)))
+            known = self._drug_length_index[first] = (len(names), by_length)
+        return known[1]
 
 
 def _value_at(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
@@ -422,31 +448,61 @@ def _spelt_word(word: str) -> bool:
 
 
 def _phrase_words(phrase: str) -> tuple[str, ...]:
-    # most phrases are plain lowercase words: split them (tokenize gives the same, slower)
-    return tuple(phrase.split()) if _PLAIN.fullmatch(phrase) else tuple(t.text for t in tokenize(phrase))
+    return tuple(token_texts(phrase))  # tokenize's texts, without building its tokens
 
 
 def _with_twin(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The words, and the same without apostrophes when they have any ("can't": also "cant")."""
-    twin = tuple(w.replace("'", "") for w in words)
-    return [words, twin] if twin != words else [words]
+    if "'" not in "".join(words):
+        return [words]
+    return [words, tuple(w.replace("'", "") for w in words)]
+
+
+def _letter_mask(word: str) -> int:
+    """A bit per character the word holds (bit ord(c) % 64): a lower bound on edit distances."""
+    # The bound, for words a and b, n = len(a) - len(b): let M be the bits of a's mask not in b's,
+    # A those of b's not in a's; P how many characters of a (repeats counted) the multiset of b's
+    # lacks, Q the same of b's. Each bit of M stands for a character of a that b lacks, so M <= P
+    # (two characters on one bit only lower M), and A <= Q. P - Q = n, so P >= A + n, Q >= M - n.
+    # An insertion or deletion changes one of P and Q by one, a substitution each by at most one,
+    # an adjacent transposition neither; b has P = Q = 0. So distance >= max(P, Q) >=
+    # max(M, A + n, A, M - n): within `limit`, M <= limit + min(0, n) and A <= limit - max(0, n).
+    mask = 0
+    for char in word:
+        mask |= 1 << (ord(char) & 63)
+    return mask
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (transpositions count one), or limit + 1 when above it."""
+    over = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return over
+    # Only the cells within `limit` of the diagonal: one further off holds at least its offset from
+    # it, more than the limit, so `over` stands for it; and over (or more) in a cell gives over (or
+    # more) in every cell computed from it, where the true value is over or more too.
     previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
+    previous = [j if j <= limit else over for j in range(len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        ca = a[i - 1]
+        current = [i if i <= limit else over] + [over] * len(b)
+        lowest = current[0]
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
+            cb = b[j - 1]
+            cell = previous[j - 1] if ca == cb else previous[j - 1] + 1
+            if previous[j] < cell:
+                cell = previous[j] + 1
+            if current[j - 1] < cell:
+                cell = current[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and previous2[j - 2] < cell:
+                cell = previous2[j - 2] + 1
+            current[j] = cell
+            if cell < lowest:
+                lowest = cell
+        if lowest > limit:
+            return over  # no later row can come back within the limit
         previous2, previous = previous, current
-    return min(previous[-1], limit + 1)
+    return min(previous[-1], over)
 
 
 def _resource_lines(name: str) -> list[list[str]]:
