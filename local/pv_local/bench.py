@@ -410,6 +410,19 @@ def run_pipeline_bench(
     }
 
 
+def _baseline(name: str, run: dict[str, Any] | None, pipeline: dict[str, Any]) -> dict[str, Any]:
+    """A baseline run of the same documents in the same command (`name`, e.g. "threads"): its
+    figures under `<name>_stack` and the measured run's documents/s over its, `docs_per_s_vs_<name>`."""
+    key = name if name.endswith("_stack") else f"{name}_stack"
+    if run is None:
+        return {key: None, f"docs_per_s_vs_{name}": None}
+    figures = ("docs_per_s", "stages_ms", "handler_cpu_ms_per_doc", "emulator_ms_per_doc")
+    return {
+        key: {k: run[k] for k in figures},
+        f"docs_per_s_vs_{name}": round(pipeline["docs_per_s"] / max(1e-9, run["docs_per_s"]), 3),
+    }
+
+
 def measure_model_alone(url: str, sentences: list[str], batch_size: int) -> float:
     """Sentences/s the endpoint at `url` scores on its own (MODEL_CLIENTS callers at once)."""
     from pv_model.serving.bench import invoker, served_sps
@@ -537,27 +550,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "model_alone_sps": round(model_sps, 1),
         "model_ceiling_docs_per_s": round(ceiling, 2),
         "docs_per_s_vs_model": round(pipeline["docs_per_s"] / ceiling, 3),
-        "old_stack": None
-        if old_stack is None
-        else {
-            "docs_per_s": old_stack["docs_per_s"],
-            "stages_ms": old_stack["stages_ms"],
-            "handler_cpu_ms_per_doc": old_stack["handler_cpu_ms_per_doc"],
-        },
-        "docs_per_s_vs_old_stack": None
-        if old_stack is None
-        else round(pipeline["docs_per_s"] / max(1e-9, old_stack["docs_per_s"]), 3),
-        "threads_stack": None
-        if threads_stack is None
-        else {
-            "docs_per_s": threads_stack["docs_per_s"],
-            "stages_ms": threads_stack["stages_ms"],
-            "handler_cpu_ms_per_doc": threads_stack["handler_cpu_ms_per_doc"],
-            "emulator_ms_per_doc": threads_stack["emulator_ms_per_doc"],
-        },
-        "docs_per_s_vs_threads": None
-        if threads_stack is None
-        else round(pipeline["docs_per_s"] / max(1e-9, threads_stack["docs_per_s"]), 3),
+        **_baseline("old_stack", old_stack, pipeline),
+        **_baseline("threads", threads_stack, pipeline),
         "server_rss_at_rest_mb": at_rest,
         "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],

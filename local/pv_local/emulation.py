@@ -35,7 +35,7 @@ import copy
 import inspect
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -193,6 +193,26 @@ def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
             setattr(owner, name, original)
 
 
+def _with_state(
+    original: Callable[..., Any], name: str, value_for: Callable[[Any, dict[str, Any]], Any]
+) -> Callable[..., Any]:
+    """`original` run with `_state.<name>` set to `value_for(self, its arguments)` and cleared
+    after (run as it is when that gives None)."""
+    signature = inspect.signature(original)
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        value = value_for(self, signature.bind(self, *args, **kwargs).arguments)
+        if value is None:
+            return original(self, *args, **kwargs)
+        setattr(_state, name, value)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            setattr(_state, name, None)
+
+    return wrapper
+
+
 @contextmanager
 def sqs_clock() -> Iterator[None]:
     """While open, moto's SQS reads the time as `time.time()`, not through two datetimes."""
@@ -223,20 +243,13 @@ def query_by_partition() -> Iterator[None]:
     """While open, a `Query` on a table's own key looks at that partition's items only."""
     from moto.dynamodb.models.table import Table
 
-    original_query = Table.query
     original_all_items = Table.all_items
-    signature = inspect.signature(original_query)
 
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
+    def partition_asked(table: Any, arguments: dict[str, Any]) -> Any:
         hash_key = arguments.get("hash_key")
-        if arguments.get("index_name") or hash_key is None:
-            return original_query(self, *args, **kwargs)
-        _state.partition = (self, hash_key)
-        try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            _state.partition = None
+        return None if arguments.get("index_name") or hash_key is None else (table, hash_key)
+
+    query = _with_state(Table.query, "partition", partition_asked)
 
     def all_items(self: Any) -> Any:
         partition = getattr(_state, "partition", None)
@@ -260,19 +273,12 @@ def update_without_stream_copy() -> Iterator[None]:
     from moto.dynamodb.models.dynamo_type import Item
 
     backend_type = models.DynamoDBBackend
-    original = backend_type.update_item
-    signature = inspect.signature(original)
 
-    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        table_name = signature.bind(self, *args, **kwargs).arguments.get("table_name")
-        table = self.tables.get(table_name)
-        if table is None or table.stream_shard is not None:
-            return original(self, *args, **kwargs)
-        _state.skip_item_copy = True
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            _state.skip_item_copy = False
+    def streamless(backend: Any, arguments: dict[str, Any]) -> bool | None:
+        table = backend.tables.get(arguments.get("table_name"))
+        return True if table is not None and table.stream_shard is None else None
+
+    update_item = _with_state(backend_type.update_item, "skip_item_copy", streamless)
 
     shim = models.copy
 
