@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import boto3
@@ -33,3 +34,9 @@ def store(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def fail(event: dict[str, Any], context: Any) -> None:
     raise ValueError("the handler failed on purpose")
+
+
+def nap(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Holds its container a moment (so callers at once need another one)."""
+    time.sleep(0.3)
+    return {"pid": os.getpid()}

@@ -51,8 +51,14 @@ def test_each_aws_call_is_put_in_the_stage_of_its_operation_and_resource(
     assert StageClock(RESOURCES).aws_stage(service, operation, params) == stage
 
 
-@pytest.mark.parametrize("threads", [False, True], ids=["containers", "threads"])
-def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(tmp_path, threads: bool) -> None:
+@pytest.mark.parametrize(
+    ("threads", "concurrency"),
+    [(False, 2), (False, 1), (True, 1)],
+    ids=["containers-x2", "containers", "threads"],
+)
+def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(
+    tmp_path, threads: bool, concurrency: int
+) -> None:
     """GIVEN the sample documents once, the keyword scorer as endpoint WHEN the bench runs THEN
     every stage was called as often as the pipeline's work says: one screening write per
     document, one alert and two idempotency writes per case, one duplicate check per screening
@@ -61,10 +67,16 @@ def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(tmp_path,
     (their stages timed there) or on threads of the bench's process."""
     with (tmp_path / "functions.log").open("w") as log:
         args = argparse.Namespace(
-            template=None, retry_delay=1, timeout=300.0, function_log=log, threads=threads
+            template=None,
+            retry_delay=1,
+            timeout=300.0,
+            function_log=log,
+            threads=threads,
+            concurrency=concurrency,
         )
         report = run_pipeline_bench(args, copies=1, upstream=None)
     assert report["functions_in_containers"] is not threads
+    assert report["containers_per_function"] == (0 if threads else concurrency)
     assert report["lost"] == 0 and report["duplicate_alerts"] == 0
 
     documents, cases = report["documents"], report["cases"]

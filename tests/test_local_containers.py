@@ -98,10 +98,39 @@ def test_the_stack_runs_its_template_functions_in_containers() -> None:
     """GIVEN a stack asked for containers WHEN it starts THEN each queue-fed function of the
     template runs in a container process, a test's own handler stays in process, and stopping the
     stack ends the containers."""
-    with LocalStack(handlers={"CaseFunction": _succeed}, containers=True, retry_delay_s=0) as local:
+    with LocalStack(
+        handlers={"CaseFunction": _succeed}, containers=True, concurrency=2, retry_delay_s=0
+    ) as local:
         assert set(local.containers) == {"ScreenFunction"}
         assert local.functions["ScreenFunction"].handler is local.containers["ScreenFunction"]
         assert local.functions["CaseFunction"].handler is _succeed
-        process = local.containers["ScreenFunction"]._process
-        assert process is not None and process.poll() is None
-    assert process.poll() is not None
+        processes = [c._process for c in local.containers["ScreenFunction"].containers]
+        assert len(processes) == 2 and all(p is not None and p.poll() is None for p in processes)
+    assert all(p is not None and p.poll() is not None for p in processes)
+
+
+def test_a_pool_runs_as_many_invocations_at_once_as_it_has_containers(stack: LocalStack) -> None:
+    """GIVEN a pool of two containers whose handler holds each a moment WHEN four invocations are
+    made from four threads at once THEN both containers (two processes) served two each: a
+    container serves one invocation at a time, and a caller waits for an idle one."""
+    import threading
+
+    from pv_local.containers import ContainerPool
+
+    pool = ContainerPool([_container(stack, "nap"), _container(stack, "nap")])
+    answers: list[dict[str, Any]] = []
+    with started(pool.containers):
+
+        def call() -> None:
+            answers.append(pool({"Records": [{}]}, _context()))
+            assert pool.remote_cpu_s() >= 0.0
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        pids = {c._process.pid for c in pool.containers if c._process is not None}
+    assert len(answers) == 4 and pool.size == 2
+    assert {a["pid"] for a in answers} == pids and len(pids) == 2
+    assert [c.invocations for c in pool.containers] == [2, 2]

@@ -164,6 +164,10 @@ def bench_items(copies: int) -> list[Any]:
 BARS = {"docs_per_s_vs_model": 0.6, "docs_per_s": 20.0, "server_rss_mb": 300.0, "cold_import_ratio": 2.0}
 MODEL_CLIENTS = 4  # concurrent callers when the served model is measured alone
 PROFILE_COPIES = 2
+# Containers per queue-fed function (invocations at once; the template allows more: 6 + 4 for
+# ScreenFunction's two queues, CaseConcurrency 5 for CaseFunction). Two measured the same as one
+# on this 2-core machine (docs/PERFORMANCE.md), and each container pays its own cold costs.
+DEFAULT_CONCURRENCY = 1
 
 # The functions' own steps, timed where they are looked up at call time: "module:attribute" -> stage.
 # Idempotency's DynamoDB client is its own (a session of its own), so its calls are timed here.
@@ -344,6 +348,7 @@ def run_pipeline_bench(
             containers=contained,
             stage_clock=clock,
             container_profiles=container_profiles,
+            concurrency=getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 1,
         ) as stack:
             stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
             for container in stack.containers.values():
@@ -404,6 +409,7 @@ def run_pipeline_bench(
         "function_invocations": stats.invocations,
         "functions_concurrently": not getattr(args, "serial", False),
         "functions_in_containers": contained,
+        "containers_per_function": getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 0,
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],
@@ -435,7 +441,7 @@ def measure_model_alone(url: str, sentences: list[str], batch_size: int) -> floa
 def profile_pipeline(args: argparse.Namespace, upstream: str | None, out_dir: Path) -> Path:
     """A cProfile of a smaller pass beside the JSON: this process's thread (the pump's start and
     end, moto's answers with `--threads` off are on the pump's threads) and each function
-    container's invocations (`container-<LogicalId>.prof` and `.prof.txt`)."""
+    container's invocations (`container-<LogicalId>-<n>.prof` and `.prof.txt`)."""
     profiler = cProfile.Profile()
     profiler.enable()
     try:
@@ -462,6 +468,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.add_argument("--json", type=Path, default=Path(".artifacts/bench/pipeline.json"))
     bench.add_argument("--no-profile", action="store_true", help="skip the profiled pass")
     bench.add_argument("--serial", action="store_true", help="one function invocation at a time")
+    bench.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"containers per function, invocations at once (default {DEFAULT_CONCURRENCY})",
+    )
     bench.add_argument(
         "--threads",
         action="store_true",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -292,6 +293,43 @@ class FunctionContainer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+class ContainerPool:
+    """A function's containers, called like its handler: each invocation takes an idle one (the
+    pump runs as many at once as there are, as Lambda runs concurrent invocations)."""
+
+    def __init__(self, containers: list[FunctionContainer]) -> None:
+        self.containers = containers
+        self._idle: queue.SimpleQueue[FunctionContainer] = queue.SimpleQueue()
+        for container in containers:
+            self._idle.put(container)
+        self._local = threading.local()
+
+    @property
+    def size(self) -> int:
+        return len(self.containers)
+
+    @property
+    def stage_sink(self) -> Callable[[StageDeltas], None] | None:
+        return self.containers[0].stage_sink if self.containers else None
+
+    @stage_sink.setter
+    def stage_sink(self, sink: Callable[[StageDeltas], None] | None) -> None:
+        for container in self.containers:
+            container.stage_sink = sink
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        container = self._idle.get()
+        try:
+            return container(event, context)
+        finally:
+            self._local.cpu_s = container.remote_cpu_s()
+            self._idle.put(container)
+
+    def remote_cpu_s(self) -> float:
+        """CPU seconds the handler used, in this thread's last invocation (whichever container)."""
+        return float(getattr(self._local, "cpu_s", 0.0))
 
 
 @contextlib.contextmanager

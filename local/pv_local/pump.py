@@ -114,6 +114,11 @@ def _contained(fn: LocalFunction) -> bool:
     return callable(getattr(fn.handler, "remote_cpu_s", None))
 
 
+def _invocations_at_once(fn: LocalFunction) -> int:
+    """How many invocations of `fn` may run at once: its containers (`ContainerPool.size`), or one."""
+    return int(getattr(fn.handler, "size", 1)) if _contained(fn) else 1
+
+
 class FunctionEnvironment:
     """Applies each function's environment to the process before its handler runs.
 
@@ -196,7 +201,7 @@ class EventPump:
         self.stats = PumpStats()
         self._lock = threading.Lock()  # one invocation at a time (serial mode)
         self._stats_lock = threading.Lock()
-        self._function_locks: dict[str, threading.Lock] = {}
+        self._function_locks: dict[str, threading.Lock | threading.Semaphore] = {}
         self._concurrent = False
         self._output_lock = threading.Lock()
         self._output_users = 0
@@ -269,24 +274,29 @@ class EventPump:
         for source in self.sources:
             by_function.setdefault(source.function.logical_id, []).append(source)
         stop = threading.Event()
-        rounds = dict.fromkeys(by_function, 0)  # rounds each worker finished without delivering
+        # One worker per invocation a function may run at once (its containers; one otherwise).
+        slots = [
+            (f"{logical_id}-{n}", sources)
+            for logical_id, sources in by_function.items()
+            for n in range(_invocations_at_once(sources[0].function))
+        ]
+        rounds = {name: 0 for name, _ in slots}  # rounds each worker finished without delivering
         errors: list[BaseException] = []
 
-        def work(logical_id: str, sources: list[QueueSource]) -> None:
+        def work(name: str, sources: list[QueueSource]) -> None:
             try:
                 while not stop.is_set():
                     if self.poll_once(sources=sources):
-                        rounds[logical_id] = 0
+                        rounds[name] = 0
                     else:
-                        rounds[logical_id] += 1
+                        rounds[name] += 1
                         stop.wait(0.05)
             except BaseException as exc:  # re-raised on the calling thread
                 errors.append(exc)
                 stop.set()
 
         workers = [
-            threading.Thread(target=work, args=item, name=f"pump-{item[0]}", daemon=True)
-            for item in by_function.items()
+            threading.Thread(target=work, args=slot, name=f"pump-{slot[0]}", daemon=True) for slot in slots
         ]
         self._concurrent = True
         deadline = time.monotonic() + timeout_s
@@ -424,12 +434,18 @@ class EventPump:
                         time.thread_time() - cpu - moto_cpu + remote_cpu,
                     )
 
-    def _invocation_lock(self, fn: LocalFunction) -> threading.Lock:
-        """The whole pump's lock, or with concurrency the function's own (one container each)."""
+    def _invocation_lock(self, fn: LocalFunction) -> threading.Lock | threading.Semaphore:
+        """The whole pump's lock, or with concurrency the function's own: as many invocations at
+        once as it has containers (one in this process)."""
         if not self._concurrent:
             return self._lock
         with self._stats_lock:
-            return self._function_locks.setdefault(fn.logical_id, threading.Lock())
+            lock = self._function_locks.get(fn.logical_id)
+            if lock is None:
+                at_once = _invocations_at_once(fn)
+                lock = threading.Lock() if at_once == 1 else threading.Semaphore(at_once)
+                self._function_locks[fn.logical_id] = lock
+            return lock
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

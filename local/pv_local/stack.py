@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import boto3
 
-from pv_local.containers import FunctionContainer, started
+from pv_local.containers import ContainerPool, FunctionContainer, started
 from pv_local.emulation import faster_moto
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
@@ -139,11 +139,14 @@ class LocalStack:
         containers: bool = False,
         stage_clock: bool = False,
         container_profiles: str | Path | None = None,
+        concurrency: int = 1,
     ) -> None:
         if model_dir is not None and endpoint_url is not None:
             raise ValueError("give model_dir (a local model server is started) or endpoint_url, not both")
         if containers and not in_process_aws:
             raise ValueError("containers relay their AWS calls to this process: they need in_process_aws")
+        if concurrency < 1 or (concurrency > 1 and not containers):
+            raise ValueError("concurrency is the containers per function (1 or more, with containers)")
         optional = {
             "extractor": extractor_dir,
             "summarizer": summarizer_dir,
@@ -174,9 +177,10 @@ class LocalStack:
         self.moto_speedups = moto_speedups  # pv_local.emulation, while the stack runs
         # Queue-fed functions in container processes of their own (pv_local.containers).
         self.use_containers = containers
-        self.containers: dict[str, FunctionContainer] = {}
+        self.containers: dict[str, ContainerPool] = {}
+        self.concurrency = concurrency  # containers per queue-fed function (invocations at once)
         self.stage_clock = stage_clock  # containers time their stages (pv_local.bench.StageClock)
-        # A folder for each container's cProfile (container-<LogicalId>.prof, written at stop).
+        # A folder for each container's cProfile (container-<LogicalId>-<n>.prof, written at stop).
         self.container_profiles = Path(container_profiles) if container_profiles is not None else None
         # This process's own AWS calls, answered by moto without HTTP (None: all over HTTP).
         self.transport: InProcessMoto | None = None
@@ -326,22 +330,28 @@ class LocalStack:
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_REGION": self.region,
             }
-            self.containers[logical_id] = FunctionContainer(
-                logical_id,
-                self._specs[logical_id].handler,
-                environ,
-                self.transport,
-                log=self.function_log,
-                stage_resources=stages,
-                profile_path=(
-                    str(self.container_profiles / f"container-{logical_id}.prof")
-                    if self.container_profiles is not None
-                    else None
-                ),
+            self.containers[logical_id] = ContainerPool(
+                [
+                    FunctionContainer(
+                        logical_id,
+                        self._specs[logical_id].handler,
+                        environ,
+                        self.transport,
+                        log=self.function_log,
+                        stage_resources=stages,
+                        profile_path=(
+                            str(self.container_profiles / f"container-{logical_id}-{n}.prof")
+                            if self.container_profiles is not None
+                            else None
+                        ),
+                    )
+                    for n in range(self.concurrency)
+                ]
             )
-        self._emulation.enter_context(started(list(self.containers.values())))
-        for logical_id, container in self.containers.items():
-            self.functions[logical_id].handler = container
+        every = [c for pool in self.containers.values() for c in pool.containers]
+        self._emulation.enter_context(started(every))
+        for logical_id, pool in self.containers.items():
+            self.functions[logical_id].handler = pool
 
     def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
         """Serve a function's HttpApi routes through the local HTTP gateway (stopped with the stack)."""
