@@ -261,3 +261,20 @@ def pipeline(
     endpoint double behind them."""
     with deployed_pipeline(monkeypatch, template_parameters) as deployed:
         yield deployed
+
+
+def _accept_every_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"batchItemFailures": []}
+
+
+@pytest.fixture(scope="module")
+def idle_stack() -> Iterator[Any]:
+    """The template's local stack whose queue-fed functions accept every message (for tests of
+    the stack's own plumbing); failed messages come back at once."""
+    from pv_local.stack import LocalStack
+
+    with LocalStack(
+        handlers={"ScreenFunction": _accept_every_message, "CaseFunction": _accept_every_message},
+        retry_delay_s=0,
+    ) as local:
+        yield local

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,8 @@ def _succeed(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(
-        handlers={"ScreenFunction": _succeed, "CaseFunction": _succeed}, retry_delay_s=0
-    ) as local:
-        yield local
+def stack(idle_stack: LocalStack) -> LocalStack:
+    return idle_stack
 
 
 def _container(stack: LocalStack, handler: str, **environ: str) -> FunctionContainer:

@@ -226,8 +226,17 @@ class StageClock:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
             self.calls[stage] += 1
 
+    def drain(self) -> dict[str, tuple[float, int]]:
+        """(seconds, calls) per stage timed since the last drain, and start again from nothing
+        (a function container sends them with each result)."""
+        with self._lock:
+            drained = {stage: (seconds, self.calls[stage]) for stage, seconds in self.seconds.items()}
+            self.seconds.clear()
+            self.calls.clear()
+        return drained
+
     def merge(self, deltas: dict[str, tuple[float, int]]) -> None:
-        """Add what a function container's own clock timed since its last result."""
+        """Add what a function container's own clock timed (`drain`) since its last result."""
         with self._lock:
             for stage, (seconds, calls) in deltas.items():
                 self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
@@ -350,7 +359,7 @@ def run_pipeline_bench(
             container_profiles=container_profiles,
             concurrency=getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 1,
         ) as stack:
-            stages = StageClock({r.ref: logical for logical, r in stack.resources.items()})
+            stages = StageClock(stack.resource_names())
             for container in stack.containers.values():
                 container.stage_sink = stages.merge
             with stages.installed() if clock else contextlib.nullcontext(stages):
@@ -416,16 +425,17 @@ def run_pipeline_bench(
     }
 
 
-def _baseline(name: str, run: dict[str, Any] | None, pipeline: dict[str, Any]) -> dict[str, Any]:
-    """A baseline run of the same documents in the same command (`name`, e.g. "threads"): its
-    figures under `<name>_stack` and the measured run's documents/s over its, `docs_per_s_vs_<name>`."""
-    key = name if name.endswith("_stack") else f"{name}_stack"
+def _baseline(
+    key: str, ratio_key: str, run: dict[str, Any] | None, pipeline: dict[str, Any]
+) -> dict[str, Any]:
+    """A baseline run of the same documents in the same command: its figures under `key` and the
+    measured run's documents/s over its under `ratio_key` (both None without the run)."""
     if run is None:
-        return {key: None, f"docs_per_s_vs_{name}": None}
+        return {key: None, ratio_key: None}
     figures = ("docs_per_s", "stages_ms", "handler_cpu_ms_per_doc", "emulator_ms_per_doc")
     return {
         key: {k: run[k] for k in figures},
-        f"docs_per_s_vs_{name}": round(pipeline["docs_per_s"] / max(1e-9, run["docs_per_s"]), 3),
+        ratio_key: round(pipeline["docs_per_s"] / max(1e-9, run["docs_per_s"]), 3),
     }
 
 
@@ -449,13 +459,18 @@ def profile_pipeline(args: argparse.Namespace, upstream: str | None, out_dir: Pa
     finally:
         profiler.disable()
     path = out_dir / "pipeline.prof"
+    write_profile(profiler, path, out_dir / "pipeline-profile.txt")
+    return path
+
+
+def write_profile(profiler: cProfile.Profile, path: Path, text_path: Path) -> None:
+    """The profile's stats at `path` and its top functions, by cumulative and own time, as text."""
     profiler.dump_stats(path)
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats("cumulative").print_stats(60)
     stats.sort_stats("tottime").print_stats(40)
-    (out_dir / "pipeline-profile.txt").write_text(text.getvalue())
-    return path
+    text_path.write_text(text.getvalue(), encoding="utf-8")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -562,8 +577,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "model_alone_sps": round(model_sps, 1),
         "model_ceiling_docs_per_s": round(ceiling, 2),
         "docs_per_s_vs_model": round(pipeline["docs_per_s"] / ceiling, 3),
-        **_baseline("old_stack", old_stack, pipeline),
-        **_baseline("threads", threads_stack, pipeline),
+        **_baseline("old_stack", "docs_per_s_vs_old_stack", old_stack, pipeline),
+        **_baseline("threads_stack", "docs_per_s_vs_threads", threads_stack, pipeline),
         "server_rss_at_rest_mb": at_rest,
         "server_rss_mb": peak,
         "cold_import_ratio": cold["cold_import_ratio"],

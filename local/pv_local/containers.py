@@ -33,11 +33,12 @@ import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import IO, Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from pv_local.transport import InProcessMoto, _RawBody
+from pv_local.transport import InProcessMoto, RawBody, request_parts
 
 _START_TIMEOUT_S = 120.0  # a cold import on a slow, busy machine
 
@@ -59,17 +60,10 @@ class _RelayedAws:
     def __call__(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
         if urllib.parse.urlsplit(request.url).netloc != self.netloc:
             return None
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in request.headers.items()}
-        self.conn.send(
-            ("aws", request.method, request.url, headers, body or b"", kwargs.get("event_name", ""))
-        )
+        body, headers = request_parts(request)
+        self.conn.send(("aws", request.method, request.url, headers, body, kwargs.get("event_name", "")))
         status, response_headers, content = self.conn.recv()
-        return AWSResponse(request.url, status, response_headers, _RawBody(content))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, response_headers, RawBody(content))  # type: ignore[arg-type]
 
 
 class _RemoteContext:
@@ -96,8 +90,8 @@ def _has_fileno(stream: IO[str]) -> bool:
 def _profiled(path: str) -> Iterator[None]:
     """A cProfile of the container's invocations, written to `path` (and `path`.txt) at its end."""
     import cProfile
-    import io
-    import pstats
+
+    from pv_local.bench import write_profile
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -105,13 +99,7 @@ def _profiled(path: str) -> Iterator[None]:
         yield
     finally:
         profiler.disable()
-        profiler.dump_stats(path)
-        text = io.StringIO()
-        stats = pstats.Stats(profiler, stream=text)
-        stats.sort_stats("cumulative").print_stats(60)
-        stats.sort_stats("tottime").print_stats(40)
-        with open(f"{path}.txt", "w", encoding="utf-8") as out:
-            out.write(text.getvalue())
+        write_profile(profiler, Path(path), Path(f"{path}.txt"))
 
 
 def _serve(conn: Any) -> None:
@@ -136,7 +124,6 @@ def _serve(conn: Any) -> None:
         conn.send(("ready",))
         if profile_path:
             stack.enter_context(_profiled(profile_path))
-        reported: StageDeltas = {}
         while True:
             message = conn.recv()
             if message[0] == "stop":
@@ -151,14 +138,7 @@ def _serve(conn: Any) -> None:
                 outcome = ("result", response)
             sys.stdout.flush()
             sys.stderr.flush()
-            deltas: StageDeltas = {}
-            if clock is not None:
-                for stage, seconds in list(clock.seconds.items()):
-                    calls = clock.calls[stage]
-                    before = reported.get(stage, (0.0, 0))
-                    if calls != before[1]:
-                        deltas[stage] = (seconds - before[0], calls - before[1])
-                        reported[stage] = (seconds, calls)
+            deltas = clock.drain() if clock is not None else {}
             conn.send((*outcome, time.thread_time() - started, deltas))
 
 

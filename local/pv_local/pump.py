@@ -16,12 +16,13 @@ container's, serves one invocation at a time); powertools' logger and metrics ob
 the functions in this process, so with concurrency a log line or metric may carry the other
 function's name (local logs only).
 
-A function may also run in a container process of its own (`pv_local.containers`): the pump
-then only hands it the event and answers its AWS calls, and the function's own work runs beside
-this process instead of waiting for its GIL.
+A function may also run in container processes of its own (`pv_local.containers`): the pump
+then only hands each invocation its event and answers its AWS calls, the function's own work runs
+beside this process instead of waiting for its GIL, and it runs as many invocations at once as it
+has containers (one worker each).
 
 Not emulated: MaximumBatchingWindowInSeconds (a batch is whatever is waiting when the pump looks)
-and ScalingConfig concurrency beyond one invocation per function.
+and, in this process, ScalingConfig concurrency beyond one invocation per function.
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ class PumpStats:
     emulator_cpu_s: dict[str, float] = field(default_factory=dict)
 
 
+def lambda_variables(fn: LocalFunction, region: str) -> dict[str, str]:
+    """The variables Lambda's runtime sets in `fn`'s container."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": region,
+    }
+
+
 def _contained(fn: LocalFunction) -> bool:
     """True when `fn` runs in a container process (`pv_local.containers.FunctionContainer`)."""
     return callable(getattr(fn.handler, "remote_cpu_s", None))
@@ -149,14 +160,7 @@ class FunctionEnvironment:
 
     def activate(self, fn: LocalFunction) -> None:
         """Set the per-function variables (and Lambda's own) for an invocation of `fn`."""
-        os.environ.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_REGION": self._region,
-            }
-        )
+        os.environ.update(lambda_variables(fn, self._region))
         if not self.switched or fn.logical_id == self._active:
             return
         own = self._environments.get(fn.logical_id, {})

@@ -40,7 +40,15 @@ from pv_local.containers import ContainerPool, FunctionContainer, started
 from pv_local.emulation import faster_moto
 from pv_local.gateway import LocalGateway, LocalTokens
 from pv_local.provision import ACCOUNT_ID, ProvisionedStack, provision
-from pv_local.pump import EventPump, FunctionEnvironment, Handler, LocalFunction, PumpStats, QueueSource
+from pv_local.pump import (
+    EventPump,
+    FunctionEnvironment,
+    Handler,
+    LocalFunction,
+    PumpStats,
+    QueueSource,
+    lambda_variables,
+)
 from pv_local.resources import Provisioned
 from pv_local.template import FunctionSpec, Template, TemplateError, load_template
 from pv_local.transport import InProcessMoto
@@ -317,19 +325,12 @@ class LocalStack:
     def _start_containers(self, logical_ids: set[str], envs: dict[str, dict[str, str]]) -> None:
         """Run each queue-fed function from the template (not a test's handler) in a container."""
         assert self.transport is not None
-        stages = {r.ref: logical for logical, r in self.resources.items()} if self.stage_clock else None
+        stages = self.resource_names() if self.stage_clock else None
         for logical_id in sorted(logical_ids):
             fn = self.functions[logical_id]
             if logical_id in self._handler_overrides:
                 continue
-            environ = {
-                **os.environ,
-                **envs.get(logical_id, {}),
-                "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_REGION": self.region,
-            }
+            environ = {**os.environ, **envs.get(logical_id, {}), **lambda_variables(fn, self.region)}
             self.containers[logical_id] = ContainerPool(
                 [
                     FunctionContainer(
@@ -352,6 +353,10 @@ class LocalStack:
         self._emulation.enter_context(started(every))
         for logical_id, pool in self.containers.items():
             self.functions[logical_id].handler = pool
+
+    def resource_names(self) -> dict[str, str]:
+        """Each resource's physical name, URL or ARN -> its logical id."""
+        return {r.ref: logical for logical, r in self.resources.items()}
 
     def serve_http(self, logical_id: str, tokens: LocalTokens | None = None) -> LocalGateway:
         """Serve a function's HttpApi routes through the local HTTP gateway (stopped with the stack)."""

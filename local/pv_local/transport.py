@@ -50,7 +50,18 @@ _EVENT = "before-send"
 _UNIQUE_ID = "pv-local-in-process-moto"
 
 
-class _RawBody(io.BytesIO):
+def request_parts(request: AWSPreparedRequest) -> tuple[bytes, dict[str, str]]:
+    """A botocore request's body as bytes and its headers as strings (as they go on the wire)."""
+    body = request.body
+    if hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in request.headers.items()}
+    return body or b"", headers
+
+
+class RawBody(io.BytesIO):
     """A response body botocore can read whole or stream (what urllib3 would give it)."""
 
     def stream(self, amt: int | None = 1024 * 1024, **_: Any) -> Iterator[bytes]:
@@ -88,7 +99,7 @@ class InProcessMoto:
             with self._lock:
                 self.calls[operation] += 1
                 self.seconds[operation] = self.seconds.get(operation, 0.0) + wall
-        return AWSResponse(request.url, status, headers, _RawBody(body))  # type: ignore[arg-type]
+        return AWSResponse(request.url, status, headers, RawBody(body))  # type: ignore[arg-type]
 
     def _dispatch(
         self, request: AWSPreparedRequest, parsed: urllib.parse.SplitResult, service: str
@@ -110,12 +121,7 @@ class InProcessMoto:
         """The WSGI environ moto's server would build for this request, S3 metadata names kept."""
         from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, should_preserve_original_header_name
 
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        body = body or b""
+        body, headers = request_parts(request)
         host, _, port = self.netloc.partition(":")
         raw_uri = parsed.path + (f"?{parsed.query}" if parsed.query else "")
         environ: dict[str, Any] = {
@@ -136,7 +142,6 @@ class InProcessMoto:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
-        headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in request.headers.items()}
         headers.setdefault("Host", self.netloc)
         content_type: str | None = None
         content_length: str | None = None
