@@ -47,7 +47,7 @@ class CaseDesk:
             rules=rule_set(rules),
             keyer=hmac_keyer(b"test-secret"),
             index=MemoryIndex(),
-            get_case=self.cases.get,
+            read_linked=lambda ids: [self.cases[i] for i in ids if i in self.cases],
             coder=coder,
             labels=labels,
         )

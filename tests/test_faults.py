@@ -325,6 +325,27 @@ def test_a_conditional_check_conflict_on_the_case_keeps_one_case_and_one_alert(p
     assert holds_up(report), report
 
 
+def test_a_new_case_is_stored_without_first_reading_the_cases_table(pipeline):
+    """GIVEN a flagged email WHEN its case opens THEN the Cases table is written once and not read
+    (a case is looked up only when storing it finds one there: a retry's delivery)."""
+    from pv import runtime
+
+    calls: list[str] = []
+    cases_table = runtime.settings().cases_table
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == cases_table or cases_table in str(params.get("TransactItems", "")):
+            calls.append(model.name)
+
+    runtime.clients().dynamodb.meta.client.meta.events.register("before-parameter-build.dynamodb", count)
+    pipeline.upload("email/ae.eml", AE_EMAIL)
+
+    report = end_state(pipeline, {"email/ae.eml": 1})
+
+    assert (report["cases"], report["alerts"]) == (1, 1)
+    assert calls == ["TransactWriteItems", "UpdateItem"]  # the case with its index, then alert sent
+
+
 def test_an_sns_publish_failure_keeps_the_case_and_publishes_exactly_once_on_retry(pipeline):
     """GIVEN SNS fails the first publish WHEN the case message is retried THEN the stored case is
     reused (still one) and the alert goes out exactly once."""

@@ -104,10 +104,7 @@ def release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invente
 class _NoCases:
     """A case store with no cases (CaseStore's reads)."""
 
-    def get(self, case_id: str) -> None:
-        return None
-
-    def get_many(self, case_ids: list[str]) -> list[Any]:
+    def linked_cases(self, case_ids: list[str]) -> list[Any]:
         return []
 
 

@@ -69,7 +69,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         intake = CaseDesk(release.folder)
         intake.intake.index = MatchKeyTable(tables["MatchKeysTable"])
-        intake.intake.get_case = cases.get
+        intake.intake.read_linked = cases.linked_cases
         first = intake.open(email(RASH, message_id="<t1@mail.example.com>", seed="1"))
         cases.create(first)
         reply = intake.open(
@@ -270,16 +270,18 @@ def test_the_term_picker_searches_current_terms_by_word_start_or_code(desk) -> N
     assert desk.service.search("   ").terms == []
 
 
-def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_path: Path) -> None:
+def test_a_new_case_reads_only_what_linking_compares_of_the_earlier_cases_in_one_request(
+    tmp_path: Path,
+) -> None:
     """GIVEN three cases of one email thread stored in the Cases table WHEN a fourth reply's record
-    is built THEN it links to all three, read in one BatchGetItem, not one GetItem each."""
+    is built THEN it links to all three, read in one BatchGetItem, not one GetItem each, and the
+    read returns the attributes linking compares, not the cases' text, mentions or sentences."""
     with mock_aws():
         tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable", "MatchKeysTable")
         cases = CaseStore(tables["CasesTable"], drug_index=tables["CaseDrugsTable"])
         intake = CaseDesk(None)
         intake.intake.index = MatchKeyTable(tables["MatchKeysTable"])
-        intake.intake.get_case = cases.get
-        intake.intake.get_cases = cases.get_many
+        intake.intake.read_linked = cases.linked_cases
         earlier = []
         for n in range(3):
             case = intake.open(email(RASH, message_id="<t1@mail.example.com>", seed=str(n)))
@@ -288,6 +290,11 @@ def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_pa
         calls: list[str] = []
         client = tables["CasesTable"].meta.client
         client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        read: list[dict[str, Any]] = []
+        client.meta.events.register(
+            "after-call.dynamodb.BatchGetItem",
+            lambda parsed, **_: read.extend(parsed["Responses"][tables["CasesTable"].name]),
+        )
         reply = email(
             WORSE, message_id="<t9@mail.example.com>", in_reply_to="<t1@mail.example.com>", seed="9"
         )
@@ -296,3 +303,8 @@ def test_a_new_case_reads_the_earlier_cases_it_may_link_to_in_one_request(tmp_pa
     assert sorted(link.case_id for link in record.links) == sorted(earlier)
     assert calls.count("BatchGetItem") == 1
     assert "GetItem" not in calls
+    assert len(read) == 3
+    for item in read:
+        assert set(item) == {"case_id", "received_at", "facts", "regulatory"}
+        assert set(item["facts"]) <= {"suspect_drugs", "events"}
+        assert set(item["regulatory"]) == {"coding", "match_keys"}

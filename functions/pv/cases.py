@@ -91,48 +91,53 @@ class CaseService:
         takes personal data for a drug or an event (the stored case keeps what it found).
         """
         case_id = case_id_for(request.document_id)
-        case = self.cases.get(case_id)
-        document: SourceDocument | None = None
-        public: CaseFacts | None = None
-        if case is None:
-            document = self.bucket.get_parsed(request.document_ref)
-            flagged = self.bucket.get_flagged(request.flagged_ref) if request.flagged_ref else request.flagged
-            facts = self.assess(document, flagged)
-            record = (
-                self.regulatory.record(case_id, document, facts, request.received_at)
-                if self.regulatory is not None
-                else None
-            )
-            public = self.publishable(facts, document)
-            case = Case(
-                case_id=case_id,
-                document_id=request.document_id,
-                channel=request.channel,
-                source_key=request.source_key,
-                status="incomplete" if facts.missing_elements else "new",
-                received_at=request.received_at,
-                due_date=record.due_rule.due_date
-                if record is not None and record.due_rule is not None
-                else due_date(request.received_at, facts.serious),
-                created_at=self.clock(),
-                flagged=request.flagged,
-                flagged_count=request.flagged_count or len(request.flagged),
-                flagged_ref=request.flagged_ref,
-                facts=facts,
-                document_ref=request.document_ref,
-                regulatory=record,
-            )
-            # The inbox lists the publishable names (its indexes carry no personal data).
-            if not self.cases.create(case, listed=public):
-                case = self.cases.get(case_id) or case  # a concurrent delivery won the race
-                public = None
+        # Stored first, read back only when that fails: a case is new on all but a retry's
+        # delivery, so the lookup a retry needs is not paid on every case.
+        document = self.bucket.get_parsed(request.document_ref)
+        case, listed = self._new_case(case_id, request, document)
+        public: CaseFacts | None = listed
+        # The inbox lists the publishable names (its indexes carry no personal data).
+        if not self.cases.create(case, listed=listed):
+            # an earlier attempt or a concurrent delivery stored it (perhaps without its alert)
+            case = self.cases.get(case_id) or case
+            public = None
         if self.regulatory is not None:
             self.regulatory.index_case(case)  # idempotent: a retry indexes again
         if case.alert_state != "sent":
-            document = document or self.bucket.get_parsed(request.document_ref)
             public = public or self.publishable(case.facts, document)
             self.publisher.publish(alert_for(case, public))
             self.cases.mark_alert_sent(case_id)
             case = case.model_copy(update={"alert_state": "sent"})
         logger.info("case ready", case_id=case_id, document_id=request.document_id, status=case.status)
         return case
+
+    def _new_case(
+        self, case_id: str, request: CaseRequest, document: SourceDocument
+    ) -> tuple[Case, CaseFacts]:
+        """The case a request opens, assessed and recorded, and the publishable facts of it."""
+        flagged = self.bucket.get_flagged(request.flagged_ref) if request.flagged_ref else request.flagged
+        facts = self.assess(document, flagged)
+        record = (
+            self.regulatory.record(case_id, document, facts, request.received_at)
+            if self.regulatory is not None
+            else None
+        )
+        case = Case(
+            case_id=case_id,
+            document_id=request.document_id,
+            channel=request.channel,
+            source_key=request.source_key,
+            status="incomplete" if facts.missing_elements else "new",
+            received_at=request.received_at,
+            due_date=record.due_rule.due_date
+            if record is not None and record.due_rule is not None
+            else due_date(request.received_at, facts.serious),
+            created_at=self.clock(),
+            flagged=request.flagged,
+            flagged_count=request.flagged_count or len(request.flagged),
+            flagged_ref=request.flagged_ref,
+            facts=facts,
+            document_ref=request.document_ref,
+            regulatory=record,
+        )
+        return case, self.publishable(facts, document)

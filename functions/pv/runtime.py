@@ -180,8 +180,7 @@ def regulatory_intake(cases: CaseStore) -> RegulatoryIntake:
     return RegulatoryIntake(
         sender=e2b_sender(config),
         rules=rule_set(config.due_date_rules),
-        get_case=cases.get,
-        get_cases=cases.get_many,
+        read_linked=cases.linked_cases,
         keyer=kms_keyer(boto3.client("kms"), config.match_key_id) if linking else None,
         index=MatchKeyTable(aws.dynamodb.Table(config.match_keys_table)) if linking else None,
         coder=MeddraCoder(release, nearest_terms=coding_nearest_terms(config))

@@ -19,6 +19,7 @@ from pv.adapters.stores import (
     transact,
 )
 from pv.case_models import Case, CaseFacts
+from pv.regulatory.linking import LINKED_CASE_ATTRIBUTES, LinkedCase
 
 # What the inbox's indexes carry besides their keys (status, due date, case id, drug): the names
 # match the template's index projections. No text, no personal data.
@@ -100,10 +101,27 @@ class CaseStore:
         item = self.table.get_item(Key={"case_id": case_id}, ConsistentRead=True).get("Item")
         return Case.model_validate(from_item(item)) if item else None
 
-    def get_many(self, case_ids: list[str]) -> list[Case]:
-        """The stored cases among these ids, in the order given (one BatchGetItem per 100 ids)."""
-        items = {i["case_id"]: i for i in batch_get(self.table, "case_id", case_ids, ConsistentRead=True)}
-        return [Case.model_validate(from_item(items[i])) for i in dict.fromkeys(case_ids) if i in items]
+    def linked_cases(self, case_ids: list[str]) -> list[LinkedCase]:
+        """What linking reads of the stored cases among these ids (`LINKED_CASE_ATTRIBUTES`
+        alone, one BatchGetItem per 100 ids), in the order given."""
+        names: dict[str, str] = {}
+        paths = []
+        for path in LINKED_CASE_ATTRIBUTES:
+            parts = []
+            for part in path.split("."):  # every name through a placeholder: some are reserved words
+                placeholder = names.setdefault(part, f"#a{len(names)}")
+                parts.append(placeholder)
+            paths.append(".".join(parts))
+        items = batch_get(
+            self.table,
+            "case_id",
+            case_ids,
+            ConsistentRead=True,
+            ProjectionExpression=", ".join(paths),
+            ExpressionAttributeNames={placeholder: name for name, placeholder in names.items()},
+        )
+        by_id = {i["case_id"]: i for i in items}
+        return [LinkedCase.model_validate(from_item(by_id[i])) for i in dict.fromkeys(case_ids) if i in by_id]
 
     def mark_alert_sent(self, case_id: str) -> None:
         """Record the alert as published; the case leaves the alert-pending index."""

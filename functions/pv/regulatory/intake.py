@@ -17,7 +17,15 @@ from pv.intelligence.patients import Profession, read_persons
 from pv.models import SourceDocument
 from pv.regulatory.coding import NO_DICTIONARY_NOTE, MeddraCoder, uncoded_without_dictionary
 from pv.regulatory.due_dates import NO_LABELS, DueDateRules, ProductLabels, redated
-from pv.regulatory.linking import DEFAULT_WINDOW, Candidate, CaseKeys, MatchKeyer, case_keys, links_for
+from pv.regulatory.linking import (
+    DEFAULT_WINDOW,
+    Candidate,
+    CaseKeys,
+    LinkedCase,
+    MatchKeyer,
+    case_keys,
+    links_for,
+)
 from pv.regulatory.models import EventCoding, PatientDetails, Qualification, RegulatoryRecord
 from pv.regulatory.sender import Sender, safety_report_id
 
@@ -57,9 +65,8 @@ class RegulatoryIntake:
 
     sender: Sender
     rules: DueDateRules
-    get_case: Callable[[str], Case | None] = lambda _: None
-    # Several cases in one read (CaseStore.get_many); without it, get_case for each.
-    get_cases: Callable[[list[str]], list[Case]] | None = None
+    # The stored cases among these ids, as linking reads them (CaseStore.linked_cases: one read).
+    read_linked: Callable[[list[str]], Sequence[Case | LinkedCase]] = lambda _: []
     keyer: MatchKeyer | None = None  # with `index`: linking; without, no keys and no links
     index: MatchKeyIndex | None = None
     coder: MeddraCoder | None = None
@@ -87,10 +94,8 @@ class RegulatoryIntake:
         keys, candidates = CaseKeys(frozenset(), frozenset(), frozenset()), []
         if self.keyer is not None and self.index is not None:
             keys = case_keys(document, facts, self.keyer)
-            candidates = [
-                Candidate(case, CaseKeys.from_stored(case.regulatory.match_keys if case.regulatory else []))
-                for case in self._cases(sorted(self.index.case_ids(keys.all) - {case_id}))
-            ]
+            earlier = sorted(self.index.case_ids(keys.all) - {case_id})
+            candidates = [Candidate.of(case) for case in self.read_linked(earlier)] if earlier else []
         report_id = safety_report_id(case_id, self.sender)
         patient, qualification = patient_and_reporter(document, facts)
         return RegulatoryRecord(
@@ -108,11 +113,6 @@ class RegulatoryIntake:
             if len(facts.suspect_drugs) > 1 and _INTERACTION.search(document.text)
             else [],
         )
-
-    def _cases(self, case_ids: list[str]) -> list[Case]:
-        if self.get_cases is not None:
-            return self.get_cases(case_ids) if case_ids else []
-        return [case for case_id in case_ids if (case := self.get_case(case_id)) is not None]
 
     def upkeep(self, case: Case) -> Case:
         """The case after a reviewer's change, its record kept in step: reactions the reviewer

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from email.utils import getaddresses
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from pv.case_models import Case, CaseFacts
 from pv.models import Channel, SourceDocument
 from pv.regulatory.coding import fold
@@ -143,12 +145,58 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text) or fold(text)
 
 
+class _LinkedFacts(BaseModel):
+    suspect_drugs: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+
+
+class _LinkedRecord(BaseModel):
+    coding: list[EventCoding] = Field(default_factory=list)
+    match_keys: list[str] = Field(default_factory=list)
+
+
+class LinkedCase(BaseModel):
+    """What linking reads of an earlier stored case: `LINKED_CASE_ATTRIBUTES` alone, not the
+    whole case (its text, mentions and flagged sentences stay in the table)."""
+
+    case_id: str
+    received_at: datetime
+    facts: _LinkedFacts = Field(default_factory=_LinkedFacts)
+    regulatory: _LinkedRecord | None = None
+
+
+# The attribute paths of a stored case that `LinkedCase` holds (a projected read of the Cases table).
+LINKED_CASE_ATTRIBUTES = (
+    "case_id",
+    "received_at",
+    "facts.suspect_drugs",
+    "facts.events",
+    "regulatory.coding",
+    "regulatory.match_keys",
+)
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """An earlier case found under one of the new case's keys."""
+    """An earlier case found under one of the new case's keys, as linking compares it."""
 
-    case: Case
+    case_id: str
+    received_at: datetime
+    suspect_drugs: frozenset[str]
+    event_keys: frozenset[str]
     keys: CaseKeys
+
+    @classmethod
+    def of(cls, case: Case | LinkedCase) -> Candidate:
+        """The candidate a stored case (whole, or the linked attributes of it) makes."""
+        record = case.regulatory
+        return cls(
+            case_id=case.case_id,
+            received_at=case.received_at,
+            suspect_drugs=frozenset(case.facts.suspect_drugs),
+            event_keys=frozenset(_event_keys(case.facts, record.coding if record is not None else [])),
+            keys=CaseKeys.from_stored(record.match_keys if record is not None else []),
+        )
 
 
 def links_for(
@@ -161,35 +209,30 @@ def links_for(
 ) -> list[CaseLink]:
     """The links a new case gets to earlier cases (none to itself), most reasons first."""
     links = []
+    event_keys = _event_keys(facts, coding)
     for candidate in candidates:
-        other = candidate.case
         reasons: list[LinkReason] = []
         if keys.thread & candidate.keys.thread:
             reasons.append("same_thread")
-        within = abs(received_at - other.received_at) <= window
+        within = abs(received_at - candidate.received_at) <= window
         if within and keys.reporter & candidate.keys.reporter:
             reasons.append("same_reporter")
         if (
             within
             and keys.patient & candidate.keys.patient
-            and set(facts.suspect_drugs) & set(other.facts.suspect_drugs)
-            and _event_keys(facts, coding) & _event_keys(other.facts, _coding_of(other))
+            and set(facts.suspect_drugs) & candidate.suspect_drugs
+            and event_keys & candidate.event_keys
         ):
             reasons.append("same_patient_drug_events")
         if reasons:
             kind: LinkKind = (
                 "possible_duplicate" if reasons == ["same_patient_drug_events"] else "possible_follow_up"
             )
-            links.append(CaseLink(case_id=other.case_id, kind=kind, reasons=reasons))
+            links.append(CaseLink(case_id=candidate.case_id, kind=kind, reasons=reasons))
     return sorted(links, key=lambda link: (-len(link.reasons), link.case_id))
 
 
-def _coding_of(case: Case) -> list[EventCoding]:
-    regulatory = getattr(case, "regulatory", None)
-    return regulatory.coding if regulatory is not None else []
-
-
-def _event_keys(facts: CaseFacts, coding: list[EventCoding]) -> set[str]:
+def _event_keys(facts: CaseFacts | _LinkedFacts, coding: list[EventCoding]) -> set[str]:
     """The events of a case as PT codes where coded, and as folded names in any case."""
     keys = {fold(e) for e in facts.events}
     keys |= {f"pt:{c.term.pt_code}" for c in coding if c.term is not None}
