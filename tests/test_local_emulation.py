@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import Item
 from pv_local.emulation import item_level_transactions
 
 REGION = "eu-west-1"
@@ -312,3 +314,88 @@ def test_sqs_with_its_shortcuts_drops_expired_messages_and_counts_as_moto_does()
         "ApproximateNumberOfMessagesNotVisible": "1",
         "ApproximateNumberOfMessagesDelayed": "1",
     }
+
+
+@contextmanager
+def _counted(owner: Any, name: str) -> Iterator[list[int]]:
+    """Count the calls of `owner.name` while open."""
+    original = getattr(owner, name)
+    calls = [0]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    setattr(owner, name, counting)
+    try:
+        yield calls
+    finally:
+        setattr(owner, name, original)
+
+
+def test_a_projection_read_in_one_pass_answers_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN stored cases with nested maps and lists WHEN they are read with projections (nested
+    paths, a list element, a path inside another, a missing one) by GetItem, BatchGetItem and Query
+    THEN the shortcut's answers are moto's own, and the item stored is unchanged."""
+    from pv_local.emulation import projection_in_one_pass
+
+    case = {
+        "facts": {
+            "M": {
+                "suspect_drugs": {"L": [{"S": "drug-a"}, {"S": "drug-b"}]},
+                "events": {"L": [{"S": "rash"}]},
+                "mentions": {"L": [{"M": {"text": {"S": "a rash"}, "start": {"N": "3"}}}]},
+            }
+        },
+        "regulatory": {
+            "M": {"coding": {"L": [{"M": {"term": {"M": {"pt": {"S": "1"}}}}}]}, "keys": {"SS": ["k"]}}
+        },
+        "received_at": {"S": "2026-12-03T10:00:00Z"},
+        "n": {"N": "2.5"},
+    }
+    for item_id in ("c1", "c2"):
+        dynamodb.put_item(TableName="cases", Item={"id": {"S": item_id}, **case})
+    stored = dynamodb.get_item(TableName="cases", Key={"id": {"S": "c1"}})["Item"]
+    names = {"#f": "facts", "#r": "regulatory"}
+    projections = [
+        "id, received_at, #f.suspect_drugs, #f.events, #r.coding, #r.keys",
+        "#f, #f.events, n",
+        "#f.mentions[0].text, #r.coding[0].term.pt, missing.path",
+    ]
+
+    def reads() -> list[Any]:
+        answers: list[Any] = []
+        for projection in projections:
+            used = {k: v for k, v in names.items() if k in projection}
+            options = {"ProjectionExpression": projection, "ExpressionAttributeNames": used}
+            answers.append(dynamodb.get_item(TableName="cases", Key={"id": {"S": "c1"}}, **options)["Item"])
+            batch = dynamodb.batch_get_item(
+                RequestItems={"cases": {"Keys": [{"id": {"S": "c1"}}, {"id": {"S": "c2"}}], **options}}
+            )
+            answers.append(sorted(batch["Responses"]["cases"], key=json.dumps))
+            answers.append(
+                dynamodb.query(
+                    TableName="cases",
+                    KeyConditionExpression="id = :id",
+                    ExpressionAttributeValues={":id": {"S": "c2"}},
+                    **options,
+                )["Items"]
+            )
+        return answers
+
+    with projection_in_one_pass():
+        fast = reads()
+        with _counted(Item, "to_regular_json") as conversions:
+            dynamodb.get_item(
+                TableName="cases",
+                Key={"id": {"S": "c1"}},
+                ProjectionExpression=projections[0],
+                ExpressionAttributeNames=names,
+            )
+    slow = reads()
+    assert fast == slow
+    assert conversions == [1]  # six paths, one conversion
+    assert fast[0]["facts"] == {
+        "M": {"suspect_drugs": case["facts"]["M"]["suspect_drugs"], "events": case["facts"]["M"]["events"]}
+    }
+    assert dynamodb.get_item(TableName="cases", Key={"id": {"S": "c1"}})["Item"] == stored
