@@ -399,3 +399,49 @@ def test_a_projection_read_in_one_pass_answers_as_moto_does(dynamodb: Any) -> No
         "M": {"suspect_drugs": case["facts"]["M"]["suspect_drugs"], "events": case["facts"]["M"]["events"]}
     }
     assert dynamodb.get_item(TableName="cases", Key={"id": {"S": "c1"}})["Item"] == stored
+
+
+def test_an_item_size_checked_once_answers_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN items of many nested attributes, one just under moto's 400 KB limit and one just over
+    WHEN they are put, transacted and batch-written with the size checked once THEN what is stored
+    and refused is what moto stores and refuses, and each attribute's size is taken once."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from pv_local.emulation import item_size_checked_once
+
+    nested = {"M": {f"k{i}": {"L": [{"S": "x" * 10}, {"N": "1.5"}, {"BOOL": True}]} for i in range(5)}}
+    wide = {f"a{i}": nested for i in range(40)}
+
+    def big(size: int) -> dict[str, Any]:
+        return {"blob": {"S": "y" * size}}
+
+    def writes(prefix: str) -> list[Any]:
+        answers: list[Any] = []
+        for n, attrs in enumerate((wide, big(404_000), big(406_000))):
+            item = {"id": {"S": f"{prefix}{n}"}, **attrs}
+            try:
+                dynamodb.put_item(TableName="cases", Item=item)
+                answers.append("stored")
+            except ClientError as exc:
+                answers.append(exc.response["Error"])
+        dynamodb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": "cases", "Item": {"id": {"S": f"{prefix}t"}, **wide}}}]
+        )
+        dynamodb.batch_write_item(
+            RequestItems={"cases": [{"PutRequest": {"Item": {"id": {"S": f"{prefix}b"}, **wide}}}]}
+        )
+        for suffix in ("0", "1", "2", "t", "b"):
+            found = dynamodb.get_item(TableName="cases", Key={"id": {"S": f"{prefix}{suffix}"}}).get("Item")
+            answers.append(json.loads(json.dumps(found).replace(prefix, "P")) if found else None)
+        return answers
+
+    with item_size_checked_once():
+        with _counted(DynamoType, "size") as sizes:
+            dynamodb.put_item(TableName="cases", Item={"id": {"S": "counted"}, **wide})
+        fast = writes("fast-")
+    slow = writes("slow-")
+    assert fast == slow
+    assert fast[:2] == ["stored", "stored"]
+    assert fast[2]["Code"] == "ValidationException"
+    assert fast[5] is None  # the refused item is not stored
+    # 41 attributes, each walked once (the nested ones through their members), not 41 x 40 / 2 times
+    assert sizes[0] < 41 * 40

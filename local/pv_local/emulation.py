@@ -30,6 +30,10 @@ them all, with the two above):
 - `projection_in_one_pass`: a `ProjectionExpression` converted the whole item to plain JSON once
   for each attribute path it names (six paths of a stored case: six conversions of a few hundred
   attributes); the item is converted once per projection.
+- `item_size_checked_once`: building an item (every PutItem, every item of a transaction or a batch
+  write) checked the 400 KB limit as each attribute was added, summing the sizes of all the
+  attributes already there, nested maps walked to the bottom each time (quadratic in the number of
+  attributes); the item's size is summed once, against the same limit.
 """
 
 from __future__ import annotations
@@ -326,6 +330,30 @@ def projection_in_one_pass() -> Iterator[None]:
 
 
 @contextmanager
+def item_size_checked_once() -> Iterator[None]:
+    """While open, a new item's size is checked once, not once per attribute it is built from."""
+    from moto.dynamodb.models import dynamo_type
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = {key: dynamo_type.DynamoType(value) for key, value in attrs.items()}
+        # moto's LimitedSizeDict check, summed once: the keys' bytes and the values' sizes.
+        size = sum(dynamo_type.bytesize(key) + value.size() for key, value in values.items())
+        if size > _ITEM_SIZE_LIMIT:
+            raise dynamo_type.ItemSizeTooLarge
+        self.attrs = dynamo_type.LimitedSizeDict()
+        dict.update(self.attrs, values)  # what LimitedSizeDict.__setitem__ would store, unchecked
+
+    with _patched(dynamo_type.Item, "__init__", __init__):
+        yield
+
+
+# moto's own limit (dynamo_type.LimitedSizeDict): between the 409 and 410 KB DynamoDB applies.
+_ITEM_SIZE_LIMIT = 405000
+
+
+@contextmanager
 def faster_moto() -> Iterator[None]:
     """Every shortcut above at once (what the local stack runs with)."""
     from contextlib import ExitStack
@@ -339,6 +367,7 @@ def faster_moto() -> Iterator[None]:
             query_by_partition,
             update_without_stream_copy,
             projection_in_one_pass,
+            item_size_checked_once,
         ):
             stack.enter_context(shortcut())
         yield
