@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -445,3 +446,44 @@ def test_an_item_size_checked_once_answers_as_moto_does(dynamodb: Any) -> None:
     assert fast[5] is None  # the refused item is not stored
     # 41 attributes, each walked once (the nested ones through their members), not 41 x 40 / 2 times
     assert sizes[0] < 41 * 40
+
+
+def test_sns_messages_signed_with_one_certificate_verify_as_moto_signs_them() -> None:
+    """GIVEN a topic with a queue subscribed WHEN three messages are published with the signing
+    certificate made once THEN each message verifies against the certificate its SigningCertURL
+    names, and one certificate was made for the three."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto.sns.models import sns_backends
+    from pv_local.emulation import sns_signing_certificate_once
+
+    with mock_aws():
+        sns = boto3.client("sns", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        with _counted(x509.CertificateBuilder, "sign") as certificates, sns_signing_certificate_once():
+            for n in range(3):
+                sns.publish(TopicArn=topic, Message=f"case {n}")
+        bodies = [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        ]
+        served = sns_backends[DEFAULT_ACCOUNT_ID][REGION]._message_public_keys
+        assert sorted(b["Message"] for b in bodies) == ["case 0", "case 1", "case 2"]
+        assert len({b["SigningCertURL"] for b in bodies}) == 3
+        for body in bodies:
+            pem = served[body["SigningCertURL"].rsplit("/", 1)[1]]
+            signed = "".join(
+                f"{field}\n{body[field]}\n"
+                for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+            )
+            x509.load_pem_x509_certificate(pem).public_key().verify(
+                base64.b64decode(body["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+    assert certificates == [1]

@@ -34,6 +34,10 @@ them all, with the two above):
   write) checked the 400 KB limit as each attribute was added, summing the sizes of all the
   attributes already there, nested maps walked to the bottom each time (quadratic in the number of
   attributes); the item's size is summed once, against the same limit.
+- `sns_signing_certificate_once`: SNS made and signed a new X.509 certificate for every message it
+  delivered to a subscription (the message itself is signed with the subscription's key, which
+  moto makes once); the certificate is made once per key. Each message keeps its own signature and
+  its own SigningCertURL, which serves that certificate.
 """
 
 from __future__ import annotations
@@ -354,6 +358,34 @@ _ITEM_SIZE_LIMIT = 405000
 
 
 @contextmanager
+def sns_signing_certificate_once() -> Iterator[None]:
+    """While open, SNS's message signing certificate is made once per signing key, not per message."""
+    from cryptography import x509
+    from moto.sns.models import Subscription
+
+    builder = x509.CertificateBuilder
+    original_sign = builder.sign
+    made: dict[int, tuple[Any, Any]] = {}  # id(key) -> (the key, its certificate)
+    lock = threading.Lock()
+
+    def sign(self: Any, private_key: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(_state, "sns_post_data", None):
+            return original_sign(self, private_key, *args, **kwargs)
+        with lock:
+            entry = made.get(id(private_key))
+            if entry is None or entry[0] is not private_key:
+                entry = made[id(private_key)] = (
+                    private_key,
+                    original_sign(self, private_key, *args, **kwargs),
+                )
+            return entry[1]
+
+    get_post_data = _with_state(Subscription.get_post_data, "sns_post_data", lambda _self, _args: True)
+    with _patched(Subscription, "get_post_data", get_post_data), _patched(builder, "sign", sign):
+        yield
+
+
+@contextmanager
 def faster_moto() -> Iterator[None]:
     """Every shortcut above at once (what the local stack runs with)."""
     from contextlib import ExitStack
@@ -368,6 +400,7 @@ def faster_moto() -> Iterator[None]:
             update_without_stream_copy,
             projection_in_one_pass,
             item_size_checked_once,
+            sns_signing_certificate_once,
         ):
             stack.enter_context(shortcut())
         yield
