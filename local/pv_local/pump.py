@@ -180,6 +180,19 @@ class Emulator(Protocol):
     def thread_seconds(self) -> tuple[float, float]: ...
 
 
+# How long a pump worker waits after finding its queues empty: IDLE_POLL_S, doubling with each
+# empty round up to IDLE_POLL_MAX_S (Lambda's pollers long-poll; moto's long poll spins).
+IDLE_POLL_S = 0.05
+IDLE_POLL_MAX_S = 0.4
+
+
+def idle_wait_s(empty_rounds: int) -> float:
+    """The wait of a pump worker after `empty_rounds` rounds in a row found its queues empty: an
+    idle function polls less and less often (each empty receive is moto work that the busy
+    functions' calls wait behind), a busy one again at once."""
+    return min(IDLE_POLL_MAX_S, IDLE_POLL_S * 2 ** min(max(empty_rounds, 1) - 1, 16))
+
+
 class EventPump:
     """Delivers queue messages to their functions in batches, honouring partial batch failures."""
 
@@ -294,7 +307,7 @@ class EventPump:
                         rounds[name] = 0
                     else:
                         rounds[name] += 1
-                        stop.wait(0.05)
+                        stop.wait(idle_wait_s(rounds[name]))
             except BaseException as exc:  # re-raised on the calling thread
                 errors.append(exc)
                 stop.set()
