@@ -180,17 +180,20 @@ class Emulator(Protocol):
     def thread_seconds(self) -> tuple[float, float]: ...
 
 
-# How long a pump worker waits after finding its queues empty: IDLE_POLL_S, doubling with each
-# empty round up to IDLE_POLL_MAX_S (Lambda's pollers long-poll; moto's long poll spins).
+# How long a pump worker waits after finding its queues empty: IDLE_POLL_S for the first
+# IDLE_ROUNDS empty rounds (a function that has caught up with its queue gets the next messages at
+# once), then doubling up to IDLE_POLL_MAX_S (Lambda's pollers long-poll; moto's long poll spins).
 IDLE_POLL_S = 0.05
+IDLE_ROUNDS = 10
 IDLE_POLL_MAX_S = 0.4
 
 
 def idle_wait_s(empty_rounds: int) -> float:
-    """The wait of a pump worker after `empty_rounds` rounds in a row found its queues empty: an
-    idle function polls less and less often (each empty receive is moto work that the busy
-    functions' calls wait behind), a busy one again at once."""
-    return min(IDLE_POLL_MAX_S, IDLE_POLL_S * 2 ** min(max(empty_rounds, 1) - 1, 16))
+    """The wait of a pump worker after `empty_rounds` rounds in a row found its queues empty: a
+    function idle for longer than IDLE_ROUNDS rounds polls less and less often (each empty receive
+    is moto work that the busy functions' calls wait behind)."""
+    doublings = min(max(empty_rounds - IDLE_ROUNDS, 0), 16)
+    return min(IDLE_POLL_MAX_S, IDLE_POLL_S * 2**doublings)
 
 
 class EventPump:
