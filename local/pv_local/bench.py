@@ -344,6 +344,7 @@ def run_pipeline_bench(
     items = bench_items(copies)
     expected = {item.expected_key: item.documents for item in items}
     contained = not getattr(args, "http_aws", False) and not getattr(args, "threads", False)
+    concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 1
     proxy = EndpointProxy(upstream)
     url = proxy.start()
     try:
@@ -357,7 +358,7 @@ def run_pipeline_bench(
             containers=contained,
             stage_clock=clock,
             container_profiles=container_profiles,
-            concurrency=getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 1,
+            concurrency=concurrency,
         ) as stack:
             stages = StageClock(stack.resource_names())
             for container in stack.containers.values():
@@ -418,7 +419,7 @@ def run_pipeline_bench(
         "function_invocations": stats.invocations,
         "functions_concurrently": not getattr(args, "serial", False),
         "functions_in_containers": contained,
-        "containers_per_function": getattr(args, "concurrency", DEFAULT_CONCURRENCY) if contained else 0,
+        "containers_per_function": concurrency if contained else 0,
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],

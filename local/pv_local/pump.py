@@ -221,7 +221,7 @@ class EventPump:
         self.stats = PumpStats()
         self._lock = threading.Lock()  # one invocation at a time (serial mode)
         self._stats_lock = threading.Lock()
-        self._function_locks: dict[str, threading.Lock | threading.Semaphore] = {}
+        self._function_locks: dict[str, threading.Semaphore] = {}
         self._concurrent = False
         self._output_lock = threading.Lock()
         self._output_users = 0
@@ -460,12 +460,9 @@ class EventPump:
         if not self._concurrent:
             return self._lock
         with self._stats_lock:
-            lock = self._function_locks.get(fn.logical_id)
-            if lock is None:
-                at_once = _invocations_at_once(fn)
-                lock = threading.Lock() if at_once == 1 else threading.Semaphore(at_once)
-                self._function_locks[fn.logical_id] = lock
-            return lock
+            if fn.logical_id not in self._function_locks:
+                self._function_locks[fn.logical_id] = threading.Semaphore(_invocations_at_once(fn))
+            return self._function_locks[fn.logical_id]
 
     @staticmethod
     def _for_each_chunk(messages: list[dict[str, Any]], call: Callable[[list[dict[str, Any]]], Any]) -> None:

@@ -32,6 +32,21 @@ ALERT_PENDING = "alert_pending"
 MAX_INDEXED_DRUGS = 90
 
 
+def _projection(paths: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """A ProjectionExpression of these attribute paths, every name through a placeholder (some are
+    reserved words), and its ExpressionAttributeNames."""
+    placeholders: dict[str, str] = {}
+    expression = ", ".join(
+        ".".join(placeholders.setdefault(part, f"#a{len(placeholders)}") for part in path.split("."))
+        for path in paths
+    )
+    return expression, {placeholder: name for name, placeholder in placeholders.items()}
+
+
+# What linking reads of a stored case (`LinkedCase`), worked out once.
+_LINKED_PROJECTION, _LINKED_NAMES = _projection(LINKED_CASE_ATTRIBUTES)
+
+
 def listing_attributes(case: Case, listed: CaseFacts) -> dict[str, Any]:
     """The inbox's view of a case: its status and due date, and the publishable drug and event
     names of `listed` (`pv.cases.publishable_facts`)."""
@@ -104,21 +119,13 @@ class CaseStore:
     def linked_cases(self, case_ids: list[str]) -> list[LinkedCase]:
         """What linking reads of the stored cases among these ids (`LINKED_CASE_ATTRIBUTES`
         alone, one BatchGetItem per 100 ids), in the order given."""
-        names: dict[str, str] = {}
-        paths = []
-        for path in LINKED_CASE_ATTRIBUTES:
-            parts = []
-            for part in path.split("."):  # every name through a placeholder: some are reserved words
-                placeholder = names.setdefault(part, f"#a{len(names)}")
-                parts.append(placeholder)
-            paths.append(".".join(parts))
         items = batch_get(
             self.table,
             "case_id",
             case_ids,
             ConsistentRead=True,
-            ProjectionExpression=", ".join(paths),
-            ExpressionAttributeNames={placeholder: name for name, placeholder in names.items()},
+            ProjectionExpression=_LINKED_PROJECTION,
+            ExpressionAttributeNames=_LINKED_NAMES,
         )
         by_id = {i["case_id"]: i for i in items}
         return [LinkedCase.model_validate(from_item(by_id[i])) for i in dict.fromkeys(case_ids) if i in by_id]
