@@ -487,3 +487,86 @@ def test_sns_messages_signed_with_one_certificate_verify_as_moto_signs_them() ->
                 base64.b64decode(body["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
             )
     assert certificates == [1]
+
+
+def test_values_converted_without_copies_answer_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN an item of every attribute type, nested maps and lists several levels deep WHEN its
+    values are converted to plain JSON, read whole, projected and queried without the copies THEN
+    every answer is moto's own, nothing was deep-copied, and changing an answer leaves the item."""
+    from moto.dynamodb.models import dynamo_type
+    from pv_local.emulation import regular_json_without_copies
+
+    deep = {"M": {"a": {"L": [{"M": {"b": {"L": [{"S": "c"}, {"SS": ["d", "e"]}]}}}, {"NULL": True}]}}}
+    item = {**EVERY_TYPE, "deep": deep}
+    dynamodb.put_item(TableName="cases", Item=item)
+    stored = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("cases").get_item(dynamo_type.DynamoType({"S": "all"}))
+    key = {"id": {"S": "all"}}
+
+    def answers() -> list[Any]:
+        return [
+            {name: value.to_regular_json() for name, value in stored.attrs.items()},
+            stored.to_regular_json(),
+            dynamodb.get_item(TableName="cases", Key=key)["Item"],
+            dynamodb.get_item(TableName="cases", Key=key, ProjectionExpression="deep.a[0], nested, raws")["Item"],
+            dynamodb.query(
+                TableName="cases", KeyConditionExpression="id = :id", ExpressionAttributeValues={":id": key["id"]}
+            )["Items"],
+        ]
+
+    with regular_json_without_copies():
+        fast = answers()
+        with _counted(dynamo_type.copy, "deepcopy") as copies:
+            converted = stored.attrs["deep"].to_regular_json()
+    slow = answers()
+    assert fast == slow
+    assert fast[2] == item
+    assert copies == [0]
+    converted["M"]["a"]["L"][0]["M"]["b"]["L"][1]["SS"].append("changed")
+    converted["M"]["a"]["L"].clear()
+    assert dynamodb.get_item(TableName="cases", Key=key)["Item"] == item
+
+
+def test_an_update_returning_no_values_answers_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN the copy and JSON of the item skipped for updates returning no values WHEN items are
+    updated returning nothing (by default and by name), returning values, upserted and refused by a
+    condition (returning the item as it was) THEN every answer and every stored item is moto's own,
+    and an update returning nothing converted no item to JSON."""
+    from pv_local.emulation import update_without_returned_values
+
+    def updates(item_id: str) -> list[Any]:
+        answers = _updates(dynamodb, item_id)
+        plain = {
+            "TableName": "cases",
+            "Key": {"id": {"S": item_id}},
+            "UpdateExpression": "SET v = v + :one REMOVE tags",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        for extra in ({}, {"ReturnValues": "NONE"}, {"ReturnConsumedCapacity": "TOTAL"}):
+            answer = dynamodb.update_item(**plain, **extra)
+            answer.pop("ResponseMetadata")
+            answers.append(answer)
+        with pytest.raises(ClientError) as raised:
+            dynamodb.update_item(
+                **plain, ConditionExpression="v = :one", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            )
+        answers.append(raised.value.response.get("Item"))
+        answers.append(dynamodb.get_item(TableName="cases", Key={"id": {"S": item_id}})["Item"])
+        return json.loads(json.dumps(answers).replace(item_id, "ID"))
+
+    for item_id in ("case-1", "case-2"):
+        dynamodb.put_item(TableName="cases", Item={"id": {"S": item_id}, "v": {"N": "1"}})
+    with update_without_returned_values():
+        fast = updates("case-1")
+        with _counted(Item, "to_json") as conversions:
+            dynamodb.update_item(
+                TableName="cases",
+                Key={"id": {"S": "case-1"}},
+                UpdateExpression="SET v = :v",
+                ExpressionAttributeValues={":v": {"N": "9"}},
+            )
+    slow = updates("case-2")
+    assert fast == slow
+    assert [("Attributes" in answer) for answer in fast[5:8]] == [False, False, False]
+    assert fast[8] == {"id": {"S": "ID"}, "v": {"N": "6"}}
+    assert fast[9] == {"id": {"S": "ID"}, "v": {"N": "6"}}
+    assert conversions == [0]

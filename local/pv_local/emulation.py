@@ -38,10 +38,19 @@ them all, with the two above):
   delivered to a subscription (the message itself is signed with the subscription's key, which
   moto makes once); the certificate is made once per key. Each message keeps its own signature and
   its own SigningCertURL, which serves that certificate.
+- `regular_json_without_copies`: converting an attribute value to plain JSON (every item read,
+  projected or returned) deep-copied the value, and then each nested value copied itself again on
+  its own conversion (a case's maps and lists copied once per level they sit under); the
+  conversion builds new maps and lists anyway, so it now builds them without the copies.
+- `update_without_returned_values`: an `UpdateItem` deep-copied the item and converted it to JSON
+  before the update, and converted it again after, for the values it returns; with `ReturnValues`
+  NONE (the default: the idempotency record's completion, an alert marked sent) none are, so the
+  copy and both conversions are skipped.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import inspect
 import threading
@@ -386,6 +395,85 @@ def sns_signing_certificate_once() -> Iterator[None]:
 
 
 @contextmanager
+def regular_json_without_copies() -> Iterator[None]:
+    """While open, an attribute value is converted to plain JSON without first deep-copying it."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, DynamoType):
+            return value.to_regular_json()
+        return value if isinstance(value, str | bytes) else copy.deepcopy(value)  # a set's members
+
+    def to_regular_json(self: Any) -> dict[str, Any]:
+        # moto deep-copies the value, then each nested value converts (and copies) itself again; the
+        # conversion builds new maps and lists all the way down, so the copy only costs.
+        value = self.value
+        if isinstance(value, dict):
+            value = {k: plain(v) for k, v in value.items()}
+        elif isinstance(value, list):
+            value = [plain(v) for v in value]
+        elif self.is_binary() and isinstance(value, str):
+            value = base64.b64decode(value)
+        return {self.type: value}
+
+    with _patched(DynamoType, "to_regular_json", to_regular_json):
+        yield
+
+
+class _Unreturned:
+    """The updated item, as an `UpdateItem` returning no values reads it: no attributes."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Attributes": {}}
+
+
+@contextmanager
+def update_without_returned_values() -> Iterator[None]:
+    """While open, an `UpdateItem` returning no values skips the copy and JSON of the item before
+    the update and the JSON of the item after it, which only returned values are built from."""
+    import moto.dynamodb.models as models
+    import moto.dynamodb.responses as responses
+
+    handler_type = responses.DynamoHandler
+    backend_type = models.DynamoDBBackend
+    original_handler = handler_type.__dict__["update_item"]
+    original_backend = backend_type.__dict__["update_item"]
+    copies = responses.copy
+
+    def update_item(self: Any) -> Any:
+        if self.body.get("ReturnValues", "NONE") != "NONE":
+            return original_handler(self)
+        _state.unreturned_update = True
+        try:
+            return original_handler(self)
+        finally:
+            _state.unreturned_update = False
+
+    def backend_update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original_backend(self, *args, **kwargs)
+        return _Unreturned() if getattr(_state, "unreturned_update", False) else item
+
+    class _OldItemShim:
+        """The `copy` module inside moto's DynamoDB responses: its one deep copy is of the item
+        before an update, kept for the values returned; none are, so it is not made."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            if getattr(_state, "unreturned_update", False):
+                return None
+            return copies.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copies, name)
+
+    with (
+        _patched(handler_type, "update_item", update_item),
+        _patched(backend_type, "update_item", backend_update_item),
+        _patched(responses, "copy", _OldItemShim()),
+    ):
+        yield
+
+
+@contextmanager
 def faster_moto() -> Iterator[None]:
     """Every shortcut above at once (what the local stack runs with)."""
     from contextlib import ExitStack
@@ -401,6 +489,8 @@ def faster_moto() -> Iterator[None]:
             projection_in_one_pass,
             item_size_checked_once,
             sns_signing_certificate_once,
+            regular_json_without_copies,
+            update_without_returned_values,
         ):
             stack.enter_context(shortcut())
         yield
