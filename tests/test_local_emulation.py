@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from pv_local.emulation import item_level_transactions
 
 REGION = "eu-west-1"
@@ -384,18 +384,26 @@ def test_a_projection_read_in_one_pass_answers_as_moto_does(dynamodb: Any) -> No
             )
         return answers
 
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("cases")
+    mentions = table.get_item(DynamoType({"S": "c1"})).attrs["facts"].value["mentions"]
     with projection_in_one_pass():
         fast = reads()
-        with _counted(Item, "to_regular_json") as conversions:
-            dynamodb.get_item(
-                TableName="cases",
-                Key={"id": {"S": "c1"}},
-                ProjectionExpression=projections[0],
-                ExpressionAttributeNames=names,
-            )
+        with _counted(DynamoType, "to_regular_json") as conversions:
+            mentions.to_regular_json = lambda: pytest.fail("a branch no path names was converted")
+            try:
+                dynamodb.get_item(
+                    TableName="cases",
+                    Key={"id": {"S": "c1"}},
+                    ProjectionExpression=projections[0],
+                    ExpressionAttributeNames=names,
+                )
+            finally:
+                del mentions.to_regular_json
     slow = reads()
     assert fast == slow
-    assert conversions == [1]  # six paths, one conversion
+    # each value the six paths reach, once: id, received_at, facts with its two lists and their
+    # three strings (6), regulatory with its coding list, map, term, pt and keys (6)
+    assert conversions == [14]
     assert fast[0]["facts"] == {
         "M": {"suspect_drugs": case["facts"]["M"]["suspect_drugs"], "events": case["facts"]["M"]["events"]}
     }
@@ -499,17 +507,18 @@ def test_values_converted_without_copies_answer_as_moto_does(dynamodb: Any) -> N
     deep = {"M": {"a": {"L": [{"M": {"b": {"L": [{"S": "c"}, {"SS": ["d", "e"]}]}}}, {"NULL": True}]}}}
     item = {**EVERY_TYPE, "deep": deep}
     dynamodb.put_item(TableName="cases", Item=item)
-    stored = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("cases").get_item(dynamo_type.DynamoType({"S": "all"}))
-    key = {"id": {"S": "all"}}
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table("cases")
+    stored = table.get_item(DynamoType({"S": "all"}))
+    key, value, projection = {"id": {"S": "all"}}, {":id": {"S": "all"}}, "deep.a[0], nested, raws"
 
     def answers() -> list[Any]:
         return [
             {name: value.to_regular_json() for name, value in stored.attrs.items()},
             stored.to_regular_json(),
             dynamodb.get_item(TableName="cases", Key=key)["Item"],
-            dynamodb.get_item(TableName="cases", Key=key, ProjectionExpression="deep.a[0], nested, raws")["Item"],
+            dynamodb.get_item(TableName="cases", Key=key, ProjectionExpression=projection)["Item"],
             dynamodb.query(
-                TableName="cases", KeyConditionExpression="id = :id", ExpressionAttributeValues={":id": key["id"]}
+                TableName="cases", KeyConditionExpression="id = :id", ExpressionAttributeValues=value
             )["Items"],
         ]
 

@@ -29,7 +29,8 @@ them all, with the two above):
   before anything else; a table without a stream never reads that copy, so it is not made.
 - `projection_in_one_pass`: a `ProjectionExpression` converted the whole item to plain JSON once
   for each attribute path it names (six paths of a stored case: six conversions of a few hundred
-  attributes); the item is converted once per projection.
+  attributes); only the branches of the item that the paths reach are converted, once per
+  projection (a linked case's drugs, events, coding and keys, not its mentions and sentences).
 - `item_size_checked_once`: building an item (every PutItem, every item of a transaction or a batch
   write) checked the 400 KB limit as each attribute was added, summing the sizes of all the
   attributes already there, nested maps walked to the bottom each time (quadratic in the number of
@@ -53,6 +54,7 @@ from __future__ import annotations
 import base64
 import copy
 import inspect
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -322,13 +324,20 @@ def update_without_stream_copy() -> Iterator[None]:
 
 @contextmanager
 def projection_in_one_pass() -> Iterator[None]:
-    """While open, a projected item is read as plain JSON once, not once per attribute path."""
+    """While open, a projection converts to plain JSON only the branches of the item its paths
+    name, once, not the whole item once per attribute path."""
     from moto.dynamodb.models import dynamo_type
 
     item_type = dynamo_type.Item
+    deserialize = dynamo_type.deserializer.deserialize
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
-        plain = self.to_regular_json()
+        named = _named_branches(projection_expressions)
+        plain = {
+            name: deserialize(_pruned(self.attrs[name], branches).to_regular_json())
+            for name, branches in named.items()
+            if name in self.attrs
+        }
         result: dict[str, Any] = {}
         for expr in projection_expressions:
             dynamo_type.merge_dicts(result, dynamo_type.find_nested_key(expr, plain))
@@ -340,6 +349,36 @@ def projection_in_one_pass() -> Iterator[None]:
 
     with _patched(item_type, "project", project):
         yield
+
+
+_LIST_ELEMENT = re.compile(r"(.+)\[(\d+)\]$")  # moto's find_nested_key: a path part naming a list element
+
+
+def _named_branches(paths: list[list[str]]) -> dict[str, Any]:
+    """The attribute names that projection paths reach, as a tree: a name maps to True where the
+    whole value is kept (the path ends there or takes a list element), else to the names under it."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for depth, part in enumerate(path):
+            element = _LIST_ELEMENT.match(part)
+            name = element.group(1) if element else part
+            if node.get(name) is True:
+                break
+            if element or depth == len(path) - 1:
+                node[name] = True
+                break
+            node = node.setdefault(name, {})
+    return tree
+
+
+def _pruned(value: Any, branches: Any) -> Any:
+    """`value` with only the map members `branches` names (the same values, not copies)."""
+    if branches is True or not value.is_map():
+        return value
+    pruned = copy.copy(value)  # its type; its members replaced below, the stored value untouched
+    pruned.value = {k: _pruned(v, branches[k]) for k, v in value.value.items() if k in branches}
+    return pruned
 
 
 @contextmanager
