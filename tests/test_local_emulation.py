@@ -579,3 +579,72 @@ def test_an_update_returning_no_values_answers_as_moto_does(dynamodb: Any) -> No
     assert fast[8] == {"id": {"S": "ID"}, "v": {"N": "6"}}
     assert fast[9] == {"id": {"S": "ID"}, "v": {"N": "6"}}
     assert conversions == [0]
+
+
+def test_json_bodies_read_as_sent_answer_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN requests with and without binary values (DynamoDB items, an SQS binary attribute, a
+    KMS message) WHEN they are answered with plain JSON bodies read as sent THEN every answer and
+    every stored item is moto's own, the service model was walked only for the bodies holding
+    what its parser converts, and binary values still arrive as bytes."""
+    from moto.core.parse import JSONParser
+    from pv_local.emulation import json_bodies_as_sent
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    kms = boto3.client("kms", region_name=REGION)
+    key_id = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    plain = {k: v for k, v in EVERY_TYPE.items() if k not in ("raw", "raws", "mixed")}
+
+    def requests(prefix: str) -> list[Any]:
+        answers: list[Any] = []
+        for n, item in enumerate((plain, EVERY_TYPE)):
+            item_id = {"S": f"{prefix}{n}"}
+            dynamodb.put_item(TableName="cases", Item={**item, "id": item_id})
+            answers.append(
+                dynamodb.update_item(
+                    TableName="cases",
+                    Key={"id": item_id},
+                    UpdateExpression="SET n = n + :one, #names = :names",
+                    ExpressionAttributeNames={"#names": "names"},
+                    ExpressionAttributeValues={":one": {"N": "1"}, ":names": {"SS": ["c"]}},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            )
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": "drugs", "Item": {**item, "id": {"S": f"{prefix}t{n}"}}}}
+                ]
+            )
+            answers.append(dynamodb.get_item(TableName="drugs", Key={"id": {"S": f"{prefix}t{n}"}})["Item"])
+            answers.append(
+                dynamodb.query(
+                    TableName="cases",
+                    KeyConditionExpression="id = :id",
+                    FilterExpression="flag = :no",
+                    ExpressionAttributeValues={":id": item_id, ":no": {"BOOL": False}},
+                )["Items"]
+            )
+        queue = sqs.create_queue(QueueName=f"{prefix}q")["QueueUrl"]
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody="case",
+            MessageAttributes={"raw": {"DataType": "Binary", "BinaryValue": b"\x00\xff"}},
+        )
+        received = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"][0]
+        answers.append((received["Body"], received["MessageAttributes"]))
+        answers.append(
+            kms.generate_mac(KeyId=key_id, Message=b"\x00case", MacAlgorithm="HMAC_SHA_256")["Mac"]
+        )
+        return json.loads(
+            json.dumps(answers, default=lambda b: base64.b64encode(b).decode()).replace(prefix, "P")
+        )
+
+    with json_bodies_as_sent(), _counted(JSONParser, "_parse_json_body") as walked:
+        fast = requests("fast-")
+    slow = requests("slow-")
+    assert fast == slow
+    assert fast[0]["n"] == {"N": "13.5"} and fast[0]["names"] == {"SS": ["c"]}
+    assert fast[3]["raw"] == {"B": base64.b64encode(b"\x00\xffbytes").decode()}
+    assert fast[6][1]["raw"]["BinaryValue"] == base64.b64encode(b"\x00\xff").decode()
+    # walked: the put and the transaction writing binary values, and the binary message attribute
+    # (KMS reads its own bodies)
+    assert walked == [3]

@@ -47,6 +47,12 @@ them all, with the two above):
   before the update, and converted it again after, for the values it returns; with `ReturnValues`
   NONE (the default: the idempotency record's completion, an alert marked sent) none are, so the
   copy and both conversions are skipped.
+- `json_bodies_as_sent`: moto parses every JSON-protocol request (DynamoDB, SQS) by walking its
+  body against the service model, each attribute value of an item against the ten members of
+  `AttributeValue`; what comes out differs from `json.loads` only where the parser converts a
+  value (base64 to bytes, dates, floats) or drops a null. A body that names none of its
+  operation's converted members (`"B"`/`"BS"` for DynamoDB, `"BinaryValue"` for SQS) and holds no
+  null is read with `json.loads`; any other is parsed as before.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from __future__ import annotations
 import base64
 import copy
 import inspect
+import json
 import re
 import threading
 import time
@@ -512,6 +519,77 @@ def update_without_returned_values() -> Iterator[None]:
         yield
 
 
+# Shapes a JSON request parser converts (base64 to bytes, dates, floats); every other shape it passes
+# on as `json.loads` gave it.
+_CONVERTED_SHAPES = frozenset({"blob", "timestamp", "float", "double"})
+
+
+def _holds_converted(shape: Any) -> bool:
+    """A converted shape, or a list or map of them (a structure's members are named on their own)."""
+    if shape.type_name == "list":
+        return _holds_converted(shape.member)
+    if shape.type_name == "map":
+        return _holds_converted(shape.value)
+    return shape.type_name in _CONVERTED_SHAPES
+
+
+def _converted_member_names(shape: Any, seen: set[str] | None = None) -> set[bytes]:
+    """The JSON names, quoted, of the members under `shape` that hold what the parser converts."""
+    seen = set() if seen is None else seen
+    if shape is None or shape.name in seen:
+        return set()
+    seen.add(shape.name)
+    names: set[bytes] = set()
+    if shape.type_name == "structure":
+        for member_name, member in shape.members.items():
+            if _holds_converted(member):
+                names.add(b'"%s"' % member.serialization.get("name", member_name).encode())
+            names |= _converted_member_names(member, seen)
+    elif shape.type_name == "list":
+        names |= _converted_member_names(shape.member, seen)
+    elif shape.type_name == "map":
+        names |= _converted_member_names(shape.value, seen)
+    return names
+
+
+@contextmanager
+def json_bodies_as_sent() -> Iterator[None]:
+    """While open, a JSON-protocol request that names none of its operation's converted members is
+    read as `json.loads` reads it, not walked against the service model."""
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import BaseResponse
+    from moto.core.utils import get_service_model
+
+    original = BaseResponse.__dict__["parse_parameters"]
+    converted: dict[tuple[str, str], frozenset[bytes]] = {}  # (service, action) -> quoted names
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        body = request.data
+        # A null member is dropped by the parser and kept by json.loads: such bodies are parsed.
+        if body and b"null" not in body:
+            service = get_service_model(self.boto3_service_name)
+            if determine_request_protocol(service, request.content_type) == "json":
+                action = self._get_action()
+                names = converted.get((service.service_name, action))
+                if names is None:
+                    shape = service.operation_model(action).input_shape
+                    names = converted[(service.service_name, action)] = frozenset(
+                        _converted_member_names(shape)
+                    )
+                if not any(name in body for name in names):
+                    try:
+                        parsed = json.loads(body)
+                    except ValueError:
+                        parsed = None
+                    if isinstance(parsed, dict):
+                        self.params = parsed
+                        return
+        original(self, request)
+
+    with _patched(BaseResponse, "parse_parameters", parse_parameters):
+        yield
+
+
 @contextmanager
 def faster_moto() -> Iterator[None]:
     """Every shortcut above at once (what the local stack runs with)."""
@@ -530,6 +608,7 @@ def faster_moto() -> Iterator[None]:
             sns_signing_certificate_once,
             regular_json_without_copies,
             update_without_returned_values,
+            json_bodies_as_sent,
         ):
             stack.enter_context(shortcut())
         yield
