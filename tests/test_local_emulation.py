@@ -648,3 +648,59 @@ def test_json_bodies_read_as_sent_answer_as_moto_does(dynamodb: Any) -> None:
     # walked: the put and the transaction writing binary values, and the binary message attribute
     # (KMS reads its own bodies)
     assert walked == [3]
+
+
+def test_update_expressions_parsed_once_answer_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN update expressions parsed once per text WHEN the same expressions update several items
+    with different values (a list appended, a set added to, an attribute removed), an item is
+    upserted and an expression does not parse THEN every answer and stored item is moto's own,
+    the error is moto's each time, and each text was parsed once."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from pv_local.emulation import update_expressions_parsed_once
+
+    expressions = [
+        ("SET v = v + :n, tags = list_append(if_not_exists(tags, :empty), :tag)", "ALL_NEW"),
+        ("ADD seen :set REMOVE gone", "UPDATED_NEW"),
+    ]
+
+    def updates(prefix: str) -> list[Any]:
+        answers: list[Any] = []
+        for n in range(3):
+            key = {"id": {"S": f"{prefix}{n}"}}  # the third is not stored: the ADD upserts it
+            for expression, returned in expressions if n < 2 else expressions[1:]:
+                answers.append(
+                    dynamodb.update_item(
+                        TableName="cases",
+                        Key=key,
+                        UpdateExpression=expression,
+                        ExpressionAttributeValues={
+                            ":n": {"N": str(n)},
+                            ":empty": {"L": []},
+                            ":tag": {"L": [{"S": f"t{n}"}]},
+                        }
+                        if expression.startswith("SET")
+                        else {":set": {"SS": [f"s{n}"]}},
+                        ReturnValues=returned,
+                    ).get("Attributes")
+                )
+            for _attempt in range(2):
+                with pytest.raises(ClientError) as raised:
+                    dynamodb.update_item(TableName="cases", Key=key, UpdateExpression="SET = v")
+                answers.append(raised.value.response["Error"]["Message"])
+        answers += [
+            dynamodb.get_item(TableName="cases", Key={"id": {"S": f"{prefix}{n}"}})["Item"] for n in (0, 1, 2)
+        ]
+        return json.loads(json.dumps(answers).replace(prefix, "P"))
+
+    for prefix in ("fast-", "slow-"):
+        for n in (0, 1):
+            dynamodb.put_item(
+                TableName="cases", Item={"id": {"S": f"{prefix}{n}"}, "v": {"N": "1"}, "gone": {"S": "x"}}
+            )
+    with update_expressions_parsed_once(), _counted(UpdateExpressionParser, "_parse") as parses:
+        fast = updates("fast-")
+    slow = updates("slow-")
+    assert fast == slow
+    assert fast[-2]["tags"] == {"L": [{"S": "t1"}]} and fast[-2]["v"] == {"N": "2"}
+    assert "gone" not in fast[-2] and fast[-1] == {"id": {"S": "P2"}, "seen": {"SS": ["s2"]}}
+    assert parses == [2 + 3 * 2]  # each good text once; the bad one each time (it never parses)

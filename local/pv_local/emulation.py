@@ -47,6 +47,10 @@ them all, with the two above):
   before the update, and converted it again after, for the values it returns; with `ReturnValues`
   NONE (the default: the idempotency record's completion, an alert marked sent) none are, so the
   copy and both conversions are skipped.
+- `update_expressions_parsed_once`: an `UpdateItem` parsed its update expression twice (the
+  response checks the names and values it uses, the backend applies it), and each update with
+  the same text parsed it again; the tree is only read (moto validates a deep copy of it), so it is
+  parsed once per text.
 - `json_bodies_as_sent`: moto parses every JSON-protocol request (DynamoDB, SQS) by walking its
   body against the service model, each attribute value of an item against the ten members of
   `AttributeValue`; what comes out differs from `json.loads` only where the parser converts a
@@ -519,6 +523,31 @@ def update_without_returned_values() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def update_expressions_parsed_once() -> Iterator[None]:
+    """While open, an update expression is parsed once per distinct text, not twice per update."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.make
+    parsed: dict[str, Any] = {}
+
+    def cached(cls: Any, expression: str) -> Any:
+        # moto only reads the tree it parses (its validator works on a deep copy of it), so one
+        # tree serves every update with the same text; a text that does not parse still raises.
+        tree = parsed.get(expression)
+        if tree is None:
+            if len(parsed) >= _PARSED_EXPRESSIONS:
+                parsed.clear()
+            tree = parsed[expression] = make(expression)
+        return tree
+
+    with _patched(UpdateExpressionParser, "make", classmethod(cached)):
+        yield
+
+
+_PARSED_EXPRESSIONS = 512  # distinct update expressions kept (the functions use a handful)
+
+
 # Shapes a JSON request parser converts (base64 to bytes, dates, floats); every other shape it passes
 # on as `json.loads` gave it.
 _CONVERTED_SHAPES = frozenset({"blob", "timestamp", "float", "double"})
@@ -609,6 +638,7 @@ def faster_moto() -> Iterator[None]:
             regular_json_without_copies,
             update_without_returned_values,
             json_bodies_as_sent,
+            update_expressions_parsed_once,
         ):
             stack.enter_context(shortcut())
         yield
