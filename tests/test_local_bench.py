@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 import pytest
-from pv_local.bench import StageClock, bench_items, pipeline_sentences, run_pipeline_bench
+from pv_local.bench import StageClock, bench_items, pipeline_sentences, process_cpu_s, run_pipeline_bench
 
 RESOURCES = {
     "pv-screenings": "ScreeningsTable",
@@ -90,5 +90,32 @@ def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(
     assert set(report["stages_ms"]) >= {"parse", "endpoint_wait", "pump_overhead", "function_other"}
     assert report["handler_cpu_ms_per_doc"]["ScreenFunction"] > 0
     assert report["handler_cpu_ms_per_doc"]["CaseFunction"] > 0
+    # Every process of the pass is read from /proc: no model server here (the keyword scorer runs
+    # in the bench's process), the functions' containers when they run in containers.
+    cpu = report["process_cpu_ms_per_doc"]
+    assert cpu["stack"] > 0 and cpu["model_server"] is None
+    if threads:
+        assert set(cpu) == {"stack", "model_server"}
+    else:
+        assert cpu["ScreenFunction"] > 0 and cpu["CaseFunction"] > 0
+    assert report["cpu_busy"] > 0
     # The served model is measured alone on the very sentences the classifier received.
     assert round(report["sentences_per_doc"] * documents) == len(pipeline_sentences(bench_items(1)))
+
+
+def test_a_process_cpu_reading_is_the_one_the_kernel_keeps() -> None:
+    """GIVEN this process WHEN its CPU is read from /proc between two readings of its own clock
+    (os.times, the same kernel counters) THEN the reading lies between them; a process that has
+    exited reads as None."""
+    import os
+    import subprocess
+    import sys
+
+    before = sum(os.times()[:2])
+    reading = process_cpu_s(os.getpid())
+    after = sum(os.times()[:2])
+    assert reading is not None
+    assert before - 0.02 <= reading <= after + 0.02  # one clock tick either side
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert process_cpu_s(gone.pid) is None

@@ -11,6 +11,11 @@
   and resource, the domain's steps by their functions, the pump's own work), and
   `handler_cpu_ms_per_doc`: the CPU each function's thread spent per document (per case for
   CaseFunction), endpoint and AWS waits excluded;
+- `process_cpu_ms_per_doc`: the CPU milliseconds per document in that each process spent over the
+  pass, user and system, from `/proc`: the stack's (moto, the pump, the relay), the served model's
+  and each function's containers (their imports and relays included), and `cpu_busy`, their sum
+  over the pass's wall time on all the machine's cores (near 1.0: the pass is CPU-bound, and only
+  less CPU per document makes it faster);
 - `server_rss_mb`: the served model process's peak resident memory over the run (at rest:
   `server_rss_at_rest_mb`);
 - `endpoint_calls_per_doc`: InvokeEndpoint calls per document (a counting proxy in front of the
@@ -329,15 +334,56 @@ def pipeline_sentences(items: list[Any]) -> list[str]:
     return sentences
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds a process has used so far, user and system, all its threads (None without
+    `/proc`, or once it has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _processes(stack: Any, server_pid: int | None) -> dict[str, list[int]]:
+    """The processes a pass runs in, by role: this one (the stack), the served model, and each
+    queue-fed function's containers."""
+    roles = {"stack": [os.getpid()], "model_server": [server_pid] if server_pid is not None else []}
+    for logical_id, pool in stack.containers.items():
+        roles[logical_id] = [c.pid for c in pool.containers if c.pid is not None]
+    return roles
+
+
+def _cpu_of(roles: dict[str, list[int]]) -> dict[str, float | None]:
+    """Each role's CPU seconds so far, its processes summed (None: none, or one unreadable)."""
+    readings: dict[str, float | None] = {}
+    for role, pids in roles.items():
+        seconds = [process_cpu_s(pid) for pid in pids]
+        known = [s for s in seconds if s is not None]
+        readings[role] = sum(known) if known and len(known) == len(seconds) else None
+    return readings
+
+
+def _cpu_spent(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float | None]:
+    """Each role's CPU seconds between two readings (None where either is missing)."""
+    spent: dict[str, float | None] = {}
+    for role, start in before.items():
+        end = after.get(role)
+        spent[role] = end - start if start is not None and end is not None else None
+    return spent
+
+
 def run_pipeline_bench(
     args: argparse.Namespace,
     copies: int,
     upstream: str | None,
     clock: bool = True,
     container_profiles: Path | None = None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Documents per second end to end, endpoint calls and the stages per document, on the local
-    stack, with the classifier at `upstream` (None: the keyword scorer)."""
+    stack, with the classifier at `upstream` (None: the keyword scorer), whose process is
+    `server_pid` when it runs on this machine."""
     from pv_local.load import EndpointProxy, collect, holds_up, send
     from pv_local.stack import DEFAULT_TEMPLATE, LocalStack
 
@@ -363,13 +409,16 @@ def run_pipeline_bench(
             stages = StageClock(stack.resource_names())
             for container in stack.containers.values():
                 container.stage_sink = stages.merge
+            roles = _processes(stack, server_pid)
             with stages.installed() if clock else contextlib.nullcontext(stages):
+                cpu_before = _cpu_of(roles)
                 started = time.perf_counter()
                 send(stack, items)
                 stats = stack.run_until_idle(
                     timeout_s=args.timeout, concurrent=not getattr(args, "serial", False)
                 )
                 elapsed = time.perf_counter() - started
+                cpu_after = _cpu_of(roles)
             report = collect(stack, expected)
             moto_calls = dict(stack.transport.calls) if stack.transport is not None else {}
             moto_seconds = dict(stack.transport.seconds) if stack.transport is not None else {}
@@ -385,6 +434,8 @@ def run_pipeline_bench(
     )
     per_doc["pump_overhead"] = round(stats.overhead_s * 1000 / max(1, documents), 2)
     cpu = stats.handler_cpu_s
+    used = _cpu_spent(cpu_before, cpu_after)
+    measured = [seconds for seconds in used.values() if seconds is not None]
     return {
         "documents": documents,
         "copies_of_samples": copies,
@@ -401,6 +452,11 @@ def run_pipeline_bench(
             "CaseFunction": round(cpu.get("CaseFunction", 0.0) * 1000 / max(1, report["cases"]), 2),
         },
         "wall_ms_per_doc": round(elapsed * 1000 / max(1, documents), 2),
+        "process_cpu_ms_per_doc": {
+            role: None if seconds is None else round(seconds * 1000 / max(1, documents), 2)
+            for role, seconds in used.items()
+        },
+        "cpu_busy": round(sum(measured) / (elapsed * (os.cpu_count() or 1)), 3) if measured else None,
         # Per screened document: quarantined ones never reach the endpoint, so this is the stricter.
         "endpoint_calls": proxy.stats.calls,
         "endpoint_calls_per_doc": round(proxy.stats.calls / max(1, screened), 3),
@@ -557,7 +613,9 @@ def run_bench_command(args: argparse.Namespace) -> int:
             sentences = pipeline_sentences(bench_items(args.copies))
             model_sps = measure_model_alone(url, sentences, batch_size=32)
         with out.status("Running the sample documents..."):
-            pipeline = run_pipeline_bench(args, args.copies, url)
+            pipeline = run_pipeline_bench(
+                args, args.copies, url, server_pid=server.pid if server is not None else None
+            )
         old_stack = None
         threads_stack = None
         if getattr(args, "compare_threads", False) and not getattr(args, "threads", False):
@@ -606,6 +664,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         out.print(f"{name}: {report[name]}")
     out.print(f"stages_ms: {json.dumps(report['stages_ms'])}")
     out.print(f"handler_cpu_ms_per_doc: {json.dumps(report['handler_cpu_ms_per_doc'])}")
+    out.print(f"process_cpu_ms_per_doc: {json.dumps(report['process_cpu_ms_per_doc'])}")
+    out.print(f"cpu_busy: {report['cpu_busy']}")
     for name in (
         "endpoint_calls_per_doc",
         "cold_import_ratio",

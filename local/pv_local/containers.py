@@ -241,6 +241,11 @@ class FunctionContainer:
         """CPU seconds the handler used in the container, in this thread's last invocation."""
         return float(getattr(self._local, "cpu_s", 0.0))
 
+    @property
+    def pid(self) -> int | None:
+        """The container process's id (None when it is not running)."""
+        return self._process.pid if self._process is not None else None
+
     def _answer(
         self, method: str, url: str, headers: dict[str, str], body: bytes, event_name: str
     ) -> tuple[int, dict[str, str], bytes]:

@@ -526,7 +526,7 @@ def update_without_returned_values() -> Iterator[None]:
 @contextmanager
 def update_expressions_parsed_once() -> Iterator[None]:
     """While open, an update expression is parsed once per distinct text, not twice per update."""
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     make = UpdateExpressionParser.make
     parsed: dict[str, Any] = {}
