@@ -704,3 +704,49 @@ def test_update_expressions_parsed_once_answer_as_moto_does(dynamodb: Any) -> No
     assert fast[-2]["tags"] == {"L": [{"S": "t1"}]} and fast[-2]["v"] == {"N": "2"}
     assert "gone" not in fast[-2] and fast[-1] == {"id": {"S": "P2"}, "seen": {"SS": ["s2"]}}
     assert parses == [2 + 3 * 2]  # each good text once; the bad one each time (it never parses)
+
+
+def test_messages_sent_without_the_queue_attributes_are_queued_as_moto_queues_them() -> None:
+    """GIVEN a standard queue, a FIFO queue deduplicating by content and one that does not WHEN
+    messages are sent (one twice, one without the id the FIFO queue needs, one in a batch) with the
+    deduplication flag read alone THEN what is received, refused and counted is moto's own, and no
+    message sent worked out the queue's attributes."""
+    import moto.sqs.models as sqs_models
+    from pv_local.emulation import sqs_send_without_queue_attributes
+
+    def exchange(sqs: Any) -> list[Any]:
+        answers: list[Any] = []
+        standard = sqs.create_queue(QueueName="cases")["QueueUrl"]
+        by_content = sqs.create_queue(
+            QueueName="cases.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        )["QueueUrl"]
+        by_id = sqs.create_queue(QueueName="ids.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        with _counted(sqs_models, "camelcase_to_underscores") as worked_out:
+            for _ in range(2):
+                sqs.send_message(QueueUrl=standard, MessageBody="case")
+                sqs.send_message(QueueUrl=by_content, MessageBody="case", MessageGroupId="g")
+            sqs.send_message_batch(QueueUrl=standard, Entries=[{"Id": "1", "MessageBody": "batched"}])
+            for kwargs in ({}, {"MessageGroupId": "g"}):
+                with pytest.raises(ClientError) as raised:
+                    sqs.send_message(QueueUrl=by_id, MessageBody="case", **kwargs)
+                answers.append(raised.value.response["Error"])
+            sqs.send_message(
+                QueueUrl=by_id, MessageBody="case", MessageGroupId="g", MessageDeduplicationId="d"
+            )
+        answers.append(worked_out[0])
+        for url in (standard, by_content, by_id):
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            answers.append(sorted(m["Body"] for m in received))
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            answers.append({k: v for k, v in attributes.items() if not k.endswith(("Timestamp", "Arn"))})
+        return answers
+
+    with mock_aws(), sqs_send_without_queue_attributes():
+        fast = exchange(boto3.client("sqs", region_name=REGION))
+    with mock_aws():
+        slow = exchange(boto3.client("sqs", region_name=REGION))
+    assert fast[2] == 0 and slow[2] > 0  # moto works every attribute out per message
+    assert fast[:2] + fast[3:] == slow[:2] + slow[3:]
+    assert fast[3] == ["batched", "case", "case"] and fast[5] == ["case"]  # the FIFO twin deduplicated
+    assert fast[4]["ApproximateNumberOfMessagesNotVisible"] == "3"
+    assert fast[7] == ["case"]

@@ -22,6 +22,10 @@ them all, with the two above):
 - `sqs_retention_by_attribute`: `ReceiveMessage` checked each message it returned against the
   queue's retention period by computing all the queue's attributes, the three approximate message
   counts included (each a walk over every message): the period is read from the queue itself.
+- `sqs_send_without_queue_attributes`: each `SendMessage` (a case request, an S3 notification, an
+  alert delivered to a subscribed queue) asked for all the queue's attributes, the three
+  approximate message counts included, to read whether a FIFO queue deduplicates by content;
+  that one flag is read instead.
 - `query_by_partition`: a `Query` on a table's own key sorted every item of the table before keeping
   those of the partition asked for; it now takes that partition's items (the same items, sorted the
   same way). Queries on an index are unchanged.
@@ -267,6 +271,48 @@ def sqs_retention_by_attribute() -> Iterator[None]:
 
     with _patched(
         SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
+    ):
+        yield
+
+
+class _ContentDeduplication:
+    """A queue's attributes as sending a message reads them: `ContentBasedDeduplication` worked
+    out alone (a FIFO queue's flag, as `Queue.attributes` writes it), anything else from them all."""
+
+    def __init__(self, queue: Any, every: Callable[[Any], dict[str, Any]]) -> None:
+        self.queue = queue
+        self.every = every
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name != "ContentBasedDeduplication":
+            return self.every(self.queue).get(name, default)
+        if not self.queue.fifo_queue:
+            return default
+        value = self.queue.content_based_deduplication
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __getitem__(self, name: str) -> Any:
+        return self.every(self.queue)[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.every(self.queue)
+
+
+@contextmanager
+def sqs_send_without_queue_attributes() -> Iterator[None]:
+    """While open, sending a message reads the queue's one deduplication flag, not every attribute
+    of the queue (three of which count its messages)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    every = Queue.__dict__["attributes"].fget
+
+    def attributes(self: Any) -> Any:
+        return _ContentDeduplication(self, every) if getattr(_state, "sqs_sending", None) else every(self)
+
+    send_message = _with_state(SQSBackend.send_message, "sqs_sending", lambda _self, _args: True)
+    with (
+        _patched(Queue, "attributes", property(attributes)),
+        _patched(SQSBackend, "send_message", send_message),
     ):
         yield
 
@@ -630,6 +676,7 @@ def faster_moto() -> Iterator[None]:
             plain_attribute_values,
             sqs_clock,
             sqs_retention_by_attribute,
+            sqs_send_without_queue_attributes,
             query_by_partition,
             update_without_stream_copy,
             projection_in_one_pass,
