@@ -750,3 +750,37 @@ def test_messages_sent_without_the_queue_attributes_are_queued_as_moto_queues_th
     assert fast[3] == ["batched", "case", "case"] and fast[5] == ["case"]  # the FIFO twin deduplicated
     assert fast[4]["ApproximateNumberOfMessagesNotVisible"] == "3"
     assert fast[7] == ["case"]
+
+
+def test_action_methods_listed_once_answer_as_moto_does(dynamodb: Any) -> None:
+    """GIVEN a service's action methods listed once per response class WHEN DynamoDB and SQS are
+    called several times each (a refused call among them) THEN the answers are moto's own and each
+    class's methods were listed once, where moto lists them on every request."""
+    import inspect
+
+    from pv_local.emulation import action_methods_listed_once
+
+    sqs = boto3.client("sqs", region_name=REGION)
+
+    def calls(prefix: str) -> list[Any]:
+        answers: list[Any] = []
+        queue = sqs.create_queue(QueueName=f"{prefix}q")["QueueUrl"]
+        for n in range(3):
+            dynamodb.put_item(TableName="cases", Item={"id": {"S": f"{prefix}{n}"}, "v": {"N": str(n)}})
+            answers.append(dynamodb.get_item(TableName="cases", Key={"id": {"S": f"{prefix}{n}"}})["Item"])
+            sqs.send_message(QueueUrl=queue, MessageBody=str(n))
+        with pytest.raises(ClientError) as raised:
+            dynamodb.get_item(TableName="missing", Key={"id": {"S": "x"}})
+        answers.append(raised.value.response["Error"]["Code"])
+        answers.append(
+            sorted(m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"])
+        )
+        return json.loads(json.dumps(answers).replace(prefix, "P"))
+
+    with action_methods_listed_once(), _counted(inspect, "getmembers") as listings:
+        fast = calls("fast-")
+    with _counted(inspect, "getmembers") as moto_listings:
+        slow = calls("slow-")
+    assert fast == slow
+    assert fast[-1] == ["0", "1", "2"]
+    assert listings == [2] and moto_listings[0] > 10  # DynamoDB's class and SQS's, once each

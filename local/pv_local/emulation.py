@@ -55,6 +55,8 @@ them all, with the two above):
   response checks the names and values it uses, the backend applies it), and each update with
   the same text parsed it again; the tree is only read (moto validates a deep copy of it), so it is
   parsed once per text.
+- `action_methods_listed_once`: every request listed its response class's methods with
+  `inspect.getmembers` to check that the action has one; the list is made once per class.
 - `json_bodies_as_sent`: moto parses every JSON-protocol request (DynamoDB, SQS) by walking its
   body against the service model, each attribute value of an item against the ten members of
   `AttributeValue`; what comes out differs from `json.loads` only where the parser converts a
@@ -594,6 +596,27 @@ def update_expressions_parsed_once() -> Iterator[None]:
 _PARSED_EXPRESSIONS = 512  # distinct update expressions kept (the functions use a handful)
 
 
+@contextmanager
+def action_methods_listed_once() -> Iterator[None]:
+    """While open, the names of a service's action methods are listed once per response class,
+    not with `inspect.getmembers` on every request."""
+    import moto.core.responses as responses
+
+    listed: dict[type, frozenset[str]] = {}
+    method_names_from_class = responses.method_names_from_class
+
+    def listed_once(clazz: type) -> frozenset[str]:
+        # The shortcuts here replace methods with methods of the same names, so a class's list
+        # stays what moto would find.
+        names = listed.get(clazz)
+        if names is None:
+            names = listed[clazz] = frozenset(method_names_from_class(clazz))
+        return names
+
+    with _patched(responses, "method_names_from_class", listed_once):
+        yield
+
+
 # Shapes a JSON request parser converts (base64 to bytes, dates, floats); every other shape it passes
 # on as `json.loads` gave it.
 _CONVERTED_SHAPES = frozenset({"blob", "timestamp", "float", "double"})
@@ -686,6 +709,7 @@ def faster_moto() -> Iterator[None]:
             update_without_returned_values,
             json_bodies_as_sent,
             update_expressions_parsed_once,
+            action_methods_listed_once,
         ):
             stack.enter_context(shortcut())
         yield
