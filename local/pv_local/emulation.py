@@ -82,20 +82,23 @@ _state = threading.local()
 _install_lock = threading.Lock()
 
 
-class _TableCopyShim:
-    """Stands in for the `copy` module inside moto's DynamoDB backend: a table named by the
-    running transaction is not copied (its items are backed up one by one instead)."""
+_COPY = object()  # what a copy shim's rule gives for a value it leaves to be copied
 
-    def __init__(self, table_type: type) -> None:
-        self.table_type = table_type
+
+class _CopyShim:
+    """Stands in for the `copy` module inside a moto module while a shortcut is open: `deepcopy`
+    gives what `instead(value)` gives, and copies as `copies` does where that is `_COPY`."""
+
+    def __init__(self, copies: Any, instead: Callable[[Any], Any]) -> None:
+        self.copies = copies
+        self.instead = instead
 
     def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        if isinstance(value, self.table_type) and getattr(_state, "active", False):
-            return value
-        return copy.deepcopy(value, memo)
+        kept = self.instead(value)
+        return self.copies.deepcopy(value, memo) if kept is _COPY else kept
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
+        return getattr(self.copies, name)
 
 
 def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
@@ -148,7 +151,12 @@ def item_level_transactions() -> Iterator[None]:
     with _install_lock:
         original = backend_type.transact_write_items
         module_copy = models.copy
-        models.copy = _TableCopyShim(Table)  # type: ignore[assignment]
+
+        def uncopied_table(value: Any) -> Any:
+            # a table the running transaction names: its items are backed up one by one instead
+            return value if isinstance(value, Table) and getattr(_state, "active", False) else _COPY
+
+        models.copy = _CopyShim(module_copy, uncopied_table)  # type: ignore[assignment]
 
         def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
             backups = _touched(self, transact_items)
@@ -361,23 +369,18 @@ def update_without_stream_copy() -> Iterator[None]:
 
     update_item = _with_state(backend_type.update_item, "skip_item_copy", streamless)
 
-    shim = models.copy
+    def stream_copy(value: Any) -> Any:
+        # while an update of a streamless table runs, its first deep copy (the stream's
+        # `orig_item`) is the item itself
+        if not getattr(_state, "skip_item_copy", False):
+            return _COPY
+        _state.skip_item_copy = False  # only the first copy of the update is the stream's
+        return value if isinstance(value, Item) else _COPY
 
-    class _ItemCopyShim:
-        """The module-level `copy` inside moto's backend while an update of a streamless table runs:
-        its first deep copy (the stream's `orig_item`) returns the item itself."""
-
-        def deepcopy(self, value: Any, memo: Any = None) -> Any:
-            if getattr(_state, "skip_item_copy", False):
-                _state.skip_item_copy = False  # only the first copy of the update is the stream's
-                if isinstance(value, Item):
-                    return value
-            return shim.deepcopy(value, memo)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(shim, name)
-
-    with _patched(backend_type, "update_item", update_item), _patched(models, "copy", _ItemCopyShim()):
+    with (
+        _patched(backend_type, "update_item", update_item),
+        _patched(models, "copy", _CopyShim(models.copy, stream_copy)),
+    ):
         yield
 
 
@@ -536,7 +539,6 @@ def update_without_returned_values() -> Iterator[None]:
     backend_type = models.DynamoDBBackend
     original_handler = handler_type.__dict__["update_item"]
     original_backend = backend_type.__dict__["update_item"]
-    copies = responses.copy
 
     def update_item(self: Any) -> Any:
         if self.body.get("ReturnValues", "NONE") != "NONE":
@@ -551,22 +553,15 @@ def update_without_returned_values() -> Iterator[None]:
         item = original_backend(self, *args, **kwargs)
         return _Unreturned() if getattr(_state, "unreturned_update", False) else item
 
-    class _OldItemShim:
-        """The `copy` module inside moto's DynamoDB responses: its one deep copy is of the item
-        before an update, kept for the values returned; none are, so it is not made."""
-
-        def deepcopy(self, value: Any, memo: Any = None) -> Any:
-            if getattr(_state, "unreturned_update", False):
-                return None
-            return copies.deepcopy(value, memo)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copies, name)
+    def old_item(value: Any) -> Any:
+        # the responses' one deep copy is of the item before an update, kept for the values
+        # returned; none are, so it is not made
+        return None if getattr(_state, "unreturned_update", False) else _COPY
 
     with (
         _patched(handler_type, "update_item", update_item),
         _patched(backend_type, "update_item", backend_update_item),
-        _patched(responses, "copy", _OldItemShim()),
+        _patched(responses, "copy", _CopyShim(responses.copy, old_item)),
     ):
         yield
 
