@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import pytest
-from pv_local.bench import StageClock, bench_items, pipeline_sentences, process_cpu_s, run_pipeline_bench
+from pv_local.bench import (
+    StageClock,
+    bench_items,
+    cpu_budgets,
+    pipeline_sentences,
+    process_cpu_s,
+    run_pipeline_bench,
+)
 
 RESOURCES = {
     "pv-screenings": "ScreeningsTable",
@@ -99,6 +107,11 @@ def test_one_pass_of_the_samples_accounts_for_every_stage_by_its_calls(
     else:
         assert cpu["ScreenFunction"] > 0 and cpu["CaseFunction"] > 0
     assert report["cpu_busy"] > 0
+    # The CPU bound is the measured processes' CPU spread over every core of the machine.
+    measured = [ms for ms in cpu.values() if ms is not None]
+    assert report["cpu_ms_per_doc"] == pytest.approx(sum(measured), abs=0.05)
+    cores = os.cpu_count() or 1
+    assert report["cpu_bound_docs_per_s"] == pytest.approx(cores * 1000 / report["cpu_ms_per_doc"], rel=0.01)
     # The served model is measured alone on the very sentences the classifier received.
     assert round(report["sentences_per_doc"] * documents) == len(pipeline_sentences(bench_items(1)))
 
@@ -119,3 +132,11 @@ def test_a_process_cpu_reading_is_the_one_the_kernel_keeps() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert process_cpu_s(gone.pid) is None
+
+
+def test_the_cpu_budget_of_each_throughput_bar_is_the_machine_s_cores_over_that_rate() -> None:
+    """GIVEN 2 cores and a served model that could score 85 documents/s WHEN the budgets are worked
+    out THEN 20 documents/s leaves 100 ms of CPU per document to all the processes together, and
+    60% of the model's ceiling (51 documents/s) 39.22 ms; twice the cores, twice the budget."""
+    assert cpu_budgets(2, 85.0) == {"docs_per_s": 100.0, "docs_per_s_vs_model": 39.22}
+    assert cpu_budgets(4, 85.0) == {"docs_per_s": 200.0, "docs_per_s_vs_model": 78.43}

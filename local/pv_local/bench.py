@@ -16,6 +16,9 @@
   and each function's containers (their imports and relays included), and `cpu_busy`, their sum
   over the pass's wall time on all the machine's cores (near 1.0: the pass is CPU-bound, and only
   less CPU per document makes it faster);
+- `cpu_ms_per_doc`, `cpu_bound_docs_per_s`, `cpu_budget_ms_per_doc`: all those processes' CPU per
+  document, the documents/s it allows with every core busy all the time, and the most CPU per
+  document with which each throughput bar could still be met on this machine (`cpu_budgets`);
 - `server_rss_mb`: the served model process's peak resident memory over the run (at rest:
   `server_rss_at_rest_mb`);
 - `endpoint_calls_per_doc`: InvokeEndpoint calls per document (a counting proxy in front of the
@@ -457,6 +460,12 @@ def run_pipeline_bench(
             for role, seconds in used.items()
         },
         "cpu_busy": round(sum(measured) / (elapsed * (os.cpu_count() or 1)), 3) if measured else None,
+        # All the processes' CPU per document, and the documents/s that CPU allows with every core
+        # busy all the time: no scheduling of this pass on this machine can go faster.
+        "cpu_ms_per_doc": round(sum(measured) * 1000 / max(1, documents), 2) if measured else None,
+        "cpu_bound_docs_per_s": round((os.cpu_count() or 1) * documents / sum(measured), 2)
+        if measured and sum(measured) > 0
+        else None,
         # Per screened document: quarantined ones never reach the endpoint, so this is the stricter.
         "endpoint_calls": proxy.stats.calls,
         "endpoint_calls_per_doc": round(proxy.stats.calls / max(1, screened), 3),
@@ -479,6 +488,17 @@ def run_pipeline_bench(
         "reconciliation_holds_up": holds_up(report),
         "lost": report["lost"],
         "duplicate_alerts": report["duplicate_alerts"],
+    }
+
+
+def cpu_budgets(cores: int, ceiling_docs_per_s: float) -> dict[str, float]:
+    """The most CPU per document, all the pass's processes together, that still lets each
+    throughput bar be met on `cores` cores kept busy all the time (the 60% bar: at that share of
+    the served model's ceiling). A pass whose `cpu_ms_per_doc` is above a budget cannot meet that
+    bar on this machine, however its work is scheduled."""
+    return {
+        "docs_per_s": round(cores * 1000 / BARS["docs_per_s"], 2),
+        "docs_per_s_vs_model": round(cores * 1000 / (BARS["docs_per_s_vs_model"] * max(1e-9, ceiling_docs_per_s)), 2),
     }
 
 
@@ -648,6 +668,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    report["cpu_budget_ms_per_doc"] = cpu_budgets(os.cpu_count() or 1, ceiling)
     report["bars"] = {
         name: {
             "bar": bar,
@@ -666,6 +687,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
     out.print(f"handler_cpu_ms_per_doc: {json.dumps(report['handler_cpu_ms_per_doc'])}")
     out.print(f"process_cpu_ms_per_doc: {json.dumps(report['process_cpu_ms_per_doc'])}")
     out.print(f"cpu_busy: {report['cpu_busy']}")
+    out.print(
+        f"cpu_ms_per_doc: {report['cpu_ms_per_doc']} (budget for the bars: "
+        f"{json.dumps(report['cpu_budget_ms_per_doc'])}); cpu_bound_docs_per_s: {report['cpu_bound_docs_per_s']}"
+    )
     for name in (
         "endpoint_calls_per_doc",
         "cold_import_ratio",
