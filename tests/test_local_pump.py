@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pv_local.load import Item, sending
 from pv_local.pump import (
     IDLE_POLL_MAX_S,
     IDLE_POLL_S,
@@ -203,3 +205,55 @@ def test_an_idle_function_polls_its_queues_less_and_less_often() -> None:
     assert idle[0] == 2 * IDLE_POLL_S
     assert idle[-1] == IDLE_POLL_MAX_S
     assert idle_wait_s(10**6) == IDLE_POLL_MAX_S
+
+
+@pytest.mark.parametrize("concurrent", [True, False], ids=["workers", "one-loop"])
+def test_the_pump_is_not_idle_while_documents_are_still_arriving(
+    stack: LocalStack, recorder: Recorder, concurrent: bool
+) -> None:
+    """GIVEN a pump told that documents are still arriving WHEN its queues have come back empty
+    round after round THEN it keeps pumping; once the last document is sent and the arrivals are
+    over it delivers it and only then stops."""
+    arriving = threading.Event()
+    rounds = threading.Semaphore(0)
+    done: list[Any] = []
+
+    def pump() -> None:
+        done.append(
+            stack.run_until_idle(
+                timeout_s=300,
+                concurrent=concurrent,
+                arriving=arriving,
+                on_progress=lambda stats, pending: rounds.release(),
+            )
+        )
+
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
+    try:
+        for _ in range(3):  # three rounds of the pump, the queues long empty by the third
+            assert rounds.acquire(timeout=60)
+        assert pumping.is_alive() and not done
+        stack.upload("email/late.eml", b"From: x\n\nhello")
+    finally:
+        arriving.set()
+    pumping.join(timeout=300)
+    assert done and [k for b in recorder.bodies() for k in s3_keys_in(b)] == ["email/late.eml"]
+
+
+def test_sending_in_the_background_says_when_it_is_done_and_raises_what_failed(stack: LocalStack) -> None:
+    """GIVEN items sent beside the pump WHEN all are sent THEN the arrivals are over and every
+    object is in the bucket; WHEN an upload fails THEN the arrivals are over too (the pump can
+    stop) and the failure is raised where the sending was started."""
+    items = [Item(f"email/{n}.eml", 1, b"From: x\n\nhi", f"email/{n}.eml") for n in range(3)]
+    with sending(stack, items) as arriving:
+        assert arriving.wait(timeout=60)
+    listed = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="email/")
+    assert sorted(o["Key"] for o in listed.get("Contents", [])) == [i.key for i in items]
+
+    def refuse(key: str, body: bytes) -> None:
+        raise OSError("bucket unreachable")
+
+    stack.upload = refuse  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="bucket unreachable"), sending(stack, items) as arriving:
+        assert arriving.wait(timeout=60)

@@ -387,7 +387,7 @@ def run_pipeline_bench(
     """Documents per second end to end, endpoint calls and the stages per document, on the local
     stack, with the classifier at `upstream` (None: the keyword scorer), whose process is
     `server_pid` when it runs on this machine."""
-    from pv_local.load import EndpointProxy, collect, holds_up, send
+    from pv_local.load import EndpointProxy, collect, holds_up, sending
     from pv_local.stack import DEFAULT_TEMPLATE, LocalStack
 
     items = bench_items(copies)
@@ -416,10 +416,13 @@ def run_pipeline_bench(
             with stages.installed() if clock else contextlib.nullcontext(stages):
                 cpu_before = _cpu_of(roles)
                 started = time.perf_counter()
-                send(stack, items)
-                stats = stack.run_until_idle(
-                    timeout_s=args.timeout, concurrent=not getattr(args, "serial", False)
-                )
+                # The functions take each batch as it lands, while the rest is still uploading.
+                with sending(stack, items) as arriving:
+                    stats = stack.run_until_idle(
+                        timeout_s=args.timeout,
+                        concurrent=not getattr(args, "serial", False),
+                        arriving=arriving,
+                    )
                 elapsed = time.perf_counter() - started
                 cpu_after = _cpu_of(roles)
             report = collect(stack, expected)

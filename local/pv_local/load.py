@@ -470,6 +470,31 @@ def send(stack: Any, items: Iterable[Item]) -> None:
             stack.upload(item.key, item.body)
 
 
+@contextlib.contextmanager
+def sending(stack: Any, items: Iterable[Item]) -> Iterator[threading.Event]:
+    """`send` on a thread of its own while the caller pumps: the event is set once every item is
+    sent (or the sending failed, whose error is raised when the block ends)."""
+    sent = threading.Event()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            send(stack, items)
+        except BaseException as exc:  # re-raised on the caller's thread
+            failed.append(exc)
+        finally:
+            sent.set()
+
+    sender = threading.Thread(target=run, name="sender", daemon=True)
+    sender.start()
+    try:
+        yield sent
+    finally:
+        sender.join()
+    if failed:
+        raise failed[0]
+
+
 def collect(stack: Any, expected: Mapping[str, int], since: datetime | None = None) -> dict[str, Any]:
     """Reconcile what the stack holds against what was sent; with `since`, also ReconcileFunction's
     own check of the stack since then (`production_check`: pv.runtime.reconcile_stack, the code the

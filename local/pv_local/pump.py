@@ -188,6 +188,11 @@ IDLE_ROUNDS = 10
 IDLE_POLL_MAX_S = 0.4
 
 
+def _arrived(arriving: threading.Event | None) -> bool:
+    """Everything sent has landed (no sender, or the sender said so)."""
+    return arriving is None or arriving.is_set()
+
+
 def idle_wait_s(empty_rounds: int) -> float:
     """The wait of a pump worker after `empty_rounds` rounds in a row found its queues empty: a
     function idle for longer than IDLE_ROUNDS rounds polls less and less often (each empty receive
@@ -264,15 +269,18 @@ class EventPump:
         timeout_s: float = 300.0,
         on_progress: Callable[[PumpStats, int], None] | None = None,
         concurrent: bool = False,
+        arriving: threading.Event | None = None,
     ) -> PumpStats:
         """Deliver until every source queue is empty (retries done, failures dead-lettered);
-        `concurrent`: each function on a thread of its own (see the module's docstring)."""
+        `concurrent`: each function on a thread of its own (see the module's docstring);
+        `arriving`: documents are still being sent until it is set, so empty queues before then
+        are not idle (the functions take each batch as it lands, as Lambda's pollers do)."""
         if concurrent and (not self.environment.switched or self._all_contained()):
-            return self._run_concurrently(timeout_s, on_progress)
+            return self._run_concurrently(timeout_s, on_progress, arriving)
         deadline = time.monotonic() + timeout_s
         while True:
             delivered = self.poll_once()
-            pending = self.pending() if delivered == 0 else -1
+            pending = self.pending() if delivered == 0 and _arrived(arriving) else -1
             if on_progress is not None:
                 on_progress(self.stats, pending)
             if pending == 0:
@@ -288,7 +296,10 @@ class EventPump:
         return all(_contained(source.function) for source in self.sources)
 
     def _run_concurrently(
-        self, timeout_s: float, on_progress: Callable[[PumpStats, int], None] | None
+        self,
+        timeout_s: float,
+        on_progress: Callable[[PumpStats, int], None] | None,
+        arriving: threading.Event | None = None,
     ) -> PumpStats:
         by_function: dict[str, list[QueueSource]] = {}
         for source in self.sources:
@@ -326,7 +337,7 @@ class EventPump:
             while not stop.is_set():
                 stop.wait(0.1)
                 # Every worker found its queues empty since it last delivered: are they all idle?
-                idle = all(count > 0 for count in rounds.values())
+                idle = _arrived(arriving) and all(count > 0 for count in rounds.values())
                 pending = self.pending() if idle else -1
                 if on_progress is not None:
                     on_progress(self.stats, pending)

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -530,10 +531,14 @@ class LocalStack:
         timeout_s: float = 600.0,
         on_progress: Callable[[PumpStats, int], None] | None = None,
         concurrent: bool = False,
+        arriving: threading.Event | None = None,
     ) -> PumpStats:
         """Pump until every queue is drained, then collect the alerts that arrived (`concurrent`:
-        each function on its own thread, `EventPump.run_until_idle`)."""
-        stats = self.pump.run_until_idle(timeout_s=timeout_s, on_progress=on_progress, concurrent=concurrent)
+        each function on its own thread; `arriving`: not idle before it is set;
+        `EventPump.run_until_idle`)."""
+        stats = self.pump.run_until_idle(
+            timeout_s=timeout_s, on_progress=on_progress, concurrent=concurrent, arriving=arriving
+        )
         self.alerts()
         return stats
 
