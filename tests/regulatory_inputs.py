@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from case_inputs import document
 from pv.case_models import Case
@@ -32,6 +33,9 @@ class MemoryIndex:
     def add(self, case_id: str, keys: Sequence[str]) -> None:
         for k in keys:
             self.keys.setdefault(k, set()).add(case_id)
+
+    def writes(self, case_id: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+        return []  # not a table: `add` is its only write
 
 
 class CaseDesk:

@@ -1,11 +1,14 @@
-"""The Cases table's sparse alert-pending index, in the template's own table (moto)."""
+"""The Cases table's sparse alert-pending index and what is written with a new case, in the
+template's own tables (moto)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from moto import mock_aws
-from pv.adapters.case_store import CaseStore
+from pv.adapters.case_store import MAX_WRITTEN_WITH_CASE, CaseStore
+from pv.adapters.regulatory import MatchKeyTable
 from regulatory_inputs import CaseDesk, email
 from template_stack import provision_template
 from template_stack import tables as template_tables
@@ -50,3 +53,32 @@ def test_a_case_stored_with_its_alert_already_sent_is_not_pending() -> None:
         assert store.create(case.model_copy(update={"alert_state": "sent", "created_at": datetime.now(UTC)}))
 
         assert store.pending_alerts() == []
+
+
+@pytest.mark.parametrize("with_drug_index", [True, False], ids=["drug-index", "cases-only"])
+def test_a_new_cases_match_keys_are_written_with_it_or_not_at_all(with_drug_index: bool) -> None:
+    """GIVEN a new case and its match-key items WHEN it is stored THEN later cases find it by every
+    key it has; WHEN a case with its id is already stored THEN nothing of that write happens (a key
+    given with it is not indexed either); more items than a transaction has room for are refused
+    before anything is written."""
+    with mock_aws():
+        tables = template_tables(provision_template(), "CasesTable", "CaseDrugsTable", "MatchKeysTable")
+        store = CaseStore(
+            tables["CasesTable"], drug_index=tables["CaseDrugsTable"] if with_drug_index else None
+        )
+        index = MatchKeyTable(tables["MatchKeysTable"])
+        case = CaseDesk(None).open(email("The ibuprofen gave me a rash.", seed="4"))
+        assert case.regulatory is not None and case.regulatory.match_keys
+        keys = case.regulatory.match_keys
+
+        assert store.create(case, with_case=index.writes(case.case_id, keys))
+        assert index.case_ids(keys) == {case.case_id}
+
+        assert not store.create(case, with_case=index.writes(case.case_id, ["patient:given-with-a-retry"]))
+        assert index.case_ids(["patient:given-with-a-retry"]) == set()
+
+        too_many = index.writes("PV-OTHER", [f"patient:{n}" for n in range(MAX_WRITTEN_WITH_CASE + 1)])
+        other = case.model_copy(update={"case_id": "PV-OTHER"})
+        with pytest.raises(ValueError, match="at most"):
+            store.create(other, with_case=too_many)
+        assert store.get("PV-OTHER") is None

@@ -483,3 +483,85 @@ def test_a_classifier_flag_is_recorded_as_the_classifiers(pipeline):
 
     (screening,) = pipeline.screenings()
     assert screening["flag_sources"] == ["classifier"]
+
+
+def _indexed_by_batch(monkeypatch) -> list[str]:
+    """The case ids CaseFunction indexes by a batch write of its own (MatchKeyTable.add), recorded."""
+    from pv.adapters.regulatory import MatchKeyTable
+
+    added: list[str] = []
+    add = MatchKeyTable.add
+
+    def recorded(self, case_id, keys):
+        added.append(case_id)
+        return add(self, case_id, keys)
+
+    monkeypatch.setattr(MatchKeyTable, "add", recorded)
+    return added
+
+
+def _match_keys(pipeline) -> dict[str, set[str]]:
+    items = pipeline.dynamodb.Table(pipeline.r["match_keys_table"]).scan()["Items"]
+    found: dict[str, set[str]] = {}
+    for item in items:
+        found.setdefault(item["case_id"], set()).add(item["match_key"])
+    return found
+
+
+def test_a_new_case_is_indexed_by_its_match_keys_in_its_own_write(pipeline, monkeypatch):
+    """GIVEN a flagged email WHEN its case is opened THEN the case is findable under every match key
+    of its regulatory record, written in the case's own transaction (no second write for them)."""
+    added = _indexed_by_batch(monkeypatch)
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.run()
+
+    [case] = pipeline.cases()
+    keys = set(case["regulatory"]["match_keys"])
+    assert keys and _match_keys(pipeline) == {case["case_id"]: keys}
+    assert added == []
+
+
+def test_match_keys_that_do_not_fit_the_cases_write_are_indexed_after_it(pipeline, monkeypatch):
+    """GIVEN no room beside a case in its transaction WHEN the case is opened THEN its match keys are
+    written after it, and it is findable under all of them all the same."""
+    import pv.cases
+
+    monkeypatch.setattr(pv.cases, "MAX_WRITTEN_WITH_CASE", 0)
+    added = _indexed_by_batch(monkeypatch)
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.run()
+
+    [case] = pipeline.cases()
+    assert _match_keys(pipeline) == {case["case_id"]: set(case["regulatory"]["match_keys"])}
+    assert added == [case["case_id"]]
+
+
+def test_a_redelivery_after_its_idempotency_record_expired_indexes_the_stored_case_again(
+    pipeline, monkeypatch
+):
+    """GIVEN a case opened and alerted, its idempotency record gone (expired) and its match keys
+    lost WHEN its request is delivered again THEN the stored case is indexed again under its keys,
+    not written again, and nobody is alerted twice."""
+    pipeline.upload("email/ae-lipitor.eml", AE_EMAIL)
+    pipeline.screen()
+    message = pipeline.sqs.receive_message(QueueUrl=pipeline.r["case_queue"])["Messages"][0]
+    pipeline.sqs.change_message_visibility(
+        QueueUrl=pipeline.r["case_queue"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    pipeline.open_cases()
+    [case] = pipeline.cases()
+    assert len(pipeline.alerts()) == 1
+    for table in ("idempotency_table", "match_keys_table"):
+        resource = pipeline.dynamodb.Table(pipeline.r[table])
+        names = [k["AttributeName"] for k in resource.key_schema]
+        for item in resource.scan()["Items"]:
+            resource.delete_item(Key={n: item[n] for n in names})
+    added = _indexed_by_batch(monkeypatch)
+
+    pipeline.sqs.send_message(QueueUrl=pipeline.r["case_queue"], MessageBody=message["Body"])
+    pipeline.open_cases()
+
+    assert added == [case["case_id"]]
+    assert _match_keys(pipeline) == {case["case_id"]: set(case["regulatory"]["match_keys"])}
+    assert pipeline.cases() == [case]
+    assert pipeline.alerts() == []

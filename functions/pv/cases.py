@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from pv.adapters.bucket import IntakeBucket
-from pv.adapters.case_store import CaseStore
+from pv.adapters.case_store import MAX_WRITTEN_WITH_CASE, CaseStore
 from pv.adapters.topic import AlertPublisher
 from pv.case_models import Case, CaseFacts, SafetyAlert
 from pv.models import CaseRequest, SentenceScore, SourceDocument
@@ -96,12 +96,19 @@ class CaseService:
         document = self.bucket.get_parsed(request.document_ref)
         case, listed = self._new_case(case_id, request, document)
         public: CaseFacts | None = listed
+        # The case's match keys go in its own transaction when they fit (one write, not two).
+        indexed = (
+            self.regulatory.index_writes(case, room=MAX_WRITTEN_WITH_CASE)
+            if self.regulatory is not None
+            else []
+        )
         # The inbox lists the publishable names (its indexes carry no personal data).
-        if not self.cases.create(case, listed=listed):
+        if not self.cases.create(case, listed=listed, with_case=indexed):
             # an earlier attempt or a concurrent delivery stored it (perhaps without its alert)
             case = self.cases.get(case_id) or case
             public = None
-        if self.regulatory is not None:
+            indexed = []
+        if self.regulatory is not None and not indexed:
             self.regulatory.index_case(case)  # idempotent: a retry indexes again
         if case.alert_state != "sent":
             public = public or self.publishable(case.facts, document)

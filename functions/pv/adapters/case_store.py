@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,11 @@ LISTED_ATTRIBUTES = ("channel", "received_at", "serious", "listed_drugs", "liste
 # a case carries ALERT_PENDING until mark_alert_sent removes it, so the index holds only those.
 ALERT_PENDING_INDEX = "by-alert-pending"
 ALERT_PENDING = "alert_pending"
-# A transaction holds at most 100 items: the case, its audit record and one index item per drug.
+# A transaction holds at most 100 items: the case, one index item per drug, and what is written
+# with the case (its match keys; a reviewer's change writes its audit record in their place).
+MAX_TRANSACTION_ITEMS = 100
 MAX_INDEXED_DRUGS = 90
+MAX_WRITTEN_WITH_CASE = MAX_TRANSACTION_ITEMS - 1 - MAX_INDEXED_DRUGS
 
 
 def _projection(paths: tuple[str, ...]) -> tuple[str, dict[str, str]]:
@@ -78,16 +82,21 @@ class CaseStore:
         self.table = table
         self.drug_index = drug_index
 
-    def create(self, case: Case, listed: CaseFacts | None = None) -> bool:
+    def create(
+        self, case: Case, listed: CaseFacts | None = None, with_case: Sequence[dict[str, Any]] = ()
+    ) -> bool:
         """Store a new case and its drug index items in one transaction; False when a case with
         this id already exists. `listed`: the publishable facts the inbox shows (the case's own
-        when not given)."""
+        when not given); `with_case`: more TransactWriteItems actions (plain values, at most
+        MAX_WRITTEN_WITH_CASE) written with the case or not at all."""
+        if len(with_case) > MAX_WRITTEN_WITH_CASE:
+            raise ValueError(f"at most {MAX_WRITTEN_WITH_CASE} items are written with a case")
         listing = listing_attributes(case, listed or case.facts)
         item = to_item(case, **listing)
         if case.alert_state != "sent":
             item[ALERT_PENDING] = "pending"
         condition = "attribute_not_exists(case_id)"
-        if self.drug_index is None:
+        if self.drug_index is None and not with_case:
             try:
                 self.table.put_item(Item=item, ConditionExpression=condition)
             except ClientError as exc:
@@ -98,10 +107,12 @@ class CaseStore:
         actions: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": condition}}
         ]
-        actions += [
-            {"Put": {"TableName": self.drug_index.name, "Item": index_item}}
-            for index_item in drug_index_items(case.case_id, listing)
-        ]
+        if self.drug_index is not None:
+            actions += [
+                {"Put": {"TableName": self.drug_index.name, "Item": index_item}}
+                for index_item in drug_index_items(case.case_id, listing)
+            ]
+        actions += with_case
         try:
             transact(self.table.meta.client, actions)
         except TransactionConflict:

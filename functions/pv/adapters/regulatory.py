@@ -33,6 +33,13 @@ class MatchKeyTable:
             for match_key in dict.fromkeys(keys):
                 batch.put_item(Item={"match_key": match_key, "case_id": case_id})
 
+    def writes(self, case_id: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The items `add` writes, as TransactWriteItems puts to write with the case itself."""
+        return [
+            {"Put": {"TableName": self.table.name, "Item": {"match_key": match_key, "case_id": case_id}}}
+            for match_key in dict.fromkeys(keys)
+        ]
+
 
 @dataclass
 class E2bBucket:

@@ -1,7 +1,8 @@
 """The regulatory record of a new case: MedDRA coding, the due-date rule, match keys and links.
 
-CaseFunction calls `RegulatoryIntake.record` when it opens a case, and `index_case` once the case
-is stored, so that later cases can find it. The review workbench calls `upkeep` on every change.
+CaseFunction calls `RegulatoryIntake.record` when it opens a case, and writes `index_writes` with
+the case (or calls `index_case` once it is stored), so that later cases can find it. The review
+workbench calls `upkeep` on every change.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pv.case_models import Case, CaseFacts
 from pv.intelligence.patients import Profession, read_persons
@@ -36,6 +37,10 @@ class MatchKeyIndex(Protocol):
     def case_ids(self, keys: Sequence[str]) -> set[str]: ...
 
     def add(self, case_id: str, keys: Sequence[str]) -> None: ...
+
+    def writes(self, case_id: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """What `add` writes, as transaction actions to write with the case ([]: only `add`)."""
+        ...
 
 
 # C.2.r.4 for the profession case intelligence reads (None: a lay reporter).
@@ -141,6 +146,15 @@ class RegulatoryIntake:
             else None
         )
         return redated(case.model_copy(update={"regulatory": record}), unexpected=unexpected)
+
+    def index_writes(self, case: Case, room: int) -> list[dict[str, Any]]:
+        """What makes a new case findable by later ones, as actions for the case's own
+        transaction (then the index is never behind a stored case); [] when there is nothing to
+        write, the index has no such actions, or they are more than `room` (then `index_case`)."""
+        keys = list(dict.fromkeys(case.regulatory.match_keys)) if case.regulatory is not None else []
+        if self.index is None or not keys or len(keys) > room:
+            return []
+        return self.index.writes(case.case_id, keys)
 
     def index_case(self, case: Case) -> None:
         """Make a stored case findable by later ones (idempotent)."""
