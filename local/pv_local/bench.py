@@ -442,6 +442,7 @@ def run_pipeline_bench(
     cpu = stats.handler_cpu_s
     used = _cpu_spent(cpu_before, cpu_after)
     measured = [seconds for seconds in used.values() if seconds is not None]
+    spent, cores = sum(measured), os.cpu_count() or 1  # all measured processes' CPU seconds
     return {
         "documents": documents,
         "copies_of_samples": copies,
@@ -462,13 +463,11 @@ def run_pipeline_bench(
             role: None if seconds is None else round(seconds * 1000 / max(1, documents), 2)
             for role, seconds in used.items()
         },
-        "cpu_busy": round(sum(measured) / (elapsed * (os.cpu_count() or 1)), 3) if measured else None,
+        "cpu_busy": round(spent / (elapsed * cores), 3) if measured else None,
         # All the processes' CPU per document, and the documents/s that CPU allows with every core
         # busy all the time: no scheduling of this pass on this machine can go faster.
-        "cpu_ms_per_doc": round(sum(measured) * 1000 / max(1, documents), 2) if measured else None,
-        "cpu_bound_docs_per_s": round((os.cpu_count() or 1) * documents / sum(measured), 2)
-        if measured and sum(measured) > 0
-        else None,
+        "cpu_ms_per_doc": round(spent * 1000 / max(1, documents), 2) if measured else None,
+        "cpu_bound_docs_per_s": round(cores * documents / spent, 2) if spent > 0 else None,
         # Per screened document: quarantined ones never reach the endpoint, so this is the stricter.
         "endpoint_calls": proxy.stats.calls,
         "endpoint_calls_per_doc": round(proxy.stats.calls / max(1, screened), 3),
